@@ -1,0 +1,13 @@
+"""Configuration of the reporting service: environment variables prefixed `REPORTING_`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from roundtable_shared.settings import ServiceSettings, service_settings_config
+
+
+class ReportingSettings(ServiceSettings):
+    model_config = service_settings_config("REPORTING_")
+
+    service_name: str = Field("reporting", description="Name in logs, metrics and event sources.")
+    http_port: int = Field(8004, description="Port the HTTP API listens on.")

@@ -1,0 +1,367 @@
+"""Events the enrollment service publishes (stream ``roundtable-enrollment``).
+
+Enrollment owns the employee directory (fed by HR), programs, enrolments, matching and peer
+groups. Snapshot events (``*.upserted``, ``*.created``, ``*.updated``, ``group.formed``,
+``group.changed``) carry the whole current state of what they describe, so a consumer upserts its
+copy and never has to merge deltas; the envelope's ``aggregateversion`` orders them.
+
+Personal data is kept to what consumers need (an id, a display name, an email, a time zone, a
+status). Department, level and location travel only on participant events, and only when the
+participant consented to reporting, because reporting is their only consumer.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from roundtable_shared.events.envelope import EventData
+from roundtable_shared.events.registry import event
+
+# --- shared field types --------------------------------------------------------------------------
+
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+"""An opaque id. Never personal data: it survives erasure so aggregates stay countable."""
+
+TimeZoneName = Annotated[
+    str,
+    # A shape check only: validating against the local tz database would dead-letter events on a
+    # consumer whose tzdata is older than the producer's.
+    Field(
+        pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$",
+        max_length=64,
+        description="IANA time zone name.",
+        examples=["Europe/Berlin"],
+    ),
+]
+
+DisplayName = Annotated[str, Field(min_length=1, max_length=200, examples=["Ada Lovelace"])]
+
+
+class EmploymentStatus(StrEnum):
+    ACTIVE = "active"
+    ON_LEAVE = "on_leave"
+    TERMINATED = "terminated"
+
+
+class ProgramFormat(StrEnum):
+    PAIRS = "pairs"
+    ROUNDTABLE = "roundtable"
+
+
+class ProgramStatus(StrEnum):
+    """Life cycle: draft -> open (enrolment) -> running (groups meet) -> closed."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+
+class Cadence(StrEnum):
+    """How often a group is expected to meet; reminders nudge groups that fall behind."""
+
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+
+
+class WithdrawReason(StrEnum):
+    SELF = "self"
+    TERMINATED = "terminated"
+    ADMIN = "admin"
+    ERASED = "erased"
+
+
+class PauseReason(StrEnum):
+    SELF = "self"
+    ON_LEAVE = "on_leave"
+    ADMIN = "admin"
+
+
+class GroupChangeReason(StrEnum):
+    REMATCH = "rematch"
+    MEMBER_WITHDRAWN = "member_withdrawn"
+    MEMBER_ERASED = "member_erased"
+    ADMIN = "admin"
+
+
+class DissolveReason(StrEnum):
+    PROGRAM_CLOSED = "program_closed"
+    TOO_FEW_MEMBERS = "too_few_members"
+    ADMIN = "admin"
+
+
+# Limits of the product: a pair is two people, a roundtable three to eight.
+PAIR_SIZE = 2
+ROUNDTABLE_MIN = 3
+ROUNDTABLE_MAX = 8
+
+
+# --- nested models -------------------------------------------------------------------------------
+
+
+class ReminderSettings(BaseModel):
+    """When the reminders service nudges participants of a program."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    before_session_minutes: list[Annotated[int, Field(gt=0)]] = Field(
+        description="Remind attendees this many minutes before each session starts.",
+        examples=[[1440, 60]],
+    )
+    before_action_due_hours: list[Annotated[int, Field(gt=0)]] = Field(
+        description="Remind the owner this many hours before an action step is due.",
+        examples=[[48]],
+    )
+    notify_partner_when_overdue: bool = Field(
+        default=True,
+        description="Tell the accountability partner when an action step passes its due time.",
+    )
+
+
+class ReportingAttributes(BaseModel):
+    """Directory attributes a consenting participant allows in sponsors' breakdowns."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    department: str | None = Field(default=None, max_length=200, examples=["Finance"])
+    level: str | None = Field(default=None, max_length=100, examples=["L5"])
+    location: str | None = Field(default=None, max_length=200, examples=["Berlin"])
+
+
+class GroupMember(BaseModel):
+    """A member of a peer pair or roundtable."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    employee_id: Id
+    participant_id: Id = Field(description="The member's enrolment in the group's program.")
+    display_name: DisplayName
+
+
+# --- employees (subject: employee id) ------------------------------------------------------------
+
+
+@event("roundtable.enrollment.employee.upserted", aggregate="employee id")
+class EmployeeUpserted(EventData):
+    """An employee was added to or changed in the directory (from HR); the full current record."""
+
+    employee_id: Id = Field(examples=["emp_4711"])
+    display_name: DisplayName
+    email: str = Field(
+        pattern=r"^[^@\s]+@[^@\s]+$", max_length=320, examples=["ada.lovelace@example.com"]
+    )
+    time_zone: TimeZoneName
+    employment_status: EmploymentStatus
+    updated_at: AwareDatetime = Field(description="When HR recorded the change.")
+
+
+@event("roundtable.enrollment.employee.offboarded", aggregate="employee id")
+class EmployeeOffboarded(EventData):
+    """An employee left the company; their enrolments are withdrawn in separate events."""
+
+    employee_id: Id
+    offboarded_at: AwareDatetime = Field(description="Effective time of the termination.")
+
+
+@event("roundtable.enrollment.employee.erased", aggregate="employee id")
+class EmployeeErased(EventData):
+    """Erase (or pseudonymise) this person everywhere; aggregates stay."""
+
+    employee_id: Id
+    erased_at: AwareDatetime
+
+
+# --- programs (subject: program id) --------------------------------------------------------------
+
+
+class _ProgramSnapshot(EventData):
+    """Everything consumers keep about a program; not an event by itself."""
+
+    program_id: Id = Field(examples=["prg_2026_leadforward"])
+    name: str = Field(min_length=1, max_length=200, examples=["LEADForward Roundtables 2026"])
+    status: ProgramStatus
+    format: ProgramFormat
+    group_size_min: int = Field(ge=PAIR_SIZE, le=ROUNDTABLE_MAX, examples=[3])
+    group_size_max: int = Field(ge=PAIR_SIZE, le=ROUNDTABLE_MAX, examples=[6])
+    cadence: Cadence
+    session_duration_minutes: int = Field(gt=0, le=480, examples=[60])
+    time_zone: TimeZoneName = Field(description="Default time zone of the program's sessions.")
+    starts_on: date | None = Field(default=None, description="Planned first day.")
+    ends_on: date | None = Field(default=None, description="Planned last day.")
+    capacity: int | None = Field(
+        default=None, gt=0, description="Most participants; further enrolments are waitlisted."
+    )
+    sponsor_ids: list[Id] = Field(
+        description="Employee ids allowed to see this program's aggregates.",
+        examples=[["emp_0042"]],
+    )
+    reminders: ReminderSettings
+
+    @model_validator(mode="after")
+    def _sizes_fit_format(self) -> Self:
+        if self.group_size_min > self.group_size_max:
+            raise ValueError("group_size_min is larger than group_size_max")
+        if self.format is ProgramFormat.PAIRS and self.group_size_max != PAIR_SIZE:
+            raise ValueError("a pairs program has groups of exactly 2")
+        if self.format is ProgramFormat.ROUNDTABLE and self.group_size_min < ROUNDTABLE_MIN:
+            raise ValueError("a roundtable has 3 to 8 members")
+        return self
+
+
+@event("roundtable.enrollment.program.created", aggregate="program id")
+class ProgramCreated(_ProgramSnapshot):
+    """A program was created (as a draft); the full program."""
+
+    created_at: AwareDatetime
+
+
+@event("roundtable.enrollment.program.updated", aggregate="program id")
+class ProgramUpdated(_ProgramSnapshot):
+    """A program's settings changed; the full program after the change."""
+
+    updated_at: AwareDatetime
+
+
+@event("roundtable.enrollment.program.opened", aggregate="program id")
+class ProgramOpened(EventData):
+    """A program opened for enrolment."""
+
+    program_id: Id
+    opened_at: AwareDatetime
+    enrolment_closes_at: AwareDatetime | None = None
+
+
+@event("roundtable.enrollment.program.started", aggregate="program id")
+class ProgramStarted(EventData):
+    """A program started running: groups are formed and meet."""
+
+    program_id: Id
+    started_at: AwareDatetime
+
+
+@event("roundtable.enrollment.program.closed", aggregate="program id")
+class ProgramClosed(EventData):
+    """A program closed: no more sessions, action steps or reminders in it."""
+
+    program_id: Id
+    closed_at: AwareDatetime
+
+
+# --- participants (subject: participant id, i.e. the enrolment) ----------------------------------
+
+
+class _ParticipantEvent(EventData):
+    """Who and which program every participant event is about; not an event by itself."""
+
+    participant_id: Id = Field(description="The enrolment's id.", examples=["par_9f2c"])
+    program_id: Id
+    employee_id: Id
+
+
+class _ParticipantConsentEvent(_ParticipantEvent):
+    """Adds the reporting consent and the attributes it allows; not an event by itself."""
+
+    consent_to_reporting: bool = Field(
+        description="Whether the participant allows their attributes in sponsors' breakdowns."
+    )
+    reporting_attributes: ReportingAttributes | None = Field(
+        default=None, description="Present only when consent_to_reporting is true."
+    )
+
+    @model_validator(mode="after")
+    def _attributes_need_consent(self) -> Self:
+        # The privacy rule is part of the contract, so a producer bug cannot leak attributes.
+        if self.reporting_attributes is not None and not self.consent_to_reporting:
+            raise ValueError("reporting_attributes without consent_to_reporting")
+        return self
+
+
+@event("roundtable.enrollment.participant.enrolled", aggregate="participant id")
+class ParticipantEnrolled(_ParticipantConsentEvent):
+    """An employee was enrolled in a program (directly or from its waitlist)."""
+
+    enrolled_at: AwareDatetime
+    from_waitlist: bool = False
+
+
+@event("roundtable.enrollment.participant.updated", aggregate="participant id")
+class ParticipantUpdated(_ParticipantConsentEvent):
+    """A participant's consent or reporting attributes changed; the current values."""
+
+    updated_at: AwareDatetime
+
+
+@event("roundtable.enrollment.participant.withdrawn", aggregate="participant id")
+class ParticipantWithdrawn(_ParticipantEvent):
+    """A participant left a program and, with it, their group."""
+
+    group_id: Id | None = Field(default=None, description="The group they were in, if any.")
+    reason: WithdrawReason
+    withdrawn_at: AwareDatetime
+
+
+@event("roundtable.enrollment.participant.waitlisted", aggregate="participant id")
+class ParticipantWaitlisted(_ParticipantEvent):
+    """An employee asked to join a full program and is on its waitlist."""
+
+    position: int = Field(ge=1, description="1 is next in line.")
+    waitlisted_at: AwareDatetime
+
+
+@event("roundtable.enrollment.participant.paused", aggregate="participant id")
+class ParticipantPaused(_ParticipantEvent):
+    """A participant paused (e.g. on leave): no reminders until resumed; stays in the group."""
+
+    reason: PauseReason
+    paused_at: AwareDatetime
+    resume_expected_on: date | None = None
+
+
+@event("roundtable.enrollment.participant.resumed", aggregate="participant id")
+class ParticipantResumed(_ParticipantEvent):
+    """A paused participant is active again."""
+
+    resumed_at: AwareDatetime
+
+
+# --- groups (subject: group id) ------------------------------------------------------------------
+
+
+@event("roundtable.enrollment.group.formed", aggregate="group id")
+class GroupFormed(EventData):
+    """Matching formed a peer pair or roundtable."""
+
+    group_id: Id = Field(examples=["grp_17"])
+    program_id: Id
+    name: str = Field(min_length=1, max_length=200, examples=["Roundtable 3"])
+    members: list[GroupMember] = Field(min_length=PAIR_SIZE, max_length=ROUNDTABLE_MAX)
+    formed_at: AwareDatetime
+
+
+@event("roundtable.enrollment.group.changed", aggregate="group id")
+class GroupChanged(EventData):
+    """A group's membership changed; the full member list after the change."""
+
+    group_id: Id
+    program_id: Id
+    name: str = Field(min_length=1, max_length=200)
+    members: list[GroupMember] = Field(min_length=1, max_length=ROUNDTABLE_MAX)
+    added_employee_ids: list[Id] = Field(default_factory=list)
+    removed_employee_ids: list[Id] = Field(default_factory=list)
+    reason: GroupChangeReason
+    changed_at: AwareDatetime
+
+
+@event("roundtable.enrollment.group.dissolved", aggregate="group id")
+class GroupDissolved(EventData):
+    """A group stopped meeting; its future sessions are cancelled by the sessions service."""
+
+    group_id: Id
+    program_id: Id
+    reason: DissolveReason
+    dissolved_at: AwareDatetime

@@ -1,0 +1,87 @@
+"""Events the reminders service publishes (stream ``roundtable-reminders``).
+
+Reporting counts them per program; nothing here carries a reminder's text or the recipient's
+address, which stay in the reminders service.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from roundtable_shared.events.catalogue.enrollment import Id
+from roundtable_shared.events.envelope import EventData
+from roundtable_shared.events.registry import event
+
+
+class ReminderKind(StrEnum):
+    SESSION_UPCOMING = "session_upcoming"
+    ACTION_DUE = "action_due"
+    ACTION_OVERDUE = "action_overdue"
+    """Sent to the accountability partner."""
+    SCHEDULE_NEXT_SESSION = "schedule_next_session"
+    """The group has no session planned within the program's cadence."""
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    CHAT = "chat"
+
+
+class FailureReason(StrEnum):
+    INVALID_ADDRESS = "invalid_address"
+    REJECTED = "rejected"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+
+
+class _ReminderEvent(EventData):
+    """What a delivery attempt was about and for whom; not an event by itself."""
+
+    reminder_id: Id = Field(examples=["rem_0b7e"])
+    program_id: Id
+    recipient_id: Id = Field(description="Employee id.")
+    kind: ReminderKind
+    channel: Channel
+    session_id: Id | None = Field(default=None, description="For session reminders.")
+    action_id: Id | None = Field(default=None, description="For action step reminders.")
+    group_id: Id | None = Field(default=None, description="For schedule-next-session nudges.")
+    due_at: AwareDatetime = Field(description="When the reminder was planned to go out.")
+
+    @model_validator(mode="after")
+    def _names_its_target(self) -> Self:
+        # Each kind is about one thing; a reminder without it cannot be attributed.
+        target = {
+            ReminderKind.SESSION_UPCOMING: self.session_id,
+            ReminderKind.ACTION_DUE: self.action_id,
+            ReminderKind.ACTION_OVERDUE: self.action_id,
+            ReminderKind.SCHEDULE_NEXT_SESSION: self.group_id,
+        }[self.kind]
+        if target is None:
+            raise ValueError(f"a {self.kind} reminder needs its session, action or group id")
+        return self
+
+
+@event("roundtable.reminders.reminder.sent", aggregate="reminder id")
+class ReminderSent(_ReminderEvent):
+    """A reminder was handed to its channel (SMTP server or chat webhook)."""
+
+    sent_at: AwareDatetime
+
+
+@event("roundtable.reminders.reminder.failed", aggregate="reminder id")
+class ReminderFailed(_ReminderEvent):
+    """Delivering a reminder failed; ``final`` says whether it is retried."""
+
+    reason: FailureReason
+    error_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The channel's status code; never the message or the address.",
+        examples=["550"],
+    )
+    attempts: int = Field(ge=1)
+    final: bool = Field(description="True when no further attempt will be made.")
+    failed_at: AwareDatetime

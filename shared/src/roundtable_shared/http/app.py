@@ -1,0 +1,169 @@
+"""The app factory every service's HTTP API is built with."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
+
+from roundtable_shared.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from roundtable_shared.http.problems import (
+    PROBLEM_BASE,
+    PROBLEM_JSON,
+    BadRequest,
+    Problem,
+    ServiceUnavailable,
+    Unprocessable,
+)
+from roundtable_shared.observability.logging import configure_logging
+from roundtable_shared.runtime import ServiceRuntime
+
+log = structlog.get_logger(__name__)
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance=request.url.path),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_JSON,
+    )
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_field_error(error) for error in exc.errors()]
+    if any(error["type"] == "json_invalid" for error in exc.errors()):
+        return problem_response(BadRequest("the body is not valid JSON", errors=errors), request)
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
+    return problem_response(Unprocessable(f"invalid input: {summary}", errors=errors), request)
+
+
+def _field_error(error: Any) -> dict[str, str]:
+    location = [str(part) for part in error.get("loc", ())]
+    # ("body", "program", "name") -> "program.name": the client's field, not our plumbing
+    if len(location) > 1 and location[0] in ("body", "query", "path", "header"):
+        location = location[1:]
+    return {
+        "field": ".".join(location) or "body",
+        "message": str(error["msg"]),
+        "type": str(error["type"]),
+    }
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
+    problem.status, problem.title = exc.status_code, _reason(exc.status_code)
+    problem.slug = problem.title.lower().replace(" ", "-")
+    return problem_response(problem, request)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", path=request.url.path)
+    return problem_response(Problem("an unexpected error occurred; it has been logged"), request)
+
+
+def create_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    version: str = "0.1.0",
+) -> FastAPI:
+    settings = runtime.settings
+    configure_logging(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        responses={
+            "default": {
+                "description": "An RFC 9457 problem",
+                "content": {PROBLEM_JSON: {"example": _problem_example()}},
+            }
+        },
+    )
+    app.state.runtime = runtime
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Location", "X-Request-Id", "Retry-After"],
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(operations_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _problem_example() -> dict[str, Any]:
+    return {
+        "type": PROBLEM_BASE + "validation",
+        "title": "Unprocessable Content",
+        "status": 422,
+        "detail": "invalid input: email: value is not a valid email address",
+        "errors": [{"field": "email", "message": "value is not a valid email address"}],
+    }
+
+
+def operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: NATS and the database are reachable")
+    async def readyz(request: Request) -> dict[str, Any]:
+        runtime: ServiceRuntime = request.app.state.runtime
+        checks = await runtime.readiness()
+        if not all(checks.values()):
+            down = ", ".join(name for name, ok in checks.items() if not ok)
+            raise ServiceUnavailable(f"not ready: {down} unreachable", checks=checks)
+        return {"status": "ready", "checks": checks}
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

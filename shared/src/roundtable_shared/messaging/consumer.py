@@ -1,0 +1,171 @@
+"""Durable JetStream consumers: explicit ack, bounded redelivery with backoff, dead letters.
+
+One consumer reads one producer's stream (``roundtable.<producer>.>``) under a durable name, so
+replicas of a service share its work. Each event is dispatched by type to a handler; types the
+consumer has no handler for are acknowledged and skipped. An event that fails validation goes
+straight to the dead-letter subject; one whose handler keeps failing goes there after
+``max_deliver`` attempts. Nothing is acknowledged before its effect is stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+from faststream.middlewares import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import DeliverPolicy
+
+from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
+from roundtable_shared.events.registry import parse_data
+from roundtable_shared.messaging.inbox import Inbox
+from roundtable_shared.messaging.streams import (
+    dead_letter_stream,
+    dead_letter_subject,
+    durable_name,
+    service_subjects,
+    stream_name,
+)
+from roundtable_shared.observability import metrics
+from roundtable_shared.observability.tracing import current_traceparent
+
+log = structlog.get_logger(__name__)
+
+EventHandler = Callable[[Envelope, EventData], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EventConsumer:
+    """What a service consumes from one producer's stream, and what it does with each type."""
+
+    name: str
+    source_service: str
+    handlers: Mapping[str, EventHandler]
+    max_deliver: int = 5
+    backoff_seconds: Sequence[float] = field(default=(0.5, 2.0, 5.0, 15.0, 30.0))
+    ack_wait_seconds: float = 30.0
+
+    def retry_delay(self, delivered: int) -> float:
+        return self.backoff_seconds[min(delivered, len(self.backoff_seconds)) - 1]
+
+
+class ConsumerRunner:
+    """Turns raw JetStream messages into handler calls with the guarantees above."""
+
+    def __init__(
+        self, consumer: EventConsumer, broker: NatsBroker, inbox: Inbox, namespace: str
+    ) -> None:
+        self.consumer = consumer
+        self._broker = broker
+        self._inbox = inbox
+        self._namespace = namespace
+
+    def subscribe(self) -> None:
+        c = self.consumer
+        self._broker.subscriber(
+            service_subjects(c.source_service, self._namespace),
+            stream=JStream(stream_name(c.source_service, self._namespace), declare=False),
+            durable=durable_name(c.name, self._namespace),
+            pull_sub=PullSub(batch_size=64, timeout=1.0),
+            config=ConsumerConfig(
+                ack_policy=JsAckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=c.ack_wait_seconds,
+                # One more than ours, so our last attempt can still dead-letter the event.
+                max_deliver=c.max_deliver + 1,
+            ),
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{c.name}:{c.source_service}",
+        )(self.on_message)
+
+    async def on_message(self, body: bytes, message: NatsMessage) -> None:
+        await self.process(message.raw_message)
+
+    async def process(self, raw: Msg) -> None:
+        outcome = await self._outcome_of(raw)
+        metrics.EVENTS_CONSUMED.labels(consumer=self.consumer.name, outcome=outcome).inc()
+        metrics.CONSUMER_PENDING.labels(consumer=self.consumer.name).set(
+            raw.metadata.num_pending or 0
+        )
+
+    async def _outcome_of(self, raw: Msg) -> str:
+        delivered = raw.metadata.num_delivered or 1
+        try:
+            envelope = Envelope.from_json(raw.data)
+            handler = self.consumer.handlers.get(envelope.type)
+            data = parse_data(envelope) if handler else None
+        except InvalidEvent as exc:
+            await self._dead_letter(raw, f"invalid event: {exc}", delivered)
+            return "dead_lettered"
+        if handler is None or data is None:
+            await raw.ack()
+            return "ignored"
+        if await self._inbox.seen(self.consumer.name, envelope.id):
+            await raw.ack()
+            return "duplicate"
+        return await self._apply(raw, envelope, data, handler, delivered)
+
+    async def _apply(
+        self,
+        raw: Msg,
+        envelope: Envelope,
+        data: EventData,
+        handler: EventHandler,
+        delivered: int,
+    ) -> str:
+        token = current_traceparent.set(envelope.traceparent)
+        try:
+            with structlog.contextvars.bound_contextvars(
+                event_id=envelope.id, event_type=envelope.type, consumer=self.consumer.name
+            ):
+                try:
+                    await handler(envelope, data)
+                except Exception as exc:
+                    return await self._failed(raw, exc, delivered)
+                await self._inbox.mark(self.consumer.name, envelope.id)
+                await raw.ack()
+                self._record_applied(envelope)
+                return "applied"
+        finally:
+            current_traceparent.reset(token)
+
+    async def _failed(self, raw: Msg, exc: Exception, delivered: int) -> str:
+        if delivered >= self.consumer.max_deliver:
+            log.exception("event handler failed for the last time", attempts=delivered)
+            await self._dead_letter(raw, f"handler failed {delivered} times: {exc!r}", delivered)
+            return "dead_lettered"
+        delay = self.consumer.retry_delay(delivered)
+        log.warning(
+            "event handler failed, retrying", attempts=delivered, delay=delay, error=repr(exc)
+        )
+        await raw.nak(delay=delay)
+        return "retried"
+
+    async def _dead_letter(self, raw: Msg, reason: str, delivered: int) -> None:
+        meta = raw.metadata
+        msg_id = (raw.headers or {}).get("Nats-Msg-Id", f"seq-{meta.sequence.stream}")
+        await self._broker.publish(
+            raw.data,
+            dead_letter_subject(self.consumer.name, self._namespace),
+            headers={
+                "Nats-Msg-Id": f"{self.consumer.name}:{msg_id}",
+                "Roundtable-Dead-Letter-Reason": reason[:500],
+                "Roundtable-Original-Subject": raw.subject,
+                "Roundtable-Deliveries": str(delivered),
+            },
+            stream=dead_letter_stream(self._namespace),
+        )
+        # Only once it is kept in the dead-letter stream do we stop its redelivery.
+        await raw.term()
+        log.error("event dead-lettered", reason=reason, subject=raw.subject)
+
+    def _record_applied(self, envelope: Envelope) -> None:
+        now = time.time()
+        lag = max(0.0, (datetime.now(UTC) - envelope.time).total_seconds())
+        metrics.CONSUMER_LAG_SECONDS.labels(consumer=self.consumer.name).set(lag)
+        metrics.CONSUMER_LAST_APPLIED.labels(consumer=self.consumer.name).set(now)

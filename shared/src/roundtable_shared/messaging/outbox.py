@@ -1,0 +1,117 @@
+"""The transactional outbox, kept inside the document it belongs to.
+
+A state change and the events it raises are written in ONE single-document update (FerretDB has no
+multi-document transactions): ``with_outbox`` adds the events to the document's ``outbox`` array in
+the same ``update_one`` as the change. ``OutboxRelay`` publishes pending events in order, then clears
+them only if no new event was added meanwhile (``outbox_rev`` unchanged).
+
+Crash between write and publish: the events are still in the document; the next relay pass sends
+them. Crash between publish and clear: they are sent again with the same ``Nats-Msg-Id``; JetStream's
+duplicate window drops the copy, and consumers are idempotent beyond it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import structlog
+
+from roundtable_shared.events.envelope import Envelope
+from roundtable_shared.faults import crash_point
+from roundtable_shared.observability import metrics
+from roundtable_shared.storage.mongo import Database, Document
+
+log = structlog.get_logger(__name__)
+
+PENDING = "outbox_pending"
+
+
+def with_outbox(update: dict[str, Any], events: Sequence[Envelope]) -> dict[str, Any]:
+    """Merge the outbox additions into a MongoDB update document (a new dict)."""
+    if not events:
+        return update
+    merged = {op: dict(fields) for op, fields in update.items()}
+    merged.setdefault("$push", {})["outbox"] = {
+        "$each": [event.model_dump(mode="json") for event in events]
+    }
+    merged.setdefault("$set", {})[PENDING] = True
+    merged.setdefault("$inc", {})["outbox_rev"] = 1
+    return merged
+
+
+def new_document_outbox(events: Sequence[Envelope]) -> Document:
+    """Outbox fields of a document inserted together with its first events."""
+    return {
+        "outbox": [event.model_dump(mode="json") for event in events],
+        PENDING: bool(events),
+        "outbox_rev": 1 if events else 0,
+    }
+
+
+class EnvelopePublisher(Protocol):
+    async def publish(self, envelope: Envelope) -> None: ...
+
+
+class OutboxRelay:
+    """Publishes what the outboxes of some collections hold. Safe to run in several replicas."""
+
+    def __init__(
+        self,
+        db: Database,
+        collections: Sequence[str],
+        publisher: EnvelopePublisher,
+        *,
+        poll_seconds: float = 0.5,
+        batch_size: int = 200,
+    ) -> None:
+        self._db = db
+        self._collections = list(collections)
+        self._publisher = publisher
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+
+    def nudge(self) -> None:
+        """Called after a write that raised events, so they leave now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.relay_once()
+            except Exception:
+                # NATS or the database is away: the events wait in their documents, we retry.
+                log.exception("outbox relay pass failed")
+                sent = 0
+            if sent:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            self._wake.clear()
+
+    async def relay_once(self) -> int:
+        sent = 0
+        for name in self._collections:
+            collection = self._db[name]
+            cursor = collection.find(
+                {PENDING: True}, {"outbox": 1, "outbox_rev": 1}, limit=self._batch_size
+            )
+            async for document in cursor:
+                sent += await self._relay_document(name, document)
+        return sent
+
+    async def _relay_document(self, collection: str, document: Document) -> int:
+        events = [Envelope.model_validate(raw) for raw in document.get("outbox", [])]
+        for event in events:
+            crash_point("outbox.before_publish")
+            await self._publisher.publish(event)
+            crash_point("outbox.after_publish")
+        await self._db[collection].update_one(
+            {"_id": document["_id"], "outbox_rev": document.get("outbox_rev", 0)},
+            {"$set": {"outbox": [], PENDING: False}},
+        )
+        metrics.OUTBOX_PUBLISHED.labels(collection=collection).inc(len(events))
+        return len(events)

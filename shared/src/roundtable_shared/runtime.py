@@ -1,0 +1,102 @@
+"""What every service process runs besides its HTTP routes: database, NATS, outbox relay, consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import structlog
+from faststream.nats import NatsBroker
+from pymongo import AsyncMongoClient
+
+from roundtable_shared.messaging.consumer import ConsumerRunner, EventConsumer
+from roundtable_shared.messaging.inbox import INBOX_INDEXES, Inbox
+from roundtable_shared.messaging.outbox import OutboxRelay
+from roundtable_shared.messaging.publisher import JetStreamPublisher
+from roundtable_shared.messaging.streams import (
+    PRODUCERS,
+    dead_letter_config,
+    declare_stream,
+    stream_config,
+)
+from roundtable_shared.settings import ServiceSettings
+from roundtable_shared.storage.mongo import Database, Document, Indexes, apply_indexes, connect
+
+log = structlog.get_logger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        indexes: Sequence[Indexes] = (),
+        outbox_collections: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.mongo: AsyncMongoClient[Document] = connect(
+            settings.mongodb_uri, app_name=settings.service_name
+        )
+        self.db: Database = self.mongo[settings.database_name]
+        self.broker = NatsBroker(
+            settings.nats_url,
+            max_reconnect_attempts=-1,  # ride out a NATS restart instead of dying
+            reconnect_time_wait=1,
+            graceful_timeout=10.0,
+        )
+        self.publisher = JetStreamPublisher(self.broker, settings.namespace)
+        self.inbox = Inbox(self.db)
+        self.relay = OutboxRelay(
+            self.db, outbox_collections, self.publisher, poll_seconds=settings.outbox_poll_seconds
+        )
+        self._indexes = [*indexes, INBOX_INDEXES]
+        self._consumers: list[ConsumerRunner] = []
+        self._relay_task: asyncio.Task[None] | None = None
+
+    def add_consumer(self, consumer: EventConsumer) -> None:
+        """Register before ``start``."""
+        runner = ConsumerRunner(consumer, self.broker, self.inbox, self.settings.namespace)
+        runner.subscribe()
+        self._consumers.append(runner)
+
+    async def start(self) -> None:
+        await apply_indexes(self.db, self._indexes)
+        await self.broker.connect()
+        await self._declare_streams()
+        await self.broker.start()
+        self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        log.info("service runtime started", database=self.settings.database_name)
+
+    async def _declare_streams(self) -> None:
+        # Every service declares every producer's stream (same configuration), so a consumer can
+        # bind before its producer has ever started.
+        js = self.broker.connection.jetstream()
+        ns = self.settings.namespace
+        for producer in PRODUCERS:
+            await declare_stream(js, stream_config(producer, ns))
+        await declare_stream(js, dead_letter_config(ns))
+
+    async def stop(self) -> None:
+        if self._relay_task:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        await self.broker.stop()
+        await self.mongo.close()
+
+    async def readiness(self) -> dict[str, bool]:
+        return {"database": await self._database_ready(), "nats": self._nats_ready()}
+
+    async def _database_ready(self) -> bool:
+        try:
+            await asyncio.wait_for(self.db.command("ping"), 2.0)
+        except Exception:
+            return False
+        return True
+
+    def _nats_ready(self) -> bool:
+        try:
+            return bool(self.broker.connection.is_connected)
+        except Exception:
+            return False

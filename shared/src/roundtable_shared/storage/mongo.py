@@ -1,0 +1,58 @@
+"""MongoDB access through PyMongo's async API, limited to what both MongoDB and FerretDB do.
+
+FerretDB has no multi-document transactions, no ``$slice`` in ``$push``, no ``$pull`` by condition
+and no array-index paths (``a.0``) in queries: the helpers here avoid all four.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+Collection = AsyncCollection[Document]
+
+
+def connect(uri: str, *, app_name: str) -> AsyncMongoClient[Document]:
+    # tz_aware: datetimes come back with their UTC offset, as the HTTP contract requires.
+    return AsyncMongoClient(uri, appname=app_name, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
+@dataclass(frozen=True)
+class Indexes:
+    """The indexes one collection needs; declared by its repository, applied at start-up."""
+
+    collection: str
+    models: Sequence[IndexModel] = field(default_factory=tuple)
+
+
+async def apply_indexes(db: Database, declarations: Sequence[Indexes]) -> None:
+    for declaration in declarations:
+        if declaration.models:
+            await db[declaration.collection].create_indexes(list(declaration.models))
+
+
+async def upsert_if_newer(
+    collection: Collection, doc_id: str, version: int, fields: Mapping[str, Any]
+) -> bool:
+    """Store a copy of an aggregate unless a copy as new or newer is already there.
+
+    The way consumers keep other services' data: idempotent (the same version twice is a no-op)
+    and order-tolerant (an older version arriving late changes nothing). True when it applied.
+    """
+    try:
+        result = await collection.update_one(
+            {"_id": doc_id, "version": {"$lt": version}},
+            {"$set": {**fields, "version": version}},
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        return False  # a copy with version >= ours exists: the filter missed, the insert collided
+    return result.modified_count == 1 or result.upserted_id is not None

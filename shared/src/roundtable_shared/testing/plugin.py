@@ -1,0 +1,69 @@
+"""Pytest fixtures giving tests real NATS and a real MongoDB-wire server.
+
+Servers start once per test session; every test gets its own namespace (subjects, streams,
+durable consumers) and its own databases, so tests run in any order and never see each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
+
+import nats
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from roundtable_shared.settings import ServiceSettings
+from roundtable_shared.storage.mongo import Database, connect
+from roundtable_shared.testing.servers import ServerUrls, test_servers
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerUrls]:
+    with test_servers(tmp_path_factory.mktemp("servers")) as urls:
+        yield urls
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"t{uuid.uuid4().hex[:12]}."
+
+
+@pytest.fixture
+def make_settings(servers: ServerUrls, namespace: str) -> Callable[..., Any]:
+    """``make_settings(EnrollmentSettings, **overrides)``: settings pointed at this test's world."""
+
+    def build(cls: type[S], **overrides: Any) -> S:
+        values: dict[str, Any] = {
+            "mongodb_uri": servers.mongodb_uri,
+            "nats_url": servers.nats_url,
+            "namespace": namespace,
+            "outbox_poll_seconds": 0.05,
+            **overrides,
+        }
+        return cls(**values)
+
+    return build
+
+
+@pytest.fixture
+async def mongo_db(servers: ServerUrls, namespace: str) -> AsyncIterator[Database]:
+    client = connect(servers.mongodb_uri, app_name="tests")
+    name = namespace.replace(".", "_") + "scratch"
+    try:
+        yield client[name]
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+@pytest.fixture
+async def nats_client(servers: ServerUrls) -> AsyncIterator[NatsClient]:
+    client = await nats.connect(servers.nats_url)
+    try:
+        yield client
+    finally:
+        await client.drain()
