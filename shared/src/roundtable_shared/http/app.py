@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
+from roundtable_shared.auth.dependencies import CurrentPrincipal
+from roundtable_shared.auth.tokens import TokenVerifier
 from roundtable_shared.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from roundtable_shared.http.problems import (
     PROBLEM_BASE,
@@ -117,6 +119,7 @@ def create_app(
         },
     )
     app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier.from_settings(settings)
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
@@ -146,6 +149,9 @@ def _problem_example() -> dict[str, Any]:
     }
 
 
+_WHOAMI_EXAMPLE = {"employee_id": "e-1001", "roles": ["participant", "sponsor"]}
+
+
 def operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -161,6 +167,14 @@ def operations_router() -> APIRouter:
             down = ", ".join(name for name, ok in checks.items() if not ok)
             raise ServiceUnavailable(f"not ready: {down} unreachable", checks=checks)
         return {"status": "ready", "checks": checks}
+
+    @router.get(
+        "/v1/auth/whoami",
+        summary="Who this service takes the bearer of the token to be",
+        responses={200: {"content": {"application/json": {"example": _WHOAMI_EXAMPLE}}}},
+    )
+    async def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
+        return {"employee_id": principal.employee_id, "roles": sorted(principal.roles)}
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
