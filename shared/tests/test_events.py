@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
+
 from roundtable_shared.events import (
     EVENT_TYPES,
     Envelope,

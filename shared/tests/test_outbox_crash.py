@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client as NatsClient
+
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.messaging.consumer import EventConsumer
 from roundtable_shared.messaging.streams import stream_name

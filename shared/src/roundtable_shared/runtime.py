@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 
 import structlog
@@ -44,6 +45,7 @@ class ServiceRuntime:
             max_reconnect_attempts=-1,  # ride out a NATS restart instead of dying
             reconnect_time_wait=1,
             graceful_timeout=10.0,
+            log_level=logging.DEBUG,  # one line per message is noise at 1,000 events/s
         )
         self.publisher = JetStreamPublisher(self.broker, settings.namespace)
         self.inbox = Inbox(self.db)

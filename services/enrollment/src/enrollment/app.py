@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
+from enrollment.settings import EnrollmentSettings
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
-
-from enrollment.settings import EnrollmentSettings
 
 
 def build_app(settings: ServiceSettings | None = None) -> FastAPI:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
+from reminders.settings import RemindersSettings
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
-
-from reminders.settings import RemindersSettings
 
 
 def build_app(settings: ServiceSettings | None = None) -> FastAPI:

@@ -1,7 +1,6 @@
 """`python -m sessions`: run the sessions service."""
 
 from roundtable_shared.http.serve import serve
-
 from sessions.app import build_app
 from sessions.settings import SessionsSettings
 

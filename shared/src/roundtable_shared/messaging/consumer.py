@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 
 import structlog
 from faststream.middlewares import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
@@ -83,7 +84,8 @@ class ConsumerRunner:
             title=f"{c.name}:{c.source_service}",
         )(self.on_message)
 
-    async def on_message(self, body: bytes, message: NatsMessage) -> None:
+    async def on_message(self, message: NatsMessage) -> None:
+        # The raw message only: we parse the envelope ourselves, whatever its content-type says.
         await self.process(message.raw_message)
 
     async def process(self, raw: Msg) -> None:

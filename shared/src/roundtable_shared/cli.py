@@ -1,0 +1,74 @@
+"""The ``roundtable`` command: ``up``, ``token``, ``issuer``, ``asyncapi``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _data_dir() -> Path:
+    return Path(os.environ.get("ROUNDTABLE_DATA_DIR", ".data")).resolve()
+
+
+def _up(args: Sequence[str]) -> int:
+    from roundtable_shared.local.supervisor import SystemConfig, up
+
+    parser = argparse.ArgumentParser(
+        prog="roundtable up", description="Run the whole system locally."
+    )
+    parser.add_argument("--data-dir", type=Path, default=_data_dir())
+    parser.add_argument("--nats-port", type=int, default=4222)
+    parser.add_argument("--mongo-port", type=int, default=27017)
+    parser.add_argument("--issuer-port", type=int, default=8000)
+    options = parser.parse_args(args)
+    config = SystemConfig(
+        data_dir=options.data_dir.resolve(),
+        nats_port=options.nats_port,
+        mongo_port=options.mongo_port,
+        issuer_port=options.issuer_port,
+    )
+    return up(config)
+
+
+def _issuer(args: Sequence[str]) -> int:
+    import uvicorn
+
+    from roundtable_shared.auth.dev_issuer import DevIssuer
+
+    parser = argparse.ArgumentParser(prog="roundtable issuer", description="Serve the dev JWKS.")
+    parser.add_argument("--data-dir", type=Path, default=_data_dir())
+    parser.add_argument("--port", type=int, default=8000)
+    options = parser.parse_args(args)
+    issuer = DevIssuer(options.data_dir, f"http://127.0.0.1:{options.port}")
+    uvicorn.run(issuer.jwks_app(), host="127.0.0.1", port=options.port, log_level="warning")
+    return 0
+
+
+def _token(args: Sequence[str]) -> int:
+    from roundtable_shared.auth.dev_issuer import token_command
+
+    return token_command(list(args))
+
+
+def _asyncapi(args: Sequence[str]) -> int:
+    from roundtable_shared.events.asyncapi import main as asyncapi_main
+
+    return asyncapi_main(list(args))
+
+
+COMMANDS = {"up": _up, "token": _token, "issuer": _issuer, "asyncapi": _asyncapi}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        print(f"usage: roundtable {{{','.join(COMMANDS)}}} [options]", file=sys.stderr)
+        return 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Durable consumers against real NATS and a real database: dead letters, retries, idempotency."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from roundtable_shared.events.catalogue.sessions import ActionCompleted
+from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
+from roundtable_shared.messaging.consumer import EventConsumer
+from roundtable_shared.messaging.streams import dead_letter_stream
+from roundtable_shared.runtime import ServiceRuntime
+from roundtable_shared.settings import ServiceSettings
+
+ACTION_COMPLETED = "roundtable.sessions.action.completed"
+Handler = Callable[[Envelope, EventData], Awaitable[None]]
+
+
+def action_completed(action_id: str) -> Envelope:
+    data = ActionCompleted(
+        action_id=action_id,
+        session_id="s-1",
+        group_id="g-1",
+        program_id="p-1",
+        owner_id="e-1",
+        accountability_partner_id="e-2",
+        completed_at=datetime.now(UTC),
+    )
+    return new_envelope(data, subject=action_id, aggregate_version=1, source="/roundtable/sessions")
+
+
+class Harness:
+    def __init__(self, runtime: ServiceRuntime, nats_client: NatsClient, namespace: str) -> None:
+        self.runtime = runtime
+        self.js = nats_client.jetstream()
+        self.namespace = namespace
+
+    async def publish_raw(
+        self, body: bytes, msg_id: str, event_type: str = ACTION_COMPLETED
+    ) -> None:
+        await self.js.publish(
+            f"{self.namespace}{event_type}", body, headers={"Nats-Msg-Id": msg_id}
+        )
+
+    async def dead_letters(self) -> list[tuple[bytes, dict[str, str]]]:
+        stream = dead_letter_stream(self.namespace)
+        count = (await self.js.stream_info(stream)).state.messages
+        found = [await self.js.get_msg(stream, seq=n + 1) for n in range(count)]
+        return [(m.data or b"", dict(m.headers or {})) for m in found]
+
+
+@pytest.fixture
+async def start_consumer(
+    make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
+) -> AsyncIterator[Callable[[Handler], Awaitable[Harness]]]:
+    runtimes: list[ServiceRuntime] = []
+
+    async def start(handler: Handler) -> Harness:
+        runtime = ServiceRuntime(make_settings(ServiceSettings, service_name="reporting"))
+        runtime.add_consumer(
+            EventConsumer(
+                name="test-consumer",
+                source_service="sessions",
+                handlers={ACTION_COMPLETED: handler},
+                max_deliver=3,
+                backoff_seconds=(0.05,),
+            )
+        )
+        await runtime.start()
+        runtimes.append(runtime)
+        return Harness(runtime, nats_client, namespace)
+
+    yield start
+    for runtime in runtimes:
+        await runtime.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 10.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+async def test_malformed_events_go_to_the_dead_letter_stream_and_the_stream_moves_on(
+    start_consumer: Callable[[Handler], Awaitable[Harness]],
+) -> None:
+    applied: list[str] = []
+
+    async def handle(envelope: Envelope, data: EventData) -> None:
+        applied.append(envelope.subject)
+
+    harness = await start_consumer(handle)
+    not_json = b"{not json"
+    wrong_data = action_completed("a-2").model_copy(update={"data": {"action_id": 7}}).to_json()
+    await harness.publish_raw(not_json, "bad-1")
+    await harness.publish_raw(wrong_data, "bad-2")
+    await harness.publish_raw(action_completed("a-3").to_json(), "good-3")
+
+    assert await eventually(lambda: _async(applied == ["a-3"]))
+    letters = await eventually(lambda: _dead_letters_when(harness, 2))
+    assert [body for body, _ in letters] == [not_json, wrong_data]
+    reasons = [headers["Roundtable-Dead-Letter-Reason"] for _, headers in letters]
+    assert reasons[0].startswith("invalid event")
+    assert "data." in reasons[1]
+
+
+async def test_a_failing_handler_is_retried_then_dead_lettered_after_max_deliver(
+    start_consumer: Callable[[Handler], Awaitable[Harness]],
+) -> None:
+    attempts: list[int] = []
+
+    async def always_fails(envelope: Envelope, data: EventData) -> None:
+        attempts.append(1)
+        raise RuntimeError("database says no")
+
+    harness = await start_consumer(always_fails)
+    await harness.publish_raw(action_completed("a-1").to_json(), "e-1")
+
+    letters = await eventually(lambda: _dead_letters_when(harness, 1))
+    assert len(letters) == 1
+    assert letters[0][1]["Roundtable-Deliveries"] == "3"
+    assert "database says no" in letters[0][1]["Roundtable-Dead-Letter-Reason"]
+    await asyncio.sleep(0.5)
+    assert len(attempts) == 3  # bounded: no more deliveries once dead-lettered
+
+
+async def test_a_transient_failure_is_retried_and_applied_once(
+    start_consumer: Callable[[Handler], Awaitable[Harness]],
+) -> None:
+    attempts: list[str] = []
+
+    async def fails_once(envelope: Envelope, data: EventData) -> None:
+        attempts.append(envelope.id)
+        if len(attempts) == 1:
+            raise RuntimeError("transient")
+
+    harness = await start_consumer(fails_once)
+    await harness.publish_raw(action_completed("a-1").to_json(), "e-1")
+    assert await eventually(lambda: _async(len(attempts) == 2))
+    await asyncio.sleep(0.3)
+    assert len(attempts) == 2
+    assert await harness.dead_letters() == []
+
+
+async def test_redelivered_event_takes_effect_once_and_unknown_types_are_skipped(
+    start_consumer: Callable[[Handler], Awaitable[Harness]],
+) -> None:
+    applied: list[str] = []
+
+    async def handle(envelope: Envelope, data: EventData) -> None:
+        applied.append(envelope.id)
+
+    harness = await start_consumer(handle)
+    event = action_completed("a-1")
+    await harness.publish_raw(event.to_json(), "copy-1")
+    await harness.publish_raw(event.to_json(), "copy-2")  # same event id, past the dup window
+    unknown = event.model_copy(update={"type": "roundtable.sessions.action.renamed"})
+    await harness.publish_raw(unknown.to_json(), "other", "roundtable.sessions.action.renamed")
+    await harness.publish_raw(action_completed("a-2").to_json(), "e-2")
+
+    assert await eventually(lambda: _async(len(applied) == 2))
+    await asyncio.sleep(0.3)
+    assert applied.count(event.id) == 1
+    assert await harness.dead_letters() == []
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def _dead_letters_when(harness: Harness, count: int) -> list[tuple[bytes, dict[str, str]]]:
+    letters = await harness.dead_letters()
+    return letters if len(letters) >= count else []
