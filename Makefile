@@ -1,13 +1,17 @@
-# The front door: `make setup` once, then `make run` or `make test`.
-.PHONY: setup run test lint typecheck pytest bench asyncapi
+# The front door. `make run` and `make test` each set up what a fresh machine lacks first
+# (uv, the locked environment, FerretDB built once), then do their job.
+.PHONY: setup run test lint typecheck pytest bench asyncapi config-docs
 
+export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 
 setup:
-	./scripts/setup
+	@./scripts/setup
 
-run:
+run: setup
 	$(UV) run roundtable up
+
+test: setup lint typecheck pytest
 
 lint:
 	$(UV) run ruff check .
@@ -19,10 +23,11 @@ typecheck:
 pytest:
 	$(UV) run pytest
 
-test: lint typecheck pytest
-
-bench:
+bench: setup
 	$(UV) run python -m bench.ceiling
 
 asyncapi:
 	$(UV) run roundtable asyncapi docs/asyncapi.json
+
+config-docs:
+	$(UV) run python scripts/config_table.py > docs/configuration.md

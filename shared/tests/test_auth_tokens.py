@@ -612,7 +612,10 @@ async def _discovered_verifier(dev_server: DevServer) -> TokenVerifier:
 async def test_mint_then_verify_through_the_served_jwks(dev_server: DevServer) -> None:
     verifier = await _discovered_verifier(dev_server)
     principal = await verifier.verify(dev_server.issuer.mint("emp-9", ["program_admin"]))
-    assert (principal.employee_id, principal.roles) == ("emp-9", frozenset({"participant", "program_admin"}))
+    assert (principal.employee_id, principal.roles) == (
+        "emp-9",
+        frozenset({"participant", "program_admin"}),
+    )
 
 
 async def test_served_jwks_is_the_issuers(dev_server: DevServer) -> None:

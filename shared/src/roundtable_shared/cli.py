@@ -14,7 +14,7 @@ def _data_dir() -> Path:
 
 
 def _up(args: Sequence[str]) -> int:
-    from roundtable_shared.local.supervisor import SystemConfig, up
+    from roundtable_shared.local.supervisor import SERVICES, SystemConfig, up
 
     parser = argparse.ArgumentParser(
         prog="roundtable up", description="Run the whole system locally."
@@ -23,12 +23,26 @@ def _up(args: Sequence[str]) -> int:
     parser.add_argument("--nats-port", type=int, default=4222)
     parser.add_argument("--mongo-port", type=int, default=27017)
     parser.add_argument("--issuer-port", type=int, default=8000)
+    parser.add_argument(
+        "--service-port",
+        action="append",
+        default=[],
+        metavar="NAME=PORT",
+        help="move one service off its default port (repeatable)",
+    )
     options = parser.parse_args(args)
+    ports = dict(SERVICES)
+    for assignment in options.service_port:
+        name, _, port = assignment.partition("=")
+        if name not in ports or not port.isdigit():
+            parser.error(f"--service-port expects NAME=PORT with NAME in {sorted(ports)}")
+        ports[name] = int(port)
     config = SystemConfig(
         data_dir=options.data_dir.resolve(),
         nats_port=options.nats_port,
         mongo_port=options.mongo_port,
         issuer_port=options.issuer_port,
+        service_ports=ports,
     )
     return up(config)
 
@@ -41,9 +55,14 @@ def _issuer(args: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="roundtable issuer", description="Serve the dev JWKS.")
     parser.add_argument("--data-dir", type=Path, default=_data_dir())
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 in a container)")
+    parser.add_argument(
+        "--issuer-url", help="the `iss` of minted tokens; default http://127.0.0.1:PORT"
+    )
     options = parser.parse_args(args)
-    issuer = DevIssuer(options.data_dir, f"http://127.0.0.1:{options.port}")
-    uvicorn.run(issuer.jwks_app(), host="127.0.0.1", port=options.port, log_level="warning")
+    issuer_url = options.issuer_url or f"http://127.0.0.1:{options.port}"
+    issuer = DevIssuer(options.data_dir, issuer_url)
+    uvicorn.run(issuer.jwks_app(), host=options.host, port=options.port, log_level="warning")
     return 0
 
 

@@ -12,3 +12,5 @@ class RemindersSettings(ServiceSettings):
 
     service_name: str = Field("reminders", description="Name in logs, metrics and event sources.")
     http_port: int = Field(8003, description="Port the HTTP API listens on.")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server reminders are sent through.")
+    smtp_port: int = Field(1025, description="Port of the SMTP server.")

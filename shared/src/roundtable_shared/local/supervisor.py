@@ -99,8 +99,10 @@ class RunningSystem:
             "NAMESPACE": self.config.namespace,
             "JWT_ISSUER": self.config.issuer_url,
             "JWKS_URL": f"{self.config.issuer_url}/.well-known/jwks.json",
-            "HR_WEBHOOK_SECRETS": f'["{dev_webhook_secret(self.config.data_dir)}"]',
         }
+        if name == "enrollment":  # the HR system's webhooks land there
+            values["HR_WEBHOOK_SECRETS"] = f'["{dev_webhook_secret(self.config.data_dir)}"]'
+
         env = {**os.environ, **{prefix + key: value for key, value in values.items()}}
         return {**env, **self.config.extra_env}
 

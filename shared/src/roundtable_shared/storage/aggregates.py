@@ -1,0 +1,79 @@
+"""Saving an aggregate together with the events its change raised, in one single-document write.
+
+Each event raised bumps the aggregate's ``version`` by one and carries the new version as
+``aggregateversion``, so consumers keeping a copy can tell a stale event from a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
+from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
+from roundtable_shared.storage.mongo import Collection, Document
+
+
+class AlreadyExists(Exception):
+    """An aggregate with this id exists (for creating endpoints: a retried request)."""
+
+
+class AggregateStore:
+    def __init__(
+        self, collection: Collection, *, source: str, nudge: Callable[[], None] = lambda: None
+    ) -> None:
+        self.collection = collection
+        self._source = source
+        self._nudge = nudge
+
+    def envelopes(
+        self, aggregate_id: str, from_version: int, events: Sequence[EventData]
+    ) -> list[Envelope]:
+        return [
+            new_envelope(
+                data,
+                subject=aggregate_id,
+                aggregate_version=from_version + n + 1,
+                source=self._source,
+            )
+            for n, data in enumerate(events)
+        ]
+
+    async def insert(self, document: Document, events: Sequence[EventData]) -> int:
+        """Insert a new aggregate with its first events; returns its version."""
+        version = max(1, len(events))
+        outbox = self.envelopes(str(document["_id"]), 0, events)
+        try:
+            await self.collection.insert_one(
+                {**document, "version": version, **new_document_outbox(outbox)}
+            )
+        except DuplicateKeyError:
+            raise AlreadyExists(str(document["_id"])) from None
+        if outbox:
+            self._nudge()
+        return version
+
+    async def update(
+        self,
+        aggregate_id: Any,
+        expected_version: int,
+        changes: dict[str, Any],
+        events: Sequence[EventData],
+    ) -> int | None:
+        """Apply ``changes`` (a MongoDB update) if the aggregate is still at ``expected_version``.
+
+        Returns the new version, or None when someone else changed it first (a stale write).
+        """
+        bump = max(1, len(events))
+        outbox = self.envelopes(str(aggregate_id), expected_version, events)
+        update = with_outbox({**changes, "$inc": {"version": bump}}, outbox)
+        result = await self.collection.update_one(
+            {"_id": aggregate_id, "version": expected_version}, update
+        )
+        if result.matched_count == 0:
+            return None
+        if outbox:
+            self._nudge()
+        return expected_version + bump
