@@ -12,7 +12,6 @@ import stat
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import Depends, FastAPI, Request
@@ -39,6 +37,7 @@ from roundtable_shared.auth import (
     token_command,
 )
 from roundtable_shared.http.problems import PROBLEM_JSON, Problem, ServiceUnavailable, Unauthorized
+from roundtable_shared.testing.http import listening_socket, serve_in_thread
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "roundtable"
@@ -48,31 +47,8 @@ LEEWAY = 30
 # --- a real HTTP server on 127.0.0.1 ------------------------------------------------------------
 
 
-def _listening_socket() -> socket.socket:
-    # Bound before the server starts, so the port is known (and ours) without a race.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 def _base_url(sock: socket.socket) -> str:
     return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-@contextmanager
-def _serve(app: FastAPI, sock: socket.socket) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "test server did not start"
-        time.sleep(0.01)
-    try:
-        yield _base_url(sock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass
@@ -137,8 +113,8 @@ def jwks_server(
             {**ec_jwk, "kid": "es-test", "use": "sig"},
         ]
     )
-    sock = _listening_socket()
-    with _serve(_jwks_app(state), sock) as url:
+    sock = listening_socket()
+    with serve_in_thread(_jwks_app(state), sock) as url:
         state.url = url
         yield state
 
@@ -389,7 +365,7 @@ async def test_employee_id_from_a_configured_claim(
 
 
 async def test_unreachable_jwks_is_503_not_401(dev_issuer: DevIssuer) -> None:
-    sock = _listening_socket()
+    sock = listening_socket()
     url = _base_url(sock) + "/jwks.json"
     sock.close()  # nothing listens there any more: connection refused
     with pytest.raises(ServiceUnavailable):
@@ -594,9 +570,9 @@ class DevServer:
 @pytest.fixture(scope="module")
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     data_dir = tmp_path_factory.mktemp("dev-server")
-    sock = _listening_socket()
+    sock = listening_socket()
     issuer = DevIssuer(data_dir, _base_url(sock))
-    with _serve(issuer.jwks_app(), sock) as url:
+    with serve_in_thread(issuer.jwks_app(), sock) as url:
         yield DevServer(issuer, url, data_dir)
 
 

@@ -14,8 +14,10 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from roundtable_shared.auth.dev_issuer import DevIssuer
 from roundtable_shared.settings import ServiceSettings
 from roundtable_shared.storage.mongo import Database, connect
+from roundtable_shared.testing.http import listening_socket, serve_in_thread
 from roundtable_shared.testing.servers import ServerUrls, test_servers
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -27,14 +29,28 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerUrls]:
         yield urls
 
 
+@pytest.fixture(scope="session")
+def dev_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevIssuer]:
+    """A real token issuer serving its JWKS over HTTP; ``dev_issuer.mint(employee, roles)``."""
+    sock = listening_socket()
+    issuer = DevIssuer(
+        tmp_path_factory.mktemp("issuer"), f"http://127.0.0.1:{sock.getsockname()[1]}"
+    )
+    with serve_in_thread(issuer.jwks_app(), sock):
+        yield issuer
+
+
 @pytest.fixture
 def namespace() -> str:
     return f"t{uuid.uuid4().hex[:12]}."
 
 
 @pytest.fixture
-def make_settings(servers: ServerUrls, namespace: str) -> Callable[..., Any]:
-    """``make_settings(EnrollmentSettings, **overrides)``: settings pointed at this test's world."""
+def make_settings(servers: ServerUrls, namespace: str, dev_issuer: DevIssuer) -> Callable[..., Any]:
+    """``make_settings(EnrollmentSettings, **overrides)``: settings pointed at this test's world.
+
+    Servers and namespace are this test's; tokens from ``dev_issuer.mint`` are accepted.
+    """
 
     def build(cls: type[S], **overrides: Any) -> S:
         values: dict[str, Any] = {
@@ -42,6 +58,8 @@ def make_settings(servers: ServerUrls, namespace: str) -> Callable[..., Any]:
             "nats_url": servers.nats_url,
             "namespace": namespace,
             "outbox_poll_seconds": 0.05,
+            "jwt_issuer": dev_issuer.issuer_url,
+            "jwks_url": dev_issuer.jwks_uri,
             **overrides,
         }
         return cls(**values)
