@@ -110,6 +110,26 @@ class SessionCompleted(_SessionEvent):
         return self
 
 
+@event("roundtable.sessions.session.attendance_corrected", aggregate="session id")
+class SessionAttendanceCorrected(_SessionEvent):
+    """A held session's record was corrected and who attended (or when) changed; the whole
+    attendance after the correction, so read models replace what ``session.completed`` said."""
+
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    attendee_ids: list[Id] = Field(
+        min_length=1, max_length=ROUNDTABLE_MAX, description="Employee ids who took part."
+    )
+    invited_count: int = Field(ge=1, le=ROUNDTABLE_MAX, description="Members expected.")
+    corrected_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
+
+
 # --- action steps (subject: action step id) ------------------------------------------------------
 
 
