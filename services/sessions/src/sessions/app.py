@@ -1,20 +1,118 @@
-"""The sessions service's process: its runtime (database, NATS, outbox, consumers) and HTTP API."""
+"""The sessions service's process: wiring only (settings -> runtime -> repositories -> routes)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from roundtable_shared.http.app import create_app
+from roundtable_shared.messaging.consumer import EventConsumer
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
+from roundtable_shared.storage.aggregates import AggregateStore
+from sessions import action_steps, conversations, feedback, membership, scheduling
+from sessions.action_steps import endpoints as action_endpoints
+from sessions.action_steps.repository import ACTION_STEPS, ActionStepRepository
+from sessions.action_steps.service import ActionStepService
+from sessions.common import Clock, utcnow
+from sessions.conversations import endpoints as conversation_endpoints
+from sessions.conversations.repository import (
+    PRIVATE_NOTES,
+    ConversationRepository,
+    PrivateNoteRepository,
+)
+from sessions.conversations.service import ConversationService
+from sessions.erasure import consumers as erasure_consumers
+from sessions.erasure.service import ErasureService
+from sessions.feedback import endpoints as feedback_endpoints
+from sessions.feedback.repository import FEEDBACK, FeedbackRepository
+from sessions.feedback.service import FeedbackService
+from sessions.membership import consumers as membership_consumers
+from sessions.membership.repository import EmployeeRepository, GroupRepository
+from sessions.membership.service import MembershipService
+from sessions.scheduling import endpoints as scheduling_endpoints
+from sessions.scheduling.repository import SESSIONS, CalendarFeedRepository, SessionRepository
+from sessions.scheduling.service import SchedulingService
 from sessions.settings import SessionsSettings
 
+CONSUMER = "sessions-enrollment"
 
-def build_app(settings: ServiceSettings | None = None) -> FastAPI:
+
+def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     settings = settings or SessionsSettings()
-    runtime = ServiceRuntime(settings)
+    runtime = ServiceRuntime(
+        settings,
+        indexes=[
+            *membership.repository.INDEXES,
+            *scheduling.repository.INDEXES,
+            *conversations.repository.INDEXES,
+            *action_steps.repository.INDEXES,
+            *feedback.repository.INDEXES,
+        ],
+        outbox_collections=[SESSIONS, ACTION_STEPS, FEEDBACK],
+    )
+    db = runtime.db
+
+    def store(collection: str) -> AggregateStore:
+        return AggregateStore(
+            db[collection], source=settings.event_source, nudge=runtime.relay.nudge
+        )
+
+    member_service = MembershipService(GroupRepository(db), EmployeeRepository(db))
+    session_store = store(SESSIONS)
+    scheduling_service = SchedulingService(
+        SessionRepository(db, session_store), CalendarFeedRepository(db), member_service, clock
+    )
+    conversation_repository = ConversationRepository(db, session_store)
+    conversation_service = ConversationService(
+        conversation_repository,
+        PrivateNoteRepository(db, store(PRIVATE_NOTES)),
+        member_service,
+        clock,
+    )
+    step_repository = ActionStepRepository(db, store(ACTION_STEPS))
+    action_service = ActionStepService(step_repository, member_service, clock)
+    feedback_repository = FeedbackRepository(db, store(FEEDBACK))
+    feedback_service = FeedbackService(feedback_repository, member_service, clock)
+    erasure_service = ErasureService(
+        member_service,
+        scheduling_service,
+        conversation_service,
+        action_service,
+        feedback_repository,
+    )
+
+    async def attendance(session_id: str) -> tuple[list[str] | None, int | None]:
+        attendees = await conversation_repository.attendance(session_id)
+        if attendees is None:
+            return None, None
+        return attendees, await step_repository.count_of_session(session_id)
+
+    scheduling_service.attendance = attendance
+    conversation_service.commitments = step_repository.commitments
+
+    runtime.add_consumer(
+        EventConsumer(
+            name=CONSUMER,
+            source_service="enrollment",
+            handlers={
+                **membership_consumers.handlers(member_service, scheduling_service, action_service),
+                **erasure_consumers.handlers(erasure_service),
+            },
+            max_deliver=settings.consumer_max_deliver,
+        )
+    )
     return create_app(
         runtime,
         title="Roundtable sessions",
-        description="Peer-coaching sessions: scheduling, the recorded conversation, action steps with accountability partners, feedback.",
+        description=(
+            "Peer-coaching sessions: scheduling, the recorded conversation, action steps with "
+            "accountability partners, feedback. Conversation content is visible to the group's "
+            "members only (private notes to their author only); program admins see metadata."
+        ),
+        routers=[
+            scheduling_endpoints.router(scheduling_service),
+            conversation_endpoints.router(conversation_service),
+            action_endpoints.router(action_service),
+            feedback_endpoints.router(feedback_service),
+        ],
     )

@@ -1,0 +1,281 @@
+"""Action steps: what a member commits to in a session, and the peer who holds them to it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from roundtable_shared.events.catalogue.sessions import (
+    ActionCommitted,
+    ActionCompleted,
+    ActionDropped,
+    ActionDropReason,
+    ActionUpdated,
+)
+from roundtable_shared.events.envelope import EventData
+from roundtable_shared.http.problems import Conflict, Forbidden
+from sessions.common import as_utc, invalid
+from sessions.membership.domain import Group
+
+ERASED = "[erased]"
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    DROPPED = "dropped"
+
+
+class Progress(StrEnum):
+    NOT_STARTED = "not_started"
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    BLOCKED = "blocked"
+
+
+class ProgressEntry(BaseModel):
+    at: AwareDatetime
+    progress: Progress
+    note: str | None = None
+
+
+class Comment(BaseModel):
+    comment_id: str
+    author_id: str
+    text: str
+    at: AwareDatetime
+
+
+class Drop(BaseModel):
+    reason: ActionDropReason
+    note: str | None = None
+    at: AwareDatetime
+
+
+class ActionStep(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    session_id: str
+    group_id: str
+    program_id: str
+    owner_id: str
+    accountability_partner_id: str
+    title: str
+    description: str | None = None
+    due_on: str = Field(description="ISO date, the owner's day")
+    due_at: AwareDatetime = Field(description="End of the due day in time_zone, in UTC")
+    time_zone: str
+    status: ActionStatus = ActionStatus.OPEN
+    progress: Progress = Progress.NOT_STARTED
+    progress_log: list[ProgressEntry] = Field(default_factory=list)
+    comments: list[Comment] = Field(default_factory=list)
+    created_by: str
+    created_at: AwareDatetime
+    completed_at: AwareDatetime | None = None
+    drop: Drop | None = None
+    request_fingerprint: str | None = None
+    version: int = 0
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude={"version"})
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status is ActionStatus.OPEN and self.due_at < now
+
+
+class HeldSession(BaseModel):
+    """What committing needs to know of the session it happens in."""
+
+    session_id: str
+    group_id: str
+    program_id: str
+    held: bool
+    starts_at: AwareDatetime
+    attendee_ids: list[str]
+    time_zone: str
+
+
+def due_at(due_on: date, time_zone: str) -> datetime:
+    """End of the due day in the owner's time zone."""
+    return as_utc(datetime.combine(due_on, time(23, 59, 59), ZoneInfo(time_zone)))
+
+
+def _check_people(group: Group, owner_id: str, partner_id: str) -> None:
+    if not group.is_member(owner_id):
+        raise invalid("owner_id", "the owner must be a member of the group")
+    if partner_id == owner_id:
+        raise invalid("accountability_partner_id", "the partner must be another member")
+    if not group.is_member(partner_id):
+        raise invalid(
+            "accountability_partner_id", "the accountability partner must be a member of the group"
+        )
+
+
+def _check_due(due_on: date, session: HeldSession, time_zone: str) -> None:
+    session_day = session.starts_at.astimezone(ZoneInfo(time_zone)).date()
+    if due_on < session_day:
+        raise invalid("due_on", "an action step cannot be due before the session it was made in")
+
+
+def commit(
+    action_id: str,
+    session: HeldSession,
+    group: Group,
+    by: str,
+    *,
+    owner_id: str,
+    partner_id: str,
+    title: str,
+    description: str | None,
+    due_on: date,
+    owner_time_zone: str | None,
+    now: datetime,
+    fingerprint: str | None,
+) -> tuple[ActionStep, list[EventData]]:
+    group.require_member(by)
+    if not session.held:
+        raise Conflict("action steps are committed in a held (recorded) session")
+    _check_people(group, owner_id, partner_id)
+    tz = owner_time_zone or session.time_zone
+    _check_due(due_on, session, tz)
+    step = ActionStep(
+        id=action_id,
+        session_id=session.session_id,
+        group_id=session.group_id,
+        program_id=session.program_id,
+        owner_id=owner_id,
+        accountability_partner_id=partner_id,
+        title=title,
+        description=description,
+        due_on=due_on.isoformat(),
+        due_at=due_at(due_on, tz),
+        time_zone=tz,
+        created_by=by,
+        created_at=now,
+        request_fingerprint=fingerprint,
+    )
+    event = ActionCommitted(**_step_fields(step), committed_at=now)
+    return step, [event]
+
+
+def _step_fields(step: ActionStep) -> dict[str, Any]:
+    return {
+        "action_id": step.id,
+        "session_id": step.session_id,
+        "group_id": step.group_id,
+        "program_id": step.program_id,
+        "owner_id": step.owner_id,
+        "accountability_partner_id": step.accountability_partner_id,
+        "title": step.title,
+        "due_at": step.due_at,
+    }
+
+
+def _owner_open(step: ActionStep, by: str) -> None:
+    if by != step.owner_id:
+        raise Forbidden("only the owner of an action step changes it")
+    if step.status is not ActionStatus.OPEN:
+        raise Conflict(f"the action step is {step.status.value}")
+
+
+def edit(
+    step: ActionStep,
+    session: HeldSession,
+    group: Group,
+    by: str,
+    changes: dict[str, Any],
+    now: datetime,
+) -> tuple[dict[str, Any], list[EventData]]:
+    _owner_open(step, by)
+    fields: dict[str, Any] = {}
+    if "title" in changes:
+        fields["title"] = changes["title"]
+    if "description" in changes:
+        fields["description"] = changes["description"]
+    if "accountability_partner_id" in changes:
+        _check_people(group, step.owner_id, changes["accountability_partner_id"])
+        fields["accountability_partner_id"] = changes["accountability_partner_id"]
+    if changes.get("due_on") is not None:
+        due_on: date = changes["due_on"]
+        _check_due(due_on, session, step.time_zone)
+        fields["due_on"] = due_on.isoformat()
+        fields["due_at"] = due_at(due_on, step.time_zone)
+    if not fields:
+        return {}, []
+    updated = step.model_copy(update=fields)
+    events: list[EventData] = []
+    if any(k in fields for k in ("title", "accountability_partner_id", "due_at")):
+        events.append(ActionUpdated(**_step_fields(updated), updated_at=now))
+    return {"$set": fields}, events
+
+
+def report_progress(
+    step: ActionStep, by: str, progress: Progress, note: str | None, now: datetime
+) -> dict[str, Any]:
+    _owner_open(step, by)
+    entry = ProgressEntry(at=now, progress=progress, note=note)
+    return {"$set": {"progress": progress.value}, "$push": {"progress_log": entry.model_dump()}}
+
+
+def complete(step: ActionStep, by: str, now: datetime) -> tuple[dict[str, Any], list[EventData]]:
+    _owner_open(step, by)
+    event = ActionCompleted(
+        action_id=step.id,
+        session_id=step.session_id,
+        group_id=step.group_id,
+        program_id=step.program_id,
+        owner_id=step.owner_id,
+        accountability_partner_id=step.accountability_partner_id,
+        completed_at=now,
+    )
+    return {"$set": {"status": ActionStatus.COMPLETED.value, "completed_at": now}}, [event]
+
+
+def drop(
+    step: ActionStep, reason: ActionDropReason, note: str | None, now: datetime
+) -> tuple[dict[str, Any], list[EventData]]:
+    if step.status is not ActionStatus.OPEN:
+        raise Conflict(f"the action step is {step.status.value}")
+    event = ActionDropped(
+        action_id=step.id,
+        session_id=step.session_id,
+        group_id=step.group_id,
+        program_id=step.program_id,
+        owner_id=step.owner_id,
+        reason=reason,
+        dropped_at=now,
+    )
+    record = Drop(reason=reason, note=note, at=now)
+    return {"$set": {"status": ActionStatus.DROPPED.value, "drop": record.model_dump()}}, [event]
+
+
+def comment(step: ActionStep, by: str, text: str, now: datetime) -> dict[str, Any]:
+    if by not in (step.owner_id, step.accountability_partner_id):
+        raise Forbidden("only the owner and the accountability partner comment on a step")
+    entry = Comment(comment_id=str(uuid.uuid4()), author_id=by, text=text, at=now)
+    return {"$push": {"comments": entry.model_dump()}}
+
+
+def scrubbed(step: ActionStep, employee_id: str) -> dict[str, Any] | None:
+    """Erasure: the owner's words go (title, description, progress notes); anyone's comments go."""
+    fields: dict[str, Any] = {}
+    if step.owner_id == employee_id:
+        if step.title != ERASED or step.description is not None:
+            fields["title"] = ERASED
+            fields["description"] = None
+        if any(e.note is not None for e in step.progress_log):
+            fields["progress_log"] = [
+                e.model_copy(update={"note": None}).model_dump() for e in step.progress_log
+            ]
+        if step.drop is not None and step.drop.note is not None:
+            fields["drop"] = step.drop.model_copy(update={"note": None}).model_dump()
+    kept = [c for c in step.comments if c.author_id != employee_id]
+    if len(kept) != len(step.comments):
+        fields["comments"] = [c.model_dump() for c in kept]
+    return {"$set": fields} if fields else None

@@ -1,0 +1,198 @@
+"""Action-step handlers: commit, edit, progress, complete, drop, comment, list."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from roundtable_shared.auth.tokens import Principal
+from roundtable_shared.events.catalogue.sessions import ActionDropReason
+from roundtable_shared.events.envelope import EventData
+from roundtable_shared.http.concurrency import stale_write
+from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
+from roundtable_shared.http.pagination import PageRequest
+from roundtable_shared.http.problems import Forbidden, NotFound
+from roundtable_shared.storage.aggregates import AlreadyExists
+from sessions.action_steps import domain
+from sessions.action_steps.domain import ActionStatus, ActionStep, HeldSession
+from sessions.action_steps.repository import ActionStepRepository
+from sessions.action_steps.schemas import CommitRequest, EditRequest, ProgressRequest
+from sessions.common import Clock
+from sessions.membership.service import MembershipService
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    PARTNER = "partner"
+
+
+class ActionStepService:
+    def __init__(
+        self,
+        steps: ActionStepRepository,
+        membership: MembershipService,
+        clock: Clock,
+    ) -> None:
+        self.steps = steps
+        self.membership = membership
+        self.clock = clock
+
+    async def _session(self, session_id: str) -> HeldSession:
+        session = await self.steps.held_session(session_id)
+        if session is None:
+            raise NotFound(f"no session {session_id!r}")
+        return session
+
+    async def load(self, action_id: str) -> ActionStep:
+        step = await self.steps.get(action_id)
+        if step is None:
+            raise NotFound(f"no action step {action_id!r}")
+        return step
+
+    async def visible(self, action_id: str, principal: Principal) -> ActionStep:
+        """Group members see a group's action steps; nobody else does (admins count them)."""
+        step = await self.load(action_id)
+        await self.membership.member_group(step.group_id, principal)
+        return step
+
+    async def commit(
+        self, session_id: str, request: CommitRequest, principal: Principal, key: str | None
+    ) -> ActionStep:
+        session = await self._session(session_id)
+        group = await self.membership.member_group(session.group_id, principal)
+        owner_id = request.owner_id or principal.employee_id
+        payload = request.model_dump(mode="json")
+        action_id = new_resource_id(f"action:{session_id}", principal.employee_id, key)
+        if key is not None:
+            existing = await self.steps.get(action_id)
+            if existing is not None:
+                ensure_same_request(existing.request_fingerprint, payload)
+                return existing
+        step, events = domain.commit(
+            action_id,
+            session,
+            group,
+            principal.employee_id,
+            owner_id=owner_id,
+            partner_id=request.accountability_partner_id,
+            title=request.title,
+            description=request.description,
+            due_on=request.due_on,
+            owner_time_zone=await self.membership.employees.time_zone(owner_id),
+            now=self.clock(),
+            fingerprint=fingerprint(payload) if key else None,
+        )
+        try:
+            version = await self.steps.store.insert(step.document(), events)
+        except AlreadyExists:
+            existing = await self.load(action_id)
+            ensure_same_request(existing.request_fingerprint, payload)
+            return existing
+        return step.model_copy(update={"version": version})
+
+    async def _save(
+        self,
+        step: ActionStep,
+        version: int,
+        changes: dict[str, Any],
+        events: list[EventData],
+    ) -> ActionStep:
+        if step.version != version:
+            raise stale_write(step.version)
+        if changes and await self.steps.store.update(step.id, version, changes, events) is None:
+            raise stale_write((await self.load(step.id)).version)
+        return await self.load(step.id)
+
+    async def edit(
+        self, action_id: str, request: EditRequest, principal: Principal, version: int
+    ) -> ActionStep:
+        step = await self.visible(action_id, principal)
+        session = await self._session(step.session_id)
+        group = await self.membership.group(step.group_id)
+        if step.version != version:
+            raise stale_write(step.version)
+        changes, events = domain.edit(
+            step,
+            session,
+            group,
+            principal.employee_id,
+            request.model_dump(exclude_unset=True),
+            self.clock(),
+        )
+        return await self._save(step, version, changes, events)
+
+    async def progress(
+        self, action_id: str, request: ProgressRequest, principal: Principal, version: int | None
+    ) -> ActionStep:
+        step = await self.visible(action_id, principal)
+        changes = domain.report_progress(
+            step, principal.employee_id, request.progress, request.note, self.clock()
+        )
+        return await self._save(step, step.version if version is None else version, changes, [])
+
+    async def complete(
+        self, action_id: str, principal: Principal, version: int | None
+    ) -> ActionStep:
+        step = await self.visible(action_id, principal)
+        changes, events = domain.complete(step, principal.employee_id, self.clock())
+        return await self._save(step, step.version if version is None else version, changes, events)
+
+    async def drop(
+        self, action_id: str, note: str, principal: Principal, version: int | None
+    ) -> ActionStep:
+        step = await self.visible(action_id, principal)
+        if principal.employee_id != step.owner_id:
+            raise Forbidden("only the owner of an action step drops it")
+        changes, events = domain.drop(step, ActionDropReason.OWNER, note, self.clock())
+        return await self._save(step, step.version if version is None else version, changes, events)
+
+    async def comment(self, action_id: str, text: str, principal: Principal) -> ActionStep:
+        step = await self.visible(action_id, principal)
+        changes = domain.comment(step, principal.employee_id, text, self.clock())
+        return await self._save(step, step.version, changes, [])
+
+    async def of_session(self, session_id: str, principal: Principal) -> list[ActionStep]:
+        session = await self._session(session_id)
+        await self.membership.member_group(session.group_id, principal)
+        return await self.steps.of_session(session_id)
+
+    async def mine(
+        self,
+        principal: Principal,
+        role: Role,
+        status: ActionStatus | None,
+        overdue: bool,
+        page: PageRequest,
+    ) -> tuple[list[ActionStep], str | None]:
+        field = "owner_id" if role is Role.OWNER else "accountability_partner_id"
+        return await self.steps.listing(
+            field=field,
+            employee_id=principal.employee_id,
+            status=status,
+            overdue_at=self.clock() if overdue else None,
+            page=page,
+        )
+
+    # --- from enrollment's events -----------------------------------------------------------
+
+    async def drop_all(self, steps: list[ActionStep], reason: ActionDropReason) -> None:
+        for step in steps:
+            while step.status is ActionStatus.OPEN:
+                changes, events = domain.drop(step, reason, None, self.clock())
+                if await self.steps.store.update(step.id, step.version, changes, events):
+                    break
+                step = await self.load(step.id)
+
+    async def owner_withdrew(self, owner_id: str, group_id: str) -> None:
+        steps = await self.steps.open_of_owner_in_group(owner_id, group_id)
+        await self.drop_all(steps, ActionDropReason.OWNER_WITHDRAWN)
+
+    async def erase(self, employee_id: str) -> None:
+        for step in await self.steps.touching(employee_id):
+            if step.owner_id == employee_id:
+                await self.drop_all([step], ActionDropReason.OWNER_ERASED)
+                step = await self.load(step.id)
+            while (changes := domain.scrubbed(step, employee_id)) is not None:
+                if await self.steps.store.update(step.id, step.version, changes, []):
+                    break
+                step = await self.load(step.id)

@@ -1,0 +1,170 @@
+"""Recording a held session, correcting it with history, and private notes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from roundtable_shared.auth.tokens import Principal
+from roundtable_shared.http.concurrency import stale_write
+from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
+from roundtable_shared.http.problems import NotFound
+from roundtable_shared.storage.aggregates import AlreadyExists
+from roundtable_shared.storage.mongo import Document
+from sessions.common import Clock
+from sessions.conversations import domain
+from sessions.conversations.domain import Conversation, RecordDraft, Revision
+from sessions.conversations.repository import ConversationRepository, PrivateNoteRepository
+from sessions.conversations.schemas import RecordOut, RecordRequest
+from sessions.membership.service import MembershipService
+
+CommitmentLookup = Callable[[str], Awaitable[dict[str, list[str]]]]
+
+
+async def _no_commitments(_: str) -> dict[str, list[str]]:
+    return {}
+
+
+class ConversationService:
+    def __init__(
+        self,
+        conversations: ConversationRepository,
+        notes: PrivateNoteRepository,
+        membership: MembershipService,
+        clock: Clock,
+    ) -> None:
+        self.conversations = conversations
+        self.notes = notes
+        self.membership = membership
+        self.clock = clock
+        self.commitments: CommitmentLookup = _no_commitments
+        """Set by the wiring: each hot-seat member's action step ids in a session."""
+
+    async def load(self, session_id: str) -> Conversation:
+        conversation = await self.conversations.get(session_id)
+        if conversation is None:
+            raise NotFound(f"no session {session_id!r}")
+        return conversation
+
+    async def _out(self, conversation: Conversation) -> RecordOut:
+        if conversation.record is None:
+            raise NotFound("this session has not been recorded yet")
+        commitments = await self.commitments(conversation.id)
+        return RecordOut.of(conversation.id, conversation.record, conversation.version, commitments)
+
+    async def record(
+        self, session_id: str, request: RecordRequest, principal: Principal
+    ) -> RecordOut:
+        conversation = await self.load(session_id)
+        group = await self.membership.member_group(conversation.group_id, principal)
+        draft = RecordDraft.model_validate(request.model_dump())
+        changes, events = domain.record(
+            conversation, group, principal.employee_id, draft, self.clock()
+        )
+        stored = await self.conversations.store.update(
+            conversation.id, conversation.version, changes, events
+        )
+        if stored is None:
+            # Someone changed it meanwhile (perhaps recorded it): the rules decide on the new state.
+            return await self.record(session_id, request, principal)
+        return await self._out(await self.load(session_id))
+
+    async def correct(
+        self, session_id: str, request: RecordRequest, principal: Principal, version: int
+    ) -> RecordOut:
+        conversation = await self.load(session_id)
+        group = await self.membership.member_group(conversation.group_id, principal)
+        if conversation.version != version:
+            raise stale_write(conversation.version)
+        draft = RecordDraft.model_validate(request.model_dump())
+        changes, events = domain.correct(
+            conversation, group, principal.employee_id, draft, self.clock()
+        )
+        if await self.conversations.store.update(conversation.id, version, changes, events) is None:
+            raise stale_write((await self.load(session_id)).version)
+        return await self._out(await self.load(session_id))
+
+    async def read(self, session_id: str, principal: Principal) -> RecordOut:
+        conversation = await self.load(session_id)
+        await self.membership.member_group(conversation.group_id, principal)
+        return await self._out(conversation)
+
+    async def history(self, session_id: str, principal: Principal) -> list[Revision]:
+        conversation = await self.load(session_id)
+        await self.membership.member_group(conversation.group_id, principal)
+        return conversation.history
+
+    # --- private notes: their author's alone -------------------------------------------------
+
+    async def add_note(
+        self, session_id: str, text: str, principal: Principal, key: str | None
+    ) -> Document:
+        conversation = await self.load(session_id)
+        await self.membership.member_group(conversation.group_id, principal)
+        note_id = new_resource_id(f"note:{session_id}", principal.employee_id, key)
+        payload = {"text": text}
+        now = self.clock()
+        document = {
+            "_id": note_id,
+            "session_id": session_id,
+            "group_id": conversation.group_id,
+            "author_id": principal.employee_id,
+            "text": text,
+            "created_at": now,
+            "updated_at": now,
+            "request_fingerprint": fingerprint(payload),
+        }
+        try:
+            await self.notes.store.insert(document, [])
+        except AlreadyExists:
+            existing = await self.note(note_id, session_id, principal)
+            ensure_same_request(existing.get("request_fingerprint"), payload)
+            return existing
+        return await self.note(note_id, session_id, principal)
+
+    async def note(self, note_id: str, session_id: str, principal: Principal) -> Document:
+        document = await self.notes.get(note_id)
+        # Someone else's note does not exist for you: 404, not 403, so its existence stays private.
+        if (
+            document is None
+            or document["session_id"] != session_id
+            or document["author_id"] != principal.employee_id
+        ):
+            raise NotFound("no such private note of yours")
+        return document
+
+    async def my_notes(self, session_id: str, principal: Principal) -> list[Document]:
+        conversation = await self.load(session_id)
+        await self.membership.member_group(conversation.group_id, principal)
+        return await self.notes.of_author(session_id, principal.employee_id)
+
+    async def edit_note(
+        self, note_id: str, session_id: str, text: str, principal: Principal, version: int
+    ) -> Document:
+        document = await self.note(note_id, session_id, principal)
+        changes = {"$set": {"text": text, "updated_at": self.clock()}}
+        if await self.notes.store.update(note_id, version, changes, []) is None:
+            raise stale_write(document["version"])
+        return await self.note(note_id, session_id, principal)
+
+    async def delete_note(
+        self, note_id: str, session_id: str, principal: Principal, version: int | None
+    ) -> None:
+        document = await self.note(note_id, session_id, principal)
+        expected = document["version"] if version is None else version
+        if not await self.notes.delete(note_id, expected):
+            raise stale_write(document["version"])
+
+    # --- erasure ----------------------------------------------------------------------------
+
+    async def erase(self, employee_id: str) -> None:
+        await self.notes.erase_author(employee_id)
+        for conversation in await self.conversations.mentioning(employee_id):
+            while True:
+                changes = domain.scrubbed(conversation, employee_id)
+                if changes is None:
+                    break
+                if await self.conversations.store.update(
+                    conversation.id, conversation.version, changes, []
+                ):
+                    break
+                conversation = await self.load(conversation.id)

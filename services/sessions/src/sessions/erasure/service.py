@@ -1,0 +1,39 @@
+"""Erasure: a person's words leave every record; their opaque id stays so aggregates still count.
+
+Ids are never personal data (the event contracts say so), so pseudonymising means dropping the
+names this service copied and the content the person wrote or brought: hot-seat content, their
+suggestions, shared and private notes, action-step texts and comments, feedback comments. Their
+open action steps are dropped and their calendar feed revoked. Every step is repeatable.
+"""
+
+from __future__ import annotations
+
+from sessions.action_steps.service import ActionStepService
+from sessions.conversations.service import ConversationService
+from sessions.feedback.repository import FeedbackRepository
+from sessions.membership.service import MembershipService
+from sessions.scheduling.service import SchedulingService
+
+
+class ErasureService:
+    def __init__(
+        self,
+        membership: MembershipService,
+        scheduling: SchedulingService,
+        conversations: ConversationService,
+        actions: ActionStepService,
+        feedback: FeedbackRepository,
+    ) -> None:
+        self.membership = membership
+        self.scheduling = scheduling
+        self.conversations = conversations
+        self.actions = actions
+        self.feedback = feedback
+
+    async def erase(self, employee_id: str, version: int) -> None:
+        await self.membership.employees.store_erased(employee_id, version)
+        await self.membership.groups.pseudonymise(employee_id)
+        await self.conversations.erase(employee_id)
+        await self.actions.erase(employee_id)
+        await self.feedback.erase_comments(employee_id)
+        await self.scheduling.revoke_feed(employee_id)

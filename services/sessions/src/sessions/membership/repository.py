@@ -1,0 +1,112 @@
+"""MongoDB copies of enrollment's groups and employees, kept with ``upsert_if_newer``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import IndexModel
+
+from roundtable_shared.events.catalogue.enrollment import GroupMember
+from roundtable_shared.storage.mongo import Database, Document, Indexes, upsert_if_newer
+from sessions.membership.domain import Group, Member, pseudonymised_members
+
+GROUPS = "groups"
+EMPLOYEES = "employees"
+INDEXES = [Indexes(GROUPS, [IndexModel([("member_ids", 1)])])]
+
+
+def _group(document: Document) -> Group:
+    return Group(
+        group_id=document["_id"],
+        program_id=document.get("program_id", ""),
+        name=document.get("name", ""),
+        members=tuple(
+            Member(m["employee_id"], m["participant_id"], m.get("display_name"))
+            for m in document.get("members", [])
+        ),
+        withdrawn_participants=frozenset(document.get("withdrawn_participants", [])),
+        dissolved=bool(document.get("dissolved", False)),
+    )
+
+
+class GroupRepository:
+    def __init__(self, db: Database) -> None:
+        self.collection = db[GROUPS]
+
+    async def get(self, group_id: str) -> Group | None:
+        document = await self.collection.find_one({"_id": group_id}, {"outbox": 0})
+        return _group(document) if document else None
+
+    async def groups_of(self, employee_id: str) -> list[Group]:
+        found = self.collection.find({"member_ids": employee_id})
+        groups = [_group(document) async for document in found]
+        return [group for group in groups if group.is_member(employee_id)]
+
+    async def store_members(
+        self,
+        group_id: str,
+        version: int,
+        *,
+        program_id: str,
+        name: str,
+        members: list[GroupMember],
+    ) -> bool:
+        fields: dict[str, Any] = {
+            "program_id": program_id,
+            "name": name,
+            "members": [m.model_dump() for m in members],
+            "member_ids": [m.employee_id for m in members],
+            "dissolved": False,
+        }
+        return await upsert_if_newer(self.collection, group_id, version, fields)
+
+    async def store_dissolved(self, group_id: str, version: int, *, program_id: str) -> bool:
+        return await upsert_if_newer(
+            self.collection, group_id, version, {"program_id": program_id, "dissolved": True}
+        )
+
+    async def store_withdrawal(self, group_id: str, participant_id: str) -> None:
+        # Not version-guarded (the event is about the enrolment, not the group): a withdrawal is
+        # final, so remembering it beside the copy keeps it whatever order group events arrive in.
+        await self.collection.update_one(
+            {"_id": group_id},
+            {
+                "$addToSet": {"withdrawn_participants": participant_id},
+                "$setOnInsert": {"version": 0, "members": [], "member_ids": [], "dissolved": False},
+            },
+            upsert=True,
+        )
+
+    async def pseudonymise(self, employee_id: str) -> None:
+        async for document in self.collection.find({"member_ids": employee_id}):
+            await self.collection.update_one(
+                {"_id": document["_id"], "version": document.get("version", 0)},
+                {"$set": {"members": pseudonymised_members(document["members"], employee_id)}},
+            )
+
+
+class EmployeeRepository:
+    def __init__(self, db: Database) -> None:
+        self.collection = db[EMPLOYEES]
+
+    async def store(
+        self, employee_id: str, version: int, *, display_name: str, time_zone: str
+    ) -> bool:
+        return await upsert_if_newer(
+            self.collection,
+            employee_id,
+            version,
+            {"display_name": display_name, "time_zone": time_zone, "erased": False},
+        )
+
+    async def store_erased(self, employee_id: str, version: int) -> bool:
+        return await upsert_if_newer(
+            self.collection,
+            employee_id,
+            version,
+            {"display_name": None, "time_zone": None, "erased": True},
+        )
+
+    async def time_zone(self, employee_id: str) -> str | None:
+        document = await self.collection.find_one({"_id": employee_id}, {"time_zone": 1})
+        return document.get("time_zone") if document else None

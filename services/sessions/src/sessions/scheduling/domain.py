@@ -1,0 +1,175 @@
+"""Sessions as a group plans them: schedule, reschedule, cancel. Pure rules and the events raised."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from roundtable_shared.events.catalogue.enrollment import ROUNDTABLE_MAX
+from roundtable_shared.events.catalogue.sessions import (
+    SessionCancelled,
+    SessionCancelReason,
+    SessionRescheduled,
+    SessionScheduled,
+)
+from roundtable_shared.events.envelope import EventData
+from roundtable_shared.http.problems import Conflict
+from sessions.common import as_utc, invalid, zone
+from sessions.membership.domain import Group
+
+MAX_DURATION = timedelta(hours=8)
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class Cancellation(BaseModel):
+    reason: SessionCancelReason
+    note: str | None = None
+    by: str | None = None
+    at: AwareDatetime
+
+
+class Plan(BaseModel):
+    """What a member decides when planning a session; validated by ``check_plan``."""
+
+    title: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    time_zone: str
+    location: str | None = None
+    join_url: str | None = None
+    agenda: str | None = None
+
+
+class Session(BaseModel):
+    """A session's schedule as stored (the recorded conversation lives beside it, see conversations)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    group_id: str
+    program_id: str
+    title: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    time_zone: str
+    location: str | None = None
+    join_url: str | None = None
+    agenda: str | None = None
+    status: SessionStatus = SessionStatus.SCHEDULED
+    invited_ids: list[str]
+    scheduled_by: str | None = None
+    scheduled_at: AwareDatetime
+    cancellation: Cancellation | None = None
+    request_fingerprint: str | None = None
+    version: int = 0
+
+    def document(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude={"version"})
+
+
+def check_plan(plan: Plan, now: datetime) -> Plan:
+    zone(plan.time_zone)
+    if plan.ends_at <= plan.starts_at:
+        raise invalid("ends_at", "the session must end after it starts")
+    if plan.ends_at - plan.starts_at > MAX_DURATION:
+        raise invalid("ends_at", "a session lasts at most 8 hours")
+    if plan.starts_at <= now:
+        raise invalid("starts_at", "a session cannot be scheduled in the past")
+    return plan.model_copy(
+        update={"starts_at": as_utc(plan.starts_at), "ends_at": as_utc(plan.ends_at)}
+    )
+
+
+def schedule(
+    session_id: str, group: Group, by: str, plan: Plan, now: datetime, fingerprint: str | None
+) -> tuple[Session, list[EventData]]:
+    group.require_member(by)
+    group.require_active()
+    plan = check_plan(plan, now)
+    session = Session(
+        id=session_id,
+        group_id=group.group_id,
+        program_id=group.program_id,
+        invited_ids=group.member_ids[:ROUNDTABLE_MAX],
+        scheduled_by=by,
+        scheduled_at=now,
+        request_fingerprint=fingerprint,
+        **plan.model_dump(),
+    )
+    event = SessionScheduled(
+        session_id=session.id,
+        group_id=session.group_id,
+        program_id=session.program_id,
+        title=session.title,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        time_zone=session.time_zone,
+        attendee_ids=session.invited_ids,
+        join_url=session.join_url,
+        scheduled_by=by,
+    )
+    return session, [event]
+
+
+def _require_scheduled(session: Session) -> None:
+    if session.status is not SessionStatus.SCHEDULED:
+        raise Conflict(f"the session is {session.status.value}; only a scheduled one can change")
+
+
+def reschedule(
+    session: Session, group: Group, by: str, plan: Plan, now: datetime
+) -> tuple[dict[str, Any], list[EventData]]:
+    group.require_member(by)
+    group.require_active()
+    _require_scheduled(session)
+    plan = check_plan(plan, now)
+    invited = group.member_ids[:ROUNDTABLE_MAX]
+    changes = {"$set": {**plan.model_dump(), "invited_ids": invited}}
+    event = SessionRescheduled(
+        session_id=session.id,
+        group_id=session.group_id,
+        program_id=session.program_id,
+        title=plan.title,
+        starts_at=plan.starts_at,
+        ends_at=plan.ends_at,
+        time_zone=plan.time_zone,
+        attendee_ids=invited,
+        join_url=plan.join_url,
+        previous_starts_at=session.starts_at,
+    )
+    return changes, [event]
+
+
+def cancel(
+    session: Session,
+    reason: SessionCancelReason,
+    by: str | None,
+    note: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], list[EventData]]:
+    _require_scheduled(session)
+    cancellation = Cancellation(reason=reason, note=note, by=by, at=now)
+    changes = {
+        "$set": {
+            "status": SessionStatus.CANCELLED.value,
+            "cancellation": cancellation.model_dump(),
+        }
+    }
+    event = SessionCancelled(
+        session_id=session.id,
+        group_id=session.group_id,
+        program_id=session.program_id,
+        starts_at=session.starts_at,
+        reason=reason,
+        cancelled_by=by,
+        cancelled_at=now,
+    )
+    return changes, [event]

@@ -1,0 +1,95 @@
+"""MongoDB adapter of sessions' schedules and of the employees' private calendar feeds."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from pymongo import IndexModel
+
+from roundtable_shared.http.pagination import PageRequest
+from roundtable_shared.storage.aggregates import AggregateStore
+from roundtable_shared.storage.mongo import Database, Indexes
+from sessions.common import keyset_page
+from sessions.scheduling.domain import Session, SessionStatus
+
+SESSIONS = "sessions"
+CALENDAR_FEEDS = "calendar_feeds"
+INDEXES = [
+    Indexes(
+        SESSIONS,
+        [
+            IndexModel([("group_id", 1), ("starts_at", 1), ("_id", 1)]),
+            IndexModel([("status", 1), ("starts_at", 1)]),
+        ],
+    ),
+    Indexes(CALENDAR_FEEDS, [IndexModel([("token_hash", 1)], unique=True)]),
+]
+# The schedule only: the conversation, its history and the outbox are not the schedule's business.
+SCHEDULE_ONLY = {"record": 0, "history": 0, "outbox": 0}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionRepository:
+    def __init__(self, db: Database, store: AggregateStore) -> None:
+        self.collection = db[SESSIONS]
+        self.store = store
+
+    async def get(self, session_id: str) -> Session | None:
+        document = await self.collection.find_one({"_id": session_id}, SCHEDULE_ONLY)
+        return Session.model_validate(document) if document else None
+
+    async def of_group(self, group_id: str, page: PageRequest) -> tuple[list[Session], str | None]:
+        documents, cursor = await keyset_page(
+            self.collection, {"group_id": group_id}, "starts_at", page, SCHEDULE_ONLY
+        )
+        return [Session.model_validate(d) for d in documents], cursor
+
+    async def of_groups(self, group_ids: list[str], since: datetime) -> list[Session]:
+        found = self.collection.find(
+            {"group_id": {"$in": group_ids}, "starts_at": {"$gte": since}},
+            SCHEDULE_ONLY,
+            sort=[("starts_at", 1)],
+            limit=500,
+        )
+        return [Session.model_validate(d) async for d in found]
+
+    async def upcoming_of_group(self, group_id: str, now: datetime) -> list[Session]:
+        found = self.collection.find(
+            {
+                "group_id": group_id,
+                "status": SessionStatus.SCHEDULED.value,
+                "starts_at": {"$gt": now},
+            },
+            SCHEDULE_ONLY,
+        )
+        return [Session.model_validate(d) async for d in found]
+
+
+class CalendarFeedRepository:
+    def __init__(self, db: Database) -> None:
+        self.collection = db[CALENDAR_FEEDS]
+
+    async def replace(self, employee_id: str, token: str, now: datetime) -> None:
+        await self.collection.replace_one(
+            {"_id": employee_id},
+            {"token_hash": token_hash(token), "created_at": now},
+            upsert=True,
+        )
+
+    async def revoke(self, employee_id: str) -> bool:
+        result = await self.collection.delete_one({"_id": employee_id})
+        return result.deleted_count == 1
+
+    async def owner_of(self, token: str) -> str | None:
+        document: dict[str, Any] | None = await self.collection.find_one(
+            {"token_hash": token_hash(token)}, {"_id": 1}
+        )
+        return str(document["_id"]) if document else None
+
+    async def exists(self, employee_id: str) -> bool:
+        return await self.collection.find_one({"_id": employee_id}, {"_id": 1}) is not None

@@ -1,0 +1,178 @@
+"""Scheduling handlers: load, ask the domain, save with the outbox."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from roundtable_shared.auth.tokens import Principal
+from roundtable_shared.events.catalogue.sessions import SessionCancelReason
+from roundtable_shared.http.concurrency import stale_write
+from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
+from roundtable_shared.http.pagination import PageRequest
+from roundtable_shared.http.problems import NotFound
+from roundtable_shared.storage.aggregates import AlreadyExists
+from sessions.common import Clock
+from sessions.membership.service import MembershipService
+from sessions.scheduling import domain, ics
+from sessions.scheduling.domain import Plan, Session
+from sessions.scheduling.repository import CalendarFeedRepository, SessionRepository
+from sessions.scheduling.schemas import RescheduleRequest, ScheduleRequest
+
+FEED_PAST = timedelta(days=90)
+
+AttendanceLookup = Callable[[str], Awaitable[tuple[list[str] | None, int | None]]]
+
+
+async def _no_attendance(_: str) -> tuple[list[str] | None, int | None]:
+    return None, None
+
+
+class SchedulingService:
+    def __init__(
+        self,
+        sessions: SessionRepository,
+        feeds: CalendarFeedRepository,
+        membership: MembershipService,
+        clock: Clock,
+    ) -> None:
+        self.sessions = sessions
+        self.feeds = feeds
+        self.membership = membership
+        self.clock = clock
+        self.attendance: AttendanceLookup = _no_attendance
+        """Set by the wiring: who attended and how many action steps (metadata, for admins too)."""
+
+    async def load(self, session_id: str) -> Session:
+        session = await self.sessions.get(session_id)
+        if session is None:
+            raise NotFound(f"no session {session_id!r}")
+        return session
+
+    async def schedule(
+        self, group_id: str, request: ScheduleRequest, principal: Principal, key: str | None
+    ) -> Session:
+        group = await self.membership.member_group(group_id, principal)
+        payload = request.model_dump(mode="json")
+        session_id = new_resource_id(f"session:{group_id}", principal.employee_id, key)
+        ends_at = request.ends_at or request.starts_at + timedelta(
+            minutes=request.duration_minutes or 0
+        )
+        plan = Plan(
+            title=request.title or group.name,
+            starts_at=request.starts_at,
+            ends_at=ends_at,
+            time_zone=request.time_zone,
+            location=request.location,
+            join_url=request.join_url,
+            agenda=request.agenda,
+        )
+        request_print = fingerprint(payload) if key else None
+        try:
+            existing = await self.sessions.get(session_id) if key else None
+            if existing is not None:
+                ensure_same_request(existing.request_fingerprint, payload)
+                return existing
+            session, events = domain.schedule(
+                session_id, group, principal.employee_id, plan, self.clock(), request_print
+            )
+            version = await self.sessions.store.insert(session.document(), events)
+        except AlreadyExists:
+            # The same key raced itself: answer with what the first request created.
+            existing = await self.load(session_id)
+            ensure_same_request(existing.request_fingerprint, payload)
+            return existing
+        return session.model_copy(update={"version": version})
+
+    async def visible(self, session_id: str, principal: Principal) -> tuple[Session, bool]:
+        session = await self.load(session_id)
+        _, member = await self.membership.group_for_metadata(session.group_id, principal)
+        return session, member
+
+    async def of_group(
+        self, group_id: str, principal: Principal, page: PageRequest
+    ) -> tuple[list[Session], str | None, bool]:
+        _, member = await self.membership.group_for_metadata(group_id, principal)
+        sessions, cursor = await self.sessions.of_group(group_id, page)
+        return sessions, cursor, member
+
+    async def reschedule(
+        self, session_id: str, request: RescheduleRequest, principal: Principal, version: int
+    ) -> Session:
+        session = await self.load(session_id)
+        group = await self.membership.member_group(session.group_id, principal)
+        if session.version != version:
+            raise stale_write(session.version)
+        given = request.model_dump(exclude_unset=True)
+        starts_at = request.starts_at or session.starts_at
+        if request.ends_at is not None:
+            ends_at = request.ends_at
+        elif request.duration_minutes is not None:
+            ends_at = starts_at + timedelta(minutes=request.duration_minutes)
+        else:
+            ends_at = starts_at + (session.ends_at - session.starts_at)
+        current = Plan.model_validate(session.model_dump())
+        plan = current.model_copy(
+            update={
+                **{k: v for k, v in given.items() if k in Plan.model_fields},
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+            }
+        )
+        changes, events = domain.reschedule(
+            session, group, principal.employee_id, plan, self.clock()
+        )
+        new_version = await self.sessions.store.update(session.id, version, changes, events)
+        if new_version is None:
+            raise stale_write((await self.load(session_id)).version)
+        return await self.load(session_id)
+
+    async def cancel(
+        self, session_id: str, note: str | None, principal: Principal, version: int | None
+    ) -> Session:
+        session = await self.load(session_id)
+        await self.membership.member_group(session.group_id, principal)
+        expected = session.version if version is None else version
+        changes, events = domain.cancel(
+            session, SessionCancelReason.MEMBER, principal.employee_id, note, self.clock()
+        )
+        if await self.sessions.store.update(session.id, expected, changes, events) is None:
+            raise stale_write((await self.load(session_id)).version)
+        return await self.load(session_id)
+
+    async def cancel_upcoming_of_dissolved_group(self, group_id: str) -> int:
+        """A dissolved group no longer meets: its future sessions are cancelled (idempotent)."""
+        cancelled = 0
+        now = self.clock()
+        for session in await self.sessions.upcoming_of_group(group_id, now):
+            changes, events = domain.cancel(
+                session, SessionCancelReason.GROUP_DISSOLVED, None, None, now
+            )
+            if await self.sessions.store.update(session.id, session.version, changes, events):
+                cancelled += 1
+        return cancelled
+
+    # --- calendars ------------------------------------------------------------------------------
+
+    async def ics(self, session_id: str, principal: Principal) -> bytes:
+        session = await self.load(session_id)
+        await self.membership.member_group(session.group_id, principal)
+        return ics.calendar([session], self.clock())
+
+    async def new_feed(self, principal: Principal) -> str:
+        token = secrets.token_urlsafe(32)
+        await self.feeds.replace(principal.employee_id, token, self.clock())
+        return token
+
+    async def revoke_feed(self, employee_id: str) -> bool:
+        return await self.feeds.revoke(employee_id)
+
+    async def feed(self, token: str) -> bytes:
+        employee_id = await self.feeds.owner_of(token)
+        if employee_id is None:
+            raise NotFound("no calendar feed at this address (it may have been revoked)")
+        groups = await self.membership.groups.groups_of(employee_id)
+        now = self.clock()
+        sessions = await self.sessions.of_groups([g.group_id for g in groups], now - FEED_PAST)
+        return ics.calendar(sessions, now, name="Roundtable sessions")
