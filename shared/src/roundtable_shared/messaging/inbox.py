@@ -1,7 +1,7 @@
 """Consumer idempotency: which events each consumer has already finished.
 
-A marker per (consumer, event id) under a unique ``_id``. The consumer skips an event whose marker
-exists; it writes the marker after the handler's effect. A crash between the effect and the marker
+A marker per (consumer, event id) under a unique ``_id``, read and written once per batch. The
+consumer skips an event whose marker exists; it writes the marker after the handler's effect. A crash between the effect and the marker
 means the handler runs again on redelivery, so handlers make their effects repeatable: version-
 guarded copies (``upsert_if_newer``) or updates guarded by the event id (``apply_once``).
 """
@@ -9,11 +9,12 @@ guarded copies (``upsert_if_newer``) or updates guarded by the event id (``apply
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import IndexModel
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from roundtable_shared.storage.mongo import Collection, Database, Indexes
 
@@ -25,20 +26,25 @@ class Inbox:
     def __init__(self, db: Database) -> None:
         self._collection = db[INBOX]
 
-    async def seen(self, consumer: str, event_id: str) -> bool:
-        found = await self._collection.find_one({"_id": f"{consumer}:{event_id}"}, {"_id": 1})
-        return found is not None
+    async def seen_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        """Which of these events the consumer has finished already (one query)."""
+        if not event_ids:
+            return set()
+        keys = [f"{consumer}:{event_id}" for event_id in event_ids]
+        found = self._collection.find({"_id": {"$in": keys}}, {"_id": 1})
+        return {doc["_id"].split(":", 1)[1] async for doc in found}
 
-    async def mark(self, consumer: str, event_id: str) -> None:
-        # A replica may have finished the same event first: that is fine.
-        with contextlib.suppress(DuplicateKeyError):
-            await self._collection.insert_one(
-                {
-                    "_id": f"{consumer}:{event_id}",
-                    "consumer": consumer,
-                    "processed_at": datetime.now(UTC),
-                }
-            )
+    async def mark_many(self, consumer: str, event_ids: Sequence[str]) -> None:
+        """Record finished events (one write); ids already recorded by a replica are fine."""
+        if not event_ids:
+            return
+        now = datetime.now(UTC)
+        markers = [
+            {"_id": f"{consumer}:{event_id}", "consumer": consumer, "processed_at": now}
+            for event_id in dict.fromkeys(event_ids)
+        ]
+        with contextlib.suppress(BulkWriteError):  # only duplicate keys can fail these inserts
+            await self._collection.insert_many(markers, ordered=False)
 
 
 async def apply_once(
