@@ -21,6 +21,7 @@ from roundtable_shared.messaging.consumer import EventConsumer
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
+from roundtable_shared.storage.mongo import connect
 from roundtable_shared.testing.servers import ServerUrls
 
 pytestmark = pytest.mark.slow
@@ -45,6 +46,15 @@ async def stored_events(nats_client: NatsClient, namespace: str) -> int:
     return int(info.state.messages)
 
 
+async def pending_outboxes(servers: ServerUrls, namespace: str) -> int:
+    client = connect(servers.mongodb_uri, app_name="tests")
+    try:
+        database = client[f"{namespace.replace('.', '_')}roundtable_sessions"]
+        return await database["demo_action_steps"].count_documents({"outbox_pending": True})
+    finally:
+        await client.close()
+
+
 async def test_relay_killed_before_and_after_publish_loses_nothing_and_applies_once(
     servers: ServerUrls, namespace: str, nats_client: NatsClient, make_settings: object
 ) -> None:
@@ -55,10 +65,12 @@ async def test_relay_killed_before_and_after_publish_loses_nothing_and_applies_o
         == killed
     )
     assert await stored_events(nats_client, namespace) == 0
+    assert await pending_outboxes(servers, namespace) == EVENTS
 
     # Killed after the 10th publish, before the relay could clear those outboxes.
     assert run_worker(servers, namespace, "relay", crash_at="outbox.after_publish:10") == killed
-    assert await stored_events(nats_client, namespace) == 10
+    assert await stored_events(nats_client, namespace) >= 10
+    assert await pending_outboxes(servers, namespace) == EVENTS
 
     # A healthy relay republishes the first 10 (dropped as duplicates by Nats-Msg-Id) and the rest.
     assert run_worker(servers, namespace, "relay") == 0

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import structlog
+from pymongo import UpdateOne
 
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.faults import crash_point
@@ -95,23 +96,39 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         sent = 0
         for name in self._collections:
-            collection = self._db[name]
-            cursor = collection.find(
-                {PENDING: True}, {"outbox": 1, "outbox_rev": 1}, limit=self._batch_size
-            )
-            async for document in cursor:
-                sent += await self._relay_document(name, document)
+            sent += await self._relay_collection(name)
         return sent
 
-    async def _relay_document(self, collection: str, document: Document) -> int:
-        events = [Envelope.model_validate(raw) for raw in document.get("outbox", [])]
-        for event in events:
-            crash_point("outbox.before_publish")
-            await self._publisher.publish(event)
-            crash_point("outbox.after_publish")
-        await self._db[collection].update_one(
-            {"_id": document["_id"], "outbox_rev": document.get("outbox_rev", 0)},
-            {"$set": {"outbox": [], PENDING: False}},
+    async def _relay_collection(self, name: str) -> int:
+        """One batch: each document's events in order, documents side by side, one clearing write."""
+        collection = self._db[name]
+        documents = await collection.find(
+            {PENDING: True}, {"outbox": 1, "outbox_rev": 1}, limit=self._batch_size
+        ).to_list()
+        if not documents:
+            return 0
+        in_flight = asyncio.Semaphore(32)
+
+        async def publish_in_order(document: Document) -> int:
+            async with in_flight:
+                events = [Envelope.model_validate(raw) for raw in document.get("outbox", [])]
+                for event in events:
+                    crash_point("outbox.before_publish")
+                    await self._publisher.publish(event)
+                    crash_point("outbox.after_publish")
+                return len(events)
+
+        counts = await asyncio.gather(*(publish_in_order(doc) for doc in documents))
+        # Cleared only where no event was added since we read it (outbox_rev unchanged).
+        await collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc["_id"], "outbox_rev": doc.get("outbox_rev", 0)},
+                    {"$set": {"outbox": [], PENDING: False}},
+                )
+                for doc in documents
+            ],
+            ordered=False,
         )
-        metrics.OUTBOX_PUBLISHED.labels(collection=collection).inc(len(events))
-        return len(events)
+        metrics.OUTBOX_PUBLISHED.labels(collection=name).inc(sum(counts))
+        return sum(counts)
