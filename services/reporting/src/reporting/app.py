@@ -1,20 +1,42 @@
-"""The reporting service's process: its runtime (database, NATS, outbox, consumers) and HTTP API."""
+"""The reporting service's process: its runtime (database, NATS, consumers) and HTTP API."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from reporting.breakdowns.endpoints import router as breakdowns_router
+from reporting.kpis.endpoints import router as kpis_router
+from reporting.programs.endpoints import router as programs_router
+from reporting.projections.consumers import projection_consumers
+from reporting.projections.generations import FIRST, Generations
+from reporting.projections.readmodel import generation_indexes
 from reporting.settings import ReportingSettings
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 
 
-def build_app(settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or ReportingSettings()
-    runtime = ServiceRuntime(settings)
-    return create_app(
+def build_app(given: ServiceSettings | None = None) -> FastAPI:
+    if given is None:
+        settings = ReportingSettings()  # from the environment
+    elif isinstance(given, ReportingSettings):
+        settings = given
+    else:
+        settings = ReportingSettings(**given.model_dump())
+    # Indexes of the first generation; a rebuild declares those of the generation it fills.
+    runtime = ServiceRuntime(settings, indexes=generation_indexes(FIRST))
+    generations = Generations(runtime.db)
+    for consumer in projection_consumers(
+        generations.current, max_deliver=settings.consumer_max_deliver
+    ):
+        runtime.add_consumer(consumer)
+    app = create_app(
         runtime,
         title="Roundtable reporting",
-        description="Sponsor KPIs built from events: summaries, time series, funnel, privacy-safe breakdowns, CSV export, dashboard.",
+        description="Sponsor KPIs built from events: summaries, time series, funnel, "
+        "privacy-safe breakdowns, CSV export, dashboard.",
+        routers=[programs_router, kpis_router, breakdowns_router],
     )
+    app.state.settings = settings
+    app.state.generations = generations
+    return app

@@ -12,3 +12,13 @@ class ReportingSettings(ServiceSettings):
 
     service_name: str = Field("reporting", description="Name in logs, metrics and event sources.")
     http_port: int = Field(8004, description="Port the HTTP API listens on.")
+    k_anonymity: int = Field(
+        5,
+        ge=2,
+        description="Smallest group of people a breakdown cell may show; smaller cells are suppressed.",
+    )
+    dashboard_cookie_seconds: int = Field(
+        900,
+        gt=0,
+        description="Lifetime of the dashboard's session cookie set from a `?token=` link (seconds).",
+    )

@@ -1,0 +1,64 @@
+"""Pure rules of the projections: which week an event counts in, and what each event adds.
+
+Counters are kept per (program, ISO week, family); a family is a group of metrics that change
+together (one document each, so the list of events applied to a document stays small). Every
+effect has an *effect key*, usually a business id (``held:<session id>``), so an event republished
+under a new event id still counts once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+# The largest bucket of the days-to-complete histogram; longer completions land in it.
+MAX_COMPLETION_DAYS = 365
+THREE_SESSIONS = 3
+
+
+class Family(StrEnum):
+    PARTICIPANTS = "participants"
+    GROUPS = "groups"
+    SESSIONS = "sessions"
+    ACTIONS = "actions"
+    FEEDBACK = "feedback"
+    REMINDERS = "reminders"
+    FUNNEL = "funnel"
+
+
+class Stage(StrEnum):
+    """The funnel, in order: every stage is a subset of the one before."""
+
+    ENROLLED = "enrolled"
+    MATCHED = "matched"
+    FIRST_SESSION = "first_session"
+    THREE_SESSIONS = "three_sessions"
+    COMPLETED = "completed"
+
+
+def iso_week(moment: datetime) -> str:
+    """``2026-W05``: the ISO week of a moment, taken in UTC. Sorts as text."""
+    utc = moment if moment.tzinfo is None else moment.astimezone(UTC)
+    iso = utc.date().isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+def completion_days(committed_at: datetime, completed_at: datetime) -> int:
+    """Whole days from commitment to completion, in 0..MAX_COMPLETION_DAYS."""
+    days = (completed_at - committed_at).total_seconds() // 86_400
+    return int(min(max(days, 0), MAX_COMPLETION_DAYS))
+
+
+def session_stages(sessions_attended: int) -> list[Stage]:
+    """The funnel stages a number of attended sessions reaches."""
+    stages = []
+    if sessions_attended >= 1:
+        stages.append(Stage.FIRST_SESSION)
+    if sessions_attended >= THREE_SESSIONS:
+        stages.append(Stage.THREE_SESSIONS)
+    return stages
+
+
+def completed_program(*, program_closed: bool, withdrawn: bool, sessions_attended: int) -> bool:
+    """Completed the program: still in it when it closed, after three sessions or more."""
+    return program_closed and not withdrawn and sessions_attended >= THREE_SESSIONS
