@@ -1,20 +1,86 @@
-"""The enrollment service's process: its runtime (database, NATS, outbox, consumers) and HTTP API."""
+"""The enrollment service's process: wiring only (settings -> runtime -> repositories -> routers)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Any, cast
 
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.middleware import Middleware
+
+from enrollment.directory.endpoints import directory_router, hr_event_schema
+from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
+from enrollment.directory.repository import INDEXES as EMPLOYEE_INDEXES
+from enrollment.directory.service import DirectoryService
+from enrollment.http_support import RouteBodyLimit
+from enrollment.programs.endpoints import programs_router
+from enrollment.programs.repository import INDEXES as PROGRAM_INDEXES
+from enrollment.programs.repository import PROGRAMS, ProgramRepository
+from enrollment.programs.service import ProgramService
+from enrollment.runtime import EnrollmentRuntime
 from enrollment.settings import EnrollmentSettings
 from roundtable_shared.http.app import create_app
-from roundtable_shared.runtime import ServiceRuntime
+from roundtable_shared.http.middleware import BodyLimitMiddleware
 from roundtable_shared.settings import ServiceSettings
+
+IMPORT_PATH = "/v1/directory/imports"
 
 
 def build_app(settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or EnrollmentSettings()
-    runtime = ServiceRuntime(settings)
-    return create_app(
+    if not isinstance(settings, EnrollmentSettings):
+        settings = EnrollmentSettings(**(settings.model_dump() if settings else {}))
+    runtime = EnrollmentRuntime(
+        settings,
+        indexes=[EMPLOYEE_INDEXES, PROGRAM_INDEXES],
+        outbox_collections=[EMPLOYEES, PROGRAMS],
+    )
+    source, nudge = settings.event_source, runtime.relay.nudge
+    employees = EmployeeRepository(runtime.db, source=source, nudge=nudge)
+    programs = ProgramRepository(runtime.db, source=source, nudge=nudge)
+
+    app = create_app(
         runtime,
         title="Roundtable enrollment",
-        description="Employee directory from HR, peer programs and eligibility, enrolments, matching into peer pairs and roundtables.",
+        description="Employee directory from HR, peer programs and eligibility, enrolments, "
+        "matching into peer pairs and roundtables.",
+        routers=[
+            directory_router(
+                DirectoryService(employees, batch_size=settings.import_batch_size),
+                settings.hr_webhook_secrets,
+            ),
+            programs_router(ProgramService(programs)),
+        ],
     )
+    _streamed_upload_limit(app, settings)
+    _document_raw_bodies(app)
+    return app
+
+
+def _streamed_upload_limit(app: FastAPI, settings: EnrollmentSettings) -> None:
+    """Swap the app-wide body limit for one that lets the streamed import be larger."""
+    for index, middleware in enumerate(app.user_middleware):
+        if cast(Any, middleware.cls) is BodyLimitMiddleware:
+            app.user_middleware[index] = Middleware(
+                cast(Any, RouteBodyLimit),
+                max_bytes=settings.max_body_bytes,
+                large_paths={IMPORT_PATH: settings.import_max_bytes},
+            )
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Routes that read their body themselves still document its schema."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        hr = hr_event_schema()
+        components.update(hr.pop("$defs", {}))
+        components["HrEventBody"] = hr
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -12,3 +12,27 @@ class EnrollmentSettings(ServiceSettings):
 
     service_name: str = Field("enrollment", description="Name in logs, metrics and event sources.")
     http_port: int = Field(8001, description="Port the HTTP API listens on.")
+    hr_webhook_secrets: list[str] = Field(
+        default_factory=list,
+        description="HMAC-SHA256 secrets of the HR webhooks (JSON list; several while rotating). "
+        "Empty: the webhook answers 503.",
+    )
+    import_max_bytes: int = Field(
+        512 * 1024 * 1024,
+        description="Largest directory import upload (bytes); the import is streamed, never held.",
+    )
+    import_batch_size: int = Field(
+        1000, description="Rows of a directory import written per bulk write."
+    )
+    mongodb_max_connections: int = Field(
+        1,
+        ge=1,
+        description="Connections to the database. FerretDB on SQLite does not apply an update "
+        "atomically against other connections (FerretDB#3040: lost updates), so the default 1 "
+        "serialises this process's writes; raise it on real MongoDB.",
+    )
+    cascade_consumer: bool = Field(
+        True,
+        description="Run the consumer that withdraws or pauses participants when HR offboards, "
+        "erases or sends an employee on leave.",
+    )

@@ -1,0 +1,164 @@
+"""Employees in MongoDB: one document per employee, its outbox inside it.
+
+The ids of the HR events already applied live in the employee's document (``hr_event_ids``) and
+are written by the same single-document update as the change, so "stored" and "remembered as
+processed" can never be split by a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any
+
+from pymongo import IndexModel, InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
+
+from enrollment.directory.domain import Employee
+from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
+from roundtable_shared.events.envelope import EventData
+from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
+from roundtable_shared.storage.aggregates import AggregateStore
+from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+
+EMPLOYEES = "employees"
+INDEXES = Indexes(
+    EMPLOYEES,
+    [
+        IndexModel([("employment_status", 1)]),
+        IndexModel([("profile.manager_id", 1)]),
+    ],
+)
+
+
+def to_document(employee: Employee) -> Document:
+    return {
+        "_id": employee.employee_id,
+        "profile": dict(employee.profile),
+        "employment_status": employee.employment_status.value
+        if employee.employment_status
+        else None,
+        "field_stamps": dict(employee.field_stamps),
+        "erased": employee.erased,
+        "offboarded_at": employee.offboarded_at,
+        "updated_at": employee.updated_at,
+    }
+
+
+def from_document(document: Document) -> Employee:
+    status = document.get("employment_status")
+    return Employee(
+        employee_id=document["_id"],
+        profile=dict(document.get("profile") or {}),
+        employment_status=EmploymentStatus(status) if status else None,
+        field_stamps=dict(document.get("field_stamps") or {}),
+        erased=bool(document.get("erased")),
+        offboarded_at=document.get("offboarded_at"),
+        updated_at=document.get("updated_at"),
+    )
+
+
+class EmployeeRepository:
+    def __init__(
+        self, db: Database, *, source: str, nudge: Callable[[], None] | None = None
+    ) -> None:
+        self.collection: Collection = db[EMPLOYEES]
+        self._nudge: Callable[[], None] = nudge or (lambda: None)
+        self.store = AggregateStore(self.collection, source=source, nudge=self._nudge)
+
+    async def load(self, employee_id: str) -> tuple[Employee, int, list[str]] | None:
+        document = await self.collection.find_one({"_id": employee_id}, {"outbox": 0})
+        if document is None:
+            return None
+        return from_document(document), int(document["version"]), document.get("hr_event_ids", [])
+
+    async def get(self, employee_id: str) -> Employee | None:
+        loaded = await self.load(employee_id)
+        return loaded[0] if loaded else None
+
+    async def many(self, employee_ids: Iterable[str]) -> dict[str, tuple[Employee, int]]:
+        found: dict[str, tuple[Employee, int]] = {}
+        cursor = self.collection.find(
+            {"_id": {"$in": list(employee_ids)}}, {"outbox": 0, "hr_event_ids": 0}
+        )
+        async for document in cursor:
+            found[document["_id"]] = (from_document(document), int(document["version"]))
+        return found
+
+    async def insert(
+        self, employee: Employee, events: Sequence[EventData], hr_event_id: str | None
+    ) -> int:
+        document = to_document(employee)
+        document["hr_event_ids"] = [hr_event_id] if hr_event_id else []
+        return await self.store.insert(document, events)
+
+    async def update(
+        self,
+        employee: Employee,
+        version: int,
+        events: Sequence[EventData],
+        hr_event_id: str | None,
+    ) -> int | None:
+        changes: dict[str, Any] = {"$set": _settable(employee)}
+        if hr_event_id:
+            changes["$addToSet"] = {"hr_event_ids": hr_event_id}
+        return await self.store.update(employee.employee_id, version, changes, events)
+
+    # --- bulk (directory import) -------------------------------------------------------------
+
+    def insert_op(self, employee: Employee, events: Sequence[EventData]) -> InsertOne[Document]:
+        outbox = self.store.envelopes(employee.employee_id, 0, events)
+        document = {
+            **to_document(employee),
+            "hr_event_ids": [],
+            "version": max(1, len(events)),
+            **new_document_outbox(outbox),
+        }
+        return InsertOne(document)
+
+    def update_op(self, employee: Employee, version: int, events: Sequence[EventData]) -> UpdateOne:
+        outbox = self.store.envelopes(employee.employee_id, version, events)
+        update = with_outbox(
+            {"$set": _settable(employee), "$inc": {"version": max(1, len(events))}}, outbox
+        )
+        return UpdateOne({"_id": employee.employee_id, "version": version}, update)
+
+    async def bulk(self, operations: list[Any]) -> tuple[int, set[int]]:
+        """Unordered bulk write; (updates that matched, indexes of operations that failed)."""
+        if not operations:
+            return 0, set()
+        try:
+            result = await self.collection.bulk_write(operations, ordered=False)
+            matched, failed = result.matched_count, set()
+        except BulkWriteError as exc:
+            details = exc.details
+            failed = {int(error["index"]) for error in details.get("writeErrors", [])}
+            matched = int(details.get("nMatched", 0))
+        self._nudge()
+        return matched, failed
+
+    async def versions(self, employee_ids: Iterable[str]) -> dict[str, int]:
+        cursor = self.collection.find({"_id": {"$in": list(employee_ids)}}, {"version": 1})
+        return {str(d["_id"]): int(d["version"]) async for d in cursor}
+
+    async def active_ids(self) -> AsyncIterator[str]:
+        cursor = self.collection.find(
+            {"employment_status": {"$in": ["active", "on_leave"]}, "erased": {"$ne": True}},
+            {"_id": 1},
+        )
+        async for document in cursor:
+            yield str(document["_id"])
+
+    async def page(self, after: str | None, limit: int) -> list[tuple[Employee, int]]:
+        query: dict[str, Any] = {"_id": {"$gt": after}} if after else {}
+        cursor = (
+            self.collection.find(query, {"outbox": 0, "hr_event_ids": 0})
+            .sort("_id", 1)
+            .limit(limit)
+        )
+        return [(from_document(d), int(d["version"])) async for d in cursor]
+
+
+def _settable(employee: Employee) -> dict[str, Any]:
+    document = to_document(employee)
+    del document["_id"]
+    return document

@@ -1,0 +1,272 @@
+"""Directory handlers: HR changes one at a time (webhook), in bulk (import), and erasure."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from enrollment.clock import utcnow
+from enrollment.directory import domain
+from enrollment.directory.domain import Change, Employee
+from enrollment.directory.parsing import RawRow
+from enrollment.directory.repository import EmployeeRepository
+from enrollment.directory.schemas import (
+    EmployeeHired,
+    EmployeeTerminated,
+    EmployeeUpdated,
+    HrEvent,
+    ImportReport,
+    ImportRow,
+    LeaveEnded,
+    LeaveStarted,
+    RowError,
+)
+from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
+from roundtable_shared.events.envelope import first_error
+from roundtable_shared.http.problems import Conflict, NotFound
+from roundtable_shared.storage.aggregates import AlreadyExists
+
+MAX_REPORTED_ERRORS = 1000
+RETRIES = 10
+
+Outcome = Literal["applied", "unchanged", "duplicate"]
+
+
+def change_of(hr_event: HrEvent) -> Change:
+    """The domain change an HR webhook event stands for."""
+    profile: dict[str, Any] = {}
+    status: EmploymentStatus | None = None
+    if isinstance(hr_event, EmployeeHired | EmployeeUpdated):
+        profile = hr_event.employee.model_dump(exclude_unset=True)
+    if isinstance(hr_event, EmployeeHired):
+        status = EmploymentStatus.ACTIVE
+    elif isinstance(hr_event, LeaveStarted):
+        status = EmploymentStatus.ON_LEAVE
+        profile = {"leave_expected_return_on": hr_event.expected_return_on}
+    elif isinstance(hr_event, LeaveEnded):
+        status = EmploymentStatus.ACTIVE
+    elif isinstance(hr_event, EmployeeTerminated):
+        status = EmploymentStatus.TERMINATED
+    return Change(hr_event.event_id, hr_event.effective_at, profile, status)
+
+
+class DirectoryService:
+    def __init__(self, employees: EmployeeRepository, *, batch_size: int = 1000) -> None:
+        self.employees = employees
+        self.batch_size = batch_size
+
+    async def apply_hr_event(self, hr_event: HrEvent) -> tuple[Outcome, int | None]:
+        """Store one HR change; returns only once it is stored (or known to be a repeat)."""
+        change = change_of(hr_event)
+        for _ in range(RETRIES):
+            loaded = await self.employees.load(hr_event.employee_id)
+            if loaded is None:
+                employee = Employee(hr_event.employee_id)
+                outcome = domain.apply_change(employee, change)
+                try:
+                    version = await self.employees.insert(
+                        employee, outcome.events, hr_event.event_id
+                    )
+                except AlreadyExists:
+                    continue  # created meanwhile: apply to what is there
+                return "applied", version
+            employee, version, seen = loaded
+            if hr_event.event_id in seen:
+                return "duplicate", version
+            outcome = domain.apply_change(employee, change)
+            new_version = await self.employees.update(
+                employee, version, outcome.events, hr_event.event_id
+            )
+            if new_version is not None:
+                return ("applied" if outcome.changed else "unchanged"), new_version
+        raise Conflict("the employee is changing too fast; retry the webhook")
+
+    async def get(self, employee_id: str) -> tuple[Employee, int]:
+        loaded = await self.employees.load(employee_id)
+        if loaded is None:
+            raise NotFound(f"no employee {employee_id}")
+        return loaded[0], loaded[1]
+
+    async def erase(self, employee_id: str) -> tuple[Employee, int]:
+        for _ in range(RETRIES):
+            employee, version = await self.get(employee_id)
+            events = domain.erase(employee, utcnow())
+            if not events:
+                return employee, version
+            new_version = await self.employees.update(employee, version, events, None)
+            if new_version is not None:
+                return employee, new_version
+        raise Conflict("the employee is changing too fast; retry")
+
+    # --- import ---------------------------------------------------------------------------------
+
+    async def import_rows(
+        self,
+        rows: AsyncIterator[RawRow],
+        *,
+        as_of: datetime,
+        dry_run: bool,
+        full_snapshot: bool,
+        import_id: str,
+    ) -> ImportReport:
+        started = time.perf_counter()
+        run = _ImportRun(dry_run=dry_run, full_snapshot=full_snapshot)
+        batch: list[tuple[int, ImportRow]] = []
+        async for raw in rows:
+            run.rows += 1
+            row = run.validate(raw)
+            if row is None:
+                continue
+            batch.append((raw.line, row))
+            if len(batch) >= self.batch_size:
+                await self._import_batch(batch, run, as_of, import_id)
+                batch = []
+        if batch:
+            await self._import_batch(batch, run, as_of, import_id)
+        if full_snapshot:
+            await self._offboard_missing(run, as_of, import_id)
+        return run.report(time.perf_counter() - started)
+
+    async def _import_batch(
+        self, batch: list[tuple[int, ImportRow]], run: _ImportRun, as_of: datetime, import_id: str
+    ) -> None:
+        existing = await self.employees.many(row.employee_id for _, row in batch)
+        operations: list[Any] = []
+        planned: list[tuple[str, Change, int | None]] = []
+        for line, row in batch:
+            change = Change(
+                f"import:{import_id}:{line}",
+                as_of,
+                row.model_dump(exclude={"employee_id", "employment_status"}, exclude_unset=True),
+                row.employment_status,
+            )
+            if row.employee_id in run.seen_in_batch:
+                run.error(line, row.employee_id, "employee_id: appears twice in this import")
+                continue
+            run.seen_in_batch.add(row.employee_id)
+            current = existing.get(row.employee_id)
+            employee = current[0] if current else Employee(row.employee_id)
+            outcome = domain.apply_change(employee, change)
+            if current is None:
+                run.created += 1
+                if not run.dry_run:
+                    operations.append(self.employees.insert_op(employee, outcome.events))
+                    planned.append((row.employee_id, change, None))
+            elif outcome.changed:
+                run.updated += 1
+                if not run.dry_run:
+                    operations.append(
+                        self.employees.update_op(employee, current[1], outcome.events)
+                    )
+                    planned.append((row.employee_id, change, current[1]))
+            else:
+                run.unchanged += 1
+        run.seen_ids.update(run.seen_in_batch)
+        run.seen_in_batch.clear()
+        if run.dry_run or not operations:
+            return
+        matched, failed = await self.employees.bulk(operations)
+        updates = sum(1 for *_, version in planned if version is not None)
+        if matched < updates:
+            # Someone (a webhook) changed some of them meanwhile: find which, redo those alone.
+            versions = await self.employees.versions(eid for eid, *_ in planned)
+            for index, (employee_id, _, version) in enumerate(planned):
+                if version is not None and versions.get(employee_id) == version:
+                    failed.add(index)
+        for index in sorted(failed):
+            employee_id, change, _ = planned[index]
+            await self._apply_alone(employee_id, change)
+
+    async def _apply_alone(self, employee_id: str, change: Change) -> None:
+        for _ in range(RETRIES):
+            loaded = await self.employees.load(employee_id)
+            if loaded is None:
+                employee = Employee(employee_id)
+                outcome = domain.apply_change(employee, change)
+                try:
+                    await self.employees.insert(employee, outcome.events, None)
+                except AlreadyExists:
+                    continue
+                return
+            employee, version, _ = loaded
+            outcome = domain.apply_change(employee, change)
+            if not outcome.changed:
+                return
+            if await self.employees.update(employee, version, outcome.events, None) is not None:
+                return
+        raise Conflict(f"employee {employee_id} is changing too fast; run the import again")
+
+    async def _offboard_missing(self, run: _ImportRun, as_of: datetime, import_id: str) -> None:
+        missing = [eid async for eid in self.employees.active_ids() if eid not in run.seen_ids]
+        run.offboarded = len(missing)
+        if run.dry_run:
+            return
+        change = Change(f"import:{import_id}:offboard", as_of, {}, EmploymentStatus.TERMINATED)
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
+            existing = await self.employees.many(chunk)
+            operations: list[Any] = []
+            planned: list[str] = []
+            for employee_id, (employee, version) in existing.items():
+                outcome = domain.apply_change(employee, change)
+                if outcome.changed:
+                    operations.append(self.employees.update_op(employee, version, outcome.events))
+                    planned.append(employee_id)
+            _, failed = await self.employees.bulk(operations)
+            for index in failed:
+                await self._apply_alone(planned[index], change)
+
+
+@dataclass
+class _ImportRun:
+    dry_run: bool
+    full_snapshot: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    offboarded: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    seen_ids: set[str] = field(default_factory=set)
+    seen_in_batch: set[str] = field(default_factory=set)
+
+    def validate(self, raw: RawRow) -> ImportRow | None:
+        employee_id = raw.values.get("employee_id") if raw.values else None
+        if isinstance(employee_id, str) and employee_id:
+            # Seen even when the row is bad: a bad row must not offboard its employee.
+            self.seen_ids.add(employee_id)
+        if raw.values is None:
+            self.error(raw.line, None, raw.error or "unreadable")
+            return None
+        try:
+            return ImportRow.model_validate(raw.values)
+        except ValidationError as exc:
+            self.error(
+                raw.line, employee_id if isinstance(employee_id, str) else None, first_error(exc)
+            )
+            return None
+
+    def error(self, line: int, employee_id: str | None, reason: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(RowError(row=line, employee_id=employee_id, reason=reason))
+
+    def report(self, seconds: float) -> ImportReport:
+        return ImportReport(
+            dry_run=self.dry_run,
+            full_snapshot=self.full_snapshot,
+            rows=self.rows,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            offboarded=self.offboarded,
+            errors=self.errors,
+            error_count=self.error_count,
+            seconds=round(seconds, 3),
+        )

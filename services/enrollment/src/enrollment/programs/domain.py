@@ -1,0 +1,251 @@
+"""Peer programs: their settings, life cycle and eligibility rules. Pure."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from roundtable_shared.events.catalogue.enrollment import (
+    PAIR_SIZE,
+    ROUNDTABLE_MAX,
+    ROUNDTABLE_MIN,
+    Cadence,
+    EmploymentStatus,
+    ProgramCreated,
+    ProgramFormat,
+    ProgramStatus,
+    ProgramUpdated,
+    ReminderSettings,
+    TimeZoneName,
+)
+
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
+
+
+class Leftover(StrEnum):
+    """What happens to a participant matching cannot place in a full group."""
+
+    TRIAD = "triad"  # joins a pair (or the roundtable with room) as an extra member
+    WAIT = "wait"  # waits for the next round
+
+
+class Weights(BaseModel):
+    """How much each preference counts in a group's score (0 ignores it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    similar_level: float = Field(1.0, ge=0, le=10)
+    shared_interests: float = Field(1.0, ge=0, le=10)
+    different_departments: float = Field(1.0, ge=0, le=10)
+    variety: float = Field(0.5, ge=0, le=10)
+
+
+class MatchingRules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    separate_manager_and_report: bool = Field(
+        True, description="Never group someone with their manager."
+    )
+    separate_skip_level: bool = Field(
+        True, description="Never group someone with their manager's manager."
+    )
+    separate_same_manager: bool = Field(
+        True, description="Never group two people with the same direct manager."
+    )
+    min_overlap_hours: float = Field(
+        2.0, ge=0, le=24, description="Working hours all members share, across time zones."
+    )
+    working_hours_start: Clock = "09:00"
+    working_hours_end: Clock = "17:00"
+    weights: Weights = Field(default_factory=Weights)
+    leftover: Leftover = Leftover.TRIAD
+
+
+class Eligibility(BaseModel):
+    """Who may enrol; an empty list does not restrict. The allow-list admits regardless."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    levels: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list)
+    departments: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list)
+    locations: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list)
+    min_tenure_days: int | None = Field(None, ge=0, le=36500)
+    allow_list: list[Id] = Field(default_factory=list, max_length=10_000)
+
+
+DEFAULT_REMINDERS = ReminderSettings(
+    before_session_minutes=[1440, 60], before_action_due_hours=[48]
+)
+
+
+class ProgramSettings(BaseModel):
+    """Everything a program admin sets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, examples=["LEADForward Roundtables 2026"])
+    description: str = Field("", max_length=5000)
+    sponsor_ids: list[Id] = Field(default_factory=list, max_length=100)
+    format: ProgramFormat = ProgramFormat.ROUNDTABLE
+    group_size_min: int = Field(ROUNDTABLE_MIN, ge=PAIR_SIZE, le=ROUNDTABLE_MAX)
+    group_size_max: int = Field(6, ge=PAIR_SIZE, le=ROUNDTABLE_MAX)
+    eligibility: Eligibility = Field(default_factory=Eligibility)
+    capacity: int | None = Field(None, gt=0, le=1_000_000)
+    enrolment_opens_at: AwareDatetime | None = None
+    enrolment_closes_at: AwareDatetime | None = None
+    cadence: Cadence = Cadence.BIWEEKLY
+    session_duration_minutes: int = Field(60, gt=0, le=480)
+    time_zone: TimeZoneName = "UTC"
+    starts_on: date | None = None
+    ends_on: date | None = None
+    reminders: ReminderSettings = DEFAULT_REMINDERS
+    matching: MatchingRules = Field(default_factory=MatchingRules)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.group_size_min > self.group_size_max:
+            raise ValueError("group_size_min is larger than group_size_max")
+        if self.format is ProgramFormat.PAIRS and (
+            self.group_size_min != PAIR_SIZE or self.group_size_max != PAIR_SIZE
+        ):
+            raise ValueError("a pairs program has groups of exactly 2 (group_size_min/max = 2)")
+        if self.format is ProgramFormat.ROUNDTABLE and self.group_size_min < ROUNDTABLE_MIN:
+            raise ValueError("a roundtable has 3 to 8 members")
+        if (
+            self.enrolment_opens_at
+            and self.enrolment_closes_at
+            and self.enrolment_opens_at >= self.enrolment_closes_at
+        ):
+            raise ValueError("enrolment_closes_at must be after enrolment_opens_at")
+        if self.starts_on and self.ends_on and self.starts_on > self.ends_on:
+            raise ValueError("ends_on must not be before starts_on")
+        if self.matching.working_hours_start >= self.matching.working_hours_end:
+            raise ValueError("matching.working_hours_end must be after working_hours_start")
+        return self
+
+
+class Program(BaseModel):
+    program_id: str
+    settings: ProgramSettings
+    status: ProgramStatus = ProgramStatus.DRAFT
+    created_at: datetime
+
+
+# --- life cycle ----------------------------------------------------------------------------------
+
+TRANSITIONS: dict[str, tuple[set[ProgramStatus], ProgramStatus]] = {
+    "open": ({ProgramStatus.DRAFT}, ProgramStatus.OPEN),
+    "start": ({ProgramStatus.OPEN}, ProgramStatus.RUNNING),
+    "close": (
+        {ProgramStatus.DRAFT, ProgramStatus.OPEN, ProgramStatus.RUNNING},
+        ProgramStatus.CLOSED,
+    ),
+}
+EDITABLE = {ProgramStatus.DRAFT, ProgramStatus.OPEN}
+
+
+class TransitionRefused(Exception):
+    pass
+
+
+def transition(program: Program, action: str) -> ProgramStatus:
+    allowed_from, target = TRANSITIONS[action]
+    if program.status not in allowed_from:
+        raise TransitionRefused(
+            f"a {program.status.value} program cannot {action} "
+            f"(allowed from: {', '.join(sorted(s.value for s in allowed_from))})"
+        )
+    return target
+
+
+def snapshot_fields(program: Program) -> dict[str, Any]:
+    s = program.settings
+    return {
+        "program_id": program.program_id,
+        "name": s.name,
+        "status": program.status,
+        "format": s.format,
+        "group_size_min": s.group_size_min,
+        "group_size_max": s.group_size_max,
+        "cadence": s.cadence,
+        "session_duration_minutes": s.session_duration_minutes,
+        "time_zone": s.time_zone,
+        "starts_on": s.starts_on,
+        "ends_on": s.ends_on,
+        "capacity": s.capacity,
+        "sponsor_ids": s.sponsor_ids,
+        "reminders": s.reminders,
+    }
+
+
+def created_event(program: Program) -> ProgramCreated:
+    return ProgramCreated(**snapshot_fields(program), created_at=program.created_at)
+
+
+def updated_event(program: Program, at: datetime) -> ProgramUpdated:
+    return ProgramUpdated(**snapshot_fields(program), updated_at=at)
+
+
+# --- eligibility ---------------------------------------------------------------------------------
+
+
+class EmployeeFacts(BaseModel):
+    """What eligibility looks at, from the directory."""
+
+    employee_id: str
+    status: EmploymentStatus | None
+    level: str | None = None
+    department: str | None = None
+    location: str | None = None
+    hire_date: date | None = None
+
+
+def ineligibility_reasons(program: Program, who: EmployeeFacts | None, today: date) -> list[str]:
+    """Why this employee may not enrol (empty: they may)."""
+    if who is None:
+        return ["you are not in the employee directory yet"]
+    if who.status is not EmploymentStatus.ACTIVE:
+        state = who.status.value.replace("_", " ") if who.status else "unknown"
+        return [f"your employment status is {state}"]
+    rules = program.settings.eligibility
+    if who.employee_id in rules.allow_list:
+        return []
+    reasons: list[str] = []
+    if rules.levels and (who.level or "") not in rules.levels:
+        reasons.append(f"open to levels {', '.join(rules.levels)}")
+    if rules.departments and (who.department or "") not in rules.departments:
+        reasons.append(f"open to departments {', '.join(rules.departments)}")
+    if rules.locations and (who.location or "") not in rules.locations:
+        reasons.append(f"open to locations {', '.join(rules.locations)}")
+    if rules.min_tenure_days:
+        tenure = (today - who.hire_date).days if who.hire_date else None
+        if tenure is None or tenure < rules.min_tenure_days:
+            reasons.append(f"needs at least {rules.min_tenure_days} days with the company")
+    return reasons
+
+
+def enrolment_window_reason(program: Program, now: datetime) -> str | None:
+    if program.status is not ProgramStatus.OPEN:
+        return f"the program is {program.status.value}, not open for enrolment"
+    s = program.settings
+    if s.enrolment_opens_at and now < s.enrolment_opens_at:
+        return "enrolment has not opened yet"
+    if s.enrolment_closes_at and now >= s.enrolment_closes_at:
+        return "enrolment has closed"
+    return None
+
+
+_LEVEL_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def level_rank(level: str | None) -> float | None:
+    """``"L5"`` -> 5.0; None when the level has no number in it."""
+    if not level:
+        return None
+    match = _LEVEL_NUMBER.search(level)
+    return float(match.group(1)) if match else None

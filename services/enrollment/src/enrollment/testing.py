@@ -1,0 +1,70 @@
+"""Helpers for tests of the enrollment service (and of the services consuming its events)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from nats.aio.client import Client as NatsClient
+
+from roundtable_shared.auth import sign
+from roundtable_shared.events.envelope import Envelope
+from roundtable_shared.messaging.streams import stream_name
+
+HR_SECRET = "test-hr-secret"
+
+
+def signed(body: dict[str, Any] | bytes, secret: str = HR_SECRET) -> tuple[bytes, dict[str, str]]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return raw, {**sign(secret, raw), "Content-Type": "application/json"}
+
+
+async def send_hr(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+    raw, headers = signed(body)
+    return await client.post("/v1/hr/events", content=raw, headers=headers)
+
+
+def hired(
+    employee_id: str,
+    event_id: str | None = None,
+    at: str = "2026-01-01T00:00:00Z",
+    **profile: Any,
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id or f"hire-{employee_id}",
+        "type": "employee.hired",
+        "employee_id": employee_id,
+        "effective_at": at,
+        "employee": {
+            "display_name": f"Name {employee_id}",
+            "email": f"{employee_id}@example.com",
+            "time_zone": "Europe/Berlin",
+            "level": "L5",
+            "department": "Engineering",
+            "location": "Berlin",
+            "hire_date": "2020-01-01",
+            **profile,
+        },
+    }
+
+
+async def enrollment_events(
+    nats_client: NatsClient, namespace: str, at_least: int, wait_seconds: float = 10.0
+) -> list[Envelope]:
+    """Every event in this test's enrollment stream, once at least ``at_least`` are there."""
+    js = nats_client.jetstream()
+    stream = stream_name("enrollment", namespace)
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        info = await js.stream_info(stream)
+        if info.state.messages >= at_least or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    envelopes = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        message = await js.get_msg(stream, seq)
+        assert message.data is not None
+        envelopes.append(Envelope.from_json(message.data))
+    return envelopes

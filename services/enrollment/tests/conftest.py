@@ -1,0 +1,41 @@
+"""Fixtures of the enrollment tests: the app on real NATS and FerretDB, tokens, HR signing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from enrollment.app import build_app
+from enrollment.settings import EnrollmentSettings
+from enrollment.testing import HR_SECRET
+from roundtable_shared.auth import DevIssuer
+from roundtable_shared.testing.http import running_app
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Any]) -> EnrollmentSettings:
+    built: EnrollmentSettings = make_settings(EnrollmentSettings, hr_webhook_secrets=[HR_SECRET])
+    return built
+
+
+@pytest.fixture
+async def client(settings: EnrollmentSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The running service; send a token per request with ``auth(token)``."""
+    async with running_app(build_app(settings)) as http:
+        yield http
+
+
+@pytest.fixture
+def token(dev_issuer: DevIssuer) -> Callable[..., dict[str, str]]:
+    def headers(employee_id: str = "e-admin", *roles: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {dev_issuer.mint(employee_id, roles or ['participant'])}"}
+
+    return headers
+
+
+@pytest.fixture
+def admin(token: Callable[..., dict[str, str]]) -> dict[str, str]:
+    return token("e-admin", "participant", "program_admin")
