@@ -13,6 +13,11 @@ from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
 from enrollment.directory.repository import INDEXES as EMPLOYEE_INDEXES
 from enrollment.directory.service import DirectoryService
 from enrollment.http_support import RouteBodyLimit
+from enrollment.participants.consumers import directory_cascade
+from enrollment.participants.endpoints import participants_router
+from enrollment.participants.repository import INDEXES as PARTICIPANT_INDEXES
+from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
+from enrollment.participants.service import ParticipantService
 from enrollment.programs.endpoints import programs_router
 from enrollment.programs.repository import INDEXES as PROGRAM_INDEXES
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
@@ -31,12 +36,19 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         settings = EnrollmentSettings(**(settings.model_dump() if settings else {}))
     runtime = EnrollmentRuntime(
         settings,
-        indexes=[EMPLOYEE_INDEXES, PROGRAM_INDEXES],
-        outbox_collections=[EMPLOYEES, PROGRAMS],
+        indexes=[EMPLOYEE_INDEXES, PROGRAM_INDEXES, PARTICIPANT_INDEXES],
+        outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS],
     )
     source, nudge = settings.event_source, runtime.relay.nudge
     employees = EmployeeRepository(runtime.db, source=source, nudge=nudge)
     programs = ProgramRepository(runtime.db, source=source, nudge=nudge)
+    participants = ParticipantService(
+        ParticipantRepository(runtime.db, source=source, nudge=nudge), programs, employees
+    )
+    if settings.cascade_consumer:
+        runtime.add_consumer(
+            directory_cascade(participants, max_deliver=settings.consumer_max_deliver)
+        )
 
     app = create_app(
         runtime,
@@ -49,6 +61,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
                 settings.hr_webhook_secrets,
             ),
             programs_router(ProgramService(programs)),
+            participants_router(participants),
         ],
     )
     _streamed_upload_limit(app, settings)

@@ -68,3 +68,22 @@ async def enrollment_events(
         assert message.data is not None
         envelopes.append(Envelope.from_json(message.data))
     return envelopes
+
+
+async def open_program(client: httpx.AsyncClient, admin: dict[str, str], **settings: Any) -> str:
+    """A program created and opened for enrolment; returns its id."""
+    body = {"name": "Test program", "group_size_min": 3, "group_size_max": 5, **settings}
+    created = await client.post("/v1/programs", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    program_id = str(created.json()["program_id"])
+    opened = await client.post(f"/v1/programs/{program_id}/open", headers=admin)
+    assert opened.status_code == 200, opened.text
+    return program_id
+
+
+async def wait_for(check: Any, wait_seconds: float = 10.0) -> None:
+    """Poll an async predicate until it holds (for effects of event consumers)."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)

@@ -88,10 +88,10 @@ class ProgramRepository:
         )
 
     async def next_waitlist_number(self, program_id: str) -> int:
+        # No projection: FerretDB's findAndModify does not implement "fields".
         document = await self.collection.find_one_and_update(
             {"_id": program_id},
             {"$inc": {"waitlist_seq": 1}},
-            projection={"waitlist_seq": 1},
             return_document=ReturnDocument.AFTER,
         )
         return int(document["waitlist_seq"]) if document else 0

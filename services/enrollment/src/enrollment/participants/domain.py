@@ -1,0 +1,102 @@
+"""Enrolments: who joined which program, their answers, waitlist and pauses. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from enrollment.programs.domain import Clock
+from roundtable_shared.events.catalogue.enrollment import ReportingAttributes, TimeZoneName
+
+
+class ParticipantStatus(StrEnum):
+    ENROLLED = "enrolled"
+    WAITLISTED = "waitlisted"
+    PAUSED = "paused"
+    WITHDRAWN = "withdrawn"
+
+
+ACTIVE = {ParticipantStatus.ENROLLED, ParticipantStatus.WAITLISTED, ParticipantStatus.PAUSED}
+HOLDS_SEAT = {ParticipantStatus.ENROLLED, ParticipantStatus.PAUSED}
+
+
+class MeetingPreference(StrEnum):
+    REMOTE = "remote"
+    IN_PERSON = "in_person"
+    EITHER = "either"
+
+
+Phrase = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Availability(BaseModel):
+    """The participant's working hours in their time zone (matching needs them to overlap)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    working_hours_start: Clock = "09:00"
+    working_hours_end: Clock = "17:00"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Availability:
+        if self.working_hours_start >= self.working_hours_end:
+            raise ValueError("working_hours_end must be after working_hours_start")
+        return self
+
+
+class Answers(BaseModel):
+    """What an employee tells the program when enrolling. Only they (and admins) see it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    goals: list[Phrase] = Field(default_factory=list, max_length=10)
+    topics: list[Phrase] = Field(default_factory=list, max_length=20)
+    challenges: str = Field("", max_length=4000)
+    availability: Availability | None = None
+    time_zone: TimeZoneName | None = Field(
+        None, description="Default: the time zone in the directory."
+    )
+    meeting_preference: MeetingPreference = MeetingPreference.EITHER
+    consent_to_reporting: bool = Field(
+        False, description="Allow department, level and location in sponsors' breakdowns."
+    )
+
+
+def participant_id(program_id: str, employee_id: str) -> str:
+    """One enrolment per employee and program: the id says so, and the unique _id enforces it."""
+    digest = hashlib.sha256(f"{program_id}\x1f{employee_id}".encode()).hexdigest()
+    return f"par_{digest[:24]}"
+
+
+class Participant(BaseModel):
+    participant_id: str
+    program_id: str
+    employee_id: str
+    status: ParticipantStatus
+    answers: Answers
+    reporting_attributes: ReportingAttributes | None = None
+    group_id: str | None = None
+    waitlist_number: int | None = None
+    enrolled_at: datetime | None = None
+    updated_at: datetime
+
+    def consent_fields(self) -> dict[str, Any]:
+        consent = self.answers.consent_to_reporting
+        return {
+            "participant_id": self.participant_id,
+            "program_id": self.program_id,
+            "employee_id": self.employee_id,
+            "consent_to_reporting": consent,
+            "reporting_attributes": self.reporting_attributes if consent else None,
+        }
+
+    def ids(self) -> dict[str, str]:
+        return {
+            "participant_id": self.participant_id,
+            "program_id": self.program_id,
+            "employee_id": self.employee_id,
+        }

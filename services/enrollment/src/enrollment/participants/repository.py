@@ -1,0 +1,102 @@
+"""Participants (enrolments) in MongoDB, one document each with its outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pymongo import IndexModel
+
+from enrollment.participants.domain import Participant, ParticipantStatus
+from roundtable_shared.events.envelope import EventData
+from roundtable_shared.storage.aggregates import AggregateStore
+from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+
+PARTICIPANTS = "participants"
+INDEXES = Indexes(
+    PARTICIPANTS,
+    [
+        IndexModel([("employee_id", 1), ("program_id", 1)]),
+        IndexModel([("program_id", 1), ("status", 1), ("waitlist_number", 1)]),
+        IndexModel([("group_id", 1)]),
+    ],
+)
+
+
+def to_document(participant: Participant) -> Document:
+    document = participant.model_dump(mode="python")
+    document["_id"] = document.pop("participant_id")
+    document["status"] = participant.status.value
+    document["answers"] = participant.answers.model_dump(mode="json")
+    if participant.reporting_attributes is not None:
+        document["reporting_attributes"] = participant.reporting_attributes.model_dump()
+    return document
+
+
+def from_document(document: Document) -> Participant:
+    fields = {k: v for k, v in document.items() if k not in ("outbox", "version")}
+    fields["participant_id"] = fields.pop("_id")
+    return Participant.model_validate(fields)
+
+
+class ParticipantRepository:
+    def __init__(
+        self, db: Database, *, source: str, nudge: Callable[[], None] | None = None
+    ) -> None:
+        self.collection: Collection = db[PARTICIPANTS]
+        self.store = AggregateStore(self.collection, source=source, nudge=nudge or (lambda: None))
+
+    async def load(self, participant_id: str) -> tuple[Participant, int, Document] | None:
+        document = await self.collection.find_one({"_id": participant_id}, {"outbox": 0})
+        if document is None:
+            return None
+        return from_document(document), int(document["version"]), document
+
+    async def insert(
+        self, participant: Participant, events: Sequence[EventData], extra: Document
+    ) -> int:
+        return await self.store.insert({**to_document(participant), **extra}, events)
+
+    async def save(
+        self,
+        participant: Participant,
+        version: int,
+        events: Sequence[EventData],
+        extra: Document | None = None,
+    ) -> int | None:
+        document = to_document(participant)
+        del document["_id"]
+        return await self.store.update(
+            participant.participant_id, version, {"$set": {**document, **(extra or {})}}, events
+        )
+
+    async def find(self, query: dict[str, Any], limit: int = 0) -> list[tuple[Participant, int]]:
+        cursor = self.collection.find(query, {"outbox": 0}).sort("_id", 1)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [(from_document(d), int(d["version"])) async for d in cursor]
+
+    async def of_employee(self, employee_id: str) -> list[tuple[Participant, int]]:
+        return await self.find({"employee_id": employee_id})
+
+    async def waitlist_position(self, program_id: str, number: int) -> int:
+        ahead = await self.collection.count_documents(
+            {
+                "program_id": program_id,
+                "status": ParticipantStatus.WAITLISTED.value,
+                "waitlist_number": {"$lt": number},
+            }
+        )
+        return ahead + 1
+
+    async def first_waitlisted(self, program_id: str) -> tuple[Participant, int] | None:
+        found = (
+            await self.collection.find(
+                {"program_id": program_id, "status": ParticipantStatus.WAITLISTED.value},
+                {"outbox": 0},
+            )
+            .sort("waitlist_number", 1)
+            .limit(1)
+            .to_list()
+        )
+        return (from_document(found[0]), int(found[0]["version"])) if found else None

@@ -1,0 +1,286 @@
+"""Enrolment handlers: eligibility, enrol (or waitlist), edit, withdraw, pause and resume."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from enrollment.clock import utcnow
+from enrollment.directory.domain import Employee
+from enrollment.directory.repository import EmployeeRepository
+from enrollment.participants.domain import (
+    ACTIVE,
+    HOLDS_SEAT,
+    Answers,
+    Participant,
+    ParticipantStatus,
+    participant_id,
+)
+from enrollment.participants.repository import ParticipantRepository
+from enrollment.programs import domain as programs
+from enrollment.programs.domain import EmployeeFacts, Program
+from enrollment.programs.repository import ProgramRepository
+from roundtable_shared.events.catalogue.enrollment import (
+    EmploymentStatus,
+    ParticipantEnrolled,
+    ParticipantPaused,
+    ParticipantResumed,
+    ParticipantUpdated,
+    ParticipantWaitlisted,
+    ParticipantWithdrawn,
+    PauseReason,
+    ProgramStatus,
+    ReportingAttributes,
+    WithdrawReason,
+)
+from roundtable_shared.events.envelope import EventData
+from roundtable_shared.http.concurrency import stale_write
+from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
+from roundtable_shared.http.problems import Conflict, Forbidden, NotFound
+from roundtable_shared.storage.aggregates import AlreadyExists
+
+LeftGroup = Callable[[Participant, WithdrawReason], Awaitable[None]]
+RETRIES = 10
+
+
+def facts(employee: Employee | None) -> EmployeeFacts | None:
+    if employee is None or employee.erased:
+        return None
+    profile = employee.profile
+    hired = profile.get("hire_date")
+    return EmployeeFacts(
+        employee_id=employee.employee_id,
+        status=employee.employment_status,
+        level=profile.get("level"),
+        department=profile.get("department"),
+        location=profile.get("location"),
+        hire_date=date.fromisoformat(hired) if hired else None,
+    )
+
+
+def attributes(employee: Employee | None) -> ReportingAttributes | None:
+    if employee is None or employee.erased:
+        return None
+    p = employee.profile
+    return ReportingAttributes(
+        department=p.get("department"), level=p.get("level"), location=p.get("location")
+    )
+
+
+class ParticipantService:
+    def __init__(
+        self,
+        participants: ParticipantRepository,
+        programs: ProgramRepository,
+        employees: EmployeeRepository,
+    ) -> None:
+        self.participants = participants
+        self.programs = programs
+        self.employees = employees
+        self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    async def eligibility(self, employee_id: str) -> list[tuple[Program, list[str]]]:
+        employee = await self.employees.get(employee_id)
+        today = utcnow().date()
+        found = await self.programs.page(None, 500, [ProgramStatus.OPEN.value])
+        return [
+            (program, programs.ineligibility_reasons(program, facts(employee), today))
+            for program, _, _ in found
+        ]
+
+    async def get(self, pid: str) -> tuple[Participant, int]:
+        loaded = await self.participants.load(pid)
+        if loaded is None:
+            raise NotFound(f"no participant {pid}")
+        return loaded[0], loaded[1]
+
+    async def position(self, participant: Participant) -> int | None:
+        if participant.status is not ParticipantStatus.WAITLISTED:
+            return None
+        return await self.participants.waitlist_position(
+            participant.program_id, participant.waitlist_number or 0
+        )
+
+    # --- enrol -----------------------------------------------------------------------------------
+
+    async def enrol(
+        self, program_id: str, employee_id: str, answers: Answers, idempotency_key: str | None
+    ) -> tuple[Participant, int, bool]:
+        """(participant, version, created); 403 ineligible, 409 already enrolled or closed."""
+        loaded = await self.programs.load(program_id)
+        if loaded is None or loaded[0].status is ProgramStatus.DRAFT:
+            raise NotFound(f"no program {program_id}")
+        program = loaded[0]
+        pid = participant_id(program_id, employee_id)
+        request = {"key": idempotency_key, **answers.model_dump(mode="json")}
+        existing = await self.participants.load(pid)
+        if existing and existing[0].status in ACTIVE:
+            if idempotency_key and existing[2].get("idempotency_key") == idempotency_key:
+                ensure_same_request(existing[2].get("request_fingerprint"), request)
+                return existing[0], existing[1], False
+            raise Conflict("you are already enrolled in this program", participant_id=pid)
+        now = utcnow()
+        closed = programs.enrolment_window_reason(program, now)
+        if closed:
+            raise Conflict(closed)
+        employee = await self.employees.get(employee_id)
+        reasons = programs.ineligibility_reasons(program, facts(employee), now.date())
+        if reasons:
+            raise Forbidden("you are not eligible: " + "; ".join(reasons), reasons=reasons)
+        if answers.time_zone is None and employee is not None:
+            answers = answers.model_copy(update={"time_zone": employee.profile.get("time_zone")})
+        participant = Participant(
+            participant_id=pid,
+            program_id=program_id,
+            employee_id=employee_id,
+            status=ParticipantStatus.ENROLLED,
+            answers=answers,
+            reporting_attributes=attributes(employee) if answers.consent_to_reporting else None,
+            enrolled_at=now,
+            updated_at=now,
+        )
+        seated = await self.programs.take_seat(program_id, program.settings.capacity)
+        events: list[EventData]
+        if seated:
+            events = [ParticipantEnrolled(**participant.consent_fields(), enrolled_at=now)]
+        else:
+            number = await self.programs.next_waitlist_number(program_id)
+            participant.status = ParticipantStatus.WAITLISTED
+            participant.waitlist_number = number
+            participant.enrolled_at = None
+            position = await self.participants.waitlist_position(program_id, number)
+            events = [
+                ParticipantWaitlisted(**participant.ids(), position=position, waitlisted_at=now)
+            ]
+        extra = {"idempotency_key": idempotency_key, "request_fingerprint": fingerprint(request)}
+        try:
+            if existing is None:
+                version = await self.participants.insert(participant, events, extra)
+            else:
+                saved = await self.participants.save(participant, existing[1], events, extra)
+                if saved is None:
+                    raise AlreadyExists(pid)
+                version = saved
+        except AlreadyExists:
+            if seated:
+                await self.programs.release_seat(program_id)
+            raise Conflict("you are already enrolled in this program", participant_id=pid) from None
+        return participant, version, True
+
+    # --- edit ------------------------------------------------------------------------------------
+
+    async def edit(
+        self, pid: str, employee_id: str, expected_version: int, answers: Answers
+    ) -> tuple[Participant, int]:
+        participant, version = await self.get(pid)
+        if participant.employee_id != employee_id:
+            raise Forbidden("you may only edit your own enrolment")
+        if version != expected_version:
+            raise stale_write(version)
+        if participant.status not in ACTIVE:
+            raise Conflict("a withdrawn enrolment cannot be edited; enrol again")
+        consent_before = (
+            participant.answers.consent_to_reporting,
+            participant.reporting_attributes,
+        )
+        participant.answers = answers
+        if answers.consent_to_reporting:
+            participant.reporting_attributes = attributes(
+                await self.employees.get(participant.employee_id)
+            )
+        else:
+            participant.reporting_attributes = None
+        now = utcnow()
+        participant.updated_at = now
+        events: list[EventData] = []
+        if (answers.consent_to_reporting, participant.reporting_attributes) != consent_before:
+            events.append(ParticipantUpdated(**participant.consent_fields(), updated_at=now))
+        saved = await self.participants.save(participant, version, events)
+        if saved is None:
+            raise stale_write((await self.get(pid))[1])
+        return participant, saved
+
+    # --- withdraw, pause, resume -----------------------------------------------------------------
+
+    async def withdraw(
+        self, pid: str, reason: WithdrawReason, expected_version: int | None = None
+    ) -> tuple[Participant, int]:
+        for _ in range(RETRIES):
+            participant, version = await self.get(pid)
+            if expected_version is not None and version != expected_version:
+                raise stale_write(version)
+            if participant.status is ParticipantStatus.WITHDRAWN:
+                return participant, version
+            held_seat = participant.status in HOLDS_SEAT
+            group_id = participant.group_id
+            participant.status = ParticipantStatus.WITHDRAWN
+            participant.group_id = None
+            now = participant.updated_at = utcnow()
+            if reason is WithdrawReason.ERASED:
+                participant.answers = Answers()
+                participant.reporting_attributes = None
+            event = ParticipantWithdrawn(
+                **participant.ids(), group_id=group_id, reason=reason, withdrawn_at=now
+            )
+            saved = await self.participants.save(participant, version, [event])
+            if saved is None:
+                continue
+            if held_seat:
+                await self.programs.release_seat(participant.program_id)
+                await self.promote_from_waitlist(participant.program_id)
+            if group_id and self.on_left_group:
+                left = participant.model_copy(update={"group_id": group_id})
+                await self.on_left_group(left, reason)
+            return participant, saved
+        raise Conflict("the enrolment is changing too fast; retry")
+
+    async def promote_from_waitlist(self, program_id: str) -> None:
+        loaded = await self.programs.load(program_id)
+        if loaded is None or loaded[0].status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
+            return
+        capacity = loaded[0].settings.capacity
+        while True:
+            first = await self.participants.first_waitlisted(program_id)
+            if first is None or not await self.programs.take_seat(program_id, capacity):
+                return
+            participant, version = first
+            participant.status = ParticipantStatus.ENROLLED
+            participant.waitlist_number = None
+            now = participant.enrolled_at = participant.updated_at = utcnow()
+            event = ParticipantEnrolled(
+                **participant.consent_fields(), enrolled_at=now, from_waitlist=True
+            )
+            if await self.participants.save(participant, version, [event]) is not None:
+                return
+            await self.programs.release_seat(program_id)  # changed meanwhile: try again
+
+    async def set_paused(self, employee_id: str, paused: bool) -> None:
+        """An employee went on leave (pause their enrolments) or came back (resume them)."""
+        wanted_from = ParticipantStatus.ENROLLED if paused else ParticipantStatus.PAUSED
+        for participant, version in await self.participants.of_employee(employee_id):
+            if participant.status is not wanted_from:
+                continue
+            now = participant.updated_at = utcnow()
+            event: EventData
+            if paused:
+                participant.status = ParticipantStatus.PAUSED
+                event = ParticipantPaused(
+                    **participant.ids(), reason=PauseReason.ON_LEAVE, paused_at=now
+                )
+            else:
+                participant.status = ParticipantStatus.ENROLLED
+                event = ParticipantResumed(**participant.ids(), resumed_at=now)
+            await self.participants.save(participant, version, [event])
+
+    async def withdraw_everywhere(self, employee_id: str, reason: WithdrawReason) -> None:
+        for participant, _ in await self.participants.of_employee(employee_id):
+            if participant.status in ACTIVE:
+                await self.withdraw(participant.participant_id, reason)
+
+    async def on_employee_status(self, employee_id: str, status: EmploymentStatus) -> None:
+        if status is EmploymentStatus.ON_LEAVE:
+            await self.set_paused(employee_id, True)
+        elif status is EmploymentStatus.ACTIVE:
+            await self.set_paused(employee_id, False)
