@@ -27,7 +27,9 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, indexes=generation_indexes(FIRST))
     generations = Generations(runtime.db)
     for consumer in projection_consumers(
-        generations.current, max_deliver=settings.consumer_max_deliver
+        generations.current,
+        max_deliver=settings.consumer_max_deliver,
+        ack_wait_seconds=settings.consumer_ack_wait_seconds,
     ):
         runtime.add_consumer(consumer)
     app = create_app(

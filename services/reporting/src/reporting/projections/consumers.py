@@ -20,14 +20,20 @@ def _recorded(name: str, handler: EventHandler) -> EventHandler:
     return handle
 
 
-def projection_consumers(models: ModelsProvider, *, max_deliver: int) -> list[EventConsumer]:
+def projection_consumers(
+    models: ModelsProvider, *, max_deliver: int, ack_wait_seconds: float
+) -> list[EventConsumer]:
     consumers = []
     for source, table in HANDLER_TABLES.items():
         name = consumer_name(source)
         handlers = {kind: _recorded(name, h) for kind, h in table(models).items()}
         consumers.append(
             EventConsumer(
-                name=name, source_service=source, handlers=handlers, max_deliver=max_deliver
+                name=name,
+                source_service=source,
+                handlers=handlers,
+                max_deliver=max_deliver,
+                ack_wait_seconds=ack_wait_seconds,
             )
         )
     return consumers

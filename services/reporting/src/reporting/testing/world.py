@@ -11,6 +11,7 @@ from nats.aio.client import Client as NatsClient
 
 from roundtable_shared.auth.dev_issuer import DevIssuer
 from roundtable_shared.events.envelope import Envelope
+from roundtable_shared.messaging.streams import PRODUCERS, durable_name, stream_name
 
 
 class World:
@@ -42,6 +43,19 @@ class World:
             else:
                 await self.publish(item)
 
+    async def _consumer_state(self, producer: str) -> str:
+        try:
+            info = await self.js.consumer_info(
+                stream_name(producer, self.namespace),
+                durable_name(f"reporting-{producer}", self.namespace),
+            )
+        except Exception as exc:
+            return f"{producer}: {exc!r}"
+        return (
+            f"{producer}: pending={info.num_pending} ack_pending={info.num_ack_pending} "
+            f"redelivered={info.num_redelivered} waiting={info.num_waiting}"
+        )
+
     async def settle(self, seconds: float = 30.0) -> None:
         """Wait until every published event was applied (the consumers' inbox holds it)."""
         inbox = self.app.state.runtime.db["processed_events"]
@@ -50,5 +64,9 @@ class World:
             done = await inbox.count_documents({})
             if done >= len(self.event_ids):
                 return
-            assert time.monotonic() < deadline, f"{done}/{len(self.event_ids)} events applied"
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{done}/{len(self.event_ids)} events applied; consumers: "
+                    + "; ".join([await self._consumer_state(s) for s in PRODUCERS])
+                )
             await asyncio.sleep(0.05)
