@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from reporting.breakdowns.endpoints import router as breakdowns_router
+from reporting.dashboard.endpoints import router as dashboard_router
+from reporting.dashboard.endpoints import static as dashboard_static
 from reporting.kpis.endpoints import router as kpis_router
 from reporting.programs.endpoints import router as programs_router
 from reporting.projections.consumers import projection_consumers
@@ -37,8 +39,9 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
         title="Roundtable reporting",
         description="Sponsor KPIs built from events: summaries, time series, funnel, "
         "privacy-safe breakdowns, CSV export, dashboard.",
-        routers=[programs_router, kpis_router, breakdowns_router],
+        routers=[programs_router, kpis_router, breakdowns_router, dashboard_router],
     )
+    app.mount("/dashboard/static", dashboard_static, name="dashboard-static")
     app.state.settings = settings
     app.state.generations = generations
     return app

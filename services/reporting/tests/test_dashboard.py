@@ -1,0 +1,217 @@
+"""The dashboard in a real browser: headless Chromium loads it with a sponsor token, the charts
+render, the console stays clean, and a screenshot is kept under test-artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from reporting.app import build_app
+from reporting.settings import ReportingSettings
+from reporting.testing.history import PROGRAM, SPONSOR, known_history
+from reporting.testing.world import World
+from roundtable_shared.testing.http import serve_in_thread
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+
+
+class Browser:
+    """Just enough of the DevTools protocol: one page, its console, evaluate, screenshot."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.ids = itertools.count(1)
+        self.session: str | None = None
+        self.events: list[dict[str, Any]] = []
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        n = next(self.ids)
+        message: dict[str, Any] = {"id": n, "method": method, "params": params}
+        if self.session:
+            message["sessionId"] = self.session
+        await self.ws.send(json.dumps(message))
+        while True:
+            reply = json.loads(await asyncio.wait_for(self.ws.recv(), 20))
+            if reply.get("id") == n:
+                assert "error" not in reply, reply
+                return dict(reply.get("result", {}))
+            self.events.append(reply)
+
+    async def wait_for(self, method: str, seconds: float = 20) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while True:
+            for event in self.events:
+                if event.get("method") == method:
+                    self.events.remove(event)
+                    return event
+            self.events.append(
+                json.loads(await asyncio.wait_for(self.ws.recv(), deadline - time.monotonic()))
+            )
+
+    async def evaluate(self, expression: str) -> Any:
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+    def console_errors(self) -> list[dict[str, Any]]:
+        errors = []
+        for event in self.events:
+            method, params = event.get("method"), event.get("params", {})
+            if method == "Runtime.exceptionThrown" or (
+                method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert")
+            ):
+                errors.append(params)
+            elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+                errors.append(params["entry"])
+        return errors
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.fail(
+            "Debian's chromium is needed for the dashboard's browser test: apt-get install -y chromium"
+        )
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            port_file = Path(profile) / "DevToolsActivePort"
+            deadline = time.monotonic() + 20
+            while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
+                assert process.poll() is None, "chromium exited at start"
+                assert time.monotonic() < deadline, "chromium did not open its DevTools port"
+                await asyncio.sleep(0.1)
+            port, path = port_file.read_text().splitlines()[:2]
+            async with websockets.connect(
+                f"ws://127.0.0.1:{port}{path}", max_size=32 * 1024 * 1024
+            ) as ws:
+                browser = Browser(ws)
+                target = await browser.call("Target.createTarget", url="about:blank")
+                attached = await browser.call(
+                    "Target.attachToTarget", targetId=target["targetId"], flatten=True
+                )
+                browser.session = attached["sessionId"]
+                for domain in ("Page", "Runtime", "Log"):
+                    await browser.call(f"{domain}.enable")
+                yield browser
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.mark.slow
+async def test_dashboard_renders_in_chromium(
+    world: tuple[World, httpx.AsyncClient], settings: ReportingSettings
+) -> None:
+    w, _ = world
+    await w.publish_all(known_history().events)
+    await w.settle()
+    # A second instance of the app serves HTTP in its own thread (and event loop); the one in
+    # `world` runs the consumers. Both read the same database.
+    with serve_in_thread(build_app(settings)) as base:
+        token = w.token(SPONSOR, ["participant", "sponsor"])
+        async with chromium() as browser:
+            await browser.call(
+                "Page.navigate", url=f"{base}/dashboard?program={PROGRAM}&token={token}"
+            )
+            await browser.wait_for("Page.loadEventFired")
+            assert await browser.evaluate("location.pathname + location.search") == (
+                f"/dashboard?dimension=department&program={PROGRAM}"
+            ), "the token must leave the address bar"
+            assert await browser.evaluate("document.cookie") == "", "the cookie must be HttpOnly"
+            assert await browser.evaluate("document.querySelectorAll('#tiles .tile').length") == 10
+            assert (
+                await browser.evaluate("document.querySelector('#tiles .tile .value').textContent")
+                == "6"
+            )
+            # charts: three trend lines with real length, five funnel bars, styles applied
+            widths = await browser.evaluate(
+                "[...document.querySelectorAll('#trend polyline')].map(l => l.getBBox().width)"
+            )
+            assert len(widths) == 3 and all(wd > 100 for wd in widths), widths
+            bars = await browser.evaluate(
+                "[...document.querySelectorAll('#funnel rect.bar')].map(b => b.getBBox().width)"
+            )
+            assert len(bars) == 5 and bars[0] > bars[-1] > 0, bars
+            assert (
+                await browser.evaluate("getComputedStyle(document.body).backgroundColor")
+                == "rgb(245, 247, 251)"
+            ), "the stylesheet was not served"
+            assert (
+                await browser.evaluate(
+                    "document.querySelectorAll('#breakdown tr.suppressed').length"
+                )
+                == 2
+            )  # Finance (6) and the one not-consenting person: complementary pair
+            # the program picker offers only the sponsor's program
+            assert await browser.evaluate(
+                "[...document.querySelectorAll('#program option')].map(o => o.value)"
+            ) == [PROGRAM]
+            shot = await browser.call(
+                "Page.captureScreenshot", format="png", captureBeyondViewport=True
+            )
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "reporting-dashboard.png").write_bytes(base64.b64decode(shot["data"]))
+            await asyncio.sleep(0.3)  # let late console events arrive
+            await browser.evaluate("0")
+            assert browser.console_errors() == []
+
+
+async def test_dashboard_over_http_without_a_browser(
+    world: tuple[World, httpx.AsyncClient],
+) -> None:
+    w, client = world
+    await w.publish_all(known_history().events)
+    await w.settle()
+    token = w.token(SPONSOR, ["sponsor"])
+    redirect = await client.get(f"/dashboard?token={token}")
+    assert redirect.status_code == 303 and "token" not in redirect.headers["location"]
+    cookie = redirect.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
+    page = await client.get("/dashboard", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200 and "<svg" in page.text and "Program prg-1" in page.text
+    assert (await client.get("/dashboard/static/dashboard.css")).status_code == 200
+    client.cookies.clear()
+    assert (await client.get("/dashboard")).status_code == 401
+    assert (await client.get("/dashboard?token=not-a-jwt")).status_code == 401
+    participant = w.headers("e-1", ["participant"])
+    assert (await client.get("/dashboard", headers=participant)).status_code == 403
+    bad = await client.get(
+        "/dashboard?dimension=salary", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert bad.status_code == 422
+    other = await client.get("/dashboard?program=prg-2", headers=w.headers("e-nobody", ["sponsor"]))
+    assert other.status_code == 200 and "you sponsor none yet" in other.text
