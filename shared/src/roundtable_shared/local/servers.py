@@ -189,6 +189,11 @@ class MongoWireServer:
 
     @property
     def url(self) -> str:
+        if self.kind == "ferretdb":
+            # FerretDB 1.24 updates a document by reading it and writing it back, unlocked: two
+            # connections updating one document lose writes (and both "win" a version check).
+            # One connection per client process makes its writes sequential, hence correct.
+            return f"mongodb://127.0.0.1:{self.port}/?maxPoolSize=1"
         return f"mongodb://127.0.0.1:{self.port}/"
 
     def start(self) -> MongoWireServer:

@@ -52,7 +52,7 @@ class EventConsumer:
     max_deliver: int = 5
     backoff_seconds: Sequence[float] = field(default=(0.5, 2.0, 5.0, 15.0, 30.0))
     ack_wait_seconds: float = 30.0
-    batch_size: int = 100
+    batch_size: int = 50  # FerretDB 1.24 hangs on bulk updates of 100 or more
 
     def retry_delay(self, delivered: int) -> float:
         return self.backoff_seconds[min(delivered, len(self.backoff_seconds)) - 1]

@@ -66,7 +66,7 @@ class OutboxRelay:
         publisher: EnvelopePublisher,
         *,
         poll_seconds: float = 0.5,
-        batch_size: int = 200,
+        batch_size: int = 50,  # FerretDB 1.24 hangs on bulk updates of 100 or more
     ) -> None:
         self._db = db
         self._collections = list(collections)
