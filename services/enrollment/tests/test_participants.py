@@ -78,7 +78,7 @@ async def test_eligibility_enrolment_and_waitlist(
     )
     assert fourth.json()["waitlist_position"] == 1
 
-    events = await enrollment_events(nats_client, namespace, 12)
+    events = await enrollment_events(nats_client, namespace, 11)
     participant_events = [e for e in events if ".participant." in e.type]
     kinds = [(e.data["employee_id"], e.type.rsplit(".", 1)[1]) for e in participant_events]
     assert kinds == [
@@ -202,7 +202,7 @@ async def test_leave_pauses_and_termination_withdraws(
         return await status() == "withdrawn"
 
     await wait_for(withdrawn)
-    events = await enrollment_events(nats_client, namespace, 12)
+    events = await enrollment_events(nats_client, namespace, 11)
     mine = [e for e in events if e.subject == par]
     assert [e.type.rsplit(".", 1)[1] for e in mine] == [
         "enrolled",

@@ -12,7 +12,15 @@ from enrollment.directory.endpoints import directory_router, hr_event_schema
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
 from enrollment.directory.repository import INDEXES as EMPLOYEE_INDEXES
 from enrollment.directory.service import DirectoryService
+from enrollment.groups.endpoints import groups_router
+from enrollment.groups.repository import GROUPS, GroupRepository
+from enrollment.groups.repository import INDEXES as GROUP_INDEXES
+from enrollment.groups.service import GroupService
 from enrollment.http_support import RouteBodyLimit
+from enrollment.matching.endpoints import matching_router
+from enrollment.matching.repository import INDEXES as PROPOSAL_INDEXES
+from enrollment.matching.repository import ProposalRepository
+from enrollment.matching.service import MatchingService
 from enrollment.participants.consumers import directory_cascade
 from enrollment.participants.endpoints import participants_router
 from enrollment.participants.repository import INDEXES as PARTICIPANT_INDEXES
@@ -36,15 +44,30 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         settings = EnrollmentSettings(**(settings.model_dump() if settings else {}))
     runtime = EnrollmentRuntime(
         settings,
-        indexes=[EMPLOYEE_INDEXES, PROGRAM_INDEXES, PARTICIPANT_INDEXES],
-        outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS],
+        indexes=[
+            EMPLOYEE_INDEXES,
+            PROGRAM_INDEXES,
+            PARTICIPANT_INDEXES,
+            GROUP_INDEXES,
+            PROPOSAL_INDEXES,
+        ],
+        outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS],
     )
     source, nudge = settings.event_source, runtime.relay.nudge
     employees = EmployeeRepository(runtime.db, source=source, nudge=nudge)
     programs = ProgramRepository(runtime.db, source=source, nudge=nudge)
-    participants = ParticipantService(
-        ParticipantRepository(runtime.db, source=source, nudge=nudge), programs, employees
+    participant_repository = ParticipantRepository(runtime.db, source=source, nudge=nudge)
+    participants = ParticipantService(participant_repository, programs, employees)
+    group_repository = GroupRepository(runtime.db, source=source, nudge=nudge)
+    matching = MatchingService(
+        programs,
+        participant_repository,
+        employees,
+        group_repository,
+        ProposalRepository(runtime.db),
     )
+    groups = GroupService(group_repository, participant_repository, matching)
+    participants.on_left_group = groups.on_participant_left
     if settings.cascade_consumer:
         runtime.add_consumer(
             directory_cascade(participants, max_deliver=settings.consumer_max_deliver)
@@ -62,6 +85,8 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             ),
             programs_router(ProgramService(programs)),
             participants_router(participants),
+            matching_router(matching),
+            groups_router(groups),
         ],
     )
     _streamed_upload_limit(app, settings)

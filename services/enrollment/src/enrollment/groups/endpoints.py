@@ -1,0 +1,65 @@
+"""Group routes: my groups; admins list, move and unmatch members."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from enrollment.groups.domain import PeerGroup
+from enrollment.groups.schemas import GroupView, MoveRequest
+from enrollment.groups.service import GroupService
+from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin, Role
+from roundtable_shared.events.catalogue.enrollment import GroupChangeReason
+from roundtable_shared.http.problems import Forbidden
+
+
+def group_view(group: PeerGroup, version: int, *, admin: bool) -> GroupView:
+    return GroupView(
+        **group.model_dump(exclude={"refill_candidates"}),
+        refill_candidates=group.refill_candidates if admin else None,
+        version=version,
+    )
+
+
+def groups_router(service: GroupService) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["groups"])
+
+    @router.get("/me/groups", summary="The peer groups I am in")
+    async def my_groups(principal: CurrentPrincipal) -> list[GroupView]:
+        found = await service.groups.find(
+            {"members.employee_id": principal.employee_id, "status": "active"}
+        )
+        return [group_view(g, v, admin=False) for g, v in found]
+
+    @router.get("/groups/{group_id}", summary="A group (its members or admins)")
+    async def get_group(group_id: str, principal: CurrentPrincipal) -> GroupView:
+        group, version = await service.get(group_id)
+        admin = principal.has_role(Role.PROGRAM_ADMIN)
+        if not admin and all(m.employee_id != principal.employee_id for m in group.members):
+            raise Forbidden("you are not a member of this group")
+        return group_view(group, version, admin=admin)
+
+    @router.get("/programs/{program_id}/groups", summary="A program's groups (admins)")
+    async def program_groups(program_id: str, _admin: ProgramAdmin) -> list[GroupView]:
+        found = await service.groups.find({"program_id": program_id})
+        return [group_view(g, v, admin=True) for g, v in found]
+
+    @router.post(
+        "/groups/{group_id}/members",
+        summary="Move a participant into this group (admins; same checks as matching)",
+        description="409 with the broken rules when the move breaks a hard constraint.",
+    )
+    async def move_member(group_id: str, body: MoveRequest, _admin: ProgramAdmin) -> GroupView:
+        group, version = await service.move(group_id, body.participant_id)
+        return group_view(group, version, admin=True)
+
+    @router.delete(
+        "/groups/{group_id}/members/{participant_id}",
+        summary="Unmatch a member (admins); a group left too small is dissolved",
+    )
+    async def unmatch_member(group_id: str, participant_id: str, _admin: ProgramAdmin) -> GroupView:
+        group, version = await service.remove_member(
+            group_id, participant_id, GroupChangeReason.ADMIN
+        )
+        return group_view(group, version, admin=True)
+
+    return router

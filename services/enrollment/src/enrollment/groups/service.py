@@ -1,0 +1,173 @@
+"""Group handlers: admins move and unmatch members (same checks as matching); withdrawals."""
+
+from __future__ import annotations
+
+from enrollment.clock import utcnow
+from enrollment.groups import domain
+from enrollment.groups.domain import GroupStatus, PeerGroup
+from enrollment.groups.repository import GroupRepository
+from enrollment.matching import domain as matching
+from enrollment.matching.service import MatchingService, rules_of
+from enrollment.participants.domain import Participant, ParticipantStatus
+from enrollment.participants.repository import ParticipantRepository
+from roundtable_shared.events.catalogue.enrollment import (
+    GroupChangeReason,
+    GroupMember,
+    WithdrawReason,
+)
+from roundtable_shared.http.problems import Conflict, NotFound
+
+RETRIES = 10
+REFILL_PROPOSALS = 5
+
+
+class GroupService:
+    def __init__(
+        self,
+        groups: GroupRepository,
+        participants: ParticipantRepository,
+        matching_service: MatchingService,
+    ) -> None:
+        self.groups = groups
+        self.participants = participants
+        self.matching = matching_service
+
+    async def get(self, group_id: str) -> tuple[PeerGroup, int]:
+        loaded = await self.groups.load(group_id)
+        if loaded is None:
+            raise NotFound(f"no group {group_id}")
+        return loaded
+
+    async def _participant(self, participant_id: str) -> tuple[Participant, int]:
+        loaded = await self.participants.load(participant_id)
+        if loaded is None:
+            raise NotFound(f"no participant {participant_id}")
+        return loaded[0], loaded[1]
+
+    async def remove_member(
+        self, group_id: str, participant_id: str, reason: GroupChangeReason
+    ) -> tuple[PeerGroup, int]:
+        for _ in range(RETRIES):
+            group, version = await self.get(group_id)
+            if group.member(participant_id) is None:
+                raise NotFound(f"{participant_id} is not a member of {group_id}")
+            program = await self.matching.program(group.program_id)
+            rules = rules_of(program)
+            events, released = domain.remove(
+                group, participant_id, reason, rules.min_size, utcnow()
+            )
+            if group.status is GroupStatus.ACTIVE:
+                group.refill_candidates = await self._refill(group)
+            saved = await self.groups.save(group, version, events)
+            if saved is None:
+                continue
+            for left in [participant_id, *(m.participant_id for m in released)]:
+                await self._clear_group(left, group_id)
+            return group, saved
+        raise Conflict("the group is changing too fast; retry")
+
+    async def _clear_group(self, participant_id: str, group_id: str) -> None:
+        for _ in range(RETRIES):
+            loaded = await self.participants.load(participant_id)
+            if loaded is None or loaded[0].group_id != group_id:
+                return
+            participant, version = loaded[0], loaded[1]
+            participant.group_id = None
+            if await self.participants.save(participant, version, []) is not None:
+                return
+
+    async def _refill(self, group: PeerGroup) -> list[str]:
+        """Unassigned participants who would fit the group: a proposal for the admin."""
+        program = await self.matching.program(group.program_id)
+        rules = rules_of(program)
+        if len(group.members) >= rules.max_size:
+            return []
+        members = await self._candidates_of(group)
+        free = await self.matching.unassigned(group.program_id)
+        pool = await self.matching.candidates(program, [p for p, _ in free])
+        fitting = [c for c in pool if not _breaks(c, members, rules)]
+        fitting.sort(
+            key=lambda c: (
+                -sum(matching.pair_score(c, m, rules.weights) for m in members),
+                c.participant_id,
+            )
+        )
+        return [c.participant_id for c in fitting[:REFILL_PROPOSALS]]
+
+    async def _candidates_of(self, group: PeerGroup) -> list[matching.Candidate]:
+        program = await self.matching.program(group.program_id)
+        people = []
+        for member in group.members:
+            loaded = await self.participants.load(member.participant_id)
+            if loaded:
+                people.append(loaded[0])
+        return await self.matching.candidates(program, people)
+
+    async def move(self, group_id: str, participant_id: str) -> tuple[PeerGroup, int]:
+        """Add an enrolled participant to a group (taking them out of their current one)."""
+        group, version = await self.get(group_id)
+        if group.status is not GroupStatus.ACTIVE:
+            raise Conflict("the group is dissolved")
+        participant, _ = await self._participant(participant_id)
+        if participant.program_id != group.program_id:
+            raise Conflict("the participant is in another program")
+        if participant.status is not ParticipantStatus.ENROLLED:
+            raise Conflict(f"the participant is {participant.status.value}")
+        if group.member(participant_id):
+            raise Conflict("already a member of this group")
+        program = await self.matching.program(group.program_id)
+        rules = rules_of(program)
+        (candidate,) = await self.matching.candidates(program, [participant])
+        members = await self._candidates_of(group)
+        broken = _breaks(candidate, members, rules)
+        if broken:
+            raise Conflict(
+                "the move breaks the program's rules: " + "; ".join(broken), violations=broken
+            )
+        if participant.group_id:
+            await self.remove_member(participant.group_id, participant_id, GroupChangeReason.ADMIN)
+        member = GroupMember(
+            employee_id=candidate.employee_id,
+            participant_id=participant_id,
+            display_name=candidate.display_name,
+        )
+        for _ in range(RETRIES):
+            group, version = await self.get(group_id)
+            events = domain.add(group, member, GroupChangeReason.ADMIN, utcnow())
+            saved = await self.groups.save(group, version, events)
+            if saved is None:
+                continue
+            for _ in range(RETRIES):
+                participant, pversion = await self._participant(participant_id)
+                participant.group_id = group_id
+                if await self.participants.save(participant, pversion, []) is not None:
+                    break
+            return group, saved
+        raise Conflict("the group is changing too fast; retry")
+
+    async def on_participant_left(self, participant: Participant, reason: WithdrawReason) -> None:
+        if participant.group_id is None:
+            return
+        why = (
+            GroupChangeReason.MEMBER_ERASED
+            if reason is WithdrawReason.ERASED
+            else GroupChangeReason.MEMBER_WITHDRAWN
+        )
+        try:
+            await self.remove_member(participant.group_id, participant.participant_id, why)
+        except NotFound:
+            return  # already out of it
+
+
+def _breaks(
+    candidate: matching.Candidate, members: list[matching.Candidate], rules: matching.Rules
+) -> list[str]:
+    """Hard constraints a group with ``candidate`` added would break (its size only upwards)."""
+    broken = [
+        v
+        for v in matching.check_move(candidate, members, rules)
+        if not v.endswith(f"outside {rules.min_size}-{rules.largest}")
+    ]
+    if len(members) + 1 > rules.largest:
+        broken.append(f"the group is full ({rules.largest})")
+    return broken

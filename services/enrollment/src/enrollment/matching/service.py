@@ -1,0 +1,226 @@
+"""Matching handlers: build candidates from enrolments and the directory, preview, publish."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from enrollment.clock import utcnow
+from enrollment.directory.repository import EmployeeRepository
+from enrollment.groups import domain as groups
+from enrollment.groups.domain import PeerGroup
+from enrollment.groups.repository import GroupRepository
+from enrollment.matching import domain
+from enrollment.matching.domain import Candidate, Rules, Weights
+from enrollment.matching.repository import ProposalRepository
+from enrollment.participants.domain import Participant, ParticipantStatus
+from enrollment.participants.repository import ParticipantRepository
+from enrollment.programs.domain import Leftover, Program, level_rank
+from enrollment.programs.repository import ProgramRepository
+from roundtable_shared.events.catalogue.enrollment import (
+    GroupMember,
+    ProgramFormat,
+    ProgramStatus,
+)
+from roundtable_shared.http.problems import Conflict, NotFound
+from roundtable_shared.storage.aggregates import AlreadyExists
+from roundtable_shared.storage.mongo import Document
+
+
+def rules_of(program: Program) -> Rules:
+    s, m = program.settings, program.settings.matching
+    return Rules(
+        min_size=s.group_size_min,
+        max_size=s.group_size_max,
+        leftover_joins=m.leftover is Leftover.TRIAD,
+        separate_manager_and_report=m.separate_manager_and_report,
+        separate_skip_level=m.separate_skip_level,
+        separate_same_manager=m.separate_same_manager,
+        min_overlap_slots=int(m.min_overlap_hours * 2),
+        weights=Weights(**m.weights.model_dump()),
+    )
+
+
+class MatchingService:
+    def __init__(
+        self,
+        programs: ProgramRepository,
+        participants: ParticipantRepository,
+        employees: EmployeeRepository,
+        groups: GroupRepository,
+        proposals: ProposalRepository,
+    ) -> None:
+        self.programs = programs
+        self.participants = participants
+        self.employees = employees
+        self.groups = groups
+        self.proposals = proposals
+
+    async def program(self, program_id: str) -> Program:
+        loaded = await self.programs.load(program_id)
+        if loaded is None:
+            raise NotFound(f"no program {program_id}")
+        return loaded[0]
+
+    async def candidates(self, program: Program, people: list[Participant]) -> list[Candidate]:
+        employees = await self.employees.many(p.employee_id for p in people)
+        manager_ids = {
+            e.profile.get("manager_id")
+            for e, _ in employees.values()
+            if e.profile.get("manager_id")
+        }
+        managers = await self.employees.many(str(m) for m in manager_ids)
+        on = program.settings.starts_on or utcnow().date()
+        rules = program.settings.matching
+        found: list[Candidate] = []
+        for person in people:
+            employee = employees.get(person.employee_id, (None, 0))[0]
+            profile = employee.profile if employee else {}
+            manager = profile.get("manager_id")
+            skip = managers[manager][0].profile.get("manager_id") if manager in managers else None
+            hours = person.answers.availability
+            found.append(
+                Candidate(
+                    participant_id=person.participant_id,
+                    employee_id=person.employee_id,
+                    display_name=profile.get("display_name") or person.employee_id,
+                    manager_id=manager,
+                    skip_manager_id=skip,
+                    level=level_rank(profile.get("level")),
+                    level_label=profile.get("level"),
+                    department=profile.get("department"),
+                    location=profile.get("location"),
+                    interests=frozenset(
+                        t.strip().lower() for t in [*person.answers.goals, *person.answers.topics]
+                    ),
+                    hours=domain.hours_mask(
+                        person.answers.time_zone or profile.get("time_zone"),
+                        hours.working_hours_start if hours else rules.working_hours_start,
+                        hours.working_hours_end if hours else rules.working_hours_end,
+                        on if isinstance(on, date) else utcnow().date(),
+                    ),
+                )
+            )
+        return found
+
+    async def unassigned(self, program_id: str) -> list[tuple[Participant, int]]:
+        return await self.participants.find(
+            {
+                "program_id": program_id,
+                "status": ParticipantStatus.ENROLLED.value,
+                "group_id": None,
+            }
+        )
+
+    async def preview(self, program_id: str) -> Document:
+        program = await self.program(program_id)
+        if program.status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
+            raise Conflict(f"a {program.status.value} program is not matched")
+        people = await self.unassigned(program_id)
+        result = domain.match(
+            await self.candidates(program, [p for p, _ in people]), rules_of(program)
+        )
+        proposal: Document = {
+            "_id": f"prop_{uuid.uuid4().hex[:16]}",
+            "program_id": program_id,
+            "status": "preview",
+            "created_at": utcnow(),
+            "groups": [
+                {
+                    "members": [
+                        {
+                            "participant_id": m.participant_id,
+                            "employee_id": m.employee_id,
+                            "display_name": m.display_name,
+                        }
+                        for m in group.members
+                    ],
+                    "explanation": _explanation(group.explanation),
+                }
+                for group in result.groups
+            ],
+            "unmatched": [
+                {
+                    "participant_id": c.participant_id,
+                    "employee_id": c.employee_id,
+                    "reason": reason,
+                }
+                for c, reason in result.unmatched
+            ],
+            "published_group_ids": [],
+        }
+        await self.proposals.insert(proposal)
+        return proposal
+
+    async def get_proposal(self, program_id: str, proposal_id: str) -> Document:
+        proposal = await self.proposals.load(proposal_id)
+        if proposal is None or proposal["program_id"] != program_id:
+            raise NotFound(f"no proposal {proposal_id} for program {program_id}")
+        return proposal
+
+    async def publish(self, program_id: str, proposal_id: str) -> Document:
+        """Form the previewed groups. Safe to retry: ids derive from the proposal."""
+        program = await self.program(program_id)
+        proposal = await self.get_proposal(program_id, proposal_id)
+        if proposal["status"] == "published":
+            return proposal
+        wanted = {m["participant_id"] for g in proposal["groups"] for m in g["members"]}
+        current = {
+            p.participant_id: (p, v)
+            for p, v in await self.participants.find({"_id": {"$in": sorted(wanted)}})
+        }
+        group_ids = [_group_id(proposal_id, i) for i in range(len(proposal["groups"]))]
+        for pid in wanted:
+            found = current.get(pid)
+            ours = found is not None and found[0].group_id in group_ids
+            free = found is not None and found[0].group_id is None
+            if (
+                found is None
+                or found[0].status is not ParticipantStatus.ENROLLED
+                or not (ours or free)
+            ):
+                raise Conflict(
+                    "enrolments changed since this preview; preview again", participant_id=pid
+                )
+        existing = len(await self.groups.find({"program_id": program_id}))
+        label = "Pair" if program.settings.format is ProgramFormat.PAIRS else "Roundtable"
+        now = utcnow()
+        for index, (group_id, planned) in enumerate(
+            zip(group_ids, proposal["groups"], strict=True)
+        ):
+            group = PeerGroup(
+                group_id=group_id,
+                program_id=program_id,
+                name=f"{label} {existing + index + 1}",
+                members=[GroupMember(**m) for m in planned["members"]],
+                explanation=planned["explanation"],
+                formed_at=now,
+            )
+            with contextlib.suppress(AlreadyExists):  # a retried publish: formed before
+                await self.groups.insert(group, [groups.formed(group)])
+            for member in group.members:
+                participant, version = current[member.participant_id]
+                if participant.group_id == group_id:
+                    continue
+                participant.group_id = group_id
+                await self.participants.save(participant, version, [])
+        await self.proposals.mark(
+            proposal_id, {"status": "published", "published_group_ids": group_ids}
+        )
+        return await self.get_proposal(program_id, proposal_id)
+
+
+def _group_id(proposal_id: str, index: int) -> str:
+    return "grp_" + hashlib.sha256(f"{proposal_id}:{index}".encode()).hexdigest()[:20]
+
+
+def _explanation(explanation: domain.Explanation) -> dict[str, Any]:
+    return {
+        "score": explanation.score,
+        "overlap_hours": explanation.overlap_hours,
+        "components": [asdict(c) for c in explanation.components],
+    }

@@ -1,0 +1,179 @@
+"""Matching through the API: preview, publish (group.formed), my groups, admin moves, withdrawals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from nats.aio.client import Client as NatsClient
+
+from enrollment.testing import enrollment_events, hired, open_program, send_hr
+from roundtable_shared.events.registry import parse_data
+
+# e-1 manages e-2; e-3 and e-4 share a manager; the others have managers of their own.
+PEOPLE = {
+    "e-1": {"manager_id": "e-100", "level": "L6", "department": "Eng"},
+    "e-2": {"manager_id": "e-1", "level": "L5", "department": "Eng"},
+    "e-3": {"manager_id": "e-50", "level": "L5", "department": "Sales"},
+    "e-4": {"manager_id": "e-50", "level": "L5", "department": "HR"},
+    "e-5": {"manager_id": "e-99", "level": "L5", "department": "Ops"},
+    "e-6": {"manager_id": "e-98", "level": "L4", "department": "Eng"},
+    "e-7": {"manager_id": "e-97", "level": "L4", "department": "Legal"},
+    "e-8": {"manager_id": "e-96", "level": "L6", "department": "Sales"},
+}
+
+
+async def enrolled_program(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    **settings: Any,
+) -> tuple[str, dict[str, str]]:
+    for eid, profile in PEOPLE.items():
+        assert (await send_hr(client, hired(eid, **profile))).status_code == 200
+    pid = await open_program(client, admin, group_size_min=3, group_size_max=4, **settings)
+    participants = {}
+    for eid in PEOPLE:
+        answer = await client.post(
+            f"/v1/programs/{pid}/enrolments",
+            json={"topics": ["feedback"], "consent_to_reporting": False},
+            headers=token(eid),
+        )
+        assert answer.status_code == 201, answer.text
+        participants[eid] = answer.json()["participant_id"]
+    return pid, participants
+
+
+async def test_preview_publish_and_see_my_group(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    nats_client: NatsClient,
+    namespace: str,
+) -> None:
+    pid, participants = await enrolled_program(client, admin, token)
+    path = f"/v1/programs/{pid}/matching/previews"
+    assert (await client.post(path, headers=token("e-1"))).status_code == 403
+    preview = await client.post(path, headers=admin)
+    assert preview.status_code == 201, preview.text
+    proposal = preview.json()
+    groups = [[m["employee_id"] for m in g["members"]] for g in proposal["groups"]]
+    assert sorted(len(g) for g in groups) == [4, 4]
+    for members in groups:
+        assert not {"e-1", "e-2"} <= set(members)  # manager and report
+        assert not {"e-3", "e-4"} <= set(members)  # same direct manager
+    assert all(g["explanation"]["components"] for g in proposal["groups"])
+    again = (await client.post(path, headers=admin)).json()
+    assert [g["members"] for g in again["groups"]] == [g["members"] for g in proposal["groups"]]
+
+    publish = f"{path}/{proposal['proposal_id']}/publish"
+    published = await client.post(publish, headers=admin)
+    assert published.status_code == 200, published.text
+    group_ids = published.json()["published_group_ids"]
+    assert len(group_ids) == 2
+    assert (await client.post(publish, headers=admin)).json()["published_group_ids"] == group_ids
+    stale = await client.post(f"{path}/{again['proposal_id']}/publish", headers=admin)
+    assert stale.status_code == 409
+
+    mine = (await client.get("/v1/me/groups", headers=token("e-1"))).json()
+    assert len(mine) == 1
+    assert "e-1" in [m["employee_id"] for m in mine[0]["members"]]
+    assert mine[0]["refill_candidates"] is None
+    other = next(g for g in group_ids if g != mine[0]["group_id"])
+    assert (await client.get(f"/v1/groups/{other}", headers=token("e-1"))).status_code == 403
+    assert (await client.get(f"/v1/groups/{other}", headers=admin)).status_code == 200
+    enrolment = await client.get(f"/v1/participants/{participants['e-1']}", headers=token("e-1"))
+    assert enrolment.json()["group_id"] == mine[0]["group_id"]
+
+    events = await enrollment_events(nats_client, namespace, 8 + 2 + 8 + 2)
+    formed = [e for e in events if e.type.endswith("group.formed")]
+    assert sorted(e.subject for e in formed) == sorted(group_ids)
+    for envelope in formed:
+        data = parse_data(envelope).model_dump()
+        assert len(data["members"]) == 4
+
+
+async def test_withdrawal_changes_the_group_and_admins_move_members(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    nats_client: NatsClient,
+    namespace: str,
+) -> None:
+    pid, participants = await enrolled_program(client, admin, token)
+    path = f"/v1/programs/{pid}/matching/previews"
+    proposal = (await client.post(path, headers=admin)).json()
+    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    group = (await client.get("/v1/me/groups", headers=token("e-5"))).json()[0]
+    gid = group["group_id"]
+    leaving = next(m for m in group["members"] if m["employee_id"] not in {"e-1", "e-2", "e-5"})
+    withdrawn = await client.post(
+        f"/v1/participants/{leaving['participant_id']}/withdraw",
+        headers=token(leaving["employee_id"]),
+    )
+    assert withdrawn.status_code == 200
+    after = (await client.get(f"/v1/groups/{gid}", headers=admin)).json()
+    assert len(after["members"]) == 3
+    assert after["status"] == "active"
+
+    # the one who left is no longer enrolled, so they cannot be moved back in
+    back = await client.post(
+        f"/v1/groups/{gid}/members",
+        json={"participant_id": leaving["participant_id"]},
+        headers=admin,
+    )
+    assert back.status_code == 409
+    # moving e-2 next to their manager e-1 breaks the reporting-line rule
+    e1_group = (await client.get("/v1/me/groups", headers=token("e-1"))).json()[0]["group_id"]
+    refused = await client.post(
+        f"/v1/groups/{e1_group}/members",
+        json={"participant_id": participants["e-2"]},
+        headers=admin,
+    )
+    assert refused.status_code == 409
+    assert any("manager" in v for v in refused.json()["violations"])
+    assert (
+        await client.post(
+            f"/v1/groups/{gid}/members", json={"participant_id": "nope"}, headers=token("e-5")
+        )
+    ).status_code == 403
+    assert (
+        await client.post(f"/v1/groups/{gid}/members", json={}, headers=admin)
+    ).status_code == 422
+    # unmatching one more leaves two: below the minimum, the group is dissolved
+    remaining = [m for m in after["members"] if m["employee_id"] != "e-5"]
+    dissolved = await client.delete(
+        f"/v1/groups/{gid}/members/{remaining[0]['participant_id']}", headers=admin
+    )
+    assert dissolved.json()["status"] == "dissolved"
+    assert (await client.get("/v1/me/groups", headers=token("e-5"))).json() == []
+    mine = await client.get(f"/v1/participants/{participants['e-5']}", headers=token("e-5"))
+    assert mine.json()["group_id"] is None
+
+    events = await enrollment_events(nats_client, namespace, 8 + 2 + 8 + 2 + 1 + 2)
+    of_group = [e.type.rsplit(".", 1)[1] for e in events if e.subject == gid]
+    assert of_group == ["formed", "changed", "dissolved"]
+    changed = next(e for e in events if e.subject == gid and e.type.endswith("changed"))
+    assert changed.data["reason"] == "member_withdrawn"
+    assert changed.data["removed_employee_ids"] == [leaving["employee_id"]]
+
+
+async def test_matching_bad_requests(
+    client: httpx.AsyncClient, admin: dict[str, str], token: Callable[..., dict[str, str]]
+) -> None:
+    assert (
+        await client.post("/v1/programs/nope/matching/previews", headers=admin)
+    ).status_code == 404
+    draft = (await client.post("/v1/programs", json={"name": "D"}, headers=admin)).json()
+    refused = await client.post(
+        f"/v1/programs/{draft['program_id']}/matching/previews", headers=admin
+    )
+    assert refused.status_code == 409
+    pid = await open_program(client, admin)
+    unknown = await client.post(
+        f"/v1/programs/{pid}/matching/previews/prop_x/publish", headers=admin
+    )
+    assert unknown.status_code == 404
+    assert (await client.get("/v1/groups/nope", headers=admin)).status_code == 404
+    assert (await client.get(f"/v1/programs/{pid}/groups", headers=token("e-1"))).status_code == 403
