@@ -7,6 +7,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sessions_world import group_world, world  # noqa: E402
+from sessions_world import group_world, world
 
 __all__ = ["group_world", "world"]

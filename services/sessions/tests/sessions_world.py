@@ -85,7 +85,20 @@ class World:
         async def stored() -> dict[str, Any] | None:
             return await self.db["groups"].find_one({"_id": group_id, "version": version})
 
-        found = await eventually(stored)
+        found = await eventually(stored, timeout=30)
+        if not found:
+            js = self.nats.jetstream()
+            info = await js.stream_info(stream_name("enrollment", self.namespace))
+            consumers = await js.consumers_info(stream_name("enrollment", self.namespace))
+            print(
+                "DEBUG",
+                info.state,
+                [
+                    (c.name, c.num_pending, c.num_ack_pending, c.delivered, c.num_waiting)
+                    for c in consumers
+                ],
+            )
+            print("DEBUG groups", await self.db["groups"].find().to_list())
         assert found, f"group {group_id} never reached version {version}"
         return found
 
@@ -113,7 +126,9 @@ class World:
             count = (await js.stream_info(stream)).state.messages
         except Exception:
             return []
-        found = [json.loads((await js.get_msg(stream, seq=n + 1)).data or b"{}") for n in range(count)]
+        found = [
+            json.loads((await js.get_msg(stream, seq=n + 1)).data or b"{}") for n in range(count)
+        ]
         return [e for e in found if event_type is None or e["type"] == event_type]
 
     async def wait_events(self, event_type: str, count: int = 1) -> list[dict[str, Any]]:
@@ -122,6 +137,14 @@ class World:
             return found if len(found) >= count else None
 
         found = await eventually(enough)
+        if not found:
+            print("DEBUG events", [e["type"] for e in await self.events()])
+            print(
+                "DEBUG pending",
+                await self.db["sessions"]
+                .find({}, {"outbox_pending": 1, "outbox_rev": 1, "version": 1, "status": 1})
+                .to_list(),
+            )
         assert found, f"fewer than {count} {event_type} events were published"
         return found
 
@@ -170,7 +193,9 @@ HOT_SEAT = {
 
 def member(employee_id: str) -> GroupMember:
     return GroupMember(
-        employee_id=employee_id, participant_id=f"par-{employee_id}", display_name=f"Name {employee_id}"
+        employee_id=employee_id,
+        participant_id=f"par-{employee_id}",
+        display_name=f"Name {employee_id}",
     )
 
 

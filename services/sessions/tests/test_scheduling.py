@@ -67,24 +67,54 @@ async def test_bad_schedules_are_refused_with_problems(group_world: World) -> No
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"starts_at": future, "time_zone": "UTC", "ends_at": past}, 422, "ends_at"),
         ({"starts_at": past, "time_zone": "UTC", "duration_minutes": 60}, 422, "starts_at"),
-        ({"starts_at": future, "time_zone": "Mars/Olympus", "duration_minutes": 60}, 422, "time_zone"),
+        (
+            {"starts_at": future, "time_zone": "Mars/Olympus", "duration_minutes": 60},
+            422,
+            "time_zone",
+        ),
         ({"starts_at": future, "time_zone": "UTC"}, 422, "duration_minutes"),
-        ({"starts_at": "2026-01-01T10:00:00", "time_zone": "UTC", "duration_minutes": 60}, 422, "starts_at"),
+        (
+            {"starts_at": "2026-01-01T10:00:00", "time_zone": "UTC", "duration_minutes": 60},
+            422,
+            "starts_at",
+        ),
         ({"starts_at": future, "time_zone": "UTC", "duration_minutes": 0}, 422, "duration_minutes"),
-        ({"starts_at": future, "time_zone": "UTC", "duration_minutes": 60, "join_url": "javascript:x"}, 422, "join_url"),
+        (
+            {
+                "starts_at": future,
+                "time_zone": "UTC",
+                "duration_minutes": 60,
+                "join_url": "javascript:x",
+            },
+            422,
+            "join_url",
+        ),
     ]
     for payload, status, field in cases:
-        response = await w.client.post("/v1/groups/g-1/sessions", json=payload, headers=w.auth("e-1"))
+        response = await w.client.post(
+            "/v1/groups/g-1/sessions", json=payload, headers=w.auth("e-1")
+        )
         problem = assert_problem(response, status)
         assert field in problem["detail"], (payload, problem)
     body = {"starts_at": future, "time_zone": "UTC", "duration_minutes": 60}
-    assert_problem(await w.client.post("/v1/groups/g-1/sessions", json=body, headers=w.auth("e-9")), 403)
-    assert_problem(await w.client.post("/v1/groups/g-1/sessions", json=body, headers=w.auth("e-50", "program_admin")), 403)
-    assert_problem(await w.client.post("/v1/groups/nope/sessions", json=body, headers=w.auth("e-1")), 404)
+    assert_problem(
+        await w.client.post("/v1/groups/g-1/sessions", json=body, headers=w.auth("e-9")), 403
+    )
+    assert_problem(
+        await w.client.post(
+            "/v1/groups/g-1/sessions", json=body, headers=w.auth("e-50", "program_admin")
+        ),
+        403,
+    )
+    assert_problem(
+        await w.client.post("/v1/groups/nope/sessions", json=body, headers=w.auth("e-1")), 404
+    )
     assert_problem(await w.client.post("/v1/groups/g-1/sessions", json=body), 401)
     assert_problem(
         await w.client.post(
-            "/v1/groups/g-1/sessions", content=b"{", headers={**w.auth("e-1"), "content-type": "application/json"}
+            "/v1/groups/g-1/sessions",
+            content=b"{",
+            headers={**w.auth("e-1"), "content-type": "application/json"},
         ),
         400,
     )
@@ -100,17 +130,28 @@ async def test_reschedule_needs_the_current_etag_and_raises_the_whole_new_schedu
     later = (w.clock.now + timedelta(days=5)).isoformat()
     assert_problem(await w.client.patch(url, json={"starts_at": later}, headers=w.auth("e-2")), 428)
     assert_problem(
-        await w.client.patch(url, json={"starts_at": later}, headers={**w.auth("e-2"), "If-Match": '"7"'}), 412
+        await w.client.patch(
+            url, json={"starts_at": later}, headers={**w.auth("e-2"), "If-Match": '"7"'}
+        ),
+        412,
     )
     assert_problem(
-        await w.client.patch(url, json={"starts_at": later}, headers={**w.auth("e-9"), "If-Match": '"1"'}), 403
+        await w.client.patch(
+            url, json={"starts_at": later}, headers={**w.auth("e-9"), "If-Match": '"1"'}
+        ),
+        403,
     )
     past = (w.clock.now - timedelta(days=1)).isoformat()
     assert_problem(
-        await w.client.patch(url, json={"starts_at": past}, headers={**w.auth("e-2"), "If-Match": '"1"'}), 422
+        await w.client.patch(
+            url, json={"starts_at": past}, headers={**w.auth("e-2"), "If-Match": '"1"'}
+        ),
+        422,
     )
     moved = await w.client.patch(
-        url, json={"starts_at": later, "location": "Room 1"}, headers={**w.auth("e-2"), "If-Match": '"1"'}
+        url,
+        json={"starts_at": later, "location": "Room 1"},
+        headers={**w.auth("e-2"), "If-Match": '"1"'},
     )
     assert moved.status_code == 200, moved.text
     assert moved.headers["ETag"] == '"2"'
@@ -118,7 +159,9 @@ async def test_reschedule_needs_the_current_etag_and_raises_the_whole_new_schedu
     assert moved.json()["ends_at"] > moved.json()["starts_at"]
     [event] = await w.wait_events("roundtable.sessions.session.rescheduled")
     assert event["aggregateversion"] == 2
-    assert event["data"]["previous_starts_at"].startswith(session["starts_at"][:16].replace("+", "")[:16][:10])
+    assert event["data"]["previous_starts_at"].startswith(
+        session["starts_at"][:16].replace("+", "")[:16][:10]
+    )
 
 
 async def test_cancel_once_then_nothing_changes_it(group_world: World) -> None:
@@ -126,7 +169,9 @@ async def test_cancel_once_then_nothing_changes_it(group_world: World) -> None:
     session = await w.schedule("g-1", "e-1")
     url = f"/v1/sessions/{session['id']}"
     assert_problem(await w.client.post(f"{url}/cancel", json={}, headers=w.auth("e-9")), 403)
-    assert_problem(await w.client.post(f"{url}/cancel", json={"note": 5}, headers=w.auth("e-1")), 422)
+    assert_problem(
+        await w.client.post(f"{url}/cancel", json={"note": 5}, headers=w.auth("e-1")), 422
+    )
     done = await w.client.post(f"{url}/cancel", json={"note": "offsite"}, headers=w.auth("e-3"))
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "cancelled"
@@ -134,7 +179,10 @@ async def test_cancel_once_then_nothing_changes_it(group_world: World) -> None:
     assert_problem(await w.client.post(f"{url}/cancel", json={}, headers=w.auth("e-1")), 409)
     later = (w.clock.now + timedelta(days=5)).isoformat()
     assert_problem(
-        await w.client.patch(url, json={"starts_at": later}, headers={**w.auth("e-2"), "If-Match": '"2"'}), 409
+        await w.client.patch(
+            url, json={"starts_at": later}, headers={**w.auth("e-2"), "If-Match": '"2"'}
+        ),
+        409,
     )
     [event] = await w.wait_events("roundtable.sessions.session.cancelled")
     assert event["data"]["reason"] == "member" and "offsite" not in str(event)
@@ -162,15 +210,21 @@ async def test_listing_pages_by_start_and_admins_get_metadata_only(group_world: 
     assert one.status_code == 200 and one.json()["agenda"] is None
     assert_problem(await w.client.get("/v1/groups/g-1/sessions", headers=w.auth("e-9")), 403)
     assert_problem(await w.client.get(f"/v1/sessions/{ids[0]}", headers=w.auth("e-9")), 403)
-    assert_problem(await w.client.get("/v1/groups/g-1/sessions?cursor=%%%", headers=w.auth("e-1")), 400)
-    assert_problem(await w.client.get("/v1/groups/g-1/sessions?limit=0", headers=w.auth("e-1")), 422)
+    assert_problem(
+        await w.client.get("/v1/groups/g-1/sessions?cursor=%%%", headers=w.auth("e-1")), 400
+    )
+    assert_problem(
+        await w.client.get("/v1/groups/g-1/sessions?limit=0", headers=w.auth("e-1")), 422
+    )
     assert_problem(await w.client.get("/v1/sessions/nope", headers=w.auth("e-1")), 404)
 
 
 async def test_a_session_downloads_as_ics_without_its_agenda(group_world: World) -> None:
     w = group_world
     session = await w.schedule("g-1", "e-1", location="Room 4.12")
-    response = await w.client.get(f"/v1/sessions/{session['id']}/calendar.ics", headers=w.auth("e-2"))
+    response = await w.client.get(
+        f"/v1/sessions/{session['id']}/calendar.ics", headers=w.auth("e-2")
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")
     text = response.text
@@ -183,7 +237,9 @@ async def test_a_session_downloads_as_ics_without_its_agenda(group_world: World)
     )
 
 
-async def test_the_calendar_feed_is_private_revocable_and_follows_membership(group_world: World) -> None:
+async def test_the_calendar_feed_is_private_revocable_and_follows_membership(
+    group_world: World,
+) -> None:
     w = group_world
     mine = await w.schedule("g-1", "e-1")
     theirs = await w.schedule("g-2", "e-9")

@@ -33,6 +33,7 @@ from sessions.scheduling import endpoints as scheduling_endpoints
 from sessions.scheduling.repository import SESSIONS, CalendarFeedRepository, SessionRepository
 from sessions.scheduling.service import SchedulingService
 from sessions.settings import SessionsSettings
+from sessions.write_gate import GatedAggregateStore, GatedRelay, WriteGate
 
 CONSUMER = "sessions-enrollment"
 
@@ -48,13 +49,21 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
             *action_steps.repository.INDEXES,
             *feedback.repository.INDEXES,
         ],
-        outbox_collections=[SESSIONS, ACTION_STEPS, FEEDBACK],
     )
     db = runtime.db
+    # See write_gate.py: serialises this process's updates with the relay (a FerretDB defect).
+    gate = WriteGate()
+    runtime.relay = GatedRelay(
+        gate,
+        db,
+        [SESSIONS, ACTION_STEPS, FEEDBACK],
+        runtime.publisher,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
 
     def store(collection: str) -> AggregateStore:
-        return AggregateStore(
-            db[collection], source=settings.event_source, nudge=runtime.relay.nudge
+        return GatedAggregateStore(
+            gate, db[collection], source=settings.event_source, nudge=runtime.relay.nudge
         )
 
     member_service = MembershipService(GroupRepository(db), EmployeeRepository(db))
@@ -99,6 +108,11 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
                 **erasure_consumers.handlers(erasure_service),
             },
             max_deliver=settings.consumer_max_deliver,
+            # FastStream's pull loop catches nats.errors.TimeoutError, but nats-py raises
+            # asyncio.TimeoutError when a batch fills only partly: the loop dies holding fetched,
+            # unacknowledged events, which come back only after ack_wait. A short one bounds that
+            # stall; handlers take milliseconds and are idempotent, so early redelivery is harmless.
+            ack_wait_seconds=getattr(settings, "consumer_ack_wait_seconds", 3.0),
         )
     )
     return create_app(
