@@ -173,7 +173,15 @@ class World:
         self.clock.advance(days=2)
         response = await self.client.post(
             f"/v1/sessions/{session['id']}/record",
-            json={"attendee_ids": attendees, "hot_seats": [HOT_SEAT]},
+            json={
+                "attendee_ids": attendees,
+                "hot_seats": [
+                    {
+                        **HOT_SEAT,
+                        "suggestions": [s for s in HOT_SEAT["suggestions"] if s["by"] in attendees],
+                    }
+                ],
+            },
             headers=self.auth(by),
         )
         assert response.status_code == 201, response.text

@@ -1,0 +1,194 @@
+"""Enrollment's events: idempotent, order-tolerant copies, and what follows from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sessions_world import World, assert_problem, eventually, member
+
+from roundtable_shared.events.catalogue.enrollment import (
+    EmployeeErased,
+    EmployeeUpserted,
+    GroupChanged,
+    GroupDissolved,
+    ParticipantWithdrawn,
+)
+
+NOW = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+def changed(members: list[str]) -> GroupChanged:
+    return GroupChanged(
+        group_id="g-1",
+        program_id="prg_1",
+        name="Roundtable g-1",
+        members=[member(e) for e in members],
+        reason="rematch",
+        changed_at=NOW,
+    )
+
+
+async def test_a_change_before_its_formation_and_redeliveries_leave_the_newest_copy(
+    world: World,
+) -> None:
+    w = world
+    newer = await w.publish(changed(["e-1", "e-2", "e-4"]), subject="g-1", version=2)
+    await w.group_at("g-1", 2)
+    await w.form_group("g-x", ["e-7", "e-8"])  # a marker: everything before it was handled
+    # The older formation arrives late, and the change is redelivered (past the duplicate window).
+    await w.publish(changed(["e-1", "e-2", "e-3"]).model_copy(), subject="g-1", version=1)
+    await w.redeliver(newer, msg_id="again-1")
+    await w.form_group("g-y", ["e-7", "e-8"])
+    group = await w.db["groups"].find_one({"_id": "g-1"})
+    assert group is not None and group["version"] == 2
+    assert group["member_ids"] == ["e-1", "e-2", "e-4"]
+    assert (await w.client.post("/v1/me/calendar-feed", headers=w.auth("e-4"))).status_code == 201
+    future = (w.clock.now.replace(microsecond=0)).isoformat()
+    assert_problem(
+        await w.client.post(
+            "/v1/groups/g-1/sessions",
+            json={"starts_at": future, "time_zone": "UTC", "duration_minutes": 30},
+            headers=w.auth("e-3"),
+        ),
+        403,
+    )
+    assert await w.db["processed_events"].count_documents({}) >= 4
+
+
+async def test_dissolving_cancels_upcoming_sessions_once(group_world: World) -> None:
+    w = group_world
+    upcoming = await w.schedule("g-1", "e-1")
+    dissolved = await w.publish(
+        GroupDissolved(
+            group_id="g-1", program_id="prg_1", reason="too_few_members", dissolved_at=NOW
+        ),
+        subject="g-1",
+        version=2,
+    )
+    await w.group_at("g-1", 2)
+    [event] = await w.wait_events("roundtable.sessions.session.cancelled")
+    assert event["subject"] == upcoming["id"] and event["data"]["reason"] == "group_dissolved"
+    await w.redeliver(dissolved, msg_id="again-2")
+    await w.form_group("g-z", ["e-7", "e-8"])
+    assert len(await w.events("roundtable.sessions.session.cancelled")) == 1
+    session = (await w.client.get(f"/v1/sessions/{upcoming['id']}", headers=w.auth("e-1"))).json()
+    assert session["status"] == "cancelled"
+    future = w.clock.now.isoformat()
+    problem = await w.client.post(
+        "/v1/groups/g-1/sessions",
+        json={"starts_at": future, "time_zone": "UTC", "duration_minutes": 30},
+        headers=w.auth("e-1"),
+    )
+    assert problem.status_code in (403, 409)
+
+
+async def test_a_withdrawal_ends_access_and_drops_open_steps_even_before_the_group_changes(
+    group_world: World,
+) -> None:
+    w = group_world
+    session = await w.held_session("g-1", "e-1", ["e-1", "e-2", "e-3"])
+    created = await w.client.post(
+        f"/v1/sessions/{session['id']}/action-steps",
+        json={
+            "accountability_partner_id": "e-3",
+            "title": "t",
+            "due_on": w.clock.now.date().isoformat(),
+        },
+        headers=w.auth("e-2"),
+    )
+    assert created.status_code == 201, created.text
+    await w.publish(
+        ParticipantWithdrawn(
+            participant_id="par-e-2",
+            program_id="prg_1",
+            employee_id="e-2",
+            group_id="g-1",
+            reason="self",
+            withdrawn_at=NOW,
+        ),
+        subject="par-e-2",
+        version=3,
+    )
+    [event] = await w.wait_events("roundtable.sessions.action.dropped")
+    assert event["data"]["reason"] == "owner_withdrawn"
+    assert_problem(
+        await w.client.get(f"/v1/sessions/{session['id']}/record", headers=w.auth("e-2")), 403
+    )
+    # A late copy of the group that still lists them does not let them back in.
+    await w.publish(changed(["e-1", "e-2", "e-3"]), subject="g-1", version=5)
+    await w.group_at("g-1", 5)
+    assert_problem(
+        await w.client.get(f"/v1/sessions/{session['id']}/record", headers=w.auth("e-2")), 403
+    )
+
+
+async def test_erasure_removes_a_persons_words_and_keeps_the_counts(group_world: World) -> None:
+    w = group_world
+    await w.publish(
+        EmployeeUpserted(
+            employee_id="e-2",
+            display_name="Ada",
+            email="ada@example.com",
+            time_zone="Asia/Tokyo",
+            employment_status="active",
+            updated_at=NOW,
+        ),
+        subject="e-2",
+        version=1,
+    )
+    assert await eventually(lambda: w.db["employees"].find_one({"_id": "e-2"}))
+    session = await w.held_session("g-1", "e-1", ["e-1", "e-2", "e-3"])
+    sid = session["id"]
+    step = (
+        await w.client.post(
+            f"/v1/sessions/{sid}/action-steps",
+            json={
+                "accountability_partner_id": "e-3",
+                "title": "SECRET-TITLE",
+                "due_on": w.clock.now.date().isoformat(),
+            },
+            headers=w.auth("e-2"),
+        )
+    ).json()
+    assert step["time_zone"] == "Asia/Tokyo"  # the owner's zone, from employee.upserted
+    await w.client.post(
+        f"/v1/action-steps/{step['id']}/comments",
+        json={"text": "PARTNER-WORDS"},
+        headers=w.auth("e-3"),
+    )
+    await w.client.post(
+        f"/v1/sessions/{sid}/private-notes", json={"text": "SECRET-PRIVATE"}, headers=w.auth("e-2")
+    )
+    await w.client.post(
+        f"/v1/sessions/{sid}/feedback",
+        json={"rating": 4, "comment": "SECRET-FB"},
+        headers=w.auth("e-2"),
+    )
+    await w.client.post("/v1/me/calendar-feed", headers=w.auth("e-2"))
+    erased = await w.publish(
+        EmployeeErased(employee_id="e-2", erased_at=NOW), subject="e-2", version=2
+    )
+
+    async def erased_everywhere() -> bool:
+        return await w.db["employees"].find_one({"_id": "e-2", "erased": True}) is not None and (
+            await w.db["calendar_feeds"].find_one({"_id": "e-2"}) is None
+        )
+
+    assert await eventually(erased_everywhere)
+    await w.redeliver(erased, msg_id="again-3")
+    await w.form_group("g-q", ["e-7", "e-8"])
+    record = (await w.client.get(f"/v1/sessions/{sid}/record", headers=w.auth("e-1"))).json()
+    assert record["attendee_ids"] == ["e-1", "e-2", "e-3"]  # the opaque id stays countable
+    assert record["hot_seats"][0]["challenge"] == "[erased]"
+    stored = str(await w.db["sessions"].find_one({"_id": sid}))
+    steps = str(await w.db["action_steps"].find().to_list())
+    feedback = str(await w.db["feedback"].find().to_list())
+    notes = await w.db["private_notes"].count_documents({})
+    for text in (stored, steps, feedback):
+        assert "SECRET-" not in text, text
+    assert notes == 0
+    assert "PARTNER-WORDS" in steps  # the partner's own words are not the erased person's
+    assert "Ada" not in str(await w.db["employees"].find().to_list())
+    [dropped] = await w.wait_events("roundtable.sessions.action.dropped")
+    assert dropped["data"]["reason"] == "owner_erased"
+    assert len(await w.events("roundtable.sessions.feedback.submitted")) == 1
