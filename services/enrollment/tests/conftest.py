@@ -16,8 +16,16 @@ from roundtable_shared.testing.http import running_app
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Any]) -> EnrollmentSettings:
-    built: EnrollmentSettings = make_settings(EnrollmentSettings, hr_webhook_secrets=[HR_SECRET])
+def settings(
+    make_settings: Callable[..., Any], request: pytest.FixtureRequest
+) -> EnrollmentSettings:
+    """The directory cascade consumer runs only in tests marked ``cascade`` (it costs a NATS
+    drain at every shutdown)."""
+    built: EnrollmentSettings = make_settings(
+        EnrollmentSettings,
+        hr_webhook_secrets=[HR_SECRET],
+        cascade_consumer=request.node.get_closest_marker("cascade") is not None,
+    )
     return built
 
 
@@ -39,3 +47,7 @@ def token(dev_issuer: DevIssuer) -> Callable[..., dict[str, str]]:
 @pytest.fixture
 def admin(token: Callable[..., dict[str, str]]) -> dict[str, str]:
     return token("e-admin", "participant", "program_admin")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cascade: run the directory cascade consumer")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import pytest
 from nats.aio.client import Client as NatsClient
 
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
@@ -162,6 +163,7 @@ async def test_bad_enrolment_input_is_a_problem(
     assert closed.status_code == 409
 
 
+@pytest.mark.cascade
 async def test_leave_pauses_and_termination_withdraws(
     client: httpx.AsyncClient,
     admin: dict[str, str],

@@ -98,27 +98,40 @@ class EmployeeRepository:
         events: Sequence[EventData],
         hr_event_id: str | None,
     ) -> int | None:
-        changes: dict[str, Any] = {"$set": _settable(employee)}
+        changes: dict[str, Any] = {"$set": {**_settable(employee), "import_hash": None}}
         if hr_event_id:
             changes["$addToSet"] = {"hr_event_ids": hr_event_id}
         return await self.store.update(employee.employee_id, version, changes, events)
 
     # --- bulk (directory import) -------------------------------------------------------------
 
-    def insert_op(self, employee: Employee, events: Sequence[EventData]) -> InsertOne[Document]:
+    def insert_op(
+        self, employee: Employee, events: Sequence[EventData], import_hash: str
+    ) -> InsertOne[Document]:
         outbox = self.store.envelopes(employee.employee_id, 0, events)
         document = {
             **to_document(employee),
+            "import_hash": import_hash,
             "hr_event_ids": [],
             "version": max(1, len(events)),
             **new_document_outbox(outbox),
         }
         return InsertOne(document)
 
-    def update_op(self, employee: Employee, version: int, events: Sequence[EventData]) -> UpdateOne:
+    def update_op(
+        self,
+        employee: Employee,
+        version: int,
+        events: Sequence[EventData],
+        import_hash: str | None = None,
+    ) -> UpdateOne:
         outbox = self.store.envelopes(employee.employee_id, version, events)
         update = with_outbox(
-            {"$set": _settable(employee), "$inc": {"version": max(1, len(events))}}, outbox
+            {
+                "$set": {**_settable(employee), "import_hash": import_hash},
+                "$inc": {"version": max(1, len(events))},
+            },
+            outbox,
         )
         return UpdateOne({"_id": employee.employee_id, "version": version}, update)
 
@@ -135,6 +148,16 @@ class EmployeeRepository:
             matched = int(details.get("nMatched", 0))
         self._nudge()
         return matched, failed
+
+    async def import_hashes(self) -> dict[str, str | None]:
+        """Every employee id with the hash of the import row that last wrote it (one scan)."""
+        cursor = self.collection.find({}, {"import_hash": 1})
+        return {str(d["_id"]): d.get("import_hash") async for d in cursor}
+
+    async def set_import_hash(self, employee_id: str, version: int, import_hash: str) -> None:
+        await self.collection.update_one(
+            {"_id": employee_id, "version": version}, {"$set": {"import_hash": import_hash}}
+        )
 
     async def versions(self, employee_ids: Iterable[str]) -> dict[str, int]:
         cursor = self.collection.find({"_id": {"$in": list(employee_ids)}}, {"version": 1})

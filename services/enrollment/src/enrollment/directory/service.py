@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -116,6 +118,7 @@ class DirectoryService:
     ) -> ImportReport:
         started = time.perf_counter()
         run = _ImportRun(dry_run=dry_run, full_snapshot=full_snapshot)
+        run.known = await self.employees.import_hashes()
         batch: list[tuple[int, ImportRow]] = []
         async for raw in rows:
             run.rows += 1
@@ -135,39 +138,51 @@ class DirectoryService:
     async def _import_batch(
         self, batch: list[tuple[int, ImportRow]], run: _ImportRun, as_of: datetime, import_id: str
     ) -> None:
-        existing = await self.employees.many(row.employee_id for _, row in batch)
+        """Rows whose hash matches the import that last wrote their employee are unchanged
+        without a lookup; new employees are inserted without one; only the rest are loaded."""
+        rows: list[tuple[int, ImportRow, str]] = []
+        for line, row in batch:
+            if row.employee_id in run.seen_in_batch:
+                run.error(line, row.employee_id, "employee_id: appears twice in this import")
+                continue
+            run.seen_in_batch.add(row.employee_id)
+            digest = _row_hash(row)
+            known = run.known.get(row.employee_id, _NEW)
+            if known == digest:
+                run.unchanged += 1
+            else:
+                rows.append((line, row, digest))
+        run.seen_ids.update(run.seen_in_batch)
+        run.seen_in_batch.clear()
+        existing = await self.employees.many(
+            row.employee_id for _, row, _ in rows if row.employee_id in run.known
+        )
         operations: list[Any] = []
         planned: list[tuple[str, Change, int | None]] = []
-        for line, row in batch:
+        for line, row, digest in rows:
             change = Change(
                 f"import:{import_id}:{line}",
                 as_of,
                 row.model_dump(exclude={"employee_id", "employment_status"}, exclude_unset=True),
                 row.employment_status,
             )
-            if row.employee_id in run.seen_in_batch:
-                run.error(line, row.employee_id, "employee_id: appears twice in this import")
-                continue
-            run.seen_in_batch.add(row.employee_id)
             current = existing.get(row.employee_id)
             employee = current[0] if current else Employee(row.employee_id)
             outcome = domain.apply_change(employee, change)
             if current is None:
                 run.created += 1
-                if not run.dry_run:
-                    operations.append(self.employees.insert_op(employee, outcome.events))
-                    planned.append((row.employee_id, change, None))
+                operations.append(self.employees.insert_op(employee, outcome.events, digest))
+                planned.append((row.employee_id, change, None))
             elif outcome.changed:
                 run.updated += 1
-                if not run.dry_run:
-                    operations.append(
-                        self.employees.update_op(employee, current[1], outcome.events)
-                    )
-                    planned.append((row.employee_id, change, current[1]))
+                operations.append(
+                    self.employees.update_op(employee, current[1], outcome.events, digest)
+                )
+                planned.append((row.employee_id, change, current[1]))
             else:
                 run.unchanged += 1
-        run.seen_ids.update(run.seen_in_batch)
-        run.seen_in_batch.clear()
+                if not run.dry_run:  # remember it, so the next import skips the lookup
+                    await self.employees.set_import_hash(row.employee_id, current[1], digest)
         if run.dry_run or not operations:
             return
         matched, failed = await self.employees.bulk(operations)
@@ -203,6 +218,7 @@ class DirectoryService:
 
     async def _offboard_missing(self, run: _ImportRun, as_of: datetime, import_id: str) -> None:
         missing = [eid async for eid in self.employees.active_ids() if eid not in run.seen_ids]
+        missing.sort()
         run.offboarded = len(missing)
         if run.dry_run:
             return
@@ -222,6 +238,14 @@ class DirectoryService:
                 await self._apply_alone(planned[index], change)
 
 
+_NEW = object()
+
+
+def _row_hash(row: ImportRow) -> str:
+    canonical = json.dumps(row.model_dump(mode="json", exclude_unset=True), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
 @dataclass
 class _ImportRun:
     dry_run: bool
@@ -235,6 +259,7 @@ class _ImportRun:
     error_count: int = 0
     seen_ids: set[str] = field(default_factory=set)
     seen_in_batch: set[str] = field(default_factory=set)
+    known: dict[str, str | None] = field(default_factory=dict)
 
     def validate(self, raw: RawRow) -> ImportRow | None:
         employee_id = raw.values.get("employee_id") if raw.values else None
