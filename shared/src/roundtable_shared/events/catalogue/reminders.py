@@ -23,6 +23,16 @@ class ReminderKind(StrEnum):
     """Sent to the accountability partner."""
     SCHEDULE_NEXT_SESSION = "schedule_next_session"
     """The group has no session planned within the program's cadence."""
+    # Added in schema 1 without breaking it: consumers that count by kind see new values only.
+    WELCOME = "welcome"
+    """A participant enrolled in a program."""
+    GROUP_INTRODUCTION = "group_introduction"
+    """A group formed: each member is introduced to the others."""
+    SESSION_CANCELLED = "session_cancelled"
+    RECORD_ACTION_STEPS = "record_action_steps"
+    """A session was held but no action steps were recorded."""
+    ACTION_OVERDUE_OWNER = "action_overdue_owner"
+    """Sent to the owner of an overdue action step."""
 
 
 class Channel(StrEnum):
@@ -35,6 +45,8 @@ class FailureReason(StrEnum):
     REJECTED = "rejected"
     UNREACHABLE = "unreachable"
     TIMEOUT = "timeout"
+    RECIPIENT_UNKNOWN = "recipient_unknown"
+    """No directory record (yet) for the recipient."""
 
 
 class _ReminderEvent(EventData):
@@ -58,6 +70,11 @@ class _ReminderEvent(EventData):
             ReminderKind.ACTION_DUE: self.action_id,
             ReminderKind.ACTION_OVERDUE: self.action_id,
             ReminderKind.SCHEDULE_NEXT_SESSION: self.group_id,
+            ReminderKind.WELCOME: self.program_id,
+            ReminderKind.GROUP_INTRODUCTION: self.group_id,
+            ReminderKind.SESSION_CANCELLED: self.session_id,
+            ReminderKind.RECORD_ACTION_STEPS: self.session_id,
+            ReminderKind.ACTION_OVERDUE_OWNER: self.action_id,
         }[self.kind]
         if target is None:
             raise ValueError(f"a {self.kind} reminder needs its session, action or group id")
