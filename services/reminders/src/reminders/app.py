@@ -1,20 +1,104 @@
-"""The reminders service's process: its runtime (database, NATS, outbox, consumers) and HTTP API."""
+"""The reminders service's process: its runtime (database, NATS, outbox, consumers), the delivery
+worker and the HTTP API."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
 from fastapi import FastAPI
 
+from reminders.admin.endpoints import router as admin_router
+from reminders.delivery.worker import DeliveryWorker
+from reminders.people.consumers import PeopleHandlers
+from reminders.people.repository import RECIPIENT_INDEXES, RecipientRepository
+from reminders.preferences.endpoints import router as preferences_router
+from reminders.preferences.repository import PreferencesRepository
+from reminders.preferences.service import PreferencesService
+from reminders.schedule.consumers import consumers
+from reminders.schedule.repository import (
+    LEASE_INDEXES,
+    REMINDER_INDEXES,
+    REMINDERS,
+    ReminderRepository,
+)
+from reminders.schedule.service import ScheduleService
 from reminders.settings import RemindersSettings
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 
 
+def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, DeliveryWorker]:
+    runtime = ServiceRuntime(
+        settings,
+        indexes=[REMINDER_INDEXES, LEASE_INDEXES, RECIPIENT_INDEXES],
+        outbox_collections=[REMINDERS],
+    )
+    reminders = ReminderRepository(runtime.db)
+    recipients = RecipientRepository(runtime.db)
+    worker = DeliveryWorker(
+        settings,
+        reminders,
+        recipients,
+        PreferencesRepository(runtime.db),
+        nudge_relay=runtime.relay.nudge,
+    )
+    return runtime, worker
+
+
 def build_app(settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or RemindersSettings()
-    runtime = ServiceRuntime(settings)
-    return create_app(
+    if not isinstance(settings, RemindersSettings):
+        settings = RemindersSettings(**(settings.model_dump() if settings else {}))
+    runtime, worker = build_runtime(settings)
+    reminders = worker.reminders
+    schedule = ScheduleService(
+        reminders,
+        stale_after=timedelta(hours=settings.stale_after_hours),
+        nudge=worker.wake,
+    )
+    for consumer in consumers(schedule, PeopleHandlers(worker.recipients, reminders)):
+        runtime.add_consumer(consumer)
+    app = create_app(
         runtime,
         title="Roundtable reminders",
-        description="Accountability reminders by email and chat, with preferences, quiet hours and time zones.",
+        description=(
+            "Accountability reminders by email and chat, with preferences, quiet hours and "
+            "time zones. Reminders are planned from enrollment and sessions events; each person "
+            "chooses channels per kind, quiet hours in their own time zone and a snooze."
+        ),
+        routers=[preferences_router, admin_router],
     )
+    app.state.reminders = reminders
+    app.state.preferences = PreferencesService(
+        PreferencesRepository(runtime.db),
+        worker.recipients,
+        require_https=settings.webhook_require_https,
+    )
+    app.state.wake_worker = worker.wake
+    app.state.worker = worker
+    # The worker runs inside the app's lifespan, after the runtime started and before it stops.
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with inner(app):
+            task = (
+                asyncio.create_task(worker.run(), name="delivery-worker")
+                if settings.worker_enabled
+                else None
+            )
+            try:
+                yield
+            finally:
+                if task:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                await worker.close()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -1,0 +1,83 @@
+"""Admin API: failed reminders, retrying them, delivery stats per program."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+
+from reminders.admin.schemas import DeliveryStats, ReminderOut
+from reminders.schedule.domain import Status
+from reminders.schedule.repository import ReminderRepository
+from reminders.schedule.service import utc_now
+from roundtable_shared.auth.dependencies import ProgramAdmin
+from roundtable_shared.http.pagination import Page, PageRequest, encode_cursor, page_request
+from roundtable_shared.http.problems import BadRequest, Conflict, NotFound
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+ReminderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ProgramId = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+def _repository(request: Request) -> ReminderRepository:
+    repository: ReminderRepository = request.app.state.reminders
+    return repository
+
+
+@router.get(
+    "/reminders/failed",
+    summary="Reminders whose delivery failed for good",
+    response_model=Page[ReminderOut],
+)
+async def failed_reminders(
+    request: Request,
+    _: ProgramAdmin,
+    page: Annotated[PageRequest, Depends(page_request)],
+    program_id: Annotated[str | None, Query(max_length=128)] = None,
+) -> Page[ReminderOut]:
+    after = None
+    if page.cursor is not None:
+        after = page.cursor.get("after")
+        if not isinstance(after, str):
+            raise BadRequest("the cursor is not one this API gave out")
+    query: dict[str, object] = {"status": str(Status.FAILED)}
+    if program_id:
+        query["program_id"] = program_id
+    docs = await _repository(request).find(query, after=after, limit=page.limit + 1)
+    items = [ReminderOut.from_document(doc) for doc in docs[: page.limit]]
+    more = len(docs) > page.limit
+    return Page(
+        items=items,
+        next_cursor=encode_cursor({"after": items[-1].reminder_id}) if more else None,
+    )
+
+
+@router.post(
+    "/reminders/{reminder_id}/retry",
+    summary="Send a failed reminder again, from its first attempt",
+    response_model=ReminderOut,
+    responses={404: {}, 409: {"description": "The reminder has not failed"}},
+)
+async def retry_reminder(request: Request, _: ProgramAdmin, reminder_id: ReminderId) -> ReminderOut:
+    repository = _repository(request)
+    if not await repository.retry(reminder_id, utc_now()):
+        doc = await repository.get(reminder_id)
+        if doc is None:
+            raise NotFound(f"no reminder {reminder_id}")
+        raise Conflict(f"reminder {reminder_id} is {doc['status']}, not failed")
+    request.app.state.wake_worker()
+    doc = await repository.get(reminder_id)
+    assert doc is not None
+    return ReminderOut.from_document(doc)
+
+
+@router.get(
+    "/programs/{program_id}/stats",
+    summary="Reminders of a program by delivery status",
+    response_model=DeliveryStats,
+)
+async def program_stats(request: Request, _: ProgramAdmin, program_id: ProgramId) -> DeliveryStats:
+    counts = await _repository(request).stats(program_id)
+    by_status = {str(status): counts.get(str(status), 0) for status in Status}
+    return DeliveryStats(program_id=program_id, by_status=by_status)

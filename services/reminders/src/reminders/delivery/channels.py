@@ -1,0 +1,129 @@
+"""Channels: email over SMTP (aiosmtplib) and chat incoming webhooks (Slack, Teams) over httpx.
+
+Each send carries the reminder's idempotency key (the email's Message-ID, the webhook's
+Idempotency-Key header), so a receiver that honours it never shows one reminder twice. A send
+returns an ``Outcome``: sent, or failed with a reason, the channel's code, and whether to retry.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+import aiosmtplib
+import httpx
+
+from reminders.delivery.messages import (
+    Message,
+    email_html,
+    email_text,
+    slack_payload,
+    teams_payload,
+)
+from reminders.preferences.service import webhook_url_problem
+from roundtable_shared.events.catalogue.reminders import FailureReason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sent: bool
+    reason: FailureReason | None = None
+    code: str | None = None
+    retry: bool = False
+
+    @classmethod
+    def ok(cls) -> Outcome:
+        return cls(sent=True)
+
+    @classmethod
+    def failed(cls, reason: FailureReason, code: str | None, *, retry: bool) -> Outcome:
+        return cls(sent=False, reason=reason, code=code, retry=retry)
+
+
+def message_id(idempotency_key: str) -> str:
+    return f"<{idempotency_key}@reminders.roundtable>"
+
+
+class EmailChannel:
+    def __init__(self, host: str, port: int, sender: str, timeout: float) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.timeout = timeout
+
+    def build(self, to: str, message: Message, idempotency_key: str) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = to
+        email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=False)
+        email["Message-ID"] = message_id(idempotency_key)
+        email["X-Roundtable-Reminder"] = idempotency_key
+        email.set_content(email_text(message))
+        email.add_alternative(email_html(message), subtype="html")
+        return email
+
+    async def send(self, to: str | None, message: Message, idempotency_key: str) -> Outcome:
+        if not to or "@" not in to or any(c in to for c in "\r\n <>"):
+            return Outcome.failed(FailureReason.INVALID_ADDRESS, None, retry=False)
+        email = self.build(to, message, idempotency_key)
+        try:
+            await aiosmtplib.send(
+                email, hostname=self.host, port=self.port, timeout=self.timeout, start_tls=False
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            code = min((r.code for r in exc.recipients), default=550)
+            return _smtp_answer(code)
+        except aiosmtplib.SMTPResponseException as exc:
+            return _smtp_answer(exc.code)
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
+            return Outcome.failed(FailureReason.TIMEOUT, None, retry=True)
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError):
+            return Outcome.failed(FailureReason.UNREACHABLE, None, retry=True)
+        return Outcome.ok()
+
+
+def _smtp_answer(code: int) -> Outcome:
+    # 4xx: try again later; 5xx: the server will never take it.
+    if 500 <= code < 600:
+        reason = FailureReason.INVALID_ADDRESS if code in (550, 553) else FailureReason.REJECTED
+        return Outcome.failed(reason, str(code), retry=False)
+    return Outcome.failed(FailureReason.REJECTED, str(code), retry=True)
+
+
+class WebhookChannel:
+    """Slack or Teams incoming webhook; ``style`` picks the payload format."""
+
+    def __init__(self, style: str, client: httpx.AsyncClient, require_https: bool) -> None:
+        self.style = style
+        self.client = client
+        self.require_https = require_https
+
+    def payload(self, message: Message) -> dict[str, Any]:
+        return slack_payload(message) if self.style == "slack" else teams_payload(message)
+
+    async def send(self, url: str | None, message: Message, idempotency_key: str) -> Outcome:
+        if not url or webhook_url_problem(url, self.require_https):
+            return Outcome.failed(FailureReason.INVALID_ADDRESS, None, retry=False)
+        try:
+            response = await self.client.post(
+                url,
+                json=self.payload(message),
+                headers={"Idempotency-Key": idempotency_key},
+            )
+        except httpx.TimeoutException:
+            return Outcome.failed(FailureReason.TIMEOUT, None, retry=True)
+        except httpx.InvalidURL:
+            return Outcome.failed(FailureReason.INVALID_ADDRESS, None, retry=False)
+        except (httpx.HTTPError, OSError):
+            return Outcome.failed(FailureReason.UNREACHABLE, None, retry=True)
+        status = response.status_code
+        if 200 <= status < 300:
+            return Outcome.ok()
+        # Rate limits and server errors pass; other 4xx mean the hook is gone or wrong.
+        retry = status == 429 or status == 408 or status >= 500
+        reason = FailureReason.INVALID_ADDRESS if status in (404, 410) else FailureReason.REJECTED
+        return Outcome.failed(reason, str(status), retry=retry)

@@ -1,0 +1,287 @@
+"""The delivery worker: claims due reminders under a lease, delivers them, records the outcome.
+
+Several workers may run at once (in the service process and in ``python -m reminders.worker``
+replicas). Each due reminder is claimed by exactly one (see ``ReminderRepository.claim``); a crashed
+worker's claims are taken over when their lease expires. Delivery is at least once, with the
+reminder id (and channel) as idempotency key. The outcome and its ``reminder.sent``/
+``reminder.failed`` events are written in one update of the reminder's document (its outbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from reminders.delivery.channels import EmailChannel, Outcome, WebhookChannel
+from reminders.delivery.messages import compose
+from reminders.people.repository import RecipientRepository
+from reminders.preferences.domain import ChannelName, Preferences, release_time
+from reminders.preferences.repository import PreferencesRepository
+from reminders.schedule.domain import Status, retry_delay
+from reminders.schedule.repository import ReminderRepository
+from reminders.settings import RemindersSettings
+from roundtable_shared.events.catalogue.reminders import (
+    FailureReason,
+    ReminderFailed,
+    ReminderKind,
+    ReminderSent,
+)
+from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
+from roundtable_shared.faults import crash_point
+from roundtable_shared.storage.mongo import Document
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        settings: RemindersSettings,
+        reminders: ReminderRepository,
+        recipients: RecipientRepository,
+        preferences: PreferencesRepository,
+        *,
+        nudge_relay: Callable[[], None] = lambda: None,
+        clock: Clock = lambda: datetime.now(UTC),
+        name: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.reminders = reminders
+        self.recipients = recipients
+        self.preferences = preferences
+        self.nudge_relay = nudge_relay
+        self.clock = clock
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+        self.email = EmailChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            settings.smtp_timeout_seconds,
+        )
+        self.webhooks = {
+            ChannelName.SLACK: WebhookChannel("slack", self.http, settings.webhook_require_https),
+            ChannelName.TEAMS: WebhookChannel("teams", self.http, settings.webhook_require_https),
+        }
+        self.stats = WorkerStats()
+        self._wake = asyncio.Event()
+        self._limit = asyncio.Semaphore(settings.worker_concurrency)
+
+    def wake(self) -> None:
+        """Something became due now: look at once rather than at the next poll."""
+        self._wake.set()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                done = await self.run_once()
+            except Exception:
+                log.exception("delivery pass failed")
+                done = 0
+            if done:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """One pass: claim a batch and deliver it. Returns how many were claimed."""
+        now = self.clock()
+        batch = await self.reminders.claim(
+            now,
+            self.name,
+            timedelta(seconds=self.settings.lease_seconds),
+            self.settings.worker_batch_size,
+        )
+        if not batch:
+            return 0
+        self.stats.claimed += len(batch)
+        crash_point("reminders.after_claim")
+        await asyncio.gather(*(self._deliver_limited(doc) for doc in batch))
+        return len(batch)
+
+    async def _deliver_limited(self, doc: Document) -> None:
+        async with self._limit:
+            try:
+                await self.deliver(doc)
+            except Exception:
+                # The claim lapses and another pass retries it; nothing is lost.
+                log.exception("delivering a reminder failed", reminder_id=doc["_id"])
+
+    async def deliver(self, doc: Document) -> None:
+        now = self.clock()
+        kind = ReminderKind(doc["kind"])
+        recipient = await self.recipients.get(doc["recipient_id"])
+        if recipient is not None and recipient.erased:
+            await self.reminders.finish(
+                doc, {"status": str(Status.CANCELLED), "cancel_reason": "recipient_erased"}, []
+            )
+            return
+        preferences, _ = await self.preferences.get(doc["recipient_id"])
+        directory_zone = recipient.time_zone if recipient else None
+        release = release_time(now, preferences, directory_zone)
+        if release > now:
+            self.stats.deferred += 1
+            await self.reminders.finish(
+                doc, {"status": str(Status.PENDING), "next_at": release, "held_at": now}, []
+            )
+            return
+        attempt = int(doc.get("attempts", 0)) + 1
+        channels_state: dict[str, Any] = dict(doc.get("channels") or {})
+        wanted = preferences.channels_for(kind)
+        todo = [c for c in wanted if channels_state.get(str(c), {}).get("status") != "sent"]
+        if recipient is None:
+            outcomes = {
+                c: Outcome.failed(FailureReason.RECIPIENT_UNKNOWN, None, retry=True) for c in todo
+            }
+        else:
+            outcomes = await self._send_all(doc, kind, todo, recipient.email, preferences)
+        crash_point("reminders.after_deliver")
+        await self._record(doc, kind, attempt, channels_state, outcomes, now)
+
+    async def _send_all(
+        self,
+        doc: Document,
+        kind: ReminderKind,
+        channels: list[ChannelName],
+        email: str | None,
+        preferences: Preferences,
+    ) -> dict[ChannelName, Outcome]:
+        recipient = await self.recipients.get(doc["recipient_id"])
+        context = doc.get("context") or {}
+        ids = [*context.get("peer_ids", []), context.get("owner_id")]
+        names = await self.recipients.names([i for i in ids if i])
+        message = compose(
+            kind,
+            context,
+            recipient_name=recipient.display_name if recipient else None,
+            recipient_zone=preferences.time_zone or (recipient.time_zone if recipient else None),
+            names=names,
+            frontend_url=self.settings.frontend_url,
+            reminder_id=doc["_id"],
+            session_id=doc.get("session_id"),
+            action_id=doc.get("action_id"),
+            group_id=doc.get("group_id"),
+        )
+        outcomes: dict[ChannelName, Outcome] = {}
+        for channel in channels:
+            key = f"{doc['_id']}.{channel}"
+            if channel is ChannelName.EMAIL:
+                outcomes[channel] = await self.email.send(email, message, key)
+            else:
+                url = (
+                    preferences.slack_webhook_url
+                    if channel is ChannelName.SLACK
+                    else preferences.teams_webhook_url
+                )
+                outcomes[channel] = await self.webhooks[channel].send(url, message, key)
+        return outcomes
+
+    async def _record(
+        self,
+        doc: Document,
+        kind: ReminderKind,
+        attempt: int,
+        channels_state: dict[str, Any],
+        outcomes: dict[ChannelName, Outcome],
+        now: datetime,
+    ) -> None:
+        last_attempt = attempt >= self.settings.max_attempts
+        events: list[EventData] = []
+        event_ids: list[str] = []
+        retry_needed = False
+        for channel, outcome in outcomes.items():
+            common = _event_fields(doc, kind, channel)
+            if outcome.sent:
+                channels_state[str(channel)] = {"status": "sent", "at": now}
+                events.append(ReminderSent(**common, sent_at=now))
+                event_ids.append(f"{doc['_id']}.{channel}.sent")
+                continue
+            final = not outcome.retry or last_attempt
+            retry_needed = retry_needed or not final
+            channels_state[str(channel)] = {
+                "status": "failed" if final else "retrying",
+                "reason": str(outcome.reason),
+                "code": outcome.code,
+                "at": now,
+            }
+            assert outcome.reason is not None
+            events.append(
+                ReminderFailed(
+                    **common,
+                    reason=outcome.reason,
+                    error_code=outcome.code,
+                    attempts=attempt,
+                    final=final,
+                    failed_at=now,
+                )
+            )
+            event_ids.append(f"{doc['_id']}.{channel}.failed.{attempt}")
+        states = [s.get("status") for s in channels_state.values()]
+        changes: dict[str, Any] = {"attempts": attempt, "channels": channels_state}
+        if retry_needed:
+            delay = retry_delay(
+                attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds
+            )
+            changes |= {"status": str(Status.PENDING), "next_at": now + delay}
+        elif "sent" in states or not states:
+            changes |= {"status": str(Status.SENT), "sent_at": now}
+        else:
+            changes |= {"status": str(Status.FAILED), "failed_at": now}
+        version = int(doc.get("version", 0))
+        envelopes = [
+            _envelope(data, doc["_id"], version + n + 1, self.settings.event_source, event_id)
+            for n, (data, event_id) in enumerate(zip(events, event_ids, strict=True))
+        ]
+        if await self.reminders.finish(doc, changes, envelopes):
+            self.stats.sent += sum(1 for o in outcomes.values() if o.sent)
+            self.stats.failed += sum(1 for o in outcomes.values() if not o.sent)
+            if envelopes:
+                self.nudge_relay()
+
+
+def _event_fields(doc: Document, kind: ReminderKind, channel: ChannelName) -> dict[str, Any]:
+    return {
+        "reminder_id": doc["_id"],
+        "program_id": doc["program_id"],
+        "recipient_id": doc["recipient_id"],
+        "kind": kind,
+        "channel": channel.event_channel,
+        "session_id": doc.get("session_id"),
+        "action_id": doc.get("action_id"),
+        "group_id": doc.get("group_id"),
+        "due_at": doc["due_at"],
+    }
+
+
+def _envelope(
+    data: EventData, reminder_id: str, version: int, source: str, event_id: str
+) -> Envelope:
+    # A deterministic event id: a worker that delivered but died before recording, and the one
+    # that took over, publish the same event, which JetStream and consumers' inboxes drop.
+    return new_envelope(
+        data, subject=reminder_id, aggregate_version=version, source=source, event_id=event_id
+    )

@@ -1,0 +1,68 @@
+"""Recipients: the copy of the employee directory this service keeps (name, email, time zone).
+
+Built from ``employee.*`` events with ``upsert_if_newer``, so it is idempotent and order-tolerant.
+An erased person keeps only their id and ``erased: true``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import IndexModel
+
+from roundtable_shared.storage.mongo import Collection, Database, Indexes, upsert_if_newer
+
+RECIPIENTS = "recipients"
+RECIPIENT_INDEXES = Indexes(RECIPIENTS, [IndexModel([("erased", 1)])])
+
+
+@dataclass(frozen=True)
+class Recipient:
+    employee_id: str
+    display_name: str | None
+    email: str | None
+    time_zone: str | None
+    active: bool
+    erased: bool
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> Recipient:
+        return cls(
+            employee_id=str(doc["_id"]),
+            display_name=doc.get("display_name"),
+            email=doc.get("email"),
+            time_zone=doc.get("time_zone"),
+            active=doc.get("employment_status", "active") != "terminated",
+            erased=bool(doc.get("erased", False)),
+        )
+
+
+class RecipientRepository:
+    def __init__(self, db: Database) -> None:
+        self.collection: Collection = db[RECIPIENTS]
+
+    async def get(self, employee_id: str) -> Recipient | None:
+        doc = await self.collection.find_one({"_id": employee_id})
+        return Recipient.from_document(doc) if doc else None
+
+    async def names(self, employee_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for employee_id in employee_ids:
+            recipient = await self.get(employee_id)
+            if recipient and recipient.display_name and not recipient.erased:
+                found[employee_id] = recipient.display_name
+        return found
+
+    async def upsert(self, employee_id: str, version: int, fields: dict[str, Any]) -> bool:
+        return await upsert_if_newer(self.collection, employee_id, version, fields)
+
+    async def erase(self, employee_id: str, version: int) -> None:
+        # An erasure wins over any later-arriving older snapshot: the version guard drops those,
+        # and the huge version keeps a replayed upsert from ever resurrecting the person.
+        await upsert_if_newer(
+            self.collection,
+            employee_id,
+            max(version, 2**62),
+            {"erased": True, "display_name": None, "email": None, "time_zone": None},
+        )

@@ -1,0 +1,217 @@
+"""The reminder schedule in MongoDB: one document per reminder, indexed by status and time.
+
+FerretDB has no transactions and updates a document by reading and rewriting it, so two processes
+racing on one document could both "win" a conditional update. Claims therefore take a lease by
+inserting ``leases/{reminder id}#{claim number}`` first: the unique ``_id`` lets exactly one worker
+own each claim number; only the owner then writes the reminder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from reminders.schedule.domain import OPEN_STATUSES, Plan, Status
+from roundtable_shared.events.envelope import Envelope
+from roundtable_shared.messaging.outbox import with_outbox
+from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+
+REMINDERS = "reminders"
+LEASES = "reminder_leases"
+COPIES = "source_copies"
+"""Version-guarded copies of sessions, actions and programs (what later events need)."""
+
+REMINDER_INDEXES = Indexes(
+    REMINDERS,
+    [
+        IndexModel([("status", ASCENDING), ("next_at", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("lease_until", ASCENDING)]),
+        IndexModel([("recipient_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("session_id", ASCENDING)]),
+        IndexModel([("action_id", ASCENDING)]),
+        IndexModel([("group_id", ASCENDING)]),
+        IndexModel([("program_id", ASCENDING), ("status", ASCENDING)]),
+    ],
+)
+LEASE_INDEXES = Indexes(LEASES, [IndexModel([("reminder_id", ASCENDING)])])
+
+
+def plan_document(plan: Plan, now: datetime) -> Document:
+    return {
+        "_id": plan.reminder_id,
+        "key": plan.key,
+        "kind": str(plan.kind),
+        "recipient_id": plan.recipient_id,
+        "program_id": plan.program_id,
+        "session_id": plan.session_id,
+        "action_id": plan.action_id,
+        "group_id": plan.group_id,
+        "source_version": plan.source_version,
+        "due_at": plan.due_at.astimezone(UTC),
+        "next_at": plan.due_at.astimezone(UTC),
+        "status": str(Status.PENDING),
+        "claim": 0,
+        "attempts": 0,
+        "channels": {},
+        "context": plan.context,
+        "created_at": now,
+        "version": 0,
+        "outbox": [],
+        "outbox_pending": False,
+        "outbox_rev": 0,
+    }
+
+
+class ReminderRepository:
+    def __init__(self, db: Database) -> None:
+        self.collection: Collection = db[REMINDERS]
+        self.leases: Collection = db[LEASES]
+        self.copies: Collection = db[COPIES]
+
+    # --- planning ---------------------------------------------------------------------------
+
+    async def add(self, plans: Sequence[Plan], now: datetime) -> int:
+        """Store new plans; ones already stored (a replayed event) are left as they are."""
+        if not plans:
+            return 0
+        try:
+            result = await self.collection.insert_many(
+                [plan_document(plan, now) for plan in plans], ordered=False
+            )
+            return len(result.inserted_ids)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != 11000 for error in errors):
+                raise
+            return int(exc.details.get("nInserted", 0))
+
+    async def cancel(self, selector: dict[str, Any], reason: str) -> int:
+        """Cancel what is still to be sent; sent and failed reminders stay as history."""
+        result = await self.collection.update_many(
+            {**selector, "status": {"$in": [str(s) for s in OPEN_STATUSES]}},
+            {"$set": {"status": str(Status.CANCELLED), "cancel_reason": reason}},
+        )
+        return result.modified_count
+
+    async def scrub_recipient(self, employee_id: str) -> None:
+        """Erasure: what was planned for this person keeps its ids and times, loses its text."""
+        await self.collection.update_many(
+            {"recipient_id": employee_id}, {"$set": {"context": {}, "erased": True}}
+        )
+
+    async def get(self, reminder_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": reminder_id})
+
+    # --- copies of sessions, actions, programs ----------------------------------------------
+
+    async def keep_copy(self, copy_id: str, version: int, fields: dict[str, Any]) -> bool:
+        """True when this version is newer than the copy we had (so the event is not stale)."""
+        try:
+            result = await self.copies.update_one(
+                {"_id": copy_id, "version": {"$lt": version}},
+                {"$set": {**fields, "version": version}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return result.modified_count == 1 or result.upserted_id is not None
+
+    async def copy(self, copy_id: str) -> Document | None:
+        return await self.copies.find_one({"_id": copy_id})
+
+    # --- claiming ---------------------------------------------------------------------------
+
+    async def claim(
+        self, now: datetime, worker: str, lease: timedelta, limit: int
+    ) -> list[Document]:
+        """Claim up to ``limit`` due reminders (or ones whose lease expired) for ``worker``."""
+        candidates = await self.collection.find(
+            {
+                "$or": [
+                    {"status": str(Status.PENDING), "next_at": {"$lte": now}},
+                    {"status": str(Status.CLAIMED), "lease_until": {"$lte": now}},
+                ]
+            },
+            {"outbox": 0},
+            sort=[("next_at", ASCENDING)],
+            limit=limit,
+        ).to_list()
+        if not candidates:
+            return []
+        lease_docs = [
+            {
+                "_id": f"{doc['_id']}#{doc.get('claim', 0) + 1}",
+                "reminder_id": doc["_id"],
+                "worker": worker,
+                "claimed_at": now,
+            }
+            for doc in candidates
+        ]
+        lost: set[str] = set()
+        try:
+            await self.leases.insert_many(lease_docs, ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", []):
+                if error.get("code") != 11000:
+                    raise
+                lost.add(lease_docs[error["index"]]["_id"])
+        until = now + lease
+        claimed = []
+        for doc, lease_doc in zip(candidates, lease_docs, strict=True):
+            if lease_doc["_id"] in lost:
+                continue  # another worker took this claim number first
+            number = doc.get("claim", 0) + 1
+            await self.collection.update_one(
+                {"_id": doc["_id"]},
+                {
+                    "$set": {
+                        "status": str(Status.CLAIMED),
+                        "claim": number,
+                        "lease_until": until,
+                        "worker": worker,
+                    }
+                },
+            )
+            claimed.append({**doc, "claim": number, "lease_until": until, "worker": worker})
+        return claimed
+
+    async def finish(
+        self, doc: Document, changes: dict[str, Any], events: Sequence[Envelope]
+    ) -> bool:
+        """Write the outcome of a claim with its events, if the claim is still ours."""
+        update = with_outbox({"$set": changes, "$inc": {"version": len(events)}}, events)
+        result = await self.collection.update_one(
+            {"_id": doc["_id"], "claim": doc["claim"]}, update
+        )
+        return result.matched_count == 1
+
+    # --- queries ----------------------------------------------------------------------------
+
+    async def find(self, query: dict[str, Any], *, after: str | None, limit: int) -> list[Document]:
+        if after:
+            query = {**query, "_id": {"$gt": after}}
+        return await self.collection.find(
+            query, {"outbox": 0}, sort=[("_id", ASCENDING)], limit=limit
+        ).to_list()
+
+    async def retry(self, reminder_id: str, now: datetime) -> bool:
+        result = await self.collection.update_one(
+            {"_id": reminder_id, "status": str(Status.FAILED)},
+            {"$set": {"status": str(Status.PENDING), "next_at": now, "attempts": 0}},
+        )
+        return result.modified_count == 1
+
+    async def stats(self, program_id: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        async for row in await self.collection.aggregate(
+            [
+                {"$match": {"program_id": program_id}},
+                {"$group": {"_id": "$status", "count": {"$sum": 1}}},
+            ]
+        ):
+            counts[str(row["_id"])] = int(row["count"])
+        return counts

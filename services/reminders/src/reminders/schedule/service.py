@@ -1,0 +1,208 @@
+"""Turning enrollment and sessions events into stored plans and cancellations.
+
+Each handler is repeatable: plans have deterministic ids (storing them twice is a no-op),
+cancellations are conditional updates, and version-guarded copies tell a stale event from a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from reminders.schedule import domain
+from reminders.schedule.domain import Plan, ProgramRules
+from reminders.schedule.repository import ReminderRepository
+from roundtable_shared.events.catalogue.enrollment import (
+    GroupChanged,
+    GroupDissolved,
+    GroupFormed,
+    ParticipantEnrolled,
+    ParticipantWithdrawn,
+    ProgramClosed,
+    ProgramCreated,
+    ProgramUpdated,
+)
+from roundtable_shared.events.catalogue.sessions import (
+    ActionCommitted,
+    ActionCompleted,
+    ActionDropped,
+    ActionUpdated,
+    SessionCancelled,
+    SessionCompleted,
+    SessionRescheduled,
+    SessionScheduled,
+)
+from roundtable_shared.events.envelope import Envelope, EventData
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ScheduleService:
+    def __init__(
+        self,
+        reminders: ReminderRepository,
+        *,
+        stale_after: timedelta,
+        clock: Clock = utc_now,
+        nudge: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.reminders = reminders
+        self.stale_after = stale_after
+        self.clock = clock
+        self.nudge = nudge
+        """Wakes the worker when something is due now."""
+
+    async def _store(self, plans: list[Plan]) -> None:
+        now = self.clock()
+        await self.reminders.add(domain.fresh(plans, now, self.stale_after), now)
+        if any(plan.due_at <= now for plan in plans):
+            self.nudge()
+
+    async def rules_for(self, program_id: str) -> ProgramRules:
+        copy = await self.reminders.copy(f"program:{program_id}")
+        if not copy:
+            return ProgramRules()
+        return ProgramRules(
+            before_session_minutes=tuple(copy["before_session_minutes"]),
+            before_action_due_hours=tuple(copy["before_action_due_hours"]),
+            notify_partner_when_overdue=bool(copy["notify_partner_when_overdue"]),
+            cadence_days=int(copy["cadence_days"]),
+        )
+
+    # --- enrollment -------------------------------------------------------------------------
+
+    async def program_changed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ProgramCreated | ProgramUpdated)
+        rules = ProgramRules.from_program(data.reminders, data.cadence)
+        await self.reminders.keep_copy(
+            f"program:{data.program_id}",
+            envelope.aggregateversion,
+            {
+                "name": data.name,
+                "before_session_minutes": list(rules.before_session_minutes),
+                "before_action_due_hours": list(rules.before_action_due_hours),
+                "notify_partner_when_overdue": rules.notify_partner_when_overdue,
+                "cadence_days": rules.cadence_days,
+            },
+        )
+
+    async def program_closed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ProgramClosed)
+        await self.reminders.cancel({"program_id": data.program_id}, "program_closed")
+
+    async def participant_enrolled(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ParticipantEnrolled)
+        await self._store(domain.welcome(data))
+
+    async def participant_withdrawn(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ParticipantWithdrawn)
+        await self.reminders.cancel(
+            {"recipient_id": data.employee_id, "program_id": data.program_id},
+            "participant_withdrawn",
+        )
+
+    async def group_formed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, GroupFormed)
+        if await self.reminders.keep_copy(
+            f"group:{data.group_id}",
+            envelope.aggregateversion,
+            {"member_ids": [m.employee_id for m in data.members]},
+        ):
+            await self._store(domain.group_formed(data, await self.rules_for(data.program_id)))
+
+    async def group_changed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, GroupChanged)
+        if await self.reminders.keep_copy(
+            f"group:{data.group_id}",
+            envelope.aggregateversion,
+            {"member_ids": [m.employee_id for m in data.members]},
+        ):
+            for employee_id in data.removed_employee_ids:
+                await self.reminders.cancel(
+                    {"recipient_id": employee_id, "group_id": data.group_id}, "left_group"
+                )
+
+    async def group_dissolved(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, GroupDissolved)
+        await self.reminders.cancel(
+            {"group_id": data.group_id, "kind": "schedule_next_session"}, "group_dissolved"
+        )
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    async def session_scheduled(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, SessionScheduled | SessionRescheduled)
+        version = envelope.aggregateversion
+        if not await self.reminders.keep_copy(
+            f"session:{data.session_id}",
+            version,
+            {"title": data.title, "attendee_ids": list(data.attendee_ids), "status": "scheduled"},
+        ):
+            return  # an older schedule than the one we planned from
+        # A rescheduled session's earlier reminders are replaced, not added to.
+        await self.reminders.cancel(
+            {
+                "session_id": data.session_id,
+                "kind": "session_upcoming",
+                "source_version": {"$lt": version},
+            },
+            "session_rescheduled",
+        )
+        # The group has planned its next session: no nudge needed.
+        await self.reminders.cancel(
+            {"group_id": data.group_id, "kind": "schedule_next_session"}, "session_scheduled"
+        )
+        rules = await self.rules_for(data.program_id)
+        await self._store(domain.session_upcoming(data, version, rules))
+
+    async def session_cancelled(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, SessionCancelled)
+        copy = await self.reminders.copy(f"session:{data.session_id}")
+        await self.reminders.keep_copy(
+            f"session:{data.session_id}", envelope.aggregateversion, {"status": "cancelled"}
+        )
+        await self.reminders.cancel({"session_id": data.session_id}, "session_cancelled")
+        attendees = list(copy.get("attendee_ids", [])) if copy else []
+        title = copy.get("title") if copy else None
+        await self._store(domain.session_cancelled(data, attendees, title))
+
+    async def session_completed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, SessionCompleted)
+        await self.reminders.cancel(
+            {"session_id": data.session_id, "kind": "session_upcoming"}, "session_completed"
+        )
+        rules = await self.rules_for(data.program_id)
+        await self._store(domain.session_completed(data, rules))
+
+    async def action_committed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ActionCommitted | ActionUpdated)
+        version = envelope.aggregateversion
+        # The owner recorded a step for this session: no prompt to record one.
+        await self.reminders.cancel(
+            {
+                "session_id": data.session_id,
+                "recipient_id": data.owner_id,
+                "kind": "record_action_steps",
+            },
+            "action_recorded",
+        )
+        if not await self.reminders.keep_copy(
+            f"action:{data.action_id}", version, {"status": "open"}
+        ):
+            return
+        await self.reminders.cancel(
+            {"action_id": data.action_id, "source_version": {"$lt": version}}, "action_updated"
+        )
+        rules = await self.rules_for(data.program_id)
+        await self._store(domain.action_steps(data, version, rules))
+
+    async def action_closed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ActionCompleted | ActionDropped)
+        await self.reminders.keep_copy(
+            f"action:{data.action_id}", envelope.aggregateversion, {"status": "closed"}
+        )
+        await self.reminders.cancel({"action_id": data.action_id}, "action_closed")
