@@ -1,0 +1,276 @@
+"""HTTP benchmark of the sessions service: p50/p95/p99 of reads and writes at a fixed request rate.
+
+Run: ``uv run python -m bench.sessions_http [--rate 200] [--seconds 30] [--groups 20]``.
+
+The service runs as its own uvicorn process (``python -m sessions``) on 127.0.0.1, against
+nats-server and the MongoDB-wire server started in a temporary folder (or ``NATS_URL`` and
+``MONGODB_URI`` when set), with a dev token issuer serving its JWKS. Groups arrive the way they do
+in production, as enrollment's ``group.formed`` events on JetStream. Then an open-loop driver
+starts ``--rate`` requests a second (bounded to ``--max-in-flight`` at once, so an overloaded
+service shows as latency, not as an unbounded queue): reads (a session, a group's sessions page,
+my private notes, my action steps) and writes (schedule with an Idempotency-Key, reschedule with
+If-Match, a private note), about 70 % reads. Latency is measured from the moment a request was due,
+so a driver that falls behind counts against the service, not in its favour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import nats
+
+from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_shared.events.catalogue.enrollment import GroupFormed, GroupMember
+from roundtable_shared.events.envelope import new_envelope
+from roundtable_shared.local.servers import LocalServers
+from roundtable_shared.messaging.streams import declare_stream, stream_config
+from roundtable_shared.testing.http import listening_socket, serve_in_thread
+
+NAMESPACE = "bench."
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def publish_groups(nats_url: str, groups: int) -> None:
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    await declare_stream(js, stream_config("enrollment", NAMESPACE))
+    for g in range(groups):
+        members = [
+            GroupMember(employee_id=f"e-{g}-{m}", participant_id=f"p-{g}-{m}", display_name=f"M{m}")
+            for m in range(4)
+        ]
+        data = GroupFormed(
+            group_id=f"g-{g}",
+            program_id="prg-bench",
+            name=f"Roundtable {g}",
+            members=members,
+            formed_at=datetime.now(UTC),
+        )
+        envelope = new_envelope(data, subject=f"g-{g}", aggregate_version=1, source="/bench")
+        await js.publish(
+            NAMESPACE + envelope.type, envelope.to_json(), headers={"Nats-Msg-Id": envelope.id}
+        )
+    await client.drain()
+
+
+async def run(args: argparse.Namespace, base: str, issuer: DevIssuer) -> dict[str, list[float]]:
+    tokens = {
+        (g, m): issuer.mint(f"e-{g}-{m}", ["participant"], ttl_seconds=3600)
+        for g in range(args.groups)
+        for m in range(4)
+    }
+
+    def auth(g: int, m: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[(g, m)]}"}
+
+    limits = httpx.Limits(
+        max_connections=args.max_in_flight, max_keepalive_connections=args.max_in_flight
+    )
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
+        # Wait for the consumer to copy the last group, then seed sessions to read and reschedule.
+        deadline = time.monotonic() + 60
+        last = args.groups - 1
+        while (
+            await client.get(f"/v1/groups/g-{last}/sessions", headers=auth(last, 0))
+        ).status_code != 200:
+            assert time.monotonic() < deadline, "the groups never arrived"
+            await asyncio.sleep(0.2)
+        sessions: dict[int, list[tuple[str, int]]] = {g: [] for g in range(args.groups)}
+
+        def plan(days: float) -> dict[str, object]:
+            start = datetime.now(UTC) + timedelta(days=days)
+            return {
+                "starts_at": start.isoformat(),
+                "time_zone": "Europe/Berlin",
+                "duration_minutes": 60,
+                "agenda": "bench",
+            }
+
+        for g in range(args.groups):
+            for n in range(3):
+                r = await client.post(
+                    f"/v1/groups/g-{g}/sessions", json=plan(n + 1), headers=auth(g, 0)
+                )
+                r.raise_for_status()
+                sessions[g].append((r.json()["id"], r.json()["version"]))
+
+        latencies: dict[str, list[float]] = {"read": [], "write": []}
+        errors: dict[str, int] = {}
+
+        async def timed(
+            kind: str, due: float, call: Callable[[], Awaitable[httpx.Response]]
+        ) -> None:
+            try:
+                response = await call()
+                ok = response.status_code < 400 or response.status_code == 412
+                if not ok:
+                    errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+            latencies[kind].append((time.perf_counter() - due) * 1000)
+
+        def request() -> tuple[str, Callable[[], Awaitable[httpx.Response]]]:
+            g, m = random.randrange(args.groups), random.randrange(4)
+            session_id, _version = random.choice(sessions[g])
+            roll = random.random()
+            if roll < 0.30:
+                return "read", lambda: client.get(f"/v1/sessions/{session_id}", headers=auth(g, m))
+            if roll < 0.50:
+                return "read", lambda: client.get(
+                    f"/v1/groups/g-{g}/sessions?limit=20", headers=auth(g, m)
+                )
+            if roll < 0.60:
+                return "read", lambda: client.get(
+                    f"/v1/sessions/{session_id}/private-notes", headers=auth(g, m)
+                )
+            if roll < 0.70:
+                return "read", lambda: client.get("/v1/me/action-steps", headers=auth(g, m))
+            if roll < 0.80:
+                key = uuid.uuid4().hex
+                return "write", lambda: client.post(
+                    f"/v1/groups/g-{g}/sessions",
+                    json=plan(random.uniform(1, 60)),
+                    headers={**auth(g, m), "Idempotency-Key": key},
+                )
+            if roll < 0.90:
+                return "write", lambda: client.post(
+                    f"/v1/sessions/{session_id}/private-notes",
+                    json={"text": "bench note"},
+                    headers=auth(g, m),
+                )
+
+            async def reschedule() -> httpx.Response:
+                current = dict(sessions[g])[session_id]
+                r = await client.patch(
+                    f"/v1/sessions/{session_id}",
+                    json={"location": f"Room {random.randrange(99)}"},
+                    headers={**auth(g, m), "If-Match": f'"{current}"'},
+                )
+                if r.status_code == 200:
+                    sessions[g] = [
+                        (s, r.json()["version"] if s == session_id else v) for s, v in sessions[g]
+                    ]
+                return r
+
+            return "write", reschedule
+
+        in_flight = asyncio.Semaphore(args.max_in_flight)
+        tasks: set[asyncio.Task[None]] = set()
+        interval = 1 / args.rate
+        start = time.perf_counter()
+        total = int(args.rate * args.seconds)
+        for n in range(total):
+            due = start + n * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            kind, call = request()
+
+            async def one(
+                kind: str = kind,
+                due: float = due,
+                call: Callable[[], Awaitable[httpx.Response]] = call,
+            ) -> None:
+                async with in_flight:
+                    await timed(kind, due, call)
+
+            task = asyncio.create_task(one())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+        print(
+            f"sent {total} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s); errors: {errors or 'none'}"
+        )
+        return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--groups", type=int, default=20)
+    parser.add_argument("--max-in-flight", type=int, default=64)
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory(prefix="roundtable-sessions-bench-") as tmp,
+        LocalServers(Path(tmp)) as servers,
+    ):
+        sock = listening_socket()
+        issuer = DevIssuer(Path(tmp) / "issuer", f"http://127.0.0.1:{sock.getsockname()[1]}")
+        with serve_in_thread(issuer.jwks_app(), sock):
+            asyncio.run(publish_groups(servers.nats_url, args.groups))
+            port = free_port()
+            env = {
+                **os.environ,
+                "SESSIONS_MONGODB_URI": servers.mongodb_uri,
+                "SESSIONS_NATS_URL": servers.nats_url,
+                "SESSIONS_NAMESPACE": NAMESPACE,
+                "SESSIONS_HTTP_PORT": str(port),
+                "SESSIONS_JWKS_URL": issuer.jwks_uri,
+                "SESSIONS_JWT_ISSUER": issuer.issuer_url,
+                "SESSIONS_LOG_LEVEL": "WARNING",
+            }
+            service = subprocess.Popen([sys.executable, "-m", "sessions"], env=env)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                deadline = time.monotonic() + 30
+                while True:
+                    try:
+                        if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    assert time.monotonic() < deadline and service.poll() is None, (
+                        "service did not start"
+                    )
+                    time.sleep(0.2)
+                latencies = asyncio.run(run(args, base, issuer))
+            finally:
+                service.terminate()
+                try:
+                    service.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    service.kill()
+                    service.wait()
+    print(
+        f"sessions HTTP benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, rate {args.rate:.0f}/s for {args.seconds:.0f} s"
+    )
+    targets = {"read": 20.0, "write": 50.0}
+    for kind, values in latencies.items():
+        p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
+        verdict = "meets" if p99 < targets[kind] else "MISSES"
+        print(
+            f"{kind:5}  n={len(values):5}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms"
+            f"  ({verdict} p99 < {targets[kind]:.0f} ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()
