@@ -59,7 +59,6 @@ class ServiceRuntime:
     def add_consumer(self, consumer: EventConsumer) -> None:
         """Register before ``start``."""
         runner = ConsumerRunner(consumer, self.broker, self.inbox, self.settings.namespace)
-        runner.subscribe()
         self._consumers.append(runner)
 
     async def start(self) -> None:
@@ -67,6 +66,9 @@ class ServiceRuntime:
         await self.broker.connect()
         await self._declare_streams()
         await self.broker.start()
+        js = self.broker.connection.jetstream()
+        for runner in self._consumers:
+            await runner.start(js)
         self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
         log.info("service runtime started", database=self.settings.database_name)
 
@@ -80,6 +82,8 @@ class ServiceRuntime:
         await declare_stream(js, dead_letter_config(ns))
 
     async def stop(self) -> None:
+        for runner in self._consumers:
+            await runner.stop()
         if self._relay_task:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

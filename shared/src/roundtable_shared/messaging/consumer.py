@@ -9,20 +9,18 @@ straight to the dead-letter subject; one whose handler keeps failing goes there 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
 
 import structlog
-from faststream import Context
-from faststream.middlewares import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
-from faststream.nats.message import NatsBatchMessage
+from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import DeliverPolicy
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
 from roundtable_shared.events.registry import parse_data
@@ -88,29 +86,63 @@ class ConsumerRunner:
         self._broker = broker
         self._inbox = inbox
         self._namespace = namespace
+        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
 
-    def subscribe(self) -> None:
+    async def start(self, js: JetStreamContext) -> None:
+        """Bind the durable pull consumer (created on first use) and start pulling."""
         c = self.consumer
-        self._broker.subscriber(
+        self._subscription = await js.pull_subscribe(
             service_subjects(c.source_service, self._namespace),
-            stream=JStream(stream_name(c.source_service, self._namespace), declare=False),
             durable=durable_name(c.name, self._namespace),
-            pull_sub=PullSub(batch_size=c.batch_size, timeout=0.5, batch=True),
+            stream=stream_name(c.source_service, self._namespace),
             config=ConsumerConfig(
-                ack_policy=JsAckPolicy.EXPLICIT,
+                ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
                 ack_wait=c.ack_wait_seconds,
                 # One more than ours, so our last attempt can still dead-letter the event.
                 max_deliver=c.max_deliver + 1,
                 max_ack_pending=max(1000, c.batch_size * 4),
             ),
-            ack_policy=AckPolicy.MANUAL,
-            title=f"{c.name}:{c.source_service}",
-        )(self.on_batch)
+        )
+        self._running = True
+        self._task = asyncio.create_task(self._pull(), name=f"consumer-{c.name}")
 
-    async def on_batch(self, message: Annotated[NatsBatchMessage, Context("message")]) -> None:
-        # The raw messages only: we parse envelopes ourselves, whatever their content-type says.
-        await self.process(list(message.raw_message))
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish the batch in hand, then stop; what is unacknowledged is redelivered later."""
+        self._running = False
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        if self._subscription is not None:
+            # Otherwise draining the connection waits out its timeout on our idle pull inbox.
+            with contextlib.suppress(Exception):
+                await self._subscription.unsubscribe()
+
+    async def _pull(self) -> None:
+        # Our own loop over nats-py rather than FastStream's pull subscriber: FastStream 0.7.8 lets
+        # a plain asyncio.TimeoutError from nats-py's fetch escape and stalls the consumer.
+        assert self._subscription is not None
+        while self._running:
+            try:
+                batch = await self._subscription.fetch(self.consumer.batch_size, timeout=1.0)
+            except TimeoutError:  # nothing new; nats.errors.TimeoutError is one too
+                continue
+            except Exception:
+                log.exception("fetching events failed; retrying", consumer=self.consumer.name)
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                await self.process(batch)
+            except Exception:
+                # Unacknowledged events come back after ack_wait: nothing is lost.
+                log.exception("processing a batch failed", consumer=self.consumer.name)
+                await asyncio.sleep(1.0)
 
     async def process(self, batch: Sequence[Msg]) -> None:
         deliveries = [d for d in [await self._parse(raw) for raw in batch] if d is not None]
