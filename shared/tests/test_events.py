@@ -50,6 +50,7 @@ CATALOGUE = {
     "roundtable.sessions.session.rescheduled",
     "roundtable.sessions.session.cancelled",
     "roundtable.sessions.session.completed",
+    "roundtable.sessions.session.attendance_corrected",
     "roundtable.sessions.action.committed",
     "roundtable.sessions.action.updated",
     "roundtable.sessions.action.completed",
