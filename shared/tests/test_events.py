@@ -197,7 +197,7 @@ def test_type_names_service_aggregate_and_verb_and_lives_in_its_service_module(
 ) -> None:
     model = model_for(event_type)
 
-    assert re.fullmatch(r"roundtable\.(enrollment|sessions|reminders)\.[a-z]+\.[a-z]+", event_type)
+    assert re.fullmatch(r"roundtable\.(enrollment|sessions|reminders)\.[a-z]+\.[a-z_]+", event_type)
     assert model.__module__ == SERVICE_MODULES[service_of(event_type)]
     assert model.event_type == event_type
     assert model.schema_version >= 1

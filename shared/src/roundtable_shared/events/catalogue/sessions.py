@@ -112,8 +112,7 @@ class SessionCompleted(_SessionEvent):
 
 @event("roundtable.sessions.session.attendance_corrected", aggregate="session id")
 class SessionAttendanceCorrected(_SessionEvent):
-    """A held session's record was corrected and who attended (or when) changed; the whole
-    attendance after the correction, so read models replace what ``session.completed`` said."""
+    """A held session's attendance was corrected: the whole attendance, replacing what was said."""
 
     started_at: AwareDatetime
     ended_at: AwareDatetime
