@@ -22,6 +22,7 @@ from roundtable_shared.messaging.streams import (
     stream_config,
 )
 from roundtable_shared.settings import ServiceSettings
+from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, Document, Indexes, apply_indexes, connect
 
 log = structlog.get_logger(__name__)
@@ -55,6 +56,12 @@ class ServiceRuntime:
         self._indexes = [*indexes, INBOX_INDEXES]
         self._consumers: list[ConsumerRunner] = []
         self._relay_task: asyncio.Task[None] | None = None
+
+    def aggregate_store(self, collection: str) -> AggregateStore:
+        """Where a repository saves aggregates with their events; the relay publishes them."""
+        return AggregateStore(
+            self.db[collection], source=self.settings.event_source, nudge=self.relay.nudge
+        )
 
     def add_consumer(self, consumer: EventConsumer) -> None:
         """Register before ``start``."""

@@ -8,7 +8,6 @@ from roundtable_shared.http.app import create_app
 from roundtable_shared.messaging.consumer import EventConsumer
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
-from roundtable_shared.storage.aggregates import AggregateStore
 from sessions import action_steps, conversations, feedback, membership, scheduling
 from sessions.action_steps import endpoints as action_endpoints
 from sessions.action_steps.repository import ACTION_STEPS, ActionStepRepository
@@ -33,7 +32,6 @@ from sessions.scheduling import endpoints as scheduling_endpoints
 from sessions.scheduling.repository import SESSIONS, CalendarFeedRepository, SessionRepository
 from sessions.scheduling.service import SchedulingService
 from sessions.settings import SessionsSettings
-from sessions.write_gate import GatedAggregateStore, GatedRelay, WriteGate
 
 CONSUMER = "sessions-enrollment"
 
@@ -49,22 +47,10 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
             *action_steps.repository.INDEXES,
             *feedback.repository.INDEXES,
         ],
+        outbox_collections=[SESSIONS, ACTION_STEPS, FEEDBACK],
     )
     db = runtime.db
-    # See write_gate.py: serialises this process's updates with the relay (a FerretDB defect).
-    gate = WriteGate()
-    runtime.relay = GatedRelay(
-        gate,
-        db,
-        [SESSIONS, ACTION_STEPS, FEEDBACK],
-        runtime.publisher,
-        poll_seconds=settings.outbox_poll_seconds,
-    )
-
-    def store(collection: str) -> AggregateStore:
-        return GatedAggregateStore(
-            gate, db[collection], source=settings.event_source, nudge=runtime.relay.nudge
-        )
+    store = runtime.aggregate_store
 
     member_service = MembershipService(GroupRepository(db), EmployeeRepository(db))
     session_store = store(SESSIONS)
@@ -108,11 +94,6 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
                 **erasure_consumers.handlers(erasure_service),
             },
             max_deliver=settings.consumer_max_deliver,
-            # FastStream's pull loop catches nats.errors.TimeoutError, but nats-py raises
-            # asyncio.TimeoutError when a batch fills only partly: the loop dies holding fetched,
-            # unacknowledged events, which come back only after ack_wait. A short one bounds that
-            # stall; handlers take milliseconds and are idempotent, so early redelivery is harmless.
-            ack_wait_seconds=getattr(settings, "consumer_ack_wait_seconds", 3.0),
         )
     )
     return create_app(

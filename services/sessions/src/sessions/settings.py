@@ -12,7 +12,3 @@ class SessionsSettings(ServiceSettings):
 
     service_name: str = Field("sessions", description="Name in logs, metrics and event sources.")
     http_port: int = Field(8002, description="Port the HTTP API listens on.")
-    consumer_ack_wait_seconds: float = Field(
-        3.0,
-        description="Seconds before an unacknowledged enrollment event is delivered again.",
-    )
