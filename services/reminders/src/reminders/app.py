@@ -35,7 +35,7 @@ from roundtable_shared.settings import ServiceSettings
 def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, DeliveryWorker]:
     runtime = ServiceRuntime(
         settings,
-        indexes=[REMINDER_INDEXES, LEASE_INDEXES, RECIPIENT_INDEXES],
+        indexes=[*REMINDER_INDEXES, LEASE_INDEXES, RECIPIENT_INDEXES],
         outbox_collections=[REMINDERS],
     )
     reminders = ReminderRepository(runtime.db)

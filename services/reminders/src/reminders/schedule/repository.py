@@ -25,18 +25,20 @@ LEASES = "reminder_leases"
 COPIES = "source_copies"
 """Version-guarded copies of sessions, actions and programs (what later events need)."""
 
-REMINDER_INDEXES = Indexes(
-    REMINDERS,
-    [
-        IndexModel([("status", ASCENDING), ("next_at", ASCENDING)]),
-        IndexModel([("status", ASCENDING), ("lease_until", ASCENDING)]),
-        IndexModel([("recipient_id", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("session_id", ASCENDING)]),
-        IndexModel([("action_id", ASCENDING)]),
-        IndexModel([("group_id", ASCENDING)]),
-        IndexModel([("program_id", ASCENDING), ("status", ASCENDING)]),
-    ],
-)
+# One declaration per index: FerretDB 1.24 panics ("slice bounds out of range") when one
+# createIndexes call names several indexes of which some already exist, i.e. on every restart.
+REMINDER_INDEXES = [
+    Indexes(REMINDERS, [IndexModel(keys)])
+    for keys in (
+        [("status", ASCENDING), ("next_at", ASCENDING)],
+        [("status", ASCENDING), ("lease_until", ASCENDING)],
+        [("recipient_id", ASCENDING), ("status", ASCENDING)],
+        [("session_id", ASCENDING)],
+        [("action_id", ASCENDING)],
+        [("group_id", ASCENDING)],
+        [("program_id", ASCENDING), ("status", ASCENDING)],
+    )
+]
 LEASE_INDEXES = Indexes(LEASES, [IndexModel([("reminder_id", ASCENDING)])])
 
 
