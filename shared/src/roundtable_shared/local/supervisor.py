@@ -35,6 +35,8 @@ class SystemConfig:
     nats_port: int = 4222
     mongo_port: int = 27017
     issuer_port: int = 8000
+    smtp_port: int = 1025
+    mail_ui_port: int = 8025
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
     namespace: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -66,6 +68,7 @@ class RunningSystem:
         try:
             self.servers.start()
             self._start_issuer()
+            self._start_mail_catcher()
             for name in self.config.service_ports:
                 self.start_service(name)
             for name in self.config.service_ports:
@@ -90,6 +93,26 @@ class RunningSystem:
         self.processes["dev-issuer"] = spawn("dev-issuer", argv, log, os.environ.copy())
         wait_for_port(self.config.issuer_port, 30, self.processes["dev-issuer"].process)
 
+    def _start_mail_catcher(self) -> None:
+        # The reminders service's local mail catcher, by module name (this library never imports
+        # a service): SMTP for the reminders it sends, a web page to read them.
+        if "reminders" not in self.config.service_ports:
+            return
+        argv = [
+            sys.executable,
+            "-m",
+            "reminders.mailcatcher",
+            "--smtp-port",
+            str(self.config.smtp_port),
+            "--http-port",
+            str(self.config.mail_ui_port),
+            "--data-dir",
+            str(self.config.data_dir),
+        ]
+        log = self.config.data_dir / "logs" / "mailcatcher.log"
+        self.processes["mailcatcher"] = spawn("mailcatcher", argv, log, os.environ.copy())
+        wait_for_port(self.config.mail_ui_port, 30, self.processes["mailcatcher"].process)
+
     def service_env(self, name: str) -> dict[str, str]:
         prefix = name.upper() + "_"
         values = {
@@ -100,6 +123,9 @@ class RunningSystem:
             "JWT_ISSUER": self.config.issuer_url,
             "JWKS_URL": f"{self.config.issuer_url}/.well-known/jwks.json",
         }
+        if name == "reminders":  # its mail goes to the local mail catcher
+            values["SMTP_HOST"] = "127.0.0.1"
+            values["SMTP_PORT"] = str(self.config.smtp_port)
         if name == "enrollment":  # the HR system's webhooks land there
             values["HR_WEBHOOK_SECRETS"] = f'["{dev_webhook_secret(self.config.data_dir)}"]'
 
@@ -145,6 +171,8 @@ def _print_summary(system: RunningSystem) -> None:
         f"  {'MongoDB':<11} {system.servers.mongodb_uri}  ({system.servers.mongo.kind or 'external'})"
     )
     print(f"  {'dev issuer':<11} {config.issuer_url}/.well-known/jwks.json")
+    if "mailcatcher" in system.processes:
+        print(f"  {'mail':<11} http://127.0.0.1:{config.mail_ui_port}  (reminders sent)")
     print(f"\n  logs:            {config.data_dir / 'logs'}")
     print("  a bearer token:  uv run roundtable token --employee e-1001 --roles participant")
     print(f"  HR webhook secret: {dev_webhook_secret(config.data_dir)}")
