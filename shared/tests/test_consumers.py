@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,3 +179,38 @@ async def _async(value: Any) -> Any:
 async def _dead_letters_when(harness: Harness, count: int) -> list[tuple[bytes, dict[str, str]]]:
     letters = await harness.dead_letters()
     return letters if len(letters) >= count else []
+
+
+async def test_a_batch_handler_gets_new_events_together_once(
+    make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
+) -> None:
+    batches: list[list[str]] = []
+
+    async def apply_batch(events: Sequence[tuple[Envelope, EventData]]) -> None:
+        batches.append([envelope.subject for envelope, _ in events])
+
+    async def unused(envelope: Envelope, data: EventData) -> None:
+        raise AssertionError("per-event handlers are not called in batch mode")
+
+    runtime = ServiceRuntime(make_settings(ServiceSettings, service_name="reporting"))
+    runtime.add_consumer(
+        EventConsumer(
+            name="batch-consumer",
+            source_service="sessions",
+            handlers={ACTION_COMPLETED: unused},
+            batch_handler=apply_batch,
+        )
+    )
+    harness = Harness(runtime, nats_client, namespace)
+    await runtime.start()
+    try:
+        events = [action_completed(f"a-{n}") for n in range(20)]
+        for n, event in enumerate(events):
+            await harness.publish_raw(event.to_json(), f"m-{n}")
+        await harness.publish_raw(events[0].to_json(), "again")  # a redelivery beyond the window
+        assert await eventually(lambda: _async(sum(map(len, batches)) >= 20))
+        await asyncio.sleep(0.3)
+        applied = [subject for batch in batches for subject in batch]
+        assert applied == [f"a-{n}" for n in range(20)]  # once each, in stream order
+    finally:
+        await runtime.stop()

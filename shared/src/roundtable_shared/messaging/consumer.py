@@ -38,6 +38,7 @@ from roundtable_shared.observability.tracing import current_traceparent
 log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[Envelope, EventData], Awaitable[None]]
+BatchHandler = Callable[[Sequence[tuple[Envelope, EventData]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class EventConsumer:
     backoff_seconds: Sequence[float] = field(default=(0.5, 2.0, 5.0, 15.0, 30.0))
     ack_wait_seconds: float = 30.0
     batch_size: int = 50  # FerretDB 1.24 hangs on bulk updates of 100 or more
+    batch_handler: BatchHandler | None = None
+    """When set, it gets each batch's new events at once, in stream order, instead of ``handlers``
+    being called one by one (which still name the types taken): for read models that write a
+    whole batch in one bulk write. If it raises, the whole batch is retried."""
 
     def retry_delay(self, delivered: int) -> float:
         return self.backoff_seconds[min(delivered, len(self.backoff_seconds)) - 1]
@@ -146,22 +151,11 @@ class ConsumerRunner:
 
     async def process(self, batch: Sequence[Msg]) -> None:
         deliveries = [d for d in [await self._parse(raw) for raw in batch] if d is not None]
-        seen = await self._inbox.seen_many(self.consumer.name, [d.envelope.id for d in deliveries])
-        applied: list[_Delivery] = []
-        failed_aggregates: set[str] = set()
-        for delivery in deliveries:
-            event_id, aggregate = delivery.envelope.id, delivery.envelope.subject
-            if event_id in seen:
-                await delivery.raw.ack()
-                self._count("duplicate")
-            elif aggregate in failed_aggregates:
-                await delivery.raw.nak(delay=self.consumer.retry_delay(delivery.delivered))
-                self._count("retried")
-            elif await self._apply(delivery):
-                seen.add(event_id)  # the same event twice in one batch takes effect once
-                applied.append(delivery)
-            else:
-                failed_aggregates.add(aggregate)
+        fresh = await self._drop_duplicates(deliveries)
+        if self.consumer.batch_handler is not None:
+            applied = await self._apply_batch(fresh)
+        else:
+            applied = await self._apply_one_by_one(fresh)
         await self._inbox.mark_many(self.consumer.name, [d.envelope.id for d in applied])
         for delivery in applied:
             await delivery.raw.ack()
@@ -170,6 +164,45 @@ class ConsumerRunner:
             metrics.CONSUMER_PENDING.labels(consumer=self.consumer.name).set(
                 batch[-1].metadata.num_pending or 0
             )
+
+    async def _drop_duplicates(self, deliveries: list[_Delivery]) -> list[_Delivery]:
+        """Acknowledge events already finished (or repeated within the batch); keep the rest."""
+        seen = await self._inbox.seen_many(self.consumer.name, [d.envelope.id for d in deliveries])
+        fresh: list[_Delivery] = []
+        for delivery in deliveries:
+            if delivery.envelope.id in seen:
+                await delivery.raw.ack()
+                self._count("duplicate")
+            else:
+                seen.add(delivery.envelope.id)
+                fresh.append(delivery)
+        return fresh
+
+    async def _apply_one_by_one(self, deliveries: list[_Delivery]) -> list[_Delivery]:
+        applied: list[_Delivery] = []
+        failed_aggregates: set[str] = set()
+        for delivery in deliveries:
+            aggregate = delivery.envelope.subject
+            if aggregate in failed_aggregates:
+                await delivery.raw.nak(delay=self.consumer.retry_delay(delivery.delivered))
+                self._count("retried")
+            elif await self._apply(delivery):
+                applied.append(delivery)
+            else:
+                failed_aggregates.add(aggregate)
+        return applied
+
+    async def _apply_batch(self, deliveries: list[_Delivery]) -> list[_Delivery]:
+        if not deliveries:
+            return []
+        assert self.consumer.batch_handler is not None
+        try:
+            await self.consumer.batch_handler([(d.envelope, d.data) for d in deliveries])
+        except Exception as exc:
+            for delivery in deliveries:
+                await self._failed(delivery.raw, exc, delivery.delivered)
+            return []
+        return deliveries
 
     async def _parse(self, raw: Msg) -> _Delivery | None:
         """The delivery, or None when the message was settled here (dead-lettered or skipped)."""
