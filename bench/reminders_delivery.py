@@ -1,0 +1,179 @@
+"""Reminder delivery benchmark: 100,000 reminders scheduled in the real database, a slice of them
+coming due during the run, delivered by the service's worker to a local SMTP sink.
+
+Run: ``uv run python -m bench.reminders_delivery [--total N] [--due N] [--window S] [--workers W]``
+
+Starts nats-server and the MongoDB-wire server (FerretDB on SQLite, or ``mongod``) in a temporary
+folder unless ``NATS_URL`` and ``MONGODB_URI`` name running ones. ``--total`` reminders are
+inserted through the service's repository; ``--due`` of them are due at times spread evenly over
+``--window`` seconds starting a few seconds after scheduling, the rest days ahead. ``--workers``
+delivery workers (the service's ``DeliveryWorker``, each with its own database connection, as
+replicas would be) deliver to an aiosmtpd sink, which notes when each message arrives. Prints p50,
+p99 and max of (arrival - due time) and the delivery rate; stops after ``--max-seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from reminders.delivery.worker import DeliveryWorker
+from reminders.people.repository import RecipientRepository
+from reminders.preferences.repository import PreferencesRepository
+from reminders.schedule.domain import Plan
+from reminders.schedule.repository import REMINDER_INDEXES, ReminderRepository, plan_document
+from reminders.settings import RemindersSettings
+from roundtable_shared.events.catalogue.reminders import ReminderKind
+from roundtable_shared.local.servers import LocalServers, free_port
+from roundtable_shared.storage.mongo import apply_indexes, connect
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.arrivals: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        at = time.time()
+        for line in (envelope.original_content or b"").split(b"\n"):
+            if line.startswith(b"X-Roundtable-Reminder:"):
+                key = line.split(b":", 1)[1].strip().decode()
+                with self.lock:
+                    self.arrivals.setdefault(key.rsplit(".", 1)[0], at)
+                break
+        return "250 OK"
+
+
+async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict[str, Any]:
+    sink = Sink()
+    smtp_port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    settings = RemindersSettings(
+        mongodb_uri=mongodb_uri,
+        nats_url=nats_url,
+        namespace=f"bench{os.getpid()}.",
+        smtp_port=smtp_port,
+        worker_batch_size=args.batch,
+        worker_concurrency=args.concurrency,
+        worker_poll_seconds=0.05,
+        lease_seconds=60,
+    )
+    client = connect(mongodb_uri, app_name="bench")
+    db = client[settings.database_name]
+    await apply_indexes(db, REMINDER_INDEXES)
+    people = [f"emp_{n:05d}" for n in range(1000)]
+    await db["recipients"].insert_many(
+        [
+            {"_id": p, "display_name": p, "email": f"{p}@example.com", "time_zone": "UTC"}
+            for p in people
+        ]
+    )
+    started = datetime.now(UTC)
+    first_due = started + timedelta(seconds=args.lead)
+    due_ids: dict[str, datetime] = {}
+    t0 = time.perf_counter()
+    batch: list[dict[str, Any]] = []
+    for n in range(args.total):
+        if n < args.due:
+            due_at = first_due + timedelta(seconds=args.window * n / max(args.due, 1))
+        else:
+            due_at = started + timedelta(days=2, seconds=n)
+        plan = Plan(
+            key=f"bench:{n}",
+            kind=ReminderKind.WELCOME,
+            recipient_id=people[n % len(people)],
+            program_id="prg_bench",
+            due_at=due_at,
+        )
+        if n < args.due:
+            due_ids[plan.reminder_id] = due_at
+        batch.append(plan_document(plan, started))
+        if len(batch) == 5000:
+            await db["reminders"].insert_many(batch, ordered=False)
+            batch = []
+    if batch:
+        await db["reminders"].insert_many(batch, ordered=False)
+    scheduled_in = time.perf_counter() - t0
+    print(f"scheduled {args.total} reminders in {scheduled_in:.1f} s", flush=True)
+
+    workers = []
+    for n in range(args.workers):
+        worker_client = connect(mongodb_uri, app_name=f"bench-worker-{n}")
+        wdb = worker_client[settings.database_name]
+        workers.append(
+            DeliveryWorker(
+                settings,
+                ReminderRepository(wdb),
+                RecipientRepository(wdb),
+                PreferencesRepository(wdb),
+                name=f"bench-{n}",
+            )
+        )
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    deadline = time.time() + args.lead + args.window + args.max_seconds
+    while time.time() < deadline and len(sink.arrivals) < args.due:
+        await asyncio.sleep(0.2)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    controller.stop()
+    delays = sorted(
+        sink.arrivals[rid] - due.timestamp() for rid, due in due_ids.items() if rid in sink.arrivals
+    )
+    arrivals = sorted(sink.arrivals.values())
+    span = (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
+    await client.drop_database(settings.database_name)
+    result = {
+        "total": args.total,
+        "due": args.due,
+        "delivered": len(sink.arrivals),
+        "scheduled_seconds": round(scheduled_in, 1),
+        "p50_delay_s": round(statistics.median(delays), 3) if delays else None,
+        "p99_delay_s": round(delays[int(0.99 * (len(delays) - 1))], 3) if delays else None,
+        "max_delay_s": round(delays[-1], 3) if delays else None,
+        "rate_per_s": round(len(arrivals) / span, 1) if span else None,
+        "workers": args.workers,
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--total", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=5_000)
+    parser.add_argument("--window", type=float, default=10.0)
+    parser.add_argument("--lead", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--max-seconds", type=float, default=120.0)
+    args = parser.parse_args()
+    if os.environ.get("MONGODB_URI") and os.environ.get("NATS_URL"):
+        result = asyncio.run(run(args, os.environ["MONGODB_URI"], os.environ["NATS_URL"]))
+    else:
+        with (
+            tempfile.TemporaryDirectory(prefix="roundtable-reminders-bench-") as folder,
+            LocalServers(Path(folder)) as servers,
+        ):
+            print(f"servers: {servers.mongo.kind or 'external'}", flush=True)
+            result = asyncio.run(run(args, servers.mongodb_uri, servers.nats_url))
+    for key, value in result.items():
+        print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    main()
