@@ -24,6 +24,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         nats_port=free_port(),
         mongo_port=free_port(),
         issuer_port=free_port(),
+        smtp_port=free_port(),
+        mail_ui_port=free_port(),
         service_ports={name: free_port() for name, _ in SERVICES},
     )
     running = RunningSystem(config).start()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -159,7 +158,7 @@ async def reminders_world(
     }
     settings: RemindersSettings = make_settings(RemindersSettings, **values)
     app = build_app(settings)
-    async with quick_stop(running_app(app)) as client:
+    async with running_app(app) as client:
         yield World(
             nats=nats_client,
             namespace=namespace,
@@ -168,17 +167,3 @@ async def reminders_world(
             client=client,
             db=app.state.runtime.db,
         )
-
-
-@asynccontextmanager
-async def quick_stop(
-    context: AbstractAsyncContextManager[httpx.AsyncClient],
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The app's lifespan, but its shutdown cut short: FastStream takes 30 s to stop a broker
-    with two pull subscribers (a shared-library matter), which would make the suite crawl."""
-    client = await context.__aenter__()
-    try:
-        yield client
-    finally:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(context.__aexit__(None, None, None), 2.0)

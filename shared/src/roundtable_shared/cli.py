@@ -23,6 +23,8 @@ def _up(args: Sequence[str]) -> int:
     parser.add_argument("--nats-port", type=int, default=4222)
     parser.add_argument("--mongo-port", type=int, default=27017)
     parser.add_argument("--issuer-port", type=int, default=8000)
+    parser.add_argument("--smtp-port", type=int, default=1025, help="the local mail catcher's SMTP")
+    parser.add_argument("--mail-ui-port", type=int, default=8025, help="where to read caught mail")
     parser.add_argument(
         "--service-port",
         action="append",
@@ -42,6 +44,8 @@ def _up(args: Sequence[str]) -> int:
         nats_port=options.nats_port,
         mongo_port=options.mongo_port,
         issuer_port=options.issuer_port,
+        smtp_port=options.smtp_port,
+        mail_ui_port=options.mail_ui_port,
         service_ports=ports,
     )
     return up(config)

@@ -34,9 +34,11 @@ class Indexes:
 
 
 async def apply_indexes(db: Database, declarations: Sequence[Indexes]) -> None:
+    # One index per command: FerretDB 1.24 crashes on a createIndexes naming several indexes
+    # when some of them exist already, which is every restart.
     for declaration in declarations:
-        if declaration.models:
-            await db[declaration.collection].create_indexes(list(declaration.models))
+        for model in declaration.models:
+            await db[declaration.collection].create_indexes([model])
 
 
 async def upsert_if_newer(
