@@ -83,10 +83,10 @@ class ServiceRuntime:
         # Every service declares every producer's stream (same configuration), so a consumer can
         # bind before its producer has ever started.
         js = self.broker.connection.jetstream()
-        ns = self.settings.namespace
+        ns, replicas = self.settings.namespace, self.settings.stream_replicas
         for producer in PRODUCERS:
-            await declare_stream(js, stream_config(producer, ns))
-        await declare_stream(js, dead_letter_config(ns))
+            await declare_stream(js, stream_config(producer, ns, replicas))
+        await declare_stream(js, dead_letter_config(ns, replicas))
 
     async def stop(self) -> None:
         for runner in self._consumers:

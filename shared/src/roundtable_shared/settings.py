@@ -48,6 +48,12 @@ class ServiceSettings(BaseSettings):
         "roles", description="Token claim holding the roles (dotted path for nested claims)."
     )
     employee_claim: str = Field("sub", description="Token claim holding the employee id.")
+    stream_replicas: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="JetStream replicas of every stream (3 on a NATS cluster; same on all services).",
+    )
     outbox_poll_seconds: float = Field(
         0.5, description="How often the outbox relay looks for work."
     )

@@ -41,7 +41,7 @@ def durable_name(consumer: str, namespace: str = "") -> str:
     return f"{_safe(namespace)}{consumer}".replace(".", "_")
 
 
-def stream_config(service: str, namespace: str = "") -> StreamConfig:
+def stream_config(service: str, namespace: str = "", replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=stream_name(service, namespace),
         subjects=[service_subjects(service, namespace)],
@@ -50,10 +50,11 @@ def stream_config(service: str, namespace: str = "") -> StreamConfig:
         discard=DiscardPolicy.OLD,
         max_age=0,  # kept: read models are rebuilt by replaying from the start
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
-def dead_letter_config(namespace: str = "") -> StreamConfig:
+def dead_letter_config(namespace: str = "", replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=dead_letter_stream(namespace),
         subjects=[f"{namespace}roundtable.deadletter.>"],
@@ -61,6 +62,7 @@ def dead_letter_config(namespace: str = "") -> StreamConfig:
         retention=RetentionPolicy.LIMITS,
         max_age=90 * 24 * 3600,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
     )
 
 
