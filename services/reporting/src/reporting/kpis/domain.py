@@ -92,7 +92,7 @@ def median_from_histogram(buckets: Mapping[int, int]) -> float | None:
 
 
 class CurrentState(BaseModel):
-    """What is counted now rather than per week (from the copies, not the counters)."""
+    """What is counted now rather than per week (from the day buckets of the totals)."""
 
     overdue_actions: int = 0
     active_groups: int = 0

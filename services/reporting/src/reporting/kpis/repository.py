@@ -1,8 +1,10 @@
-"""Reading the KPI inputs: a program's weekly rollups and its current-state counts."""
+"""Reading the KPI inputs: a program's weekly rollups, and its totals document."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from reporting.kpis.domain import CurrentState, WeekRow, Weeks
 from reporting.programs.domain import ProgramCopy
@@ -16,20 +18,29 @@ async def weeks(models: ReadModels, program_id: str) -> Weeks:
     )
 
 
-async def current_state(
-    models: ReadModels, program: ProgramCopy, now: datetime | None = None
+async def totals(models: ReadModels, program_id: str) -> Mapping[str, Any]:
+    """The program's totals document (one read by ``_id``); empty before its first event."""
+    return await models.totals.find_one({"_id": program_id}) or {}
+
+
+def total_weeks(doc: Mapping[str, Any]) -> Weeks:
+    """Every family's counters over all weeks, as ``Weeks`` totals."""
+    families: Mapping[str, Mapping[str, int]] = doc.get("c") or {}
+    return Weeks([WeekRow("total", family, counts) for family, counts in families.items()])
+
+
+def current_state(
+    doc: Mapping[str, Any], program: ProgramCopy, now: datetime | None = None
 ) -> CurrentState:
+    """Overdue steps (open, due on a day before today, UTC) and engaged groups (active, last met
+    on or after the day ``cadence`` days ago), summed from the totals' day buckets."""
     now = now or datetime.now(UTC)
-    overdue = await models.actions.count_documents(
-        {"program_id": program.program_id, "done": {"$exists": False}, "due_at": {"$lt": now}}
+    today = now.date().isoformat()
+    cutoff = (now - timedelta(days=program.cadence_days)).date().isoformat()
+    due: Mapping[str, int] = doc.get("due") or {}
+    met: Mapping[str, int] = doc.get("met") or {}
+    return CurrentState(
+        overdue_actions=sum(int(n) for day, n in due.items() if day < today),
+        active_groups=int(doc.get("groups_active", 0)),
+        engaged_groups=sum(int(n) for day, n in met.items() if day >= cutoff),
     )
-    cutoff = now - timedelta(days=program.cadence_days)
-    active = engaged = 0
-    cursor = models.groups.find(
-        {"program_id": program.program_id, "status": "active"}, {"last_met_at": 1}
-    )
-    async for group in cursor:
-        active += 1
-        met = group.get("last_met_at")
-        engaged += int(met is not None and met >= cutoff)
-    return CurrentState(overdue_actions=overdue, active_groups=active, engaged_groups=engaged)

@@ -33,8 +33,10 @@ def checked_week(value: str | None, field: str) -> str | None:
 
 async def summary(models: ReadModels, viewer: Principal, program_id: str) -> domain.Summary:
     program = await readable_program(models, viewer, program_id)
-    weeks = await repository.weeks(models, program_id)
-    return domain.summary(program_id, weeks, await repository.current_state(models, program))
+    totals = await repository.totals(models, program_id)
+    return domain.summary(
+        program_id, repository.total_weeks(totals), repository.current_state(totals, program)
+    )
 
 
 async def time_series(
@@ -63,4 +65,5 @@ async def time_series(
 
 async def funnel(models: ReadModels, viewer: Principal, program_id: str) -> domain.Funnel:
     await readable_program(models, viewer, program_id)
-    return domain.funnel(program_id, await repository.weeks(models, program_id))
+    totals = await repository.totals(models, program_id)
+    return domain.funnel(program_id, repository.total_weeks(totals))

@@ -1,37 +1,56 @@
-"""The reporting service's durable consumers: one per producer's stream."""
+"""The reporting service's durable consumers: one per producer's stream, each batch at once."""
 
 from __future__ import annotations
 
-from reporting.projections.handlers import HANDLER_TABLES, ModelsProvider
+from collections.abc import Awaitable, Callable, Sequence
+
+from reporting.projections.handlers import HANDLER_TABLES, apply_batch
 from reporting.projections.metrics import record_applied
+from reporting.projections.readmodel import ReadModels
 from roundtable_shared.events.envelope import Envelope, EventData
-from roundtable_shared.messaging.consumer import EventConsumer, EventHandler
+from roundtable_shared.messaging.consumer import BatchHandler, EventConsumer, EventHandler
+
+ModelsProvider = Callable[[], Awaitable[ReadModels]]
 
 
-def consumer_name(source_service: str) -> str:
-    return f"reporting-{source_service}"
+def consumer_name(source_service: str, prefix: str = "reporting") -> str:
+    return f"{prefix}-{source_service}"
 
 
-def _recorded(name: str, handler: EventHandler) -> EventHandler:
-    async def handle(envelope: Envelope, data: EventData) -> None:
-        await handler(envelope, data)
-        record_applied(name, envelope.time)
+def batch_handler(name: str, models: ModelsProvider) -> BatchHandler:
+    async def handle(events: Sequence[tuple[Envelope, EventData]]) -> None:
+        await apply_batch(await models(), events)
+        if events:
+            record_applied(name, events[-1][0].time)
 
     return handle
 
 
 def projection_consumers(
-    models: ModelsProvider, *, max_deliver: int, ack_wait_seconds: float
+    models: ModelsProvider,
+    *,
+    max_deliver: int,
+    ack_wait_seconds: float,
+    prefix: str = "reporting",
 ) -> list[EventConsumer]:
     consumers = []
     for source, table in HANDLER_TABLES.items():
-        name = consumer_name(source)
-        handlers = {kind: _recorded(name, h) for kind, h in table(models).items()}
+        name = consumer_name(source, prefix)
+        handle = batch_handler(name, models)
+
+        def one(handle: BatchHandler = handle) -> EventHandler:
+            async def apply(envelope: Envelope, data: EventData) -> None:
+                await handle([(envelope, data)])
+
+            return apply
+
         consumers.append(
             EventConsumer(
                 name=name,
                 source_service=source,
-                handlers=handlers,
+                # names the types taken; with batch_handler set, the batch goes there instead
+                handlers={kind.event_type: one() for kind in table},
+                batch_handler=handle,
                 max_deliver=max_deliver,
                 ack_wait_seconds=ack_wait_seconds,
             )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
-from reporting.projections.readmodel import DocumentLocks, ReadModels
+from reporting.projections.readmodel import ReadModels
 from roundtable_shared.storage.mongo import Database
 
 META = "reporting_meta"
@@ -18,10 +19,10 @@ class Generations:
         self.db = db
         self.cache_seconds = cache_seconds
         self._cached: tuple[float, ReadModels] | None = None
-        self.locks = DocumentLocks()
+        self.lock = asyncio.Lock()  # one writer at a time in this process, whatever generation
 
     def models(self, generation: str) -> ReadModels:
-        return ReadModels(self.db, generation, self.locks)
+        return ReadModels(self.db, generation, self.lock)
 
     async def current(self) -> ReadModels:
         now = time.monotonic()

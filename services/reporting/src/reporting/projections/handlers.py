@@ -1,16 +1,20 @@
 """Event handlers of the projections: what each event changes in the read models.
 
-Every handler is idempotent (effects keyed by business ids through ``ReadModels.add``, copies
-guarded by versions, flags that only ever go one way) and order-tolerant (counters commute; an
-effect that needs two events, such as days-to-complete, fires on whichever arrives second).
+Handlers run on a ``Batch``: the copies an event needs are loaded before (``load_for``), the
+handler changes them in memory and records counter changes, and the batch writes everything at
+the end. Every handler is idempotent (facts keyed by business ids, copies guarded by versions,
+flags that only ever go one way, contributions reconciled from state) and order-tolerant
+(counters commute; an effect that needs two events, such as days-to-complete, fires on
+whichever arrives second).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from reporting.projections.batch import Batch
 from reporting.projections.domain import (
     Family,
     Stage,
@@ -19,202 +23,191 @@ from reporting.projections.domain import (
     iso_week,
     session_stages,
 )
-from reporting.projections.readmodel import ReadModels, person_id, set_if_newer
+from reporting.projections.readmodel import ReadModels, person_id
 from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue import reminders as rm
 from roundtable_shared.events.catalogue import sessions as se
 from roundtable_shared.events.envelope import Envelope, EventData
-from roundtable_shared.messaging.consumer import EventHandler
 
-ModelsProvider = Callable[[], Awaitable[ReadModels]]
 E = TypeVar("E", bound=EventData)
-
-
-def _typed(
-    kind: type[E],
-    handle: Callable[[ReadModels, Envelope, E], Awaitable[None]],
-    models: ModelsProvider,
-) -> EventHandler:
-    async def handler(envelope: Envelope, data: EventData) -> None:
-        if not isinstance(data, kind):  # the registry parsed it from envelope.type
-            raise TypeError(f"{envelope.type} carried {type(data).__name__}")
-        await handle(await models(), envelope, data)
-
-    return handler
+Handler = Callable[[Batch, Envelope, Any], None]
 
 
 def _as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _day(moment: datetime) -> str:
+    return _as_utc(moment).date().isoformat()
+
+
+# --- state contributions -------------------------------------------------------------------------
+
+
+def person_changed(b: Batch, pid: str) -> None:
+    """The funnel stages a person counts in, from their copy and their program's."""
+    person = b.doc("persons", pid)
+    program_id = person.get("program_id")
+    if not program_id:
+        return
+    attended = len(person.get("sessions") or [])
+    program = b.doc("programs", str(program_id))
+    stages = {
+        Stage.ENROLLED: bool(person.get("enrolled")),
+        Stage.MATCHED: bool(person.get("matched")),
+    }
+    stages |= dict.fromkeys(session_stages(attended), True)
+    stages[Stage.COMPLETED] = program.get("closed_at") is not None and completed_program(
+        program_closed=True, withdrawn=bool(person.get("withdrawn")), sessions_attended=attended
+    )
+    desired = {str(stage): int(on) for stage, on in stages.items()}
+    b.reconcile("persons", pid, "counted", desired, [(b.totals(str(program_id)), "c.funnel.")])
+
+
+def group_changed_state(b: Batch, group_id: str) -> None:
+    """An active group counts in ``groups_active``, and in ``met.<day>`` once it has met."""
+    group = b.doc("groups", group_id)
+    program_id = group.get("program_id")
+    if not program_id:
+        return
+    desired: dict[str, int] = {}
+    if group.get("status") == "active":
+        desired["groups_active"] = 1
+        if group.get("last_met_at") is not None:
+            desired[f"met.{_day(group['last_met_at'])}"] = 1
+    b.reconcile("groups", group_id, "counted", desired, [(b.totals(str(program_id)), "")])
+
+
+def action_changed(b: Batch, action_id: str) -> None:
+    """An open action step with a due date counts in ``due.<day>`` (overdue = days past)."""
+    action = b.doc("actions", action_id)
+    program_id = action.get("program_id")
+    if not program_id:
+        return
+    desired: dict[str, int] = {}
+    if "done" not in action and action.get("due_at") is not None:
+        desired[f"due.{_day(action['due_at'])}"] = 1
+    b.reconcile("actions", action_id, "counted", desired, [(b.totals(str(program_id)), "")])
+
+
+def session_attendance_changed(b: Batch, session_id: str) -> None:
+    """A held session's attendance (the latest said) counts in its week's attended/invited."""
+    session = b.doc("sessions", session_id)
+    program_id, week = session.get("program_id"), session.get("week")
+    if not program_id or not week:
+        return
+    attendees = session.get("attendees") or []
+    desired = {
+        "attended": len(attendees),
+        "invited": max(int(session.get("invited", 0)), len(attendees)),
+    }
+    targets = [
+        (b.rollup(str(program_id), str(week), Family.SESSIONS), "c."),
+        (b.totals(str(program_id)), f"c.{Family.SESSIONS}."),
+    ]
+    b.reconcile("sessions", session_id, "counted", desired, targets)
+
+
 # --- enrollment ----------------------------------------------------------------------------------
 
 
-async def program_snapshot(
-    m: ReadModels, envelope: Envelope, data: en.ProgramCreated | en.ProgramUpdated
+def program_snapshot(
+    b: Batch, envelope: Envelope, data: en.ProgramCreated | en.ProgramUpdated
 ) -> None:
     v = envelope.aggregateversion
-    await set_if_newer(
-        m,
-        "programs",
-        data.program_id,
-        "snapshot_version",
-        v,
-        {
-            "name": data.name,
-            "format": str(data.format),
-            "cadence": str(data.cadence),
-            "sponsor_ids": list(data.sponsor_ids),
-            "capacity": data.capacity,
-        },
-    )
-    await set_if_newer(
-        m, "programs", data.program_id, "status_version", v, {"status": str(data.status)}
-    )
+    fields = {
+        "name": data.name,
+        "format": str(data.format),
+        "cadence": str(data.cadence),
+        "sponsor_ids": list(data.sponsor_ids),
+        "capacity": data.capacity,
+    }
+    b.set_if_newer("programs", data.program_id, "snapshot_version", v, fields)
+    b.set_if_newer("programs", data.program_id, "status_version", v, {"status": str(data.status)})
 
 
-async def program_created(m: ReadModels, envelope: Envelope, data: en.ProgramCreated) -> None:
-    await program_snapshot(m, envelope, data)
+def _status(status: str) -> Handler:
+    def handle(b: Batch, envelope: Envelope, data: Any) -> None:
+        b.set_if_newer(
+            "programs",
+            data.program_id,
+            "status_version",
+            envelope.aggregateversion,
+            {"status": status},
+        )
+
+    return handle
 
 
-async def program_updated(m: ReadModels, envelope: Envelope, data: en.ProgramUpdated) -> None:
-    await program_snapshot(m, envelope, data)
-
-
-async def program_opened(m: ReadModels, envelope: Envelope, data: en.ProgramOpened) -> None:
-    await set_if_newer(
-        m,
-        "programs",
-        data.program_id,
-        "status_version",
-        envelope.aggregateversion,
-        {"status": "open"},
-    )
-
-
-async def program_started(m: ReadModels, envelope: Envelope, data: en.ProgramStarted) -> None:
-    await set_if_newer(
-        m,
-        "programs",
-        data.program_id,
-        "status_version",
-        envelope.aggregateversion,
-        {"status": "running"},
-    )
-
-
-async def program_closed(m: ReadModels, envelope: Envelope, data: en.ProgramClosed) -> None:
-    await set_if_newer(
-        m,
-        "programs",
-        data.program_id,
-        "status_version",
-        envelope.aggregateversion,
-        {"status": "closed"},
-    )
+def program_closed(b: Batch, envelope: Envelope, data: en.ProgramClosed) -> None:
+    v = envelope.aggregateversion
+    b.set_if_newer("programs", data.program_id, "status_version", v, {"status": "closed"})
     # Closing is final: the flag is set whatever the order of the program's events.
-    closed_at = _as_utc(data.closed_at)
-    await m.update("programs", data.program_id, {"$set": {"closed_at": closed_at}}, upsert=True)
-    cursor = m.persons.find(
-        {"program_id": data.program_id, "sessions_n": {"$gte": 3}},
-        {"withdrawn": 1, "sessions_n": 1},
-    )
-    async for person in cursor:
-        await _maybe_completed(m, data.program_id, person, closed_at)
+    b.set_fields("programs", data.program_id, {"closed_at": _as_utc(data.closed_at)})
+    for person in b.docs("persons"):
+        if person.get("program_id") == data.program_id:
+            person_changed(b, str(person["_id"]))
 
 
-async def _maybe_completed(
-    m: ReadModels, program_id: str, person: Mapping[str, Any], closed_at: datetime | None
-) -> None:
-    if closed_at is None or not completed_program(
-        program_closed=True,
-        withdrawn=bool(person.get("withdrawn")),
-        sessions_attended=int(person.get("sessions_n", 0)),
-    ):
-        return
-    await m.add_funnel(program_id, f"completed:{person['_id']}", {Stage.COMPLETED: 1})
-
-
-async def _participant_status(
-    m: ReadModels, envelope: Envelope, data: en._ParticipantEvent, status: str
-) -> str:
+def _participant_status(b: Batch, envelope: Envelope, data: Any, status: str) -> str:
     pid = person_id(data.program_id, data.employee_id)
-    await set_if_newer(
-        m,
-        "persons",
-        pid,
-        "status_version",
-        envelope.aggregateversion,
-        {
-            "status": status,
-            "participant_id": data.participant_id,
-            "program_id": data.program_id,
-            "employee_id": data.employee_id,
-        },
-    )
+    fields = {
+        "status": status,
+        "participant_id": data.participant_id,
+        "program_id": data.program_id,
+        "employee_id": data.employee_id,
+    }
+    b.set_if_newer("persons", pid, "status_version", envelope.aggregateversion, fields)
     return pid
 
 
-async def _participant_consent(
-    m: ReadModels, envelope: Envelope, data: en._ParticipantConsentEvent, pid: str
-) -> None:
-    if await m.erased.find_one({"_id": data.employee_id}) is not None:
+def _participant_consent(b: Batch, envelope: Envelope, data: Any, pid: str) -> None:
+    if b.doc("erased", data.employee_id).get("erased"):
         return  # an erased person's attributes are never stored again
     attributes = (
         data.reporting_attributes.model_dump(mode="json")
         if data.consent_to_reporting and data.reporting_attributes
         else None
     )
-    await set_if_newer(
-        m,
-        "persons",
-        pid,
-        "consent_version",
-        envelope.aggregateversion,
-        {"consent": data.consent_to_reporting, "attributes": attributes},
-    )
+    fields = {"consent": data.consent_to_reporting, "attributes": attributes}
+    b.set_if_newer("persons", pid, "consent_version", envelope.aggregateversion, fields)
 
 
-async def participant_enrolled(
-    m: ReadModels, envelope: Envelope, data: en.ParticipantEnrolled
-) -> None:
-    pid = await _participant_status(m, envelope, data, "enrolled")
-    await _participant_consent(m, envelope, data, pid)
-    await m.update("persons", pid, {"$set": {"enrolled": 1}})
-    week = iso_week(data.enrolled_at)
+def participant_enrolled(b: Batch, envelope: Envelope, data: en.ParticipantEnrolled) -> None:
+    pid = _participant_status(b, envelope, data, "enrolled")
+    _participant_consent(b, envelope, data, pid)
+    b.set_fields("persons", pid, {"enrolled": 1, "program_id": data.program_id})
     counts = {"enrolled": 1, "enrolled_from_waitlist": int(data.from_waitlist)}
-    await m.add(
-        data.program_id, week, Family.PARTICIPANTS, f"enrolled:{data.participant_id}", counts
+    b.effect(
+        data.program_id,
+        iso_week(data.enrolled_at),
+        Family.PARTICIPANTS,
+        f"enrolled:{data.participant_id}",
+        counts,
     )
-    await m.add_funnel(data.program_id, f"enrolled:{pid}", {Stage.ENROLLED: 1})
+    person_changed(b, pid)
 
 
-async def participant_updated(
-    m: ReadModels, envelope: Envelope, data: en.ParticipantUpdated
-) -> None:
-    pid = person_id(data.program_id, data.employee_id)
-    await _participant_consent(m, envelope, data, pid)
+def participant_updated(b: Batch, envelope: Envelope, data: en.ParticipantUpdated) -> None:
+    _participant_consent(b, envelope, data, person_id(data.program_id, data.employee_id))
 
 
-async def participant_withdrawn(
-    m: ReadModels, envelope: Envelope, data: en.ParticipantWithdrawn
-) -> None:
-    pid = await _participant_status(m, envelope, data, "withdrawn")
-    await m.update("persons", pid, {"$set": {"withdrawn": 1}})
-    await m.add(
+def participant_withdrawn(b: Batch, envelope: Envelope, data: en.ParticipantWithdrawn) -> None:
+    pid = _participant_status(b, envelope, data, "withdrawn")
+    b.set_fields("persons", pid, {"withdrawn": 1})
+    b.effect(
         data.program_id,
         iso_week(data.withdrawn_at),
         Family.PARTICIPANTS,
         f"withdrawn:{data.participant_id}",
         {"withdrawn": 1, f"withdrawn_{data.reason}": 1},
     )
+    person_changed(b, pid)
 
 
-async def participant_waitlisted(
-    m: ReadModels, envelope: Envelope, data: en.ParticipantWaitlisted
-) -> None:
-    await _participant_status(m, envelope, data, "waitlisted")
-    await m.add(
+def participant_waitlisted(b: Batch, envelope: Envelope, data: en.ParticipantWaitlisted) -> None:
+    _participant_status(b, envelope, data, "waitlisted")
+    b.effect(
         data.program_id,
         iso_week(data.waitlisted_at),
         Family.PARTICIPANTS,
@@ -223,65 +216,43 @@ async def participant_waitlisted(
     )
 
 
-async def _group_members_matched(
-    m: ReadModels, program_id: str, employee_ids: list[str], when: datetime
-) -> None:
+def _members_matched(b: Batch, program_id: str, employee_ids: Sequence[str]) -> None:
     for employee_id in employee_ids:
         pid = person_id(program_id, employee_id)
-        await m.update(
-            "persons",
-            pid,
-            {"$set": {"matched": 1, "program_id": program_id, "employee_id": employee_id}},
-            upsert=True,
+        b.set_fields(
+            "persons", pid, {"matched": 1, "program_id": program_id, "employee_id": employee_id}
         )
-        await m.add_funnel(program_id, f"matched:{pid}", {Stage.MATCHED: 1})
+        person_changed(b, pid)
 
 
-async def group_formed(m: ReadModels, envelope: Envelope, data: en.GroupFormed) -> None:
-    await set_if_newer(
-        m,
-        "groups",
-        data.group_id,
-        "version",
-        envelope.aggregateversion,
-        {"program_id": data.program_id, "status": "active", "size": len(data.members)},
-    )
-    await m.add(
+def _group_copy(b: Batch, envelope: Envelope, data: en.GroupFormed | en.GroupChanged) -> None:
+    fields = {"program_id": data.program_id, "status": "active", "size": len(data.members)}
+    b.set_if_newer("groups", data.group_id, "version", envelope.aggregateversion, fields)
+    b.set_fields("groups", data.group_id, {"program_id": data.program_id})
+    group_changed_state(b, data.group_id)
+    _members_matched(b, data.program_id, [m.employee_id for m in data.members])
+
+
+def group_formed(b: Batch, envelope: Envelope, data: en.GroupFormed) -> None:
+    _group_copy(b, envelope, data)
+    b.effect(
         data.program_id,
         iso_week(data.formed_at),
         Family.GROUPS,
         f"formed:{data.group_id}",
         {"formed": 1, "members": len(data.members)},
     )
-    await _group_members_matched(
-        m, data.program_id, [member.employee_id for member in data.members], data.formed_at
-    )
 
 
-async def group_changed(m: ReadModels, envelope: Envelope, data: en.GroupChanged) -> None:
-    await set_if_newer(
-        m,
-        "groups",
-        data.group_id,
-        "version",
-        envelope.aggregateversion,
-        {"program_id": data.program_id, "status": "active", "size": len(data.members)},
-    )
-    await _group_members_matched(
-        m, data.program_id, [member.employee_id for member in data.members], data.changed_at
-    )
+def group_changed(b: Batch, envelope: Envelope, data: en.GroupChanged) -> None:
+    _group_copy(b, envelope, data)
 
 
-async def group_dissolved(m: ReadModels, envelope: Envelope, data: en.GroupDissolved) -> None:
-    await set_if_newer(
-        m,
-        "groups",
-        data.group_id,
-        "version",
-        envelope.aggregateversion,
-        {"program_id": data.program_id, "status": "dissolved"},
-    )
-    await m.add(
+def group_dissolved(b: Batch, envelope: Envelope, data: en.GroupDissolved) -> None:
+    fields = {"program_id": data.program_id, "status": "dissolved"}
+    b.set_if_newer("groups", data.group_id, "version", envelope.aggregateversion, fields)
+    group_changed_state(b, data.group_id)
+    b.effect(
         data.program_id,
         iso_week(data.dissolved_at),
         Family.GROUPS,
@@ -290,23 +261,20 @@ async def group_dissolved(m: ReadModels, envelope: Envelope, data: en.GroupDisso
     )
 
 
-async def employee_erased(m: ReadModels, envelope: Envelope, data: en.EmployeeErased) -> None:
+def employee_erased(b: Batch, envelope: Envelope, data: en.EmployeeErased) -> None:
     # The counts stay; what could single the person out (consent, attributes) goes.
-    await m.update("erased", data.employee_id, {"$set": {"erased": True}}, upsert=True)
-    ids = [
-        doc["_id"] async for doc in m.persons.find({"employee_id": data.employee_id}, {"_id": 1})
-    ]
-    for pid in ids:
-        await m.update(
-            "persons", str(pid), {"$set": {"attributes": None, "consent": False, "erased": 1}}
-        )
+    b.set_fields("erased", data.employee_id, {"erased": True})
+    for person in b.docs("persons"):
+        if person.get("employee_id") == data.employee_id:
+            fields = {"attributes": None, "consent": False, "erased": 1}
+            b.set_fields("persons", str(person["_id"]), fields)
 
 
 # --- sessions ------------------------------------------------------------------------------------
 
 
-async def session_scheduled(m: ReadModels, envelope: Envelope, data: se.SessionScheduled) -> None:
-    await m.add(
+def session_scheduled(b: Batch, envelope: Envelope, data: se.SessionScheduled) -> None:
+    b.effect(
         data.program_id,
         iso_week(data.starts_at),
         Family.SESSIONS,
@@ -315,8 +283,8 @@ async def session_scheduled(m: ReadModels, envelope: Envelope, data: se.SessionS
     )
 
 
-async def session_cancelled(m: ReadModels, envelope: Envelope, data: se.SessionCancelled) -> None:
-    await m.add(
+def session_cancelled(b: Batch, envelope: Envelope, data: se.SessionCancelled) -> None:
+    b.effect(
         data.program_id,
         iso_week(data.starts_at),
         Family.SESSIONS,
@@ -325,145 +293,144 @@ async def session_cancelled(m: ReadModels, envelope: Envelope, data: se.SessionC
     )
 
 
-async def session_completed(m: ReadModels, envelope: Envelope, data: se.SessionCompleted) -> None:
-    week = iso_week(data.started_at)
-    attendees = sorted(set(data.attendee_ids))
-    await m.add(
-        data.program_id,
-        week,
-        Family.SESSIONS,
-        f"held:{data.session_id}",
-        {"held": 1, "attended": len(attendees), "invited": max(data.invited_count, len(attendees))},
-    )
-    await m.update(
-        "groups",
-        data.group_id,
-        {
-            "$max": {"last_met_at": _as_utc(data.started_at)},
-            "$set": {"program_id": data.program_id},
-        },
-        upsert=True,
-    )
-    await m.add(data.program_id, week, Family.GROUPS, f"met:{data.group_id}:{week}", {"met": 1})
-    for employee_id in attendees:
-        await _attended(m, data, employee_id, week)
-
-
-async def _attended(
-    m: ReadModels,
-    data: se.SessionCompleted,
-    employee_id: str,
-    week: str,
+def _attendance(
+    b: Batch,
+    envelope: Envelope,
+    data: se.SessionCompleted | se.SessionAttendanceCorrected,
 ) -> None:
-    pid = person_id(data.program_id, employee_id)
-    person = await m.upsert_and_get(
-        "persons",
-        pid,
-        {
-            "$addToSet": {"sessions": data.session_id},
-            "$set": {"program_id": data.program_id, "employee_id": employee_id},
-        },
-    )
-    attended = len(person.get("sessions", []))
-    await m.update("persons", pid, {"$max": {"sessions_n": attended}})
-    for stage in session_stages(attended):
-        await m.add_funnel(data.program_id, f"{stage}:{pid}", {stage: 1})
-    # Read after writing sessions_n, as program_closed reads people after writing closed_at: of
-    # two such handlers running at once, at least one sees the other's write.
-    program = await m.programs.find_one({"_id": data.program_id}, {"closed_at": 1})
-    closed_at = program.get("closed_at") if program else None
-    await _maybe_completed(m, data.program_id, {**person, "sessions_n": attended}, closed_at)
+    """Store the session's attendance if this is the latest said; move people's sessions."""
+    session = b.doc("sessions", data.session_id)
+    before = set(session.get("attendees") or [])
+    attendees = sorted(set(data.attendee_ids))
+    fields = {
+        "program_id": data.program_id,
+        "week": iso_week(data.started_at),
+        "attendees": attendees,
+        "invited": max(data.invited_count, len(attendees)),
+    }
+    if not b.set_if_newer(
+        "sessions", data.session_id, "version", envelope.aggregateversion, fields
+    ):
+        return
+    session_attendance_changed(b, data.session_id)
+    for employee_id in sorted(before | set(attendees)):
+        pid = person_id(data.program_id, employee_id)
+        person = b.doc("persons", pid)
+        sessions = set(person.get("sessions") or [])
+        if employee_id in attendees:
+            sessions.add(data.session_id)
+        else:
+            sessions.discard(data.session_id)
+        b.set_fields(
+            "persons",
+            pid,
+            {
+                "sessions": sorted(sessions),
+                "sessions_n": len(sessions),
+                "program_id": data.program_id,
+                "employee_id": employee_id,
+            },
+        )
+        person_changed(b, pid)
 
 
-async def _action_due(m: ReadModels, envelope: Envelope, data: se._ActionStep) -> None:
-    await set_if_newer(
-        m,
-        "actions",
-        data.action_id,
-        "due_version",
-        envelope.aggregateversion,
-        {"program_id": data.program_id, "due_at": _as_utc(data.due_at)},
-    )
+def session_completed(b: Batch, envelope: Envelope, data: se.SessionCompleted) -> None:
+    week = iso_week(data.started_at)
+    b.effect(data.program_id, week, Family.SESSIONS, f"held:{data.session_id}", {"held": 1})
+    group = b.doc("groups", data.group_id)
+    started = _as_utc(data.started_at)
+    last = group.get("last_met_at")
+    if last is None or _as_utc(last) < started:
+        b.set_fields("groups", data.group_id, {"last_met_at": started})
+    b.set_fields("groups", data.group_id, {"program_id": data.program_id})
+    group_changed_state(b, data.group_id)
+    b.effect(data.program_id, week, Family.GROUPS, f"met:{data.group_id}:{week}", {"met": 1})
+    _attendance(b, envelope, data)
 
 
-async def _completion_days(m: ReadModels, action: Mapping[str, Any]) -> None:
+def attendance_corrected(b: Batch, envelope: Envelope, data: se.SessionAttendanceCorrected) -> None:
+    # Held (and the group's meeting) counted from session.completed; only who attended changes.
+    _attendance(b, envelope, data)
+
+
+def _action_due(b: Batch, envelope: Envelope, data: Any) -> None:
+    fields = {"program_id": data.program_id, "due_at": _as_utc(data.due_at)}
+    b.set_if_newer("actions", data.action_id, "due_version", envelope.aggregateversion, fields)
+
+
+def _completion_days(b: Batch, action_id: str) -> None:
+    action = b.doc("actions", action_id)
     committed_at, completed_at = action.get("committed_at"), action.get("completed_at")
     if committed_at is None or completed_at is None:
         return  # the other event has not arrived yet; it will do this
-    days = completion_days(committed_at, completed_at)
-    await m.add(
+    days = completion_days(_as_utc(committed_at), _as_utc(completed_at))
+    b.effect(
         str(action["program_id"]),
         iso_week(completed_at),
         Family.ACTIONS,
-        f"days:{action['_id']}",
+        f"days:{action_id}",
         {f"days_{days}": 1},
     )
 
 
-async def action_committed(m: ReadModels, envelope: Envelope, data: se.ActionCommitted) -> None:
-    await _action_due(m, envelope, data)
-    action = await m.upsert_and_get(
+def action_committed(b: Batch, envelope: Envelope, data: se.ActionCommitted) -> None:
+    _action_due(b, envelope, data)
+    b.set_fields(
         "actions",
         data.action_id,
-        {"$set": {"committed_at": _as_utc(data.committed_at), "program_id": data.program_id}},
+        {"committed_at": _as_utc(data.committed_at), "program_id": data.program_id},
     )
-    await m.add(
+    b.effect(
         data.program_id,
         iso_week(data.committed_at),
         Family.ACTIONS,
         f"committed:{data.action_id}",
         {"committed": 1},
     )
-    await _completion_days(m, action)
+    _completion_days(b, data.action_id)
+    action_changed(b, data.action_id)
 
 
-async def action_updated(m: ReadModels, envelope: Envelope, data: se.ActionUpdated) -> None:
-    await _action_due(m, envelope, data)
+def action_updated(b: Batch, envelope: Envelope, data: se.ActionUpdated) -> None:
+    _action_due(b, envelope, data)
+    action_changed(b, data.action_id)
 
 
-async def action_completed(m: ReadModels, envelope: Envelope, data: se.ActionCompleted) -> None:
-    action = await m.upsert_and_get(
-        "actions",
-        data.action_id,
-        {
-            "$set": {
-                "done": "completed",
-                "completed_at": _as_utc(data.completed_at),
-                "program_id": data.program_id,
-            }
-        },
-    )
-    await m.add(
+def action_completed(b: Batch, envelope: Envelope, data: se.ActionCompleted) -> None:
+    fields = {
+        "done": "completed",
+        "completed_at": _as_utc(data.completed_at),
+        "program_id": data.program_id,
+    }
+    b.set_fields("actions", data.action_id, fields)
+    b.effect(
         data.program_id,
         iso_week(data.completed_at),
         Family.ACTIONS,
         f"completed:{data.action_id}",
         {"completed": 1},
     )
-    await _completion_days(m, action)
+    _completion_days(b, data.action_id)
+    action_changed(b, data.action_id)
 
 
-async def action_dropped(m: ReadModels, envelope: Envelope, data: se.ActionDropped) -> None:
-    await m.update(
-        "actions",
-        data.action_id,
-        {"$set": {"done": "dropped", "program_id": data.program_id}},
-        upsert=True,
-    )
-    await m.add(
+def action_dropped(b: Batch, envelope: Envelope, data: se.ActionDropped) -> None:
+    b.set_fields("actions", data.action_id, {"done": "dropped", "program_id": data.program_id})
+    b.effect(
         data.program_id,
         iso_week(data.dropped_at),
         Family.ACTIONS,
         f"dropped:{data.action_id}",
         {"dropped": 1, f"dropped_{data.reason}": 1},
     )
+    action_changed(b, data.action_id)
 
 
-async def feedback_submitted(m: ReadModels, envelope: Envelope, data: se.FeedbackSubmitted) -> None:
+def feedback_submitted(b: Batch, envelope: Envelope, data: se.FeedbackSubmitted) -> None:
     counts = {"ratings": 1, "rating_sum": data.rating}
     if data.recommend_score is not None:
         counts |= {"recommend_count": 1, "recommend_sum": data.recommend_score}
-    await m.add(
+    b.effect(
         data.program_id,
         iso_week(data.submitted_at),
         Family.FEEDBACK,
@@ -475,8 +442,8 @@ async def feedback_submitted(m: ReadModels, envelope: Envelope, data: se.Feedbac
 # --- reminders -----------------------------------------------------------------------------------
 
 
-async def reminder_sent(m: ReadModels, envelope: Envelope, data: rm.ReminderSent) -> None:
-    await m.add(
+def reminder_sent(b: Batch, envelope: Envelope, data: rm.ReminderSent) -> None:
+    b.effect(
         data.program_id,
         iso_week(data.sent_at),
         Family.REMINDERS,
@@ -485,9 +452,9 @@ async def reminder_sent(m: ReadModels, envelope: Envelope, data: rm.ReminderSent
     )
 
 
-async def reminder_failed(m: ReadModels, envelope: Envelope, data: rm.ReminderFailed) -> None:
+def reminder_failed(b: Batch, envelope: Envelope, data: rm.ReminderFailed) -> None:
     counts = {"failed": 1, f"failed_{data.reason}": 1} if data.final else {"retried": 1}
-    await m.add(
+    b.effect(
         data.program_id,
         iso_week(data.failed_at),
         Family.REMINDERS,
@@ -498,55 +465,95 @@ async def reminder_failed(m: ReadModels, envelope: Envelope, data: rm.ReminderFa
 
 # --- the handler tables, one per producer --------------------------------------------------------
 
-
-def enrollment_handlers(models: ModelsProvider) -> dict[str, EventHandler]:
-    return {
-        en.ProgramCreated.event_type: _typed(en.ProgramCreated, program_created, models),
-        en.ProgramUpdated.event_type: _typed(en.ProgramUpdated, program_updated, models),
-        en.ProgramOpened.event_type: _typed(en.ProgramOpened, program_opened, models),
-        en.ProgramStarted.event_type: _typed(en.ProgramStarted, program_started, models),
-        en.ProgramClosed.event_type: _typed(en.ProgramClosed, program_closed, models),
-        en.ParticipantEnrolled.event_type: _typed(
-            en.ParticipantEnrolled, participant_enrolled, models
-        ),
-        en.ParticipantUpdated.event_type: _typed(
-            en.ParticipantUpdated, participant_updated, models
-        ),
-        en.ParticipantWithdrawn.event_type: _typed(
-            en.ParticipantWithdrawn, participant_withdrawn, models
-        ),
-        en.ParticipantWaitlisted.event_type: _typed(
-            en.ParticipantWaitlisted, participant_waitlisted, models
-        ),
-        en.GroupFormed.event_type: _typed(en.GroupFormed, group_formed, models),
-        en.GroupChanged.event_type: _typed(en.GroupChanged, group_changed, models),
-        en.GroupDissolved.event_type: _typed(en.GroupDissolved, group_dissolved, models),
-        en.EmployeeErased.event_type: _typed(en.EmployeeErased, employee_erased, models),
-    }
-
-
-def sessions_handlers(models: ModelsProvider) -> dict[str, EventHandler]:
-    return {
-        se.SessionScheduled.event_type: _typed(se.SessionScheduled, session_scheduled, models),
-        se.SessionCancelled.event_type: _typed(se.SessionCancelled, session_cancelled, models),
-        se.SessionCompleted.event_type: _typed(se.SessionCompleted, session_completed, models),
-        se.ActionCommitted.event_type: _typed(se.ActionCommitted, action_committed, models),
-        se.ActionUpdated.event_type: _typed(se.ActionUpdated, action_updated, models),
-        se.ActionCompleted.event_type: _typed(se.ActionCompleted, action_completed, models),
-        se.ActionDropped.event_type: _typed(se.ActionDropped, action_dropped, models),
-        se.FeedbackSubmitted.event_type: _typed(se.FeedbackSubmitted, feedback_submitted, models),
-    }
-
-
-def reminders_handlers(models: ModelsProvider) -> dict[str, EventHandler]:
-    return {
-        rm.ReminderSent.event_type: _typed(rm.ReminderSent, reminder_sent, models),
-        rm.ReminderFailed.event_type: _typed(rm.ReminderFailed, reminder_failed, models),
-    }
-
-
-HANDLER_TABLES: Mapping[str, Callable[[ModelsProvider], dict[str, EventHandler]]] = {
-    "enrollment": enrollment_handlers,
-    "sessions": sessions_handlers,
-    "reminders": reminders_handlers,
+HANDLER_TABLES: Mapping[str, Mapping[type[EventData], Handler]] = {
+    "enrollment": {
+        en.ProgramCreated: program_snapshot,
+        en.ProgramUpdated: program_snapshot,
+        en.ProgramOpened: _status("open"),
+        en.ProgramStarted: _status("running"),
+        en.ProgramClosed: program_closed,
+        en.ParticipantEnrolled: participant_enrolled,
+        en.ParticipantUpdated: participant_updated,
+        en.ParticipantWithdrawn: participant_withdrawn,
+        en.ParticipantWaitlisted: participant_waitlisted,
+        en.GroupFormed: group_formed,
+        en.GroupChanged: group_changed,
+        en.GroupDissolved: group_dissolved,
+        en.EmployeeErased: employee_erased,
+    },
+    "sessions": {
+        se.SessionScheduled: session_scheduled,
+        se.SessionCancelled: session_cancelled,
+        se.SessionCompleted: session_completed,
+        se.SessionAttendanceCorrected: attendance_corrected,
+        se.ActionCommitted: action_committed,
+        se.ActionUpdated: action_updated,
+        se.ActionCompleted: action_completed,
+        se.ActionDropped: action_dropped,
+        se.FeedbackSubmitted: feedback_submitted,
+    },
+    "reminders": {
+        rm.ReminderSent: reminder_sent,
+        rm.ReminderFailed: reminder_failed,
+    },
 }
+HANDLERS: Mapping[type[EventData], Handler] = {
+    kind: handler for table in HANDLER_TABLES.values() for kind, handler in table.items()
+}
+
+
+async def _load_for(b: Batch, events: Sequence[tuple[Envelope, EventData]]) -> None:
+    """Read every copy the batch's handlers will look at: one query per collection."""
+    ids: dict[str, set[str]] = {n: set() for n in ("programs", "groups", "actions", "sessions")}
+    people: set[str] = set()
+    erased: set[str] = set()
+    for _, data in events:
+        d: Any = data
+        program_id = getattr(d, "program_id", None)
+        if program_id:
+            ids["programs"].add(program_id)
+        for name, attribute in (("groups", "group_id"), ("actions", "action_id")):
+            if getattr(d, attribute, None):
+                ids[name].add(getattr(d, attribute))
+        if isinstance(d, se.SessionCompleted | se.SessionAttendanceCorrected):
+            ids["sessions"].add(d.session_id)
+            people |= {person_id(d.program_id, e) for e in d.attendee_ids}
+        if isinstance(d, en.GroupFormed | en.GroupChanged):
+            people |= {person_id(d.program_id, m.employee_id) for m in d.members}
+        if (
+            program_id
+            and getattr(d, "employee_id", None)
+            and not isinstance(d, se.FeedbackSubmitted)
+        ):
+            people.add(person_id(program_id, d.employee_id))
+        if isinstance(d, en._ParticipantEvent | en.EmployeeErased):
+            erased.add(d.employee_id)
+    for name, wanted in ids.items():
+        await b.load(name, wanted)
+    await b.load("erased", erased)
+    # The people a corrected session had before: their session lists change too.
+    for session in b.docs("sessions"):
+        if session.get("program_id"):
+            people |= {
+                person_id(str(session["program_id"]), e) for e in session.get("attendees") or []
+            }
+    await b.load("persons", people)
+    for _, data in events:  # rare events that touch many people
+        if isinstance(data, en.ProgramClosed):
+            await b.load_where("persons", {"program_id": data.program_id})
+        elif isinstance(data, en.EmployeeErased):
+            await b.load_where("persons", {"employee_id": data.employee_id})
+    programs = {str(p["program_id"]) for p in b.docs("persons") if p.get("program_id")}
+    await b.load("programs", programs)
+
+
+async def apply_batch(models: ReadModels, events: Sequence[tuple[Envelope, EventData]]) -> None:
+    """Apply a batch of new events (in stream order) to the read models."""
+    async with models.lock:
+        b = Batch(models)
+        await _load_for(b, events)
+        for envelope, data in events:
+            handler = HANDLERS.get(type(data))
+            if handler is not None:
+                handler(b, envelope, data)
+        await b.flush()
