@@ -32,7 +32,7 @@ from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
 from reminders.schedule.domain import Plan
-from reminders.schedule.repository import REMINDER_INDEXES, ReminderRepository, plan_document
+from reminders.schedule.repository import REMINDER_INDEXES, ReminderRepository
 from reminders.settings import RemindersSettings
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 from roundtable_shared.local.servers import LocalServers, free_port
@@ -84,7 +84,8 @@ async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict
     first_due = started + timedelta(seconds=args.lead)
     due_ids: dict[str, datetime] = {}
     t0 = time.perf_counter()
-    batch: list[dict[str, Any]] = []
+    repository = ReminderRepository(db)
+    batch: list[Plan] = []
     for n in range(args.total):
         if n < args.due:
             due_at = first_due + timedelta(seconds=args.window * n / max(args.due, 1))
@@ -99,12 +100,12 @@ async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict
         )
         if n < args.due:
             due_ids[plan.reminder_id] = due_at
-        batch.append(plan_document(plan, started))
+        batch.append(plan)
         if len(batch) == 5000:
-            await db["reminders"].insert_many(batch, ordered=False)
+            await repository.add(batch, started)  # the reminders and their due-index entries
             batch = []
     if batch:
-        await db["reminders"].insert_many(batch, ordered=False)
+        await repository.add(batch, started)
     scheduled_in = time.perf_counter() - t0
     print(f"scheduled {args.total} reminders in {scheduled_in:.1f} s", flush=True)
 
