@@ -80,7 +80,11 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         "matching into peer pairs and roundtables.",
         routers=[
             directory_router(
-                DirectoryService(employees, batch_size=settings.import_batch_size),
+                DirectoryService(
+                    employees,
+                    batch_size=settings.import_batch_size,
+                    relay_paused=runtime.relay_paused,
+                ),
                 settings.hr_webhook_secrets,
             ),
             programs_router(ProgramService(programs)),

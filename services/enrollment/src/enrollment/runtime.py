@@ -7,7 +7,12 @@ concurrency of ``AggregateStore`` and lets the outbox relay's "clear" undo a han
 connection per process serialises this process's writes; ``mongodb_max_connections`` raises it
 on real MongoDB.
 
-2. Shutdown.
+2. Bulk imports. Each outbox "clear" is an update, and FerretDB on SQLite takes tens of
+milliseconds per update; while a 50,000-row import writes, a relay clearing outboxes on the one
+connection would slow the import tenfold. ``relay_paused()`` holds the relay back for the length
+of an import: the events wait, committed, in their documents and leave right after.
+
+3. Shutdown.
 ``OutboxRelay.run`` waits with ``asyncio.wait_for(event.wait(), poll)``. On Python 3.11, when the
 relay is nudged at the moment it is cancelled, ``wait_for`` returns the event's result and swallows
 the cancellation, so the relay loops on and ``ServiceRuntime.stop`` waits for it forever (seen in
@@ -17,10 +22,12 @@ this service's tests). Until the shared library fixes it, stop cancels until the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from enrollment.settings import EnrollmentSettings
+from roundtable_shared.messaging.outbox import OutboxRelay
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.storage.mongo import Indexes
 
@@ -33,6 +40,17 @@ def with_pool_size(uri: str, size: int) -> str:
     query["maxPoolSize"] = str(size)
     encoded = "&".join(f"{key}={value}" for key, value in query.items())
     return urlunsplit(parts._replace(query=encoded))
+
+
+class PausableOutboxRelay(OutboxRelay):
+    """The shared relay, which skips its passes while paused (nested pauses count)."""
+
+    paused = 0
+
+    async def relay_once(self) -> int:
+        if self.paused:
+            return 0
+        return await super().relay_once()
 
 
 class EnrollmentRuntime(ServiceRuntime):
@@ -52,6 +70,20 @@ class EnrollmentRuntime(ServiceRuntime):
         )
         super().__init__(pooled, indexes=indexes, outbox_collections=outbox_collections)
         self.enrollment_settings = pooled
+        self.relay = PausableOutboxRelay(
+            self.db, outbox_collections, self.publisher, poll_seconds=pooled.outbox_poll_seconds
+        )
+
+    @contextlib.asynccontextmanager
+    async def relay_paused(self) -> AsyncIterator[None]:
+        relay = self.relay
+        assert isinstance(relay, PausableOutboxRelay)
+        relay.paused += 1
+        try:
+            yield
+        finally:
+            relay.paused -= 1
+            relay.nudge()
 
     async def stop(self) -> None:
         task = self._relay_task

@@ -77,9 +77,10 @@ class EmployeeRepository:
 
     async def many(self, employee_ids: Iterable[str]) -> dict[str, tuple[Employee, int]]:
         found: dict[str, tuple[Employee, int]] = {}
-        cursor = self.collection.find(
-            {"_id": {"$in": list(employee_ids)}}, {"outbox": 0, "hr_event_ids": 0}
-        )
+        wanted = list(employee_ids)
+        if not wanted:
+            return found  # FerretDB would scan the whole collection for an empty $in
+        cursor = self.collection.find({"_id": {"$in": wanted}}, {"outbox": 0, "hr_event_ids": 0})
         async for document in cursor:
             found[document["_id"]] = (from_document(document), int(document["version"]))
         return found

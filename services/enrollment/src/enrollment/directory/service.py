@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -58,9 +60,16 @@ def change_of(hr_event: HrEvent) -> Change:
 
 
 class DirectoryService:
-    def __init__(self, employees: EmployeeRepository, *, batch_size: int = 1000) -> None:
+    def __init__(
+        self,
+        employees: EmployeeRepository,
+        *,
+        batch_size: int = 1000,
+        relay_paused: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
+    ) -> None:
         self.employees = employees
         self.batch_size = batch_size
+        self._relay_paused = relay_paused
 
     async def apply_hr_event(self, hr_event: HrEvent) -> tuple[Outcome, int | None]:
         """Store one HR change; returns only once it is stored (or known to be a repeat)."""
@@ -111,6 +120,17 @@ class DirectoryService:
         self,
         rows: AsyncIterator[RawRow],
         *,
+        as_of: datetime,
+        dry_run: bool,
+        full_snapshot: bool,
+        import_id: str,
+    ) -> ImportReport:
+        async with self._relay_paused():
+            return await self._import(rows, as_of, dry_run, full_snapshot, import_id)
+
+    async def _import(
+        self,
+        rows: AsyncIterator[RawRow],
         as_of: datetime,
         dry_run: bool,
         full_snapshot: bool,
