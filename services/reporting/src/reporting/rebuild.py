@@ -1,0 +1,140 @@
+"""`python -m reporting.rebuild`: replay the streams into fresh read models, then swap them in.
+
+The next generation (``g<n+1>``) is filled from each producer's stream from its first event,
+through the projections' own batch code, while the service keeps answering from the live one.
+Once every stream is replayed to the end it had when the rebuild started, the new generation
+becomes the live one (``Generations.swap``: readers and the live consumers switch within their
+one-second cache). The replay then goes on to the streams' end again, for at least that long:
+events the live consumers applied to the old generation meanwhile reach the new one too (facts
+count once through their effect markers, and copies and reconciled counts are idempotent, so an
+event applied both by the replay and by a live consumer counts once). The old generation's
+collections stay, for a look or a swap back; drop them when done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import nats
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from reporting.projections.generations import Generations
+from reporting.projections.handlers import HANDLERS, apply_batch
+from reporting.projections.readmodel import NAMES, ReadModels, generation_indexes
+from reporting.settings import ReportingSettings
+from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
+from roundtable_shared.events.registry import parse_data
+from roundtable_shared.messaging.streams import (
+    PRODUCERS,
+    durable_name,
+    service_subjects,
+    stream_name,
+)
+from roundtable_shared.storage.mongo import apply_indexes, connect
+
+log = structlog.get_logger(__name__)
+TYPES = {kind.event_type for kind in HANDLERS}
+
+
+def _events(batch: Sequence[Msg]) -> list[tuple[Envelope, EventData]]:
+    out = []
+    for raw in batch:
+        try:
+            envelope = Envelope.from_json(raw.data)
+            if envelope.type in TYPES:
+                out.append((envelope, parse_data(envelope)))
+        except InvalidEvent:
+            continue  # the live consumer dead-lettered it; it changed nothing there either
+    return out
+
+
+class _Progress:
+    """One producer's replay: set ``caught_up`` once drained; stops when drained past ``stop_at``."""
+
+    def __init__(self) -> None:
+        self.caught_up = asyncio.Event()
+        self.stop_at: float | None = None
+
+
+async def _replay(
+    js: JetStreamContext, models: ReadModels, producer: str, namespace: str, progress: _Progress
+) -> int:
+    """Apply the producer's stream to ``models`` from its start (see ``_Progress``)."""
+    durable = durable_name(f"reporting-rebuild-{models.generation}-{producer}", namespace)
+    stream = stream_name(producer, namespace)
+    subscription = await js.pull_subscribe(
+        service_subjects(producer, namespace),
+        durable=durable,
+        stream=stream,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL),
+    )
+    applied = 0
+    try:
+        while True:
+            try:
+                batch = await subscription.fetch(50, timeout=0.5)
+            except TimeoutError:  # drained, for now
+                progress.caught_up.set()
+                if progress.stop_at is not None and time.monotonic() >= progress.stop_at:
+                    return applied
+                continue
+            events = _events(batch)
+            await apply_batch(models, events)
+            applied += len(events)
+            for raw in batch:
+                await raw.ack()
+    finally:
+        await subscription.unsubscribe()
+        await js.delete_consumer(stream, durable)
+
+
+async def rebuild(settings: ReportingSettings, *, cache_seconds: float = 1.0) -> str:
+    """Fill the next generation from the streams, swap it in; its name."""
+    client = connect(settings.mongodb_uri, app_name=f"{settings.service_name}-rebuild")
+    connection = await nats.connect(settings.nats_url)
+    try:
+        db = client[settings.database_name]
+        generations = Generations(db, cache_seconds=0)
+        target = await generations.next_name()
+        for name in NAMES:  # fresh, even if an earlier rebuild stopped half-way
+            await db.drop_collection(f"{target}_{name}")
+        await apply_indexes(db, generation_indexes(target))
+        models = generations.models(target)
+        js = connection.jetstream()
+        ns = settings.namespace
+        log.info("rebuild: replaying the streams", generation=target)
+        progress = {p: _Progress() for p in PRODUCERS}
+        tasks = [asyncio.create_task(_replay(js, models, p, ns, progress[p])) for p in PRODUCERS]
+        caught_up = [asyncio.create_task(progress[p].caught_up.wait()) for p in PRODUCERS]
+        while not all(t.done() for t in caught_up):
+            await asyncio.wait([*tasks, *caught_up], return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done():
+                    task.result()  # a replay that failed fails the rebuild, before any swap
+        await generations.swap(target)
+        log.info("rebuild: swapped in", generation=target)
+        # Go on until the live consumers surely switched: what they applied to the old
+        # generation meanwhile reaches the new one.
+        stop_at = time.monotonic() + 2 * cache_seconds + 1
+        for p in PRODUCERS:
+            progress[p].stop_at = stop_at
+        counts = await asyncio.gather(*tasks)
+        log.info("rebuild: done", generation=target, events=sum(counts))
+        return target
+    finally:
+        await connection.close()
+        await client.close()
+
+
+def main() -> None:
+    generation = asyncio.run(rebuild(ReportingSettings()))
+    print(f"rebuilt and swapped in read models generation {generation}")
+
+
+if __name__ == "__main__":
+    main()
