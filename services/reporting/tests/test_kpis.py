@@ -4,6 +4,7 @@ order with every event delivered twice."""
 from __future__ import annotations
 
 import statistics
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from reporting.testing.history import (
     reversed_with_repeats,
 )
 from reporting.testing.world import World
+from roundtable_shared.events.catalogue import sessions as se
 
 EXPECTED_SUMMARY: dict[str, Any] = {
     "program_id": PROGRAM,
@@ -153,3 +155,41 @@ async def test_time_series_range_fills_empty_weeks_with_zeros(
     points = response.json()
     assert [p["week"] for p in points] == ["2025-W52", "2026-W01", "2026-W02"]
     assert all(p["enrolled"] == 0 and p["retention"] is None for p in points)
+
+
+@pytest.mark.parametrize("correction_first", [False, True])
+async def test_a_corrected_attendance_replaces_what_was_said(
+    world: tuple[World, httpx.AsyncClient], correction_first: bool
+) -> None:
+    """s1 was held with a1, a2 and a3; the correction says only a1 came. The attendance rate and
+    the people's session counts (funnel) follow, whichever event arrives first."""
+    w, client = world
+    h = known_history()
+    correction = h.add(
+        se.SessionAttendanceCorrected(
+            session_id="s1",
+            group_id="g1",
+            program_id=PROGRAM,
+            started_at=at(10),
+            ended_at=at(10) + timedelta(hours=1),
+            attendee_ids=["a1"],
+            invited_count=3,
+            corrected_at=at(11),
+        ),
+        "s1",
+    )
+    events = h.events[:-1]
+    await w.publish_all([correction, *events] if correction_first else [*events, correction])
+    await w.settle()
+    headers = w.headers(SPONSOR, ["sponsor"])
+    summary = (await client.get(f"/v1/programs/{PROGRAM}/summary", headers=headers)).json()
+    assert summary["sessions"]["held"] == 4
+    assert summary["sessions"]["attendance_rate"] == round(7 / 12, 4)  # was 9 / 12
+    funnel = (await client.get(f"/v1/programs/{PROGRAM}/funnel", headers=headers)).json()
+    people = {s["stage"]: s["people"] for s in funnel["stages"]}
+    assert people["first_session"] == 4  # a2 and a3 still attended other sessions
+    assert people["three_sessions"] == 1  # only a1 now
+    assert people["completed"] == 1
+    series = (await client.get(f"/v1/programs/{PROGRAM}/timeseries", headers=headers)).json()
+    week = next(p for p in series if p["week"] == iso_week(at(10)))
+    assert week["attendance_rate"] == round(1 / 3, 4)
