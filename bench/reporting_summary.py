@@ -1,15 +1,19 @@
 """Sponsor summary latency over a read model holding 100,000 sessions' worth of one program.
 
-Run: ``uv run python -m bench.reporting_summary [--sessions N] [--requests N]``.
+Run: ``uv run python -m bench.reporting_summary [--sessions N] [--sample N] [--requests N]``.
 
-The read model is written directly in the shapes the projections produce (weekly rollups, the
-funnel shards, one copy per group and per action step), not by replaying 100,000 sessions'
-events through the projections, which would take minutes (see ``bench.reporting_projection``
-for that path). The program: 52 ISO weeks, 5 groups per 100 sessions, 2 action steps per
-session (70% completed, 10% dropped, the rest open, half of those overdue), 4 of 5 members
-attending. Each request is what ``GET /v1/programs/{id}/summary`` does after the token check:
-load the program copy, authorize, read its rollups, count overdue steps and engaged groups,
-compute. Target: under 50 ms per request.
+The read model is built by the projections' own code (``handlers.apply_batch``, batches of 50
+events, as the consumers call it) from a synthetic history of ``--sample`` sessions spread over
+52 ISO weeks: the program, its people and groups (5 groups per 100 sessions, 4 members each),
+each session scheduled and held (4 of 5 attending), 2 action steps per session (70% completed,
+10% dropped, the rest open, due dates spread over the year so some are overdue), a rating and a
+reminder per session. Replaying 100,000 sessions' ~800,000 events would take minutes, so the
+counters are then scaled to ``--sessions`` (every counter of the rollups and the totals times
+sessions / sample). That is exactly the read model 100,000 such sessions give: counters are
+sums, and the documents a summary reads are keyed by program, week and day, never by session,
+so their number and size do not grow with sessions. Each request is what
+``GET /v1/programs/{id}/summary`` does after the token check: read the program copy, authorize,
+read the program's totals document, compute. Target: under 50 ms per request.
 """
 
 from __future__ import annotations
@@ -19,143 +23,89 @@ import asyncio
 import platform
 import statistics
 import time
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bench.ceiling import servers
 from reporting.kpis import service
-from reporting.projections.domain import Family
-from reporting.projections.readmodel import (
-    FUNNEL_SHARDS,
-    ReadModels,
-    counter_id,
-    generation_indexes,
-)
+from reporting.projections.handlers import apply_batch
+from reporting.projections.readmodel import ReadModels, generation_indexes
+from reporting.testing.history import History
 from roundtable_shared.auth.tokens import Principal
+from roundtable_shared.events.registry import parse_data
 from roundtable_shared.storage.mongo import apply_indexes, connect
 
 PROGRAM = "prg-bench"
 WEEKS = 52
 
 
-async def build(models: ReadModels, sessions: int) -> dict[str, int]:
-    await apply_indexes(models.db, generation_indexes(models.generation))
+def history(sessions: int) -> History:
+    h = History()
     now = datetime.now(UTC)
-    first_monday = date.today() - timedelta(weeks=WEEKS)
-    per_week = sessions // WEEKS
+    start = now - timedelta(weeks=WEEKS)
+    h.program(PROGRAM, ["e-sponsor"])
     groups = max(1, sessions // 20)
-    actions = sessions * 2
-    people = groups * 4
-    await models.programs.insert_one(
-        {
-            "_id": PROGRAM,
-            "name": "Bench",
-            "cadence": "weekly",
-            "sponsor_ids": ["e-sponsor"],
-            "snapshot_version": 1,
-            "status": "running",
-            "status_version": 2,
-        }
-    )
-    rollups = []
-    for w in range(WEEKS):
-        iso = (first_monday + timedelta(weeks=w)).isocalendar()
-        week = f"{iso.year:04d}-W{iso.week:02d}"
-        counts = {
-            Family.PARTICIPANTS: {
-                "enrolled": people // WEEKS,
-                "withdrawn": people // WEEKS // 20,
-                "withdrawn_self": people // WEEKS // 20,
-            },
-            Family.GROUPS: {"formed": groups // WEEKS, "met": min(groups, per_week)},
-            Family.SESSIONS: {
-                "scheduled": per_week + per_week // 10,
-                "held": per_week,
-                "cancelled": per_week // 10,
-                "attended": per_week * 4,
-                "invited": per_week * 5,
-            },
-            Family.ACTIONS: {
-                "committed": 2 * per_week,
-                "completed": 14 * per_week // 10,
-                "dropped": per_week // 5,
-                **{f"days_{d}": 14 * per_week // 10 // 20 for d in range(20)},
-            },
-            Family.FEEDBACK: {
-                "ratings": 3 * per_week,
-                "rating_sum": 12 * per_week,
-                "recommend_count": per_week,
-                "recommend_sum": 8 * per_week,
-            },
-            Family.REMINDERS: {"sent": 6 * per_week, "failed": per_week // 50},
-        }
-        for family, c in counts.items():
-            rollups.append(
-                {
-                    "_id": counter_id(PROGRAM, week, family),
-                    "program_id": PROGRAM,
-                    "week": week,
-                    "family": str(family),
-                    "c": c,
-                    "version": per_week,
-                }
-            )
-    for shard in range(FUNNEL_SHARDS):
-        rollups.append(
-            {
-                "_id": counter_id(PROGRAM, f"people{shard:02d}", Family.FUNNEL),
-                "program_id": PROGRAM,
-                "week": f"people{shard:02d}",
-                "family": "funnel",
-                "c": {
-                    "enrolled": people // FUNNEL_SHARDS,
-                    "matched": people // FUNNEL_SHARDS,
-                    "first_session": people // FUNNEL_SHARDS - 10,
-                },
-                "version": 1,
-            }
+    for g in range(groups):
+        members = [f"p{g}-{n}" for n in range(4)]
+        for m in members:
+            h.enrol(PROGRAM, m, start, {"department": f"d{g % 7}", "level": "L3"})
+        h.group(PROGRAM, f"g{g}", members, start + timedelta(days=1))
+    for n in range(sessions):
+        g = n % groups
+        members = [f"p{g}-{k}" for k in range(4)]
+        when = start + timedelta(days=2 + (n * WEEKS * 7 - 3) / max(sessions, 1))
+        h.session(
+            PROGRAM, f"s{n}", f"g{g}", when, members[:3] + ([] if n % 5 else members[3:]), members
         )
-    await models.rollups.insert_many(rollups)
-    await models.groups.insert_many(
-        [
-            {
-                "_id": f"g{n}",
-                "program_id": PROGRAM,
-                "status": "active",
-                "version": 1,
-                "last_met_at": now - timedelta(days=n % 14),
-            }
-            for n in range(groups)
-        ]
-    )
-    batch = []
-    for n in range(actions):
-        done = "completed" if n % 10 < 7 else "dropped" if n % 10 == 7 else None
-        doc = {
-            "_id": f"a{n}",
-            "program_id": PROGRAM,
-            "due_at": now + timedelta(days=(n % 4) - 2),
-            "due_version": 1,
-            "committed_at": now - timedelta(days=30),
-        }
-        if done:
-            doc["done"] = done
-        batch.append(doc)
-        if len(batch) == 5000:
-            await models.actions.insert_many(batch)
-            batch = []
-    if batch:
-        await models.actions.insert_many(batch)
-    return {"rollups": len(rollups), "groups": groups, "actions": actions, "people": people}
+        for a in (2 * n, 2 * n + 1):
+            due = when + timedelta(days=14)
+            outcome = "completed" if a % 10 < 7 else "dropped" if a % 10 == 7 else None
+            h.action(PROGRAM, f"a{a}", when, due, outcome, when + timedelta(days=a % 20))
+        h.feedback(PROGRAM, n, 4, 8)
+        h.reminder(PROGRAM, n)
+    return h
 
 
-async def run(sessions: int, requests: int) -> None:
+def scaled(counts: Mapping[str, Any], factor: float) -> dict[str, Any]:
+    return {
+        k: scaled(v, factor) if isinstance(v, Mapping) else round(v * factor)
+        for k, v in counts.items()
+    }
+
+
+async def build(models: ReadModels, sessions: int, sample: int) -> dict[str, Any]:
+    await apply_indexes(models.db, generation_indexes(models.generation))
+    events = [(e, parse_data(e)) for e in history(sample).events]
+    t = time.perf_counter()
+    for start in range(0, len(events), 50):
+        await apply_batch(models, events[start : start + 50])
+    projected = time.perf_counter() - t
+    factor = sessions / sample
+    for collection in (models.rollups, models.totals):
+        async for doc in collection.find({"program_id": PROGRAM}):
+            fields = {k: scaled(doc[k], factor) for k in ("c", "due", "met") if k in doc}
+            if "groups_active" in doc:
+                fields["groups_active"] = round(doc["groups_active"] * factor)
+            await collection.update_one({"_id": doc["_id"]}, {"$set": fields})
+    totals = await models.totals.find_one({"_id": PROGRAM}) or {}
+    return {
+        "events projected": len(events),
+        "projection s": round(projected, 1),
+        "rollups": await models.rollups.count_documents({}),
+        "due-day buckets": len(totals.get("due", {})),
+        "met-day buckets": len(totals.get("met", {})),
+    }
+
+
+async def run(sessions: int, sample: int, requests: int) -> None:
     with servers() as local:
         client = connect(local.mongodb_uri, app_name="bench")
         db = client["bench_reporting_summary"]
         await client.drop_database(db.name)
         models = ReadModels(db, "g1")
         started = time.perf_counter()
-        sizes = await build(models, sessions)
+        sizes = await build(models, sessions, sample)
         print(f"read model built in {time.perf_counter() - started:.1f} s: {sizes}")
         sponsor = Principal("e-sponsor", frozenset({"sponsor"}))
         for _ in range(min(10, requests)):  # warm-up
@@ -183,9 +133,10 @@ async def run(sessions: int, requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reporting_summary")
     parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--sample", type=int, default=2_000, help="sessions projected")
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    asyncio.run(run(args.sessions, args.requests))
+    asyncio.run(run(args.sessions, min(args.sample, args.sessions), args.requests))
 
 
 if __name__ == "__main__":
