@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from roundtable_shared.http.middleware import BodyLimitMiddleware
@@ -44,12 +44,3 @@ class RouteBodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limited = self._large.get(scope.get("path", "")) if scope["type"] == "http" else None
         await (limited or self._default)(scope, receive, send)
-
-
-def model_example(model: type[BaseModel]) -> Any:
-    extra = model.model_config.get("json_schema_extra")
-    if isinstance(extra, dict):
-        examples = extra.get("examples")
-        if isinstance(examples, list) and examples:
-            return examples[0]
-    return None
