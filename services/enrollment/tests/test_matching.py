@@ -177,3 +177,44 @@ async def test_matching_bad_requests(
     assert unknown.status_code == 404
     assert (await client.get("/v1/groups/nope", headers=admin)).status_code == 404
     assert (await client.get(f"/v1/programs/{pid}/groups", headers=token("e-1"))).status_code == 403
+
+
+async def test_groups_form_by_themselves_when_enrolment_closes(
+    make_settings: Callable[..., Any], dev_issuer: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from enrollment.app import build_app
+    from enrollment.settings import EnrollmentSettings
+    from enrollment.testing import HR_SECRET, wait_for
+    from roundtable_shared.testing.http import running_app
+
+    settings = make_settings(
+        EnrollmentSettings, hr_webhook_secrets=[HR_SECRET], auto_match_poll_seconds=0.2
+    )
+
+    def token(eid: str, *roles: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {dev_issuer.mint(eid, roles or ['participant'])}"}
+
+    admin = token("e-admin", "program_admin")
+    closes = datetime.now(UTC) + timedelta(seconds=3)
+    async with running_app(build_app(settings)) as client:
+        for eid in ("e-1", "e-2", "e-3", "e-4"):
+            await send_hr(client, hired(eid))
+        pid = await open_program(client, admin, enrolment_closes_at=closes.isoformat())
+        for eid in ("e-1", "e-2", "e-3"):
+            answer = await client.post(
+                f"/v1/programs/{pid}/enrolments", json={}, headers=token(eid)
+            )
+            assert answer.status_code == 201
+        assert (await client.get(f"/v1/programs/{pid}/groups", headers=admin)).json() == []
+
+        async def formed() -> bool:
+            found = (await client.get(f"/v1/programs/{pid}/groups", headers=admin)).json()
+            return len(found) == 1
+
+        await wait_for(formed)
+        (group,) = (await client.get(f"/v1/programs/{pid}/groups", headers=admin)).json()
+        assert sorted(m["employee_id"] for m in group["members"]) == ["e-1", "e-2", "e-3"]
+        late = await client.post(f"/v1/programs/{pid}/enrolments", json={}, headers=token("e-4"))
+        assert late.status_code == 409  # the window closed

@@ -20,7 +20,7 @@ from enrollment.http_support import RouteBodyLimit
 from enrollment.matching.endpoints import matching_router
 from enrollment.matching.repository import INDEXES as PROPOSAL_INDEXES
 from enrollment.matching.repository import ProposalRepository
-from enrollment.matching.service import MatchingService
+from enrollment.matching.service import MatchingService, match_when_enrolment_closes
 from enrollment.participants.consumers import directory_cascade
 from enrollment.participants.endpoints import participants_router
 from enrollment.participants.repository import INDEXES as PARTICIPANT_INDEXES
@@ -67,6 +67,9 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         ProposalRepository(runtime.db),
     )
     groups = GroupService(group_repository, participant_repository, matching)
+    runtime.add_background(
+        lambda: match_when_enrolment_closes(matching, settings.auto_match_poll_seconds)
+    )
     participants.on_left_group = groups.on_participant_left
     if settings.cascade_consumer:
         runtime.add_consumer(

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from enrollment.settings import EnrollmentSettings
@@ -73,6 +74,16 @@ class EnrollmentRuntime(ServiceRuntime):
         self.relay = PausableOutboxRelay(
             self.db, outbox_collections, self.publisher, poll_seconds=pooled.outbox_poll_seconds
         )
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._background_tasks: list[asyncio.Task[None]] = []
+
+    def add_background(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A loop to run while the service runs (register before ``start``)."""
+        self._background.append(loop)
+
+    async def start(self) -> None:
+        await super().start()
+        self._background_tasks = [asyncio.create_task(loop()) for loop in self._background]
 
     @contextlib.asynccontextmanager
     async def relay_paused(self) -> AsyncIterator[None]:
@@ -86,6 +97,10 @@ class EnrollmentRuntime(ServiceRuntime):
             relay.nudge()
 
     async def stop(self) -> None:
+        for background in self._background_tasks:
+            while not background.done():
+                background.cancel()
+                await asyncio.wait({background}, timeout=0.2)
         task = self._relay_task
         while task is not None and not task.done():
             task.cancel()

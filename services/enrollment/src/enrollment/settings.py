@@ -31,6 +31,12 @@ class EnrollmentSettings(ServiceSettings):
         "atomically against other connections (FerretDB#3040: lost updates), so the default 1 "
         "serialises this process's writes; raise it on real MongoDB.",
     )
+    auto_match_poll_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often to look for open programs whose enrolment window closed, to "
+        "match them.",
+    )
     cascade_consumer: bool = Field(
         True,
         description="Run the consumer that withdraws or pauses participants when HR offboards, "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import uuid
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+
+import structlog
 
 from enrollment.clock import utcnow
 from enrollment.directory.repository import EmployeeRepository
@@ -29,6 +32,8 @@ from roundtable_shared.events.catalogue.enrollment import (
 from roundtable_shared.http.problems import Conflict, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
+
+log = structlog.get_logger(__name__)
 
 
 def rules_of(program: Program) -> Rules:
@@ -156,6 +161,38 @@ class MatchingService:
         await self.proposals.insert(proposal)
         return proposal
 
+    async def match_closed_programs(self) -> int:
+        now = utcnow()
+        due = await self.programs.collection.find(
+            {
+                "status": ProgramStatus.OPEN.value,
+                "auto_matched_at": None,
+                "settings.enrolment_closes_at": {"$ne": None},
+            },
+            {"settings.enrolment_closes_at": 1},
+        ).to_list()
+        formed = 0
+        for document in due:
+            closes = datetime.fromisoformat(document["settings"]["enrolment_closes_at"])
+            if closes > now:
+                continue
+            claim = await self.programs.collection.update_one(
+                {"_id": document["_id"], "auto_matched_at": None},
+                {"$set": {"auto_matched_at": now}},
+            )
+            if claim.modified_count != 1:
+                continue  # another replica took it
+            try:
+                proposal = await self.preview(document["_id"])
+                await self.publish(document["_id"], proposal["_id"])
+            except Exception:
+                await self.programs.collection.update_one(
+                    {"_id": document["_id"]}, {"$set": {"auto_matched_at": None}}
+                )
+                raise
+            formed += 1
+        return formed
+
     async def get_proposal(self, program_id: str, proposal_id: str) -> Document:
         proposal = await self.proposals.load(proposal_id)
         if proposal is None or proposal["program_id"] != program_id:
@@ -212,6 +249,20 @@ class MatchingService:
             proposal_id, {"status": "published", "published_group_ids": group_ids}
         )
         return await self.get_proposal(program_id, proposal_id)
+
+
+async def match_when_enrolment_closes(service: MatchingService, poll_seconds: float) -> None:
+    """Forms the groups of every open program whose enrolment window has closed, once.
+
+    A program is claimed with a conditional update first, so several replicas never match it
+    twice; a failed attempt is logged and the claim released for the next round.
+    """
+    while True:
+        try:
+            await service.match_closed_programs()
+        except Exception:
+            log.exception("automatic matching failed; retrying")
+        await asyncio.sleep(poll_seconds)
 
 
 def _group_id(proposal_id: str, index: int) -> str:
