@@ -63,17 +63,23 @@ async def run(uri: str, total: int) -> None:
     )
     big = db["reminders"]
     print(f"collection of {total}", flush=True)
-    await timed("find_one by _id (big)", lambda: big.find_one({"_id": ids[7]}))
+    mid = ids[total // 2]
+    await timed("find_one by _id, 8th inserted (big)", lambda: big.find_one({"_id": ids[7]}))
+    await timed("find_one by _id, middle one (big)", lambda: big.find_one({"_id": mid}))
     await timed(
-        "find_one by _id + other field (big)",
+        "update_one by _id, middle one (big)",
+        lambda: big.update_one({"_id": mid}, {"$set": {"w": 1}}),
+    )
+    await timed(
+        "find_one by _id + other field, 8th (big)",
         lambda: big.find_one({"_id": ids[7], "claim": 0}),
     )
     await timed(
-        "update_one by _id + other field (big)",
+        "update_one by _id + other field, 6th (big)",
         lambda: big.update_one({"_id": ids[5], "claim": 0}, {"$set": {"y": 1}}),
     )
     await timed(
-        "bulk_write 50 update_one by _id (big)",
+        "bulk_write 50 update_one by _id, 201st-250th (big)",
         lambda: big.bulk_write(
             [UpdateOne({"_id": i}, {"$set": {"z": 1}}) for i in ids[200:250]], ordered=False
         ),
@@ -90,7 +96,7 @@ async def run(uri: str, total: int) -> None:
     await timed("find by field (big)", lambda: big.find({"key": "p:5"}).to_list())
     await timed("find_one by _id (small)", lambda: small.find_one({"_id": "b000007"}))
     await timed(
-        "update_one by _id (big)",
+        "update_one by _id, 4th (big)",
         lambda: big.update_one({"_id": ids[3]}, {"$set": {"x": 1}}),
     )
     await timed(
