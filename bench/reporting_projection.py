@@ -3,7 +3,7 @@
 Run: ``uv run python -m bench.reporting_projection [--programs N]``.
 
 Publishes ``--programs`` copies of the test suite's known program history (programs, 7
-enrolments, groups, 5 sessions, 6 action steps, feedback, reminders: 57 events each, across the
+enrolments, groups, 5 sessions, 6 action steps, feedback, reminders: 43 events each, across the
 three producers' streams) to JetStream first, then starts the reporting service's runtime (its
 three durable consumers, real handlers, FerretDB or MongoDB) and measures how long it takes to
 apply them all: a catch-up, the case that needs the most throughput (after a deploy or an
@@ -100,7 +100,7 @@ async def run(programs: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reporting_projection")
-    parser.add_argument("--programs", type=int, default=200, help="copies of the 57-event history")
+    parser.add_argument("--programs", type=int, default=200, help="copies of the 43-event history")
     asyncio.run(run(parser.parse_args().programs))
 
 
