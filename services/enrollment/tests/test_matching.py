@@ -86,7 +86,36 @@ async def test_preview_publish_and_see_my_group(
     enrolment = await client.get(f"/v1/participants/{participants['e-1']}", headers=token("e-1"))
     assert enrolment.json()["group_id"] == mine[0]["group_id"]
 
-    events = await enrollment_events(nats_client, namespace, 8 + 2 + 8 + 2)
+    # swaps: e-1 and e-2 trade places (they stay apart); e-3 may not join e-4's group
+    e2_group = (await client.get("/v1/me/groups", headers=token("e-2"))).json()[0]["group_id"]
+    swap = {"participant_id": participants["e-1"], "with_participant_id": participants["e-2"]}
+    swapped = await client.post(f"/v1/groups/{mine[0]['group_id']}/swap", json=swap, headers=admin)
+    assert swapped.status_code == 200, swapped.text
+    assert "e-2" in [m["employee_id"] for m in swapped.json()["members"]]
+    assert (await client.get("/v1/me/groups", headers=token("e-1"))).json()[0][
+        "group_id"
+    ] == e2_group
+    e4_group = (await client.get("/v1/me/groups", headers=token("e-4"))).json()[0]
+    partner = next(m for m in e4_group["members"] if m["employee_id"] != "e-4")
+    e3_group = (await client.get("/v1/me/groups", headers=token("e-3"))).json()[0]["group_id"]
+    refused = await client.post(
+        f"/v1/groups/{e3_group}/swap",
+        json={
+            "participant_id": participants["e-3"],
+            "with_participant_id": partner["participant_id"],
+        },
+        headers=admin,
+    )
+    assert refused.status_code == 409
+    assert any("same direct manager" in v for v in refused.json()["violations"])
+    assert (
+        await client.post(f"/v1/groups/{e3_group}/swap", json=swap, headers=token("e-3"))
+    ).status_code == 403
+    assert (
+        await client.post(f"/v1/groups/{e3_group}/swap", json={}, headers=admin)
+    ).status_code == 422
+
+    events = await enrollment_events(nats_client, namespace, 8 + 2 + 8 + 2 + 2)
     formed = [e for e in events if e.type.endswith("group.formed")]
     assert sorted(e.subject for e in formed) == sorted(group_ids)
     for envelope in formed:

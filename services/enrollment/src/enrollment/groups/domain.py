@@ -108,3 +108,25 @@ def dissolve(group: PeerGroup, reason: DissolveReason, at: datetime) -> list[Eve
             group_id=group.group_id, program_id=group.program_id, reason=reason, dissolved_at=at
         )
     ]
+
+
+def replace(
+    group: PeerGroup, leaving_id: str, joining: GroupMember, reason: GroupChangeReason, at: datetime
+) -> list[EventData]:
+    """One member out, another in (an admin's swap): one change, one event."""
+    leaving = group.member(leaving_id)
+    if leaving is None:
+        return []
+    group.members = [joining if m.participant_id == leaving_id else m for m in group.members]
+    return [
+        GroupChanged(
+            group_id=group.group_id,
+            program_id=group.program_id,
+            name=group.name,
+            members=group.members,
+            added_employee_ids=[joining.employee_id],
+            removed_employee_ids=[leaving.employee_id],
+            reason=reason,
+            changed_at=at,
+        )
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from enrollment.groups.domain import PeerGroup
-from enrollment.groups.schemas import GroupView, MoveRequest
+from enrollment.groups.schemas import GroupView, MoveRequest, SwapRequest
 from enrollment.groups.service import GroupService
 from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin, Role
 from roundtable_shared.events.catalogue.enrollment import GroupChangeReason
@@ -50,6 +50,15 @@ def groups_router(service: GroupService) -> APIRouter:
     )
     async def move_member(group_id: str, body: MoveRequest, _admin: ProgramAdmin) -> GroupView:
         group, version = await service.move(group_id, body.participant_id)
+        return group_view(group, version, admin=True)
+
+    @router.post(
+        "/groups/{group_id}/swap",
+        summary="Swap a member with a member of another group (admins; same checks)",
+        description="409 with the broken rules when either group would break a hard constraint.",
+    )
+    async def swap_members(group_id: str, body: SwapRequest, _admin: ProgramAdmin) -> GroupView:
+        group, version = await service.swap(group_id, body.participant_id, body.with_participant_id)
         return group_view(group, version, admin=True)
 
     @router.delete(

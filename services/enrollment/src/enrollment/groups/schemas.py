@@ -56,3 +56,22 @@ class MoveRequest(BaseModel):
     )
 
     participant_id: str = Field(min_length=1, max_length=128)
+
+
+class SwapRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "participant_id": "par_0c1d2e3f4a5b6c7d8e9f0a1b",
+                    "with_participant_id": "par_9a8b7c6d5e4f3a2b1c0d9e8f",
+                }
+            ]
+        },
+    )
+
+    participant_id: str = Field(min_length=1, max_length=128, description="A member of this group.")
+    with_participant_id: str = Field(
+        min_length=1, max_length=128, description="A member of another group of the program."
+    )

@@ -145,6 +145,50 @@ class GroupService:
             return group, saved
         raise Conflict("the group is changing too fast; retry")
 
+    async def swap(
+        self, group_id: str, participant_id: str, other_id: str
+    ) -> tuple[PeerGroup, int]:
+        """Exchange a member of this group with a member of another group of the program."""
+        group, version = await self.get(group_id)
+        other, _ = await self._participant(other_id)
+        if group.member(participant_id) is None:
+            raise NotFound(f"{participant_id} is not a member of {group_id}")
+        if other.group_id is None or other.group_id == group_id:
+            raise Conflict("swap with a member of another group")
+        other_group, other_version = await self.get(other.group_id)
+        if other_group.program_id != group.program_id:
+            raise Conflict("the groups are in different programs")
+        program = await self.matching.program(group.program_id)
+        rules = rules_of(program)
+        mine = await self._candidates_of(group)
+        theirs = await self._candidates_of(other_group)
+        me = next(c for c in mine if c.participant_id == participant_id)
+        them = next(c for c in theirs if c.participant_id == other_id)
+        broken = matching.violations(
+            [*(c for c in mine if c is not me), them], rules
+        ) + matching.violations([*(c for c in theirs if c is not them), me], rules)
+        if broken:
+            raise Conflict(
+                "the swap breaks the program's rules: " + "; ".join(broken), violations=broken
+            )
+        now = utcnow()
+        member_me, member_them = group.member(participant_id), other_group.member(other_id)
+        assert member_me is not None and member_them is not None
+        events = domain.replace(group, participant_id, member_them, GroupChangeReason.ADMIN, now)
+        saved = await self.groups.save(group, version, events)
+        if saved is None:
+            raise Conflict("the group changed meanwhile; retry")
+        events = domain.replace(other_group, other_id, member_me, GroupChangeReason.ADMIN, now)
+        if await self.groups.save(other_group, other_version, events) is None:
+            raise Conflict("the other group changed meanwhile; retry")
+        for pid, gid in ((participant_id, other_group.group_id), (other_id, group_id)):
+            for _ in range(RETRIES):
+                participant, pversion = await self._participant(pid)
+                participant.group_id = gid
+                if await self.participants.save(participant, pversion, []) is not None:
+                    break
+        return group, saved
+
     async def on_participant_left(self, participant: Participant, reason: WithdrawReason) -> None:
         if participant.group_id is None:
             return
