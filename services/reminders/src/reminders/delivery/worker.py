@@ -1,7 +1,5 @@
 """The delivery worker: claims due reminders under a lease, delivers them, records the outcome.
 
-Due reminders are found through the due index (``ReminderRepository.claim_due``), never by
-searching the schedule, so a pass costs the same with 1,000 or 100,000 reminders stored.
 Several workers may run at once (in the service process and in ``python -m reminders.worker``
 replicas). Each due reminder is claimed by exactly one (see ``ReminderRepository.claim``); a crashed
 worker's claims are taken over when their lease expires. Delivery is at least once, with the
@@ -88,7 +86,6 @@ class DeliveryWorker:
         self.stats = WorkerStats()
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(settings.worker_concurrency)
-        self._due = reminders.due_reader(timedelta(hours=settings.stale_after_hours))
 
     def wake(self) -> None:
         """Something became due now: look at once rather than at the next poll."""
@@ -113,8 +110,7 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """One pass: claim a batch and deliver it. Returns how many were claimed."""
         now = self.clock()
-        batch = await self.reminders.claim_due(
-            self._due,
+        batch = await self.reminders.claim(
             now,
             self.name,
             timedelta(seconds=self.settings.lease_seconds),
