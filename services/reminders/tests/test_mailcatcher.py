@@ -42,6 +42,9 @@ async def test_the_mail_catcher_keeps_messages_and_lists_them_in_a_browser(tmp_p
             name = next((tmp_path / "mail").glob("*.eml")).stem
             page = (await client.get(f"/messages/{name}")).text
             assert "See you at 10:00." in page
+            raw = await client.get(f"/messages/{name}.eml")
+            assert raw.status_code == 200 and "Subject: Coming up: <session 1>" in raw.text
+            assert (await client.get("/messages/nothing-here")).status_code == 404
     finally:
         process.terminate()
         process.wait(10)

@@ -20,7 +20,7 @@ from typing import Any
 import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 
@@ -47,6 +47,12 @@ class Store:
 def web_app(store: Store) -> FastAPI:
     app = FastAPI(title="Roundtable mail catcher")
 
+    def read_or_404(name: str) -> EmailMessage:
+        try:
+            return store.read(name)
+        except FileNotFoundError:
+            raise HTTPException(404, "no such message") from None
+
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:
         rows = "".join(
@@ -60,22 +66,20 @@ def web_app(store: Store) -> FastAPI:
             f"{rows}</table>"
         )
 
+    # Declared before /messages/{name}, which would otherwise take "x.eml" as a name.
+    @app.get("/messages/{name}.eml", response_class=PlainTextResponse)
+    async def raw(name: str) -> str:
+        return read_or_404(name).as_string()
+
     @app.get("/messages/{name}", response_class=HTMLResponse)
     async def show(name: str) -> str:
-        try:
-            message = store.read(name)
-        except FileNotFoundError:
-            return "<p>No such message.</p>"
+        message = read_or_404(name)
         body = message.get_body(("html", "plain"))
         content = body.get_content() if body else ""
         if body is not None and body.get_content_type() == "text/plain":
             content = f"<pre>{html.escape(content)}</pre>"
         head = html.escape(f"To: {message['To']} | Subject: {message['Subject']}")
         return f"<!doctype html><p><a href='/'>all messages</a></p><p>{head}</p>{content}"
-
-    @app.get("/messages/{name}.eml", response_class=PlainTextResponse)
-    async def raw(name: str) -> str:
-        return store.read(name).as_string()
 
     return app
 
