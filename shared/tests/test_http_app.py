@@ -13,6 +13,7 @@ from roundtable_shared.http.app import create_app
 from roundtable_shared.http.problems import PROBLEM_JSON, Conflict
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
+from roundtable_shared.testing.http import running_app
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -158,3 +159,23 @@ async def test_readiness_reports_unreachable_dependencies() -> None:
         assert await runtime.readiness() == {"database": False, "nats": False}
     finally:
         await runtime.mongo.close()
+
+
+async def test_a_path_can_have_its_own_body_limit(
+    make_settings: Callable[..., ServiceSettings],
+) -> None:
+    settings = make_settings(ServiceSettings, service_name="apptest", max_body_bytes=1024)
+    app = create_app(
+        ServiceRuntime(settings),
+        title="t",
+        description="d",
+        routers=[demo_router()],
+        body_limits={"/v1/programs": 4096},
+    )
+    async with running_app(app) as client:
+        roomy = {"name": "x" * 2000, "capacity": 1}
+        assert (await client.post("/v1/programs", json=roomy)).status_code == 201
+        assert_problem(
+            await client.post("/v1/programs", json={"name": "x" * 5000, "capacity": 1}), 413
+        )
+        assert_problem(await client.post("/v1/nowhere", content=b"x" * 2000), 413)

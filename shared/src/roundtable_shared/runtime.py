@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 import structlog
 from faststream.nats import NatsBroker
@@ -56,12 +57,19 @@ class ServiceRuntime:
         self._indexes = [*indexes, INBOX_INDEXES]
         self._consumers: list[ConsumerRunner] = []
         self._relay_task: asyncio.Task[None] | None = None
+        self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._background_tasks: list[asyncio.Task[None]] = []
 
     def aggregate_store(self, collection: str) -> AggregateStore:
         """Where a repository saves aggregates with their events; the relay publishes them."""
         return AggregateStore(
             self.db[collection], source=self.settings.event_source, nudge=self.relay.nudge
         )
+
+    def add_background(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A loop that runs while the service runs (a worker, a timer); register before ``start``.
+        It is cancelled at stop, so it keeps its state in the database, not in memory."""
+        self._background.append(loop)
 
     def add_consumer(self, consumer: EventConsumer) -> None:
         """Register before ``start``."""
@@ -77,6 +85,7 @@ class ServiceRuntime:
         for runner in self._consumers:
             await runner.start(js)
         self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+        self._background_tasks = [asyncio.create_task(loop()) for loop in self._background]
         log.info("service runtime started", database=self.settings.database_name)
 
     async def _declare_streams(self) -> None:
@@ -89,12 +98,17 @@ class ServiceRuntime:
         await declare_stream(js, dead_letter_config(ns, replicas))
 
     async def stop(self) -> None:
+        for task in self._background_tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for runner in self._consumers:
             await runner.stop()
         if self._relay_task:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+            self.relay.stop()
+            # After 10 s wait_for cancels it: a pass stuck on NATS or the database.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._relay_task, 10.0)
         await self.broker.stop()
         await self.mongo.close()
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.middleware import Middleware
 
 from enrollment.directory.endpoints import directory_router, hr_event_schema
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
@@ -16,7 +15,6 @@ from enrollment.groups.endpoints import groups_router
 from enrollment.groups.repository import GROUPS, GroupRepository
 from enrollment.groups.repository import INDEXES as GROUP_INDEXES
 from enrollment.groups.service import GroupService
-from enrollment.http_support import RouteBodyLimit
 from enrollment.matching.endpoints import matching_router
 from enrollment.matching.repository import INDEXES as PROPOSAL_INDEXES
 from enrollment.matching.repository import ProposalRepository
@@ -30,10 +28,9 @@ from enrollment.programs.endpoints import programs_router
 from enrollment.programs.repository import INDEXES as PROGRAM_INDEXES
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
 from enrollment.programs.service import ProgramService
-from enrollment.runtime import EnrollmentRuntime
 from enrollment.settings import EnrollmentSettings
 from roundtable_shared.http.app import create_app
-from roundtable_shared.http.middleware import BodyLimitMiddleware
+from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 
 IMPORT_PATH = "/v1/directory/imports"
@@ -42,7 +39,7 @@ IMPORT_PATH = "/v1/directory/imports"
 def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     if not isinstance(settings, EnrollmentSettings):
         settings = EnrollmentSettings(**(settings.model_dump() if settings else {}))
-    runtime = EnrollmentRuntime(
+    runtime = ServiceRuntime(
         settings,
         indexes=[
             EMPLOYEE_INDEXES,
@@ -86,7 +83,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
                 DirectoryService(
                     employees,
                     batch_size=settings.import_batch_size,
-                    relay_paused=runtime.relay_paused,
+                    relay_paused=runtime.relay.paused,
                 ),
                 settings.hr_webhook_secrets,
             ),
@@ -95,21 +92,10 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             matching_router(matching),
             groups_router(groups),
         ],
+        body_limits={IMPORT_PATH: settings.import_max_bytes},  # streamed, never held whole
     )
-    _streamed_upload_limit(app, settings)
     _document_raw_bodies(app)
     return app
-
-
-def _streamed_upload_limit(app: FastAPI, settings: EnrollmentSettings) -> None:
-    """Swap the app-wide body limit for one that lets the streamed import be larger."""
-    for index, middleware in enumerate(app.user_middleware):
-        if cast(Any, middleware.cls) is BodyLimitMiddleware:
-            app.user_middleware[index] = Middleware(
-                cast(Any, RouteBodyLimit),
-                max_bytes=settings.max_body_bytes,
-                large_paths={IMPORT_PATH: settings.import_max_bytes},
-            )
 
 
 def _document_raw_bodies(app: FastAPI) -> None:

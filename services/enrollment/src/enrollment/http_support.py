@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from roundtable_shared.http.middleware import BodyLimitMiddleware
 from roundtable_shared.http.problems import Unprocessable
 
 T = TypeVar("T")
@@ -28,19 +26,3 @@ def _field_error(error: Any) -> dict[str, str]:
     if error["type"] == "json_invalid":
         location = "body"
     return {"field": location, "message": str(error["msg"]), "type": str(error["type"])}
-
-
-class RouteBodyLimit:
-    """The shared body limit, with a larger one for the streaming upload paths.
-
-    The shared ``BodyLimitMiddleware`` has one limit for the whole app; a 50,000-row directory
-    import is far above the 1 MB that suits JSON endpoints, and it is streamed, so it gets its own.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int, large_paths: dict[str, int]) -> None:
-        self._default = BodyLimitMiddleware(app, max_bytes)
-        self._large = {path: BodyLimitMiddleware(app, limit) for path, limit in large_paths.items()}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limited = self._large.get(scope.get("path", "")) if scope["type"] == "http" else None
-        await (limited or self._default)(scope, receive, send)

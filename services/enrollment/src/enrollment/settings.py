@@ -24,13 +24,6 @@ class EnrollmentSettings(ServiceSettings):
     import_batch_size: int = Field(
         1000, description="Rows of a directory import written per bulk write."
     )
-    mongodb_max_connections: int = Field(
-        1,
-        ge=1,
-        description="Connections to the database. FerretDB on SQLite does not apply an update "
-        "atomically against other connections (FerretDB#3040: lost updates), so the default 1 "
-        "serialises this process's writes; raise it on real MongoDB.",
-    )
     auto_match_poll_seconds: float = Field(
         30.0,
         gt=0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -94,7 +94,9 @@ def create_app(
     description: str,
     routers: Sequence[APIRouter] = (),
     version: str = "0.1.0",
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
+    """``body_limits`` gives single paths a body limit of their own (a streamed upload)."""
     settings = runtime.settings
     configure_logging(settings.service_name, settings.log_level)
 
@@ -131,7 +133,9 @@ def create_app(
         allow_headers=["*"],
         expose_headers=["ETag", "Location", "X-Request-Id", "Retry-After"],
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, path_limits=body_limits
+    )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(operations_router())
     for router in routers:

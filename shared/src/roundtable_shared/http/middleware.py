@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -62,19 +63,26 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413, whether announced by Content-Length or streamed."""
+    """Refuses bodies over the limit with 413, whether announced by Content-Length or streamed.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``path_limits`` gives single paths their own limit (a streamed bulk upload, say).
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.path_limits.get(scope.get("path", ""), self.default_max_bytes)
         announced = dict(scope["headers"]).get(b"content-length")
-        if announced is not None and announced.isdigit() and int(announced) > self.max_bytes:
-            await self._refuse(send)
+        if announced is not None and announced.isdigit() and int(announced) > max_bytes:
+            await self._refuse(send, max_bytes)
             return
         received = 0
         response_started = False
@@ -84,8 +92,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise _TooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -97,10 +105,10 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not response_started:
-                await self._refuse(send)
+                await self._refuse(send, max_bytes)
 
-    async def _refuse(self, send: Send) -> None:
-        problem = PayloadTooLarge(f"request body larger than {self.max_bytes} bytes")
+    async def _refuse(self, send: Send, max_bytes: int) -> None:
+        problem = PayloadTooLarge(f"request body larger than {max_bytes} bytes")
         body = json.dumps(problem.body()).encode()
         await send(
             {

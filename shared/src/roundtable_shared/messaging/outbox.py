@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import structlog
@@ -74,24 +74,47 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wake = asyncio.Event()
+        self._pauses = 0
+        self._running = False
 
     def nudge(self) -> None:
         """Called after a write that raised events, so they leave now rather than at the next poll."""
         self._wake.set()
 
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Hold the relay back (nestable), e.g. while a bulk import needs the database to itself:
+        the events wait, committed, in their documents and leave right after."""
+        self._pauses += 1
+        try:
+            yield
+        finally:
+            self._pauses -= 1
+            self.nudge()
+
+    def stop(self) -> None:
+        self._running = False
+        self.nudge()
+
     async def run(self) -> None:
-        while True:
-            try:
-                sent = await self.relay_once()
-            except Exception:
-                # NATS or the database is away: the events wait in their documents, we retry.
-                log.exception("outbox relay pass failed")
-                sent = 0
+        # A flag, not only cancellation: on Python 3.11 a cancel that meets a nudge inside
+        # wait_for is swallowed, and a relay waiting only for cancellation never stops.
+        self._running = True
+        while self._running:
+            sent = 0 if self._pauses else await self._pass()
             if sent:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             self._wake.clear()
+
+    async def _pass(self) -> int:
+        try:
+            return await self.relay_once()
+        except Exception:
+            # NATS or the database is away: the events wait in their documents, we retry.
+            log.exception("outbox relay pass failed")
+            return 0
 
     async def relay_once(self) -> int:
         sent = 0
