@@ -3,10 +3,6 @@ worker and the HTTP API."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -80,25 +76,13 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.wake_worker = worker.wake
     app.state.worker = worker
-    # The worker runs inside the app's lifespan, after the runtime started and before it stops.
-    inner = app.router.lifespan_context
+    if settings.worker_enabled:
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with inner(app):
-            task = (
-                asyncio.create_task(worker.run(), name="delivery-worker")
-                if settings.worker_enabled
-                else None
-            )
+        async def deliver() -> None:
             try:
-                yield
+                await worker.run()
             finally:
-                if task:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
                 await worker.close()
 
-    app.router.lifespan_context = lifespan
+        runtime.add_background(deliver)
     return app
