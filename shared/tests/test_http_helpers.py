@@ -40,3 +40,13 @@ def test_same_key_with_another_body_is_refused() -> None:
     ensure_same_request(stored, {"capacity": 10, "name": "Leaders"})  # key order is irrelevant
     with pytest.raises(Unprocessable):
         ensure_same_request(stored, {"name": "Leaders", "capacity": 11})
+
+
+def test_a_cursor_field_must_be_what_the_api_gave_out() -> None:
+    from roundtable_shared.http.pagination import PageRequest
+
+    assert PageRequest(cursor=None, limit=10).position("after") is None
+    assert PageRequest(cursor={"after": "p-17"}, limit=10).position("after") == "p-17"
+    for forged in ({"k": "x"}, {"after": {"$gt": ""}}, {"after": 7}):
+        with pytest.raises(BadRequest):
+            PageRequest(cursor=forged, limit=10).position("after")

@@ -26,6 +26,15 @@ class PageRequest(BaseModel):
     cursor: dict[str, Any] | None
     limit: int
 
+    def position(self, key: str) -> str | None:
+        """The cursor's string field ``key``; None on the first page, 400 for a forged cursor."""
+        if self.cursor is None:
+            return None
+        value = self.cursor.get(key)
+        if not isinstance(value, str):
+            raise BadRequest("the cursor is not one this API gave out")
+        return value
+
 
 def encode_cursor(position: dict[str, Any]) -> str:
     raw = json.dumps(position, separators=(",", ":"), default=str).encode()

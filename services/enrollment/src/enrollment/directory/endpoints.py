@@ -147,7 +147,7 @@ def directory_router(service: DirectoryService, hr_secrets: list[str]) -> APIRou
     async def list_employees(
         _admin: ProgramAdmin, page: Annotated[PageRequest, Depends(page_request)]
     ) -> Page[EmployeeView]:
-        after = str(page.cursor["after"]) if page.cursor else None
+        after = page.position("after")
         found = await service.employees.page(after, page.limit)
         items = [employee_view(e, v) for e, v in found]
         cursor = (

@@ -55,7 +55,7 @@ def programs_router(service: ProgramService) -> APIRouter:
     async def list_programs(
         principal: CurrentPrincipal, page: Annotated[PageRequest, Depends(page_request)]
     ) -> Page[ProgramView]:
-        after = str(page.cursor["after"]) if page.cursor else None
+        after = page.position("after")
         statuses = None if principal.has_role("program_admin") else ["open", "running", "closed"]
         found = await service.programs.page(after, page.limit, statuses)
         items = [program_view(*f) for f in found]
