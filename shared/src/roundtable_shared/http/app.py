@@ -21,11 +21,10 @@ from roundtable_shared.http.middleware import BodyLimitMiddleware, RequestContex
 from roundtable_shared.http.problems import (
     PROBLEM_BASE,
     PROBLEM_JSON,
-    BadRequest,
     Problem,
     ServiceUnavailable,
-    Unprocessable,
 )
+from roundtable_shared.http.validation import input_problem
 from roundtable_shared.observability.logging import configure_logging
 from roundtable_shared.runtime import ServiceRuntime
 
@@ -48,23 +47,7 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [_field_error(error) for error in exc.errors()]
-    if any(error["type"] == "json_invalid" for error in exc.errors()):
-        return problem_response(BadRequest("the body is not valid JSON", errors=errors), request)
-    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
-    return problem_response(Unprocessable(f"invalid input: {summary}", errors=errors), request)
-
-
-def _field_error(error: Any) -> dict[str, str]:
-    location = [str(part) for part in error.get("loc", ())]
-    # ("body", "program", "name") -> "program.name": the client's field, not our plumbing
-    if len(location) > 1 and location[0] in ("body", "query", "path", "header"):
-        location = location[1:]
-    return {
-        "field": ".".join(location) or "body",
-        "message": str(error["msg"]),
-        "type": str(error["type"]),
-    }
+    return problem_response(input_problem(exc.errors()), request)
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:

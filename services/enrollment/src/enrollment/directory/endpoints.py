@@ -20,10 +20,10 @@ from enrollment.directory.schemas import (
     ImportReport,
 )
 from enrollment.directory.service import DirectoryService
-from enrollment.http_support import parse_body
 from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin, Role, verified_webhook_body
 from roundtable_shared.http.pagination import Page, PageRequest, encode_cursor, page_request
 from roundtable_shared.http.problems import Forbidden, UnsupportedMediaType
+from roundtable_shared.http.validation import parse_json_body
 
 _HR_EVENT = TypeAdapter[HrEvent](HrEvent)
 
@@ -77,7 +77,7 @@ def directory_router(service: DirectoryService, hr_secrets: list[str]) -> APIRou
         },
     )
     async def receive_hr_event(body: bytes = Depends(signed_body)) -> HrEventResult:
-        hr_event = parse_body(_HR_EVENT, body)
+        hr_event = parse_json_body(_HR_EVENT, body)
         outcome, version = await service.apply_hr_event(hr_event)
         return HrEventResult(
             event_id=hr_event.event_id,
