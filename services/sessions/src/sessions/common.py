@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Header
 
-from roundtable_shared.http.concurrency import expected_version
 from roundtable_shared.http.pagination import PageRequest, encode_cursor
 from roundtable_shared.http.problems import BadRequest, Unprocessable
 from roundtable_shared.storage.mongo import Collection, Document
@@ -29,11 +28,6 @@ IfMatch = Annotated[
         description='The ETag of the version you read, e.g. "3"; a stale one gets 412.',
     ),
 ]
-
-
-def command_version(if_match: str | None, current: int) -> int:
-    """For commands: the client's If-Match when it sent one, else the version just loaded."""
-    return current if if_match is None else expected_version(if_match)
 
 
 def zone(name: str, field: str = "time_zone") -> ZoneInfo:

@@ -157,10 +157,3 @@ def erase(employee: Employee, erased_at: datetime) -> list[EventData]:
     employee.erased = True
     employee.profile = {}
     return [EmployeeErased(employee_id=employee.employee_id, erased_at=erased_at)]
-
-
-def tenure_days(employee: Employee, today: date) -> int | None:
-    hired = employee.profile.get("hire_date")
-    if not hired:
-        return None
-    return (today - date.fromisoformat(str(hired))).days
