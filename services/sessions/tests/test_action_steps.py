@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sessions_world import World, assert_problem
 
@@ -230,3 +231,23 @@ async def test_my_steps_the_ones_i_hold_and_overdue_ones_page_by_due_date(
     assert_problem(
         await w.client.get("/v1/me/action-steps?cursor=eyJ4IjoxfQ", headers=w.auth("e-2")), 400
     )
+
+
+async def test_a_step_can_be_due_by_a_time_of_day_but_not_before_its_session(
+    group_world: World,
+) -> None:
+    w = group_world
+    session = await w.held_session("g-1", "e-1", ["e-1", "e-2", "e-3"])
+    berlin = ZoneInfo("Europe/Berlin")  # the session's zone; the owner has none of their own
+    starts = datetime.fromisoformat(session["starts_at"]).astimezone(berlin)
+
+    def by(moment: datetime) -> dict[str, str]:
+        return {"due_on": moment.date().isoformat(), "due_by": moment.strftime("%H:%M:%S")}
+
+    early = starts - timedelta(minutes=5)
+    assert_problem(await commit(w, session["id"], "e-2", **by(early)), 422)
+
+    soon = starts + timedelta(minutes=30)
+    step = (await commit(w, session["id"], "e-2", **by(soon))).json()
+    assert datetime.fromisoformat(step["due_at"]) == soon.replace(microsecond=0)
+    assert step["overdue"] is True  # the clock stands two days after the session

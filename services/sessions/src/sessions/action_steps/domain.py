@@ -101,9 +101,12 @@ class HeldSession(BaseModel):
     time_zone: str
 
 
-def due_at(due_on: date, time_zone: str) -> datetime:
-    """End of the due day in the owner's time zone."""
-    return as_utc(datetime.combine(due_on, time(23, 59, 59), ZoneInfo(time_zone)))
+END_OF_DAY = time(23, 59, 59)
+
+
+def due_at(due_on: date, time_zone: str, due_by: time | None = None) -> datetime:
+    """The due moment: ``due_by`` (the end of the day by default) on the due day, owner's zone."""
+    return as_utc(datetime.combine(due_on, due_by or END_OF_DAY, ZoneInfo(time_zone)))
 
 
 def _check_people(group: Group, owner_id: str, partner_id: str) -> None:
@@ -117,9 +120,8 @@ def _check_people(group: Group, owner_id: str, partner_id: str) -> None:
         )
 
 
-def _check_due(due_on: date, session: HeldSession, time_zone: str) -> None:
-    session_day = session.starts_at.astimezone(ZoneInfo(time_zone)).date()
-    if due_on < session_day:
+def _check_due(due: datetime, session: HeldSession) -> None:
+    if due < session.starts_at:
         raise invalid("due_on", "an action step cannot be due before the session it was made in")
 
 
@@ -134,6 +136,7 @@ def commit(
     title: str,
     description: str | None,
     due_on: date,
+    due_by: time | None = None,
     owner_time_zone: str | None,
     now: datetime,
     fingerprint: str | None,
@@ -143,7 +146,8 @@ def commit(
         raise Conflict("action steps are committed in a held (recorded) session")
     _check_people(group, owner_id, partner_id)
     tz = owner_time_zone or session.time_zone
-    _check_due(due_on, session, tz)
+    due = due_at(due_on, tz, due_by)
+    _check_due(due, session)
     step = ActionStep(
         id=action_id,
         session_id=session.session_id,
@@ -154,7 +158,7 @@ def commit(
         title=title,
         description=description,
         due_on=due_on.isoformat(),
-        due_at=due_at(due_on, tz),
+        due_at=due,
         time_zone=tz,
         created_by=by,
         created_at=now,
@@ -201,11 +205,13 @@ def edit(
     if "accountability_partner_id" in changes:
         _check_people(group, step.owner_id, changes["accountability_partner_id"])
         fields["accountability_partner_id"] = changes["accountability_partner_id"]
-    if changes.get("due_on") is not None:
-        due_on: date = changes["due_on"]
-        _check_due(due_on, session, step.time_zone)
+    if changes.get("due_on") is not None or changes.get("due_by") is not None:
+        local = step.due_at.astimezone(ZoneInfo(step.time_zone))
+        due_on: date = changes.get("due_on") or local.date()
+        due = due_at(due_on, step.time_zone, changes.get("due_by") or local.time())
+        _check_due(due, session)
         fields["due_on"] = due_on.isoformat()
-        fields["due_at"] = due_at(due_on, step.time_zone)
+        fields["due_at"] = due
     if not fields:
         return {}, []
     updated = step.model_copy(update=fields)

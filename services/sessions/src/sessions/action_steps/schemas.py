@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,11 @@ class CommitRequest(BaseModel):
     title: Title = Field(description="Shown in reminders.")
     description: Text | None = Field(None, description="Stays inside the group.")
     due_on: date = Field(description="The owner's day; due at its end in their time zone.")
+    due_by: time | None = Field(
+        None,
+        description="Due by this local time on that day instead of its end.",
+        examples=["17:00"],
+    )
 
 
 class EditRequest(BaseModel):
@@ -47,6 +52,7 @@ class EditRequest(BaseModel):
     description: Text | None = None
     accountability_partner_id: EmployeeId | None = None
     due_on: date | None = None
+    due_by: time | None = None
 
 
 class ProgressRequest(BaseModel):

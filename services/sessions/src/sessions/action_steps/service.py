@@ -78,6 +78,7 @@ class ActionStepService:
             title=request.title,
             description=request.description,
             due_on=request.due_on,
+            due_by=request.due_by,
             owner_time_zone=await self.membership.employees.time_zone(owner_id),
             now=self.clock(),
             fingerprint=fingerprint(payload) if key else None,
