@@ -15,8 +15,9 @@ from reminders.preferences.domain import (
     zone,
 )
 from reminders.schedule import domain
+from roundtable_shared.events.catalogue.enrollment import Cadence, ReminderSettings
 from roundtable_shared.events.catalogue.reminders import ReminderKind
-from roundtable_shared.events.catalogue.sessions import SessionScheduled
+from roundtable_shared.events.catalogue.sessions import ActionCommitted, SessionScheduled
 
 NIGHT = QuietHours(start=time(22, 0), end=time(7, 0))
 
@@ -124,3 +125,39 @@ def test_a_session_plans_each_offset_per_attendee_and_drops_ones_already_past() 
     again = domain.session_upcoming(data, 1, domain.ProgramRules())
     assert [p.reminder_id for p in plans] == [p.reminder_id for p in again]
     assert all(p.kind is ReminderKind.SESSION_UPCOMING for p in plans)
+
+
+def test_the_program_decides_how_late_the_owner_and_partner_hear_of_an_overdue_step() -> None:
+    due = utc(2026, 12, 4, 16, 0)
+    step = ActionCommitted(
+        action_id="a-1",
+        session_id="s-1",
+        group_id="g-1",
+        program_id="p-1",
+        owner_id="e-2",
+        accountability_partner_id="e-3",
+        title="Book a 1:1",
+        due_at=due,
+        committed_at=utc(2026, 12, 1, 9, 0),
+    )
+    settings = ReminderSettings(before_session_minutes=[60], before_action_due_hours=[24])
+
+    def overdue_prompts(rules: domain.ProgramRules) -> dict[str, datetime]:
+        plans = domain.action_steps(step, 1, rules)
+        overdue = (ReminderKind.ACTION_OVERDUE, ReminderKind.ACTION_OVERDUE_OWNER)
+        return {p.recipient_id: p.due_at for p in plans if p.kind in overdue}
+
+    by_default = domain.ProgramRules.from_program(settings, Cadence.BIWEEKLY)
+    assert overdue_prompts(by_default) == {
+        "e-2": due + timedelta(days=2),
+        "e-3": due + timedelta(days=2),
+    }
+    at_once = settings.model_copy(update={"overdue_after_days": 0})
+    assert overdue_prompts(domain.ProgramRules.from_program(at_once, Cadence.BIWEEKLY)) == {
+        "e-2": due,
+        "e-3": due,
+    }
+    quiet_partner = settings.model_copy(update={"notify_partner_when_overdue": False})
+    assert set(
+        overdue_prompts(domain.ProgramRules.from_program(quiet_partner, Cadence.BIWEEKLY))
+    ) == {"e-2"}

@@ -62,6 +62,7 @@ class ProgramRules:
             before_session_minutes=tuple(settings.before_session_minutes),
             before_action_due_hours=tuple(settings.before_action_due_hours),
             notify_partner_when_overdue=settings.notify_partner_when_overdue,
+            overdue_days=settings.overdue_after_days,
             cadence_days=CADENCE_DAYS[cadence],
         )
 

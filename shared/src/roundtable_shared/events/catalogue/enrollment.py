@@ -119,7 +119,13 @@ class ReminderSettings(BaseModel):
     )
     notify_partner_when_overdue: bool = Field(
         default=True,
-        description="Tell the accountability partner when an action step passes its due time.",
+        description="Also tell the accountability partner when the owner is told of an overdue step.",
+    )
+    overdue_after_days: int = Field(
+        default=2,
+        ge=0,
+        le=60,
+        description="Tell the owner of an action step this many days overdue (0: once it is due).",
     )
 
 
