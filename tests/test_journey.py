@@ -4,14 +4,14 @@ HR hires people (signed webhooks) -> an admin creates and opens a roundtable pro
 enrol with their own tokens -> the admin previews and publishes matching -> the sessions service
 learns the groups -> a member schedules a session and its reminder arrives by email at the mail
 catcher (a real SMTP server) -> the session is recorded with two action steps, one completed and one
-still open -> the sponsor's report shows exactly those numbers.
+due within the minute -> the sponsor's report shows exactly those numbers -> the second step goes
+overdue and its accountability partner is told by email.
 
-Not yet here: the open step going overdue and its accountability partner being told. Sessions
-makes a step due at the end of a day, the partner is told two days after that, and reporting counts
-overdue by UTC day, so none of it can happen within a run (issue 7 records the gap).
+Not yet here: reporting's overdue figure, which counts by UTC day and so changes only tomorrow.
 
 Everything goes over HTTP to real processes on real NATS JetStream and a real MongoDB-wire server;
-the only shortcut is a program whose reminders come one minute before a session.
+the only shortcuts are a program whose reminders come one minute before a session and whose
+overdue prompts go out as soon as a step is due.
 """
 
 from __future__ import annotations
@@ -247,6 +247,7 @@ def test_the_whole_journey(system: RunningSystem) -> None:
                     "before_session_minutes": [REMINDER_MINUTES],
                     "before_action_due_hours": [48],
                     "notify_partner_when_overdue": True,
+                    "overdue_after_days": 0,  # owner and partner hear as soon as it is due
                 },
             },
             headers={"Idempotency-Key": uuid.uuid4().hex},
@@ -381,9 +382,10 @@ def test_the_whole_journey(system: RunningSystem) -> None:
     )
     assert record["attendee_ids"] == attendees
 
-    # 8. Two action steps: one to complete, one due as early as the service allows (the day of the
-    #    session, in its owner's time zone), to go overdue.
-    def commit(owner: str, partner_id: str, title: str, due_on: date) -> dict[str, Any]:
+    # 8. Two action steps: one to complete, one due in under a minute, to go overdue.
+    def commit(
+        owner: str, partner_id: str, title: str, due_on: date, due_by: str | None = None
+    ) -> dict[str, Any]:
         step: dict[str, Any] = ok(
             member_api[owner].post(
                 "sessions",
@@ -392,6 +394,7 @@ def test_the_whole_journey(system: RunningSystem) -> None:
                     "accountability_partner_id": partner_id,
                     "title": title,
                     "due_on": due_on.isoformat(),
+                    "due_by": due_by,
                 },
                 headers={"Idempotency-Key": uuid.uuid4().hex},
             ),
@@ -403,7 +406,14 @@ def test_the_whole_journey(system: RunningSystem) -> None:
         return starts_at.astimezone(ZoneInfo(people[employee_id]["tz"])).date()
 
     done_step = commit(partner, scheduler, "Book a 1:1 with the Sales lead", session_day(partner))
-    late_step = commit(late, scheduler, "Draft the escalation path", session_day(late))
+    late_due = (datetime.now(UTC) + timedelta(seconds=45)).astimezone(ZoneInfo(people[late]["tz"]))
+    late_step = commit(
+        late,
+        scheduler,
+        "Draft the escalation path",
+        late_due.date(),
+        late_due.strftime("%H:%M:%S"),
+    )
     assert late_step["time_zone"] == people[late]["tz"]
     completed = ok(
         member_api[partner].post("sessions", f"/v1/action-steps/{done_step['id']}/complete")
@@ -459,3 +469,18 @@ def test_the_whole_journey(system: RunningSystem) -> None:
         timeout=20,
     )
     assert report["groups"]["engaged"] == 1  # the group that met
+
+    # 10. The late step goes overdue, and its owner and accountability partner are told.
+    #     (Reporting counts overdue steps by UTC day, so its figure changes only tomorrow.)
+    def overdue_in_sessions() -> bool:
+        step = ok(member_api[late].get("sessions", f"/v1/action-steps/{late_step['id']}"))
+        return bool(step["overdue"])
+
+    wait_for("the late action step to be overdue in sessions", overdue_in_sessions, 90)
+    partner_subject = f"Check in with {people[late]['name']}"
+    told = wait_for(
+        f"the partner's '{partner_subject}' email",
+        lambda: mail.to(email_of(people[scheduler]), partner_subject) or None,
+        60,
+    )
+    assert "Draft the escalation path" in mail.body(told[0]["name"])

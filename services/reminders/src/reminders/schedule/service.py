@@ -70,6 +70,7 @@ class ScheduleService:
             before_session_minutes=tuple(copy["before_session_minutes"]),
             before_action_due_hours=tuple(copy["before_action_due_hours"]),
             notify_partner_when_overdue=bool(copy["notify_partner_when_overdue"]),
+            overdue_days=int(copy.get("overdue_days", ProgramRules.overdue_days)),
             cadence_days=int(copy["cadence_days"]),
         )
 
@@ -86,6 +87,7 @@ class ScheduleService:
                 "before_session_minutes": list(rules.before_session_minutes),
                 "before_action_due_hours": list(rules.before_action_due_hours),
                 "notify_partner_when_overdue": rules.notify_partner_when_overdue,
+                "overdue_days": rules.overdue_days,
                 "cadence_days": rules.cadence_days,
             },
         )
