@@ -737,7 +737,7 @@ async def reporting(
     nats_client: NatsClient,
     namespace: str,
 ) -> AsyncIterator[tuple[ReportingWorld, httpx.AsyncClient]]:
-    settings = make_settings(ReportingSettings, consumer_ack_wait_seconds=3.0)
+    settings = make_settings(ReportingSettings)
     app = build_reporting(settings)
     async with running_app(app) as client:
         yield ReportingWorld(app, nats_client, namespace, dev_issuer), client

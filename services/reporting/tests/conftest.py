@@ -17,7 +17,7 @@ from roundtable_shared.testing.http import running_app
 
 @pytest.fixture
 def settings(make_settings: Callable[..., ReportingSettings]) -> ReportingSettings:
-    return make_settings(ReportingSettings, consumer_ack_wait_seconds=3.0)
+    return make_settings(ReportingSettings)
 
 
 @pytest.fixture

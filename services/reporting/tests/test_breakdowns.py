@@ -129,7 +129,7 @@ async def test_k_is_configurable(
     k: int,
     legal_shown: bool,
 ) -> None:
-    settings = make_settings(ReportingSettings, k_anonymity=k, consumer_ack_wait_seconds=3.0)
+    settings = make_settings(ReportingSettings, k_anonymity=k)
     app = build_app(settings)
     async with running_app(app) as client:
         w = World(app, nats_client, namespace, dev_issuer)

@@ -31,7 +31,6 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
     for consumer in projection_consumers(
         generations.current,
         max_deliver=settings.consumer_max_deliver,
-        ack_wait_seconds=settings.consumer_ack_wait_seconds,
     ):
         runtime.add_consumer(consumer)
     app = create_app(

@@ -22,9 +22,3 @@ class ReportingSettings(ServiceSettings):
         gt=0,
         description="Lifetime of the dashboard's session cookie set from a `?token=` link (seconds).",
     )
-    consumer_ack_wait_seconds: float = Field(
-        10.0,
-        gt=0,
-        description="Seconds JetStream waits for a projection consumer's ack before redelivering; "
-        "also how long a batch lost between fetch and handler stays stuck.",
-    )

@@ -30,7 +30,6 @@ def projection_consumers(
     models: ModelsProvider,
     *,
     max_deliver: int,
-    ack_wait_seconds: float,
     prefix: str = "reporting",
 ) -> list[EventConsumer]:
     consumers = []
@@ -52,7 +51,6 @@ def projection_consumers(
                 handlers={kind.event_type: one() for kind in table},
                 batch_handler=handle,
                 max_deliver=max_deliver,
-                ack_wait_seconds=ack_wait_seconds,
             )
         )
     return consumers
