@@ -1,4 +1,5 @@
-"""Matching through the API: preview, publish (group.formed), my groups, admin moves, withdrawals."""
+"""Matching through the API: preview, publish (group.formed), my groups, admin moves, withdrawals,
+refill proposals accepted or declined."""
 
 from __future__ import annotations
 
@@ -247,3 +248,140 @@ async def test_groups_form_by_themselves_when_enrolment_closes(
         assert sorted(m["employee_id"] for m in group["members"]) == ["e-1", "e-2", "e-3"]
         late = await client.post(f"/v1/programs/{pid}/enrolments", json={}, headers=token("e-4"))
         assert late.status_code == 409  # the window closed
+
+
+# --- refilling a group after a withdrawal: the proposal, an admin accepting or declining it ---
+
+
+async def enrol(client: httpx.AsyncClient, pid: str, headers: dict[str, str]) -> str:
+    answer = await client.post(
+        f"/v1/programs/{pid}/enrolments", json={"topics": ["feedback"]}, headers=headers
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["participant_id"])
+
+
+async def test_a_withdrawal_proposes_a_refill_that_an_admin_accepts_once(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    nats_client: NatsClient,
+    namespace: str,
+) -> None:
+    pid, _ = await enrolled_program(client, admin, token)
+    path = f"/v1/programs/{pid}/matching/previews"
+    proposal = (await client.post(path, headers=admin)).json()
+    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    # Enrolled after matching, so free to refill: e-10 reports to e-5 and may never join e-5.
+    late = {"e-9": "e-95", "e-10": "e-5", "e-11": "e-94"}
+    for eid, manager in late.items():
+        await send_hr(client, hired(eid, manager_id=manager, department="Design"))
+    free = {eid: await enrol(client, pid, token(eid)) for eid in late}
+
+    group = (await client.get("/v1/me/groups", headers=token("e-5"))).json()[0]
+    gid = group["group_id"]
+    others = [m for m in group["members"] if m["employee_id"] != "e-5"]
+    leaving = others[0]
+    withdrawn = await client.post(
+        f"/v1/participants/{leaving['participant_id']}/withdraw", headers=admin
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    after = (await client.get(f"/v1/groups/{gid}", headers=admin)).json()
+    refill = after["refill"]
+    assert refill["status"] == "proposed" and refill["stale"] is False
+    assert refill["participant_ids"] == [free["e-9"]] or refill["participant_ids"] == [free["e-11"]]
+    assert free["e-10"] not in after["refill_candidates"]  # would sit with their manager
+    assert (await client.get(f"/v1/groups/{gid}", headers=token("e-5"))).json()["refill"] is None
+    accept = f"/v1/groups/{gid}/refills/{refill['refill_id']}/accept"
+    assert (await client.post(accept, headers=token("e-5"))).status_code == 403
+    unknown = await client.post(f"/v1/groups/{gid}/refills/ref_nope/accept", headers=admin)
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+    missing = await client.post(
+        f"/v1/groups/nope/refills/{refill['refill_id']}/decline", headers=admin
+    )
+    assert missing.status_code == 404
+
+    accepted = await client.post(accept, headers=admin)
+    assert accepted.status_code == 200, accepted.text
+    (joined,) = refill["participant_ids"]
+    assert joined in [m["participant_id"] for m in accepted.json()["members"]]
+    assert len(accepted.json()["members"]) == 4
+    assert accepted.json()["refill"]["status"] == "accepted"
+    joiner = (await client.get(f"/v1/participants/{joined}", headers=admin)).json()
+    assert joiner["group_id"] == gid
+    # A second accept is idempotent: the same group, the same version, no second event.
+    again = await client.post(accept, headers=admin)
+    assert again.status_code == 200
+    assert again.json()["version"] == accepted.json()["version"]
+    declined_late = await client.post(
+        f"/v1/groups/{gid}/refills/{refill['refill_id']}/decline", headers=admin
+    )
+    assert declined_late.status_code == 409
+
+    events = await enrollment_events(nats_client, namespace, 27)
+    changes = [e for e in events if e.subject == gid and e.type.endswith("group.changed")]
+    assert [c.data["reason"] for c in changes] == ["member_withdrawn", "admin"]
+    assert changes[1].data["added_employee_ids"] == [joiner["employee_id"]]
+    assert sorted(m["participant_id"] for m in changes[1].data["members"]) == sorted(
+        m["participant_id"] for m in accepted.json()["members"]
+    )
+
+
+async def test_a_stale_or_declined_refill_is_refused(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+) -> None:
+    pid, _ = await enrolled_program(client, admin, token)
+    path = f"/v1/programs/{pid}/matching/previews"
+    proposal = (await client.post(path, headers=admin)).json()
+    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    for eid in ("e-9", "e-11"):
+        await send_hr(client, hired(eid, manager_id=f"m-{eid}", department="Design"))
+    free = {eid: await enrol(client, pid, token(eid)) for eid in ("e-9", "e-11")}
+
+    async def withdraw_one_from(gid: str) -> dict[str, Any]:
+        group = (await client.get(f"/v1/groups/{gid}", headers=admin)).json()
+        leaving = group["members"][0]["participant_id"]
+        assert (
+            await client.post(f"/v1/participants/{leaving}/withdraw", headers=admin)
+        ).status_code == 200
+        return dict((await client.get(f"/v1/groups/{gid}", headers=admin)).json())
+
+    gid = (await client.get("/v1/me/groups", headers=token("e-5"))).json()[0]["group_id"]
+    refill = (await withdraw_one_from(gid))["refill"]
+    (proposed,) = refill["participant_ids"]
+    other = next(p for p in free.values() if p != proposed)
+    # The group changes before anyone decides: an admin moves the other free person in.
+    moved = await client.post(
+        f"/v1/groups/{gid}/members", json={"participant_id": other}, headers=admin
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["refill"]["stale"] is True
+    accept = f"/v1/groups/{gid}/refills/{refill['refill_id']}/accept"
+    stale = await client.post(accept, headers=admin)
+    assert stale.status_code == 409
+    assert "changed since" in stale.json()["detail"]
+    decline = f"/v1/groups/{gid}/refills/{refill['refill_id']}/decline"
+    declined = await client.post(decline, headers=admin)
+    assert declined.status_code == 200
+    assert declined.json()["refill"]["status"] == "declined"
+    assert len(declined.json()["members"]) == 4  # declining changes no one
+    assert (await client.post(decline, headers=admin)).status_code == 200
+    assert (await client.post(accept, headers=admin)).status_code == 409
+    still_free = (await client.get(f"/v1/participants/{proposed}", headers=admin)).json()
+    assert still_free["group_id"] is None
+
+    # A proposed person who left meanwhile makes the proposal stale too.
+    refill = (await withdraw_one_from(gid))["refill"]
+    assert refill["participant_ids"] == [proposed]
+    assert (
+        await client.post(f"/v1/participants/{proposed}/withdraw", headers=admin)
+    ).status_code == 200
+    gone = await client.post(
+        f"/v1/groups/{gid}/refills/{refill['refill_id']}/accept", headers=admin
+    )
+    assert gone.status_code == 409
+    assert gone.json()["participant_id"] == proposed

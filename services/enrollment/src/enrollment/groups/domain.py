@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -24,6 +25,24 @@ class GroupStatus(StrEnum):
     DISSOLVED = "dissolved"
 
 
+class RefillStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class Refill(BaseModel):
+    """Who would join a group after members left: proposed by the service, decided by an admin."""
+
+    refill_id: str
+    participant_ids: list[str]
+    members_at: list[str]
+    """The group's participant ids when proposed: any change of membership since makes it stale."""
+    status: RefillStatus = RefillStatus.PROPOSED
+    proposed_at: datetime
+    decided_at: datetime | None = None
+
+
 class PeerGroup(BaseModel):
     group_id: str
     program_id: str
@@ -33,7 +52,9 @@ class PeerGroup(BaseModel):
     explanation: dict[str, Any]
     formed_at: datetime
     refill_candidates: list[str] = []
-    """Participant ids proposed to refill the group after a member left (admins decide)."""
+    """Participant ids that would fit the group after a member left, best first."""
+    refill: Refill | None = None
+    """The proposal an admin accepts or declines (the best fitting of the candidates)."""
 
     def member(self, participant_id: str) -> GroupMember | None:
         return next((m for m in self.members if m.participant_id == participant_id), None)
@@ -130,3 +151,61 @@ def replace(
             changed_at=at,
         )
     ]
+
+
+def member_ids(group: PeerGroup) -> list[str]:
+    return sorted(m.participant_id for m in group.members)
+
+
+def propose_refill(group: PeerGroup, joining: list[str], at: datetime) -> Refill | None:
+    """The proposal to put ``joining`` into the group as it is now (None: nobody to propose)."""
+    if not joining or group.status is GroupStatus.DISSOLVED:
+        return None
+    members = member_ids(group)
+    key = f"{group.group_id}|{','.join(members)}|{','.join(joining)}|{at.isoformat()}"
+    return Refill(
+        refill_id="ref_" + hashlib.sha256(key.encode()).hexdigest()[:16],
+        participant_ids=list(joining),
+        members_at=members,
+        proposed_at=at,
+    )
+
+
+def refill_is_stale(group: PeerGroup, refill: Refill) -> bool:
+    """The group changed since the proposal: it was made for other members."""
+    return group.status is GroupStatus.DISSOLVED or member_ids(group) != refill.members_at
+
+
+def pending_refill_size(group: PeerGroup) -> int:
+    """How many the still undecided proposal wanted to add (a new one replaces it)."""
+    refill = group.refill
+    if refill is None or refill.status is not RefillStatus.PROPOSED:
+        return 0
+    return len(refill.participant_ids)
+
+
+def accept_refill(group: PeerGroup, joining: list[GroupMember], at: datetime) -> list[EventData]:
+    """The admin accepted the proposal: its people join, in one change and one event."""
+    assert group.refill is not None
+    group.members = [*group.members, *joining]
+    added = {m.participant_id for m in joining}
+    group.refill_candidates = [p for p in group.refill_candidates if p not in added]
+    group.refill.status = RefillStatus.ACCEPTED
+    group.refill.decided_at = at
+    return [
+        GroupChanged(
+            group_id=group.group_id,
+            program_id=group.program_id,
+            name=group.name,
+            members=group.members,
+            added_employee_ids=[m.employee_id for m in joining],
+            reason=GroupChangeReason.ADMIN,
+            changed_at=at,
+        )
+    ]
+
+
+def decline_refill(group: PeerGroup, at: datetime) -> None:
+    assert group.refill is not None
+    group.refill.status = RefillStatus.DECLINED
+    group.refill.decided_at = at

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from enrollment.groups.domain import PeerGroup
-from enrollment.groups.schemas import GroupView, MoveRequest, SwapRequest
+from enrollment.groups import domain
+from enrollment.groups.domain import PeerGroup, RefillStatus
+from enrollment.groups.schemas import GroupView, MoveRequest, RefillView, SwapRequest
 from enrollment.groups.service import GroupService
 from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin, Role
 from roundtable_shared.events.catalogue.enrollment import GroupChangeReason
@@ -13,9 +14,16 @@ from roundtable_shared.http.problems import Forbidden
 
 
 def group_view(group: PeerGroup, version: int, *, admin: bool) -> GroupView:
+    refill = group.refill
     return GroupView(
-        **group.model_dump(exclude={"refill_candidates"}),
+        **group.model_dump(exclude={"refill_candidates", "refill"}),
         refill_candidates=group.refill_candidates if admin else None,
+        refill=RefillView(
+            **refill.model_dump(exclude={"members_at"}),
+            stale=refill.status is RefillStatus.PROPOSED and domain.refill_is_stale(group, refill),
+        )
+        if admin and refill
+        else None,
         version=version,
     )
 
@@ -69,6 +77,27 @@ def groups_router(service: GroupService) -> APIRouter:
         group, version = await service.remove_member(
             group_id, participant_id, GroupChangeReason.ADMIN
         )
+        return group_view(group, version, admin=True)
+
+    @router.post(
+        "/groups/{group_id}/refills/{refill_id}/accept",
+        summary="Accept the proposal to refill a group (admins; emits group.changed)",
+        description="The proposed participants join with the same checks as a move (409 with "
+        "the broken rules). 409 when the group changed since the proposal (stale), when a "
+        "proposed participant was placed or left meanwhile, or when it was declined. Accepting "
+        "an accepted proposal again answers 200 with the group and changes nothing.",
+    )
+    async def accept_refill(group_id: str, refill_id: str, _admin: ProgramAdmin) -> GroupView:
+        group, version = await service.accept_refill(group_id, refill_id)
+        return group_view(group, version, admin=True)
+
+    @router.post(
+        "/groups/{group_id}/refills/{refill_id}/decline",
+        summary="Decline the proposal to refill a group (admins); the group stays as it is",
+        description="Declining again answers 200; declining an accepted proposal is a 409.",
+    )
+    async def decline_refill(group_id: str, refill_id: str, _admin: ProgramAdmin) -> GroupView:
+        group, version = await service.decline_refill(group_id, refill_id)
         return group_view(group, version, admin=True)
 
     return router

@@ -7,8 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from enrollment.groups.domain import GroupStatus
+from enrollment.groups.domain import GroupStatus, RefillStatus
 from roundtable_shared.events.catalogue.enrollment import GroupMember
+
+
+class RefillView(BaseModel):
+    refill_id: str
+    participant_ids: list[str] = Field(description="Who would join the group.")
+    status: RefillStatus
+    stale: bool = Field(description="The group changed since: accepting it is a 409.")
+    proposed_at: datetime
+    decided_at: datetime | None = None
 
 
 class GroupView(BaseModel):
@@ -21,6 +30,9 @@ class GroupView(BaseModel):
     formed_at: datetime
     refill_candidates: list[str] | None = Field(
         None, description="Admins only: participants proposed to refill the group."
+    )
+    refill: RefillView | None = Field(
+        None, description="Admins only: the proposal to refill the group, to accept or decline."
     )
     version: int
 
@@ -41,8 +53,16 @@ class GroupView(BaseModel):
                     ],
                     "explanation": {"score": 0.71, "overlap_hours": 6.0, "components": []},
                     "formed_at": "2026-02-01T09:00:00Z",
-                    "refill_candidates": None,
-                    "version": 1,
+                    "refill_candidates": ["par_9a8b7c6d5e4f3a2b1c0d9e8f"],
+                    "refill": {
+                        "refill_id": "ref_4d5e6f7a8b9c0d1e",
+                        "participant_ids": ["par_9a8b7c6d5e4f3a2b1c0d9e8f"],
+                        "status": "proposed",
+                        "stale": False,
+                        "proposed_at": "2026-03-02T10:00:00Z",
+                        "decided_at": None,
+                    },
+                    "version": 3,
                 }
             ]
         }

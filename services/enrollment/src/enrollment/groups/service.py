@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enrollment.clock import utcnow
 from enrollment.groups import domain
-from enrollment.groups.domain import GroupStatus, PeerGroup
+from enrollment.groups.domain import GroupStatus, PeerGroup, Refill, RefillStatus
 from enrollment.groups.repository import GroupRepository
 from enrollment.matching import domain as matching
 from enrollment.matching.service import MatchingService, rules_of
@@ -53,11 +53,12 @@ class GroupService:
                 raise NotFound(f"{participant_id} is not a member of {group_id}")
             program = await self.matching.program(group.program_id)
             rules = rules_of(program)
-            events, released = domain.remove(
-                group, participant_id, reason, rules.min_size, utcnow()
-            )
+            wanted = domain.pending_refill_size(group) + 1  # the earlier proposal's, and this one
+            now = utcnow()
+            events, released = domain.remove(group, participant_id, reason, rules.min_size, now)
             if group.status is GroupStatus.ACTIVE:
-                group.refill_candidates = await self._refill(group)
+                group.refill_candidates, joining = await self._refill(group, wanted)
+                group.refill = domain.propose_refill(group, joining, now)
             saved = await self.groups.save(group, version, events)
             if saved is None:
                 continue
@@ -76,12 +77,13 @@ class GroupService:
             if await self.participants.save(participant, version, []) is not None:
                 return
 
-    async def _refill(self, group: PeerGroup) -> list[str]:
-        """Unassigned participants who would fit the group: a proposal for the admin."""
+    async def _refill(self, group: PeerGroup, wanted: int) -> tuple[list[str], list[str]]:
+        """Unassigned participants who would fit the group, best first, and the ones proposed
+        to join: up to ``wanted``, each fitting with the members and the others proposed."""
         program = await self.matching.program(group.program_id)
         rules = rules_of(program)
         if len(group.members) >= rules.max_size:
-            return []
+            return [], []
         members = await self._candidates_of(group)
         free = await self.matching.unassigned(group.program_id)
         pool = await self.matching.candidates(program, [p for p, _ in free])
@@ -92,7 +94,92 @@ class GroupService:
                 c.participant_id,
             )
         )
-        return [c.participant_id for c in fitting[:REFILL_PROPOSALS]]
+        joining: list[matching.Candidate] = []
+        for candidate in fitting:
+            if len(joining) >= wanted:
+                break
+            if not _breaks(candidate, [*members, *joining], rules):
+                joining.append(candidate)
+        return [c.participant_id for c in fitting[:REFILL_PROPOSALS]], [
+            c.participant_id for c in joining
+        ]
+
+    async def accept_refill(self, group_id: str, refill_id: str) -> tuple[PeerGroup, int]:
+        """Put the proposed people into the group, with the checks of a move.
+
+        Accepting an accepted proposal again answers the group as it is (a retry is safe);
+        a declined one, or one made before the group changed, is a 409."""
+        group, version = await self.get(group_id)
+        refill = self._refill_of(group, refill_id)
+        if refill.status is RefillStatus.ACCEPTED:
+            return group, version
+        if refill.status is RefillStatus.DECLINED:
+            raise Conflict("the proposal was declined")
+        if domain.refill_is_stale(group, refill):
+            raise Conflict("the group changed since this proposal; unmatch or move instead")
+        program = await self.matching.program(group.program_id)
+        rules = rules_of(program)
+        people = []
+        for pid in refill.participant_ids:
+            participant, _ = await self._participant(pid)
+            if (
+                participant.program_id != group.program_id
+                or participant.status is not ParticipantStatus.ENROLLED
+                or participant.group_id is not None
+            ):
+                raise Conflict(
+                    "a proposed participant is no longer free to join; the proposal is stale",
+                    participant_id=pid,
+                )
+            people.append(participant)
+        joining = await self.matching.candidates(program, people)
+        broken = matching.violations([*await self._candidates_of(group), *joining], rules)
+        if broken:
+            raise Conflict(
+                "the proposal breaks the program's rules: " + "; ".join(broken), violations=broken
+            )
+        members = [
+            GroupMember(
+                employee_id=c.employee_id,
+                participant_id=c.participant_id,
+                display_name=c.display_name,
+            )
+            for c in joining
+        ]
+        events = domain.accept_refill(group, members, utcnow())
+        saved = await self.groups.save(group, version, events)
+        if saved is None:
+            raise Conflict("the group changed meanwhile; look at it again")
+        for member in members:
+            await self._set_group(member.participant_id, group_id)
+        return group, saved
+
+    async def decline_refill(self, group_id: str, refill_id: str) -> tuple[PeerGroup, int]:
+        """Drop the proposal; declining twice is harmless, an accepted one is a 409."""
+        group, version = await self.get(group_id)
+        refill = self._refill_of(group, refill_id)
+        if refill.status is RefillStatus.DECLINED:
+            return group, version
+        if refill.status is RefillStatus.ACCEPTED:
+            raise Conflict("the proposal was accepted already")
+        domain.decline_refill(group, utcnow())
+        saved = await self.groups.save(group, version, [])
+        if saved is None:
+            raise Conflict("the group changed meanwhile; look at it again")
+        return group, saved
+
+    @staticmethod
+    def _refill_of(group: PeerGroup, refill_id: str) -> Refill:
+        if group.refill is None or group.refill.refill_id != refill_id:
+            raise NotFound(f"no refill proposal {refill_id} for group {group.group_id}")
+        return group.refill
+
+    async def _set_group(self, participant_id: str, group_id: str) -> None:
+        for _ in range(RETRIES):
+            participant, version = await self._participant(participant_id)
+            participant.group_id = group_id
+            if await self.participants.save(participant, version, []) is not None:
+                return
 
     async def _candidates_of(self, group: PeerGroup) -> list[matching.Candidate]:
         program = await self.matching.program(group.program_id)
