@@ -1,0 +1,759 @@
+"""The whole system under load: HTTP latency per kind of request and HR-to-sponsor lag.
+
+Run: ``uv run python -m bench.load_scenario [--rate 50] [--seconds 20] [--json PATH]``.
+
+Starts everything ``make run`` starts, each on a free port on 127.0.0.1 and in a temporary folder:
+nats-server, the MongoDB-wire server (FerretDB on SQLite, or ``mongod``), the dev token issuer,
+the mail catcher and the four services as their own processes (``RunningSystem``, as the
+whole-system tests do). Then it sets up what the traffic needs, over the public APIs only: a
+directory import, an open program B to enrol in, a matched roundtable program A whose groups have
+sessions that have just started, and action steps committed in some of them.
+
+Then an asyncio open-loop driver sends ``--rate`` requests a second for ``--seconds`` seconds, in a
+fixed mix (shuffled with ``--seed``): signed HR webhooks (hires, updates, and terminations of
+people enrolled in B), enrolments with SSO tokens, session records and action-step progress.
+A request's latency counts from when it was due, not when it was sent, so a driver or a service
+that falls behind shows as latency; ``--max-in-flight`` bounds open requests. Percentiles are
+exact (nearest rank) over every sample.
+
+The end-to-end lag is from an HR termination's 2xx to the person showing as withdrawn in the
+reporting service's read model (and, for enrolments, to the person showing as enrolled). The only
+HR webhooks whose effect reaches reporting are terminations: a hire or a change of department
+publishes ``employee.upserted``, which reporting does not consume. The path is enrollment's
+outbox relay -> JetStream -> enrollment's directory cascade (withdraws the enrolments) -> the relay
+again -> JetStream -> reporting's consumer -> its read model. The scenario reads that read model
+by ``_id`` from reporting's database with one connection, every ``--poll-ms``.
+
+Events through the pipeline are counted from the three producers' JetStream streams (last
+sequence before and after); after the driver stops, the scenario waits until every consumer of
+every stream has nothing pending and every lag marker was seen (at most ``--drain-seconds``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import random
+import shlex
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+from pymongo import AsyncMongoClient
+
+from bench.ceiling import cpu_model, memory, percentile
+from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_shared.auth.webhooks import sign
+from roundtable_shared.local.servers import free_port
+from roundtable_shared.local.supervisor import (
+    SERVICES,
+    RunningSystem,
+    SystemConfig,
+    dev_webhook_secret,
+)
+from roundtable_shared.messaging.streams import stream_name
+
+# The mix, as shares of all requests. Terminations are the HR webhooks whose effect reaches the
+# sponsor's read model, so they carry the lag markers; hires and updates are the bulk of HR traffic.
+MIX: tuple[tuple[str, float], ...] = (
+    ("hr_hire", 0.25),
+    ("hr_update", 0.20),
+    ("hr_terminate", 0.10),
+    ("enrol", 0.20),
+    ("session_record", 0.10),
+    ("action_progress", 0.15),
+)
+PRODUCERS = ("enrollment", "sessions", "reminders")
+ZONE = "Europe/Berlin"
+ADMIN = "e-admin"
+SPONSOR = "e-sponsor"
+GROUP_SIZE = 4
+SETUP_CONCURRENCY = 8  # setup requests in flight; FerretDB gains nothing from more
+# docs/benchmarks.md: the ceiling's derived publish-and-consume plus concurrent upsert, events/s.
+CEILING_DERIVED = 133.0
+TARGET_EVENTS_PER_S = 1000.0
+TARGET_LAG_P99_S = 1.0
+
+
+# --- the plan ------------------------------------------------------------------------------------
+
+
+def plan(total: int, seed: int) -> list[str]:
+    """Exactly ``share * total`` requests of each kind (largest remainder), shuffled."""
+    exact = [(kind, share * total) for kind, share in MIX]
+    counts = {kind: math.floor(value) for kind, value in exact}
+    by_remainder = sorted(exact, key=lambda kv: kv[1] - math.floor(kv[1]), reverse=True)
+    for kind, _ in by_remainder[: total - sum(counts.values())]:
+        counts[kind] += 1
+    kinds = [kind for kind, count in counts.items() for _ in range(count)]
+    random.Random(seed).shuffle(kinds)
+    return kinds
+
+
+@dataclass
+class World:
+    """What setup made and the driver uses up: people, programs, sessions, steps, tokens."""
+
+    system: RunningSystem
+    issuer: DevIssuer
+    secret: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+    program_a: str = ""
+    program_b: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+    to_enrol: list[str] = field(default_factory=list)
+    to_terminate: list[str] = field(default_factory=list)
+    to_update: list[str] = field(default_factory=list)
+    to_record: list[tuple[str, list[str]]] = field(default_factory=list)
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (action step id, owner)
+    hires: int = 0
+    updates: int = 0
+    progresses: int = 0
+
+    def url(self, service: str, path: str) -> str:
+        return f"http://127.0.0.1:{self.system.config.service_ports[service]}{path}"
+
+    def auth(self, employee_id: str) -> dict[str, str]:
+        if employee_id not in self.tokens:
+            roles = ["participant", "program_admin", "sponsor"] if employee_id == ADMIN else []
+            self.tokens[employee_id] = self.issuer.mint(
+                employee_id, roles or ["participant"], ttl_seconds=3600
+            )
+        return {"Authorization": f"Bearer {self.tokens[employee_id]}"}
+
+
+def profile(employee_id: str, title: str = "Manager") -> dict[str, str]:
+    return {
+        "display_name": f"Person {employee_id}",
+        "email": f"{employee_id}@roundtable.example",
+        "title": title,
+        "level": "L5",
+        "department": "Engineering",
+        "location": "Berlin",
+        "time_zone": ZONE,
+        "hire_date": "2024-01-15",
+    }
+
+
+def webhook(world: World, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    return body, {"Content-Type": "application/json", **sign(world.secret, body)}
+
+
+def hr_payload(kind: str, employee_id: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "event_id": f"hr-{uuid.uuid4().hex}",
+        "type": kind,
+        "employee_id": employee_id,
+        "effective_at": datetime.now(UTC).isoformat(),
+        **extra,
+    }
+
+
+# --- setup, over the public APIs ------------------------------------------------------------------
+
+
+def expect(response: httpx.Response, *statuses: int) -> Any:
+    if response.status_code not in (statuses or (200,)):
+        raise RuntimeError(
+            f"setup: {response.request.method} {response.request.url} -> "
+            f"{response.status_code}: {response.text[:500]}"
+        )
+    return response.json() if response.content else None
+
+
+async def bounded(calls: Sequence[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def one(call: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await call()
+
+    return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+async def setup(world: World, client: httpx.AsyncClient, kinds: Sequence[str], groups: int) -> None:
+    counts = Counter(kinds)
+    r = world.run_id
+    members = [f"a-{r}-{i}" for i in range(groups * GROUP_SIZE)]
+    world.to_enrol = [f"n-{r}-{i}" for i in range(counts["enrol"])]
+    world.to_terminate = [f"t-{r}-{i}" for i in range(counts["hr_terminate"])]
+    world.to_update = [f"d-{r}-{i}" for i in range(max(1, min(200, counts["hr_update"])))]
+    people = [SPONSOR, *members, *world.to_enrol, *world.to_terminate, *world.to_update]
+
+    # 1. HR's directory import: everyone the scenario needs, in one streamed CSV.
+    columns = list(profile("x"))
+    rows = ["employee_id," + ",".join(columns)]
+    rows += [p + "," + ",".join(profile(p).values()) for p in people]
+    expect(
+        await client.post(
+            world.url("enrollment", "/v1/directory/imports"),
+            content="\n".join(rows).encode() + b"\n",
+            headers={**world.auth(ADMIN), "Content-Type": "text/csv"},
+            timeout=120,
+        )
+    )
+    for p in people:
+        world.auth(p)  # mint every token now: signing costs CPU the driver should not spend
+
+    # 2. Two programs: A is matched into groups that meet; B takes enrolments and loses people.
+    async def program(name: str) -> str:
+        created = expect(
+            await client.post(
+                world.url("enrollment", "/v1/programs"),
+                json={
+                    "name": name,
+                    "description": "The load scenario's program.",
+                    "sponsor_ids": [SPONSOR],
+                    "format": "roundtable",
+                    "group_size_min": 3,
+                    "group_size_max": GROUP_SIZE,
+                    "eligibility": {"levels": ["L5"]},
+                    "cadence": "biweekly",
+                    "session_duration_minutes": 60,
+                    "time_zone": ZONE,
+                },
+                headers={**world.auth(ADMIN), "Idempotency-Key": uuid.uuid4().hex},
+            ),
+            201,
+        )
+        program_id = str(created["program_id"])
+        expect(
+            await client.post(
+                world.url("enrollment", f"/v1/programs/{program_id}/open"),
+                headers=world.auth(ADMIN),
+            )
+        )
+        return program_id
+
+    world.program_a = await program(f"Load A {r}")
+    world.program_b = await program(f"Load B {r}")
+
+    async def enrol(employee_id: str, program_id: str) -> None:
+        expect(await enrolment(world, client, employee_id, program_id), 201)
+
+    await bounded([lambda e=e: enrol(e, world.program_a) for e in members])  # type: ignore[misc]
+    await bounded(
+        [lambda e=e: enrol(e, world.program_b) for e in world.to_terminate]  # type: ignore[misc]
+    )
+
+    # 3. Matching, published; the sessions service learns the groups from group.formed.
+    base = f"/v1/programs/{world.program_a}/matching/previews"
+    preview = expect(
+        await client.post(world.url("enrollment", base), headers=world.auth(ADMIN)), 201
+    )
+    expect(
+        await client.post(
+            world.url("enrollment", f"{base}/{preview['proposal_id']}/publish"),
+            headers=world.auth(ADMIN),
+        )
+    )
+    formed = expect(
+        await client.get(
+            world.url("enrollment", f"/v1/programs/{world.program_a}/groups"),
+            headers=world.auth(ADMIN),
+        )
+    )
+    group_members = [(g["group_id"], [m["employee_id"] for m in g["members"]]) for g in formed]
+    deadline = time.monotonic() + 120
+    for group_id, ids in group_members:
+        path = f"/v1/groups/{group_id}/sessions"
+        while (
+            await client.get(world.url("sessions", path), headers=world.auth(ids[0]))
+        ).status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"setup: the sessions service never learnt group {group_id}")
+            await asyncio.sleep(0.2)
+
+    # 4. Sessions that start a few seconds after they are scheduled (none may be in the past),
+    #    so that they can be recorded once setup is done.
+    steps_wanted = max(2, min(120, math.ceil(counts["action_progress"] / 3)))
+    sessions_wanted = counts["session_record"] + math.ceil(steps_wanted / 2)
+    latest_start = datetime.now(UTC)
+
+    async def schedule(n: int) -> tuple[str, list[str]]:
+        nonlocal latest_start
+        group_id, ids = group_members[n % len(group_members)]
+        starts_at = datetime.now(UTC) + timedelta(seconds=3)
+        latest_start = max(latest_start, starts_at)
+        made = expect(
+            await client.post(
+                world.url("sessions", f"/v1/groups/{group_id}/sessions"),
+                json={
+                    "title": f"Load session {n}",
+                    "starts_at": starts_at.isoformat(),
+                    "time_zone": ZONE,
+                    "duration_minutes": 60,
+                },
+                headers={**world.auth(ids[0]), "Idempotency-Key": uuid.uuid4().hex},
+            ),
+            201,
+        )
+        return str(made["id"]), ids
+
+    scheduled = await bounded([lambda n=n: schedule(n) for n in range(sessions_wanted)])  # type: ignore[misc]
+    await asyncio.sleep(max(0.0, (latest_start - datetime.now(UTC)).total_seconds() + 1))
+    world.to_record = scheduled[: counts["session_record"]]
+
+    # 5. Action steps to report progress on, committed in sessions recorded now.
+    async def record_and_commit(session_id: str, ids: list[str]) -> list[tuple[str, str]]:
+        expect(await record(world, client, session_id, ids), 201)
+        made = []
+        for owner in ids[1:3]:
+            step = expect(
+                await client.post(
+                    world.url("sessions", f"/v1/sessions/{session_id}/action-steps"),
+                    json={
+                        "accountability_partner_id": ids[0],
+                        "title": "Book a 1:1 with the Sales lead",
+                        "due_on": (datetime.now(UTC) + timedelta(days=14)).date().isoformat(),
+                    },
+                    headers={**world.auth(owner), "Idempotency-Key": uuid.uuid4().hex},
+                ),
+                201,
+            )
+            made.append((str(step["id"]), owner))
+        return made
+
+    committed = await bounded(
+        [lambda s=s: record_and_commit(*s) for s in scheduled[counts["session_record"] :]]  # type: ignore[misc]
+    )
+    world.steps = [step for made in committed for step in made]
+
+
+async def enrolment(
+    world: World, client: httpx.AsyncClient, employee_id: str, program_id: str
+) -> httpx.Response:
+    return await client.post(
+        world.url("enrollment", f"/v1/programs/{program_id}/enrolments"),
+        json={
+            "goals": ["Delegate more"],
+            "topics": ["delegation", "feedback"],
+            "time_zone": ZONE,
+            "consent_to_reporting": True,
+        },
+        headers={**world.auth(employee_id), "Idempotency-Key": uuid.uuid4().hex},
+    )
+
+
+async def record(
+    world: World, client: httpx.AsyncClient, session_id: str, ids: list[str]
+) -> httpx.Response:
+    return await client.post(
+        world.url("sessions", f"/v1/sessions/{session_id}/record"),
+        json={
+            "attendee_ids": ids[:3],
+            "shared_notes": [{"text": "Start with a check-in round next time."}],
+        },
+        headers=world.auth(ids[0]),
+    )
+
+
+# --- the lag markers ------------------------------------------------------------------------------
+
+
+@dataclass
+class Marker:
+    kind: str  # "hr_terminate" or "enrol"
+    acked_at: float  # perf_counter at the 2xx
+    status: str  # what reporting's copy of the person must say
+
+
+class LagWatch:
+    """Polls reporting's read model, by ``_id``, for each person a 2xx changed."""
+
+    def __init__(self, mongodb_uri: str, poll_seconds: float) -> None:
+        # One connection: a reader only, kept as light on FerretDB as the services are.
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri, maxPoolSize=1)
+        self.db = self.client["roundtable_reporting"]
+        self.poll_seconds = poll_seconds
+        self.pending: dict[str, Marker] = {}
+        self.lags: dict[str, list[float]] = {"hr_terminate": [], "enrol": []}
+        self.round_seconds: list[float] = []
+
+    def expect(self, program_id: str, employee_id: str, marker: Marker) -> None:
+        self.pending[f"{program_id}|{employee_id}"] = marker
+
+    async def persons(self) -> Any:
+        meta = await self.db["reporting_meta"].find_one({"_id": "generation"})
+        generation = str(meta["current"]) if meta else "g1"
+        return self.db[f"{generation}_persons"]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            persons = await self.persons()
+            for person_id, marker in list(self.pending.items()):
+                found = await persons.find_one({"_id": person_id}, {"status": 1})
+                if found is not None and found.get("status") == marker.status:
+                    self.lags[marker.kind].append(time.perf_counter() - marker.acked_at)
+                    del self.pending[person_id]
+            self.round_seconds.append(time.perf_counter() - started)
+            await asyncio.sleep(self.poll_seconds)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+# --- the pipeline, from JetStream ----------------------------------------------------------------
+
+
+class Pipeline:
+    def __init__(self, nats_url: str) -> None:
+        self.nats_url = nats_url
+        self.nc: Any = None
+
+    async def connect(self) -> None:
+        self.nc = await nats.connect(self.nats_url)
+
+    async def published(self) -> int:
+        """Events in the three producers' streams so far (the sum of their last sequences)."""
+        js = self.nc.jetstream()
+        total = 0
+        for producer in PRODUCERS:
+            info = await js.stream_info(stream_name(producer))
+            total += int(info.state.last_seq)
+        return total
+
+    async def backlog(self) -> int:
+        """Events some consumer has not yet acked, over every consumer of every stream."""
+        js = self.nc.jetstream()
+        waiting = 0
+        for producer in PRODUCERS:
+            for consumer in await js.consumers_info(stream_name(producer)):
+                waiting += (consumer.num_pending or 0) + (consumer.num_ack_pending or 0)
+        return waiting
+
+    async def settle(self, cap: float, also: Callable[[], bool] = lambda: True) -> float:
+        """Wait until nothing is pending and nothing new was published for a second."""
+        started = time.perf_counter()
+        last, steady_since = await self.published(), time.perf_counter()
+        while time.perf_counter() - started < cap:
+            await asyncio.sleep(0.25)
+            now_published = await self.published()
+            if now_published != last:
+                last, steady_since = now_published, time.perf_counter()
+            if also() and time.perf_counter() - steady_since >= 1.0 and await self.backlog() == 0:
+                # The work ended when the last event was published, not when we noticed.
+                return steady_since
+        return time.perf_counter()
+
+    async def close(self) -> None:
+        await self.nc.close()
+
+
+# --- the driver ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    ok: Counter[str] = field(default_factory=Counter)
+    errors: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+async def drive(
+    world: World,
+    client: httpx.AsyncClient,
+    kinds: Sequence[str],
+    rate: float,
+    max_in_flight: int,
+    watch: LagWatch,
+) -> tuple[Results, float]:
+    results = Results(latencies={k: [] for k, _ in MIX}, errors={k: Counter() for k, _ in MIX})
+
+    def request(kind: str) -> tuple[Callable[[], Awaitable[httpx.Response]], Callable[[], None]]:
+        """The call, and what to do after its 2xx (start a lag clock)."""
+        nothing: Callable[[], None] = lambda: None  # noqa: E731
+        if kind == "hr_hire":
+            world.hires += 1
+            who = f"h-{world.run_id}-{world.hires}"
+            body, headers = webhook(
+                world, hr_payload("employee.hired", who, {"employee": profile(who)})
+            )
+        elif kind == "hr_update":
+            world.updates += 1
+            who = world.to_update[world.updates % len(world.to_update)]
+            change = {"employee": {"title": f"Manager {world.updates}"}}
+            body, headers = webhook(world, hr_payload("employee.updated", who, change))
+        elif kind == "hr_terminate":
+            who = world.to_terminate.pop()
+            body, headers = webhook(world, hr_payload("employee.terminated", who, {}))
+
+            def terminated(who: str = who) -> None:
+                watch.expect(world.program_b, who, Marker(kind, time.perf_counter(), "withdrawn"))
+
+            url = world.url("enrollment", "/v1/hr/events")
+            return lambda: client.post(url, content=body, headers=headers), terminated
+        elif kind == "enrol":
+            who = world.to_enrol.pop()
+
+            def enrolled(who: str = who) -> None:
+                watch.expect(world.program_b, who, Marker(kind, time.perf_counter(), "enrolled"))
+
+            return lambda: enrolment(world, client, who, world.program_b), enrolled
+        elif kind == "session_record":
+            session_id, ids = world.to_record.pop()
+            return lambda: record(world, client, session_id, ids), nothing
+        else:
+            # Steps in turn, so one step's updates are far apart (an update reads, then writes).
+            step_id, owner = world.steps[world.progresses % len(world.steps)]
+            world.progresses += 1
+            progress = ("on_track", "at_risk", "blocked")[world.progresses % 3]
+            url = world.url("sessions", f"/v1/action-steps/{step_id}/progress")
+            payload = {"progress": progress, "note": "Load scenario update."}
+            auth = world.auth(owner)
+            return lambda: client.post(url, json=payload, headers=auth), nothing
+        url = world.url("enrollment", "/v1/hr/events")
+        return lambda: client.post(url, content=body, headers=headers), nothing
+
+    async def one(
+        kind: str,
+        due: float,
+        call: Callable[[], Awaitable[httpx.Response]],
+        after: Callable[[], None],
+    ) -> None:
+        async with gate:
+            try:
+                response = await call()
+            except httpx.HTTPError as exc:
+                results.errors[kind][type(exc).__name__] += 1
+            else:
+                if response.is_success:
+                    after()
+                    results.ok[kind] += 1
+                else:
+                    results.errors[kind][str(response.status_code)] += 1
+        results.latencies[kind].append((time.perf_counter() - due) * 1000)
+
+    gate = asyncio.Semaphore(max_in_flight)
+    tasks: set[asyncio.Task[None]] = set()
+    interval = 1 / rate
+    start = time.perf_counter()
+    for n, kind in enumerate(kinds):
+        due = start + n * interval
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        call, after = request(kind)
+        task = asyncio.create_task(one(kind, due, call, after))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    return results, time.perf_counter() - start
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def summary(values: Sequence[float]) -> dict[str, float | int]:
+    ordered = sorted(values)
+    return {
+        "n": len(ordered),
+        "p50": percentile(ordered, 0.50),
+        "p95": percentile(ordered, 0.95),
+        "p99": percentile(ordered, 0.99),
+        "max": ordered[-1] if ordered else float("nan"),
+    }
+
+
+async def scenario(system: RunningSystem, args: argparse.Namespace) -> dict[str, Any]:
+    total = int(args.rate * args.seconds)
+    kinds = plan(total, args.seed)
+    world = World(
+        system,
+        DevIssuer(system.config.data_dir, system.config.issuer_url),
+        dev_webhook_secret(system.config.data_dir),
+    )
+    limits = httpx.Limits(max_connections=args.max_in_flight, max_keepalive_connections=64)
+    pipeline = Pipeline(system.servers.nats_url)
+    watch = LagWatch(system.servers.mongodb_uri, args.poll_ms / 1000)
+    async with httpx.AsyncClient(limits=limits, timeout=args.timeout) as client:
+        t0 = time.perf_counter()
+        groups = max(2, math.ceil(len(kinds) * 0.25 / 40))  # ~40 records + commits per group
+        await setup(world, client, kinds, groups)
+        await pipeline.connect()
+        await pipeline.settle(cap=180)
+        setup_seconds = time.perf_counter() - t0
+        print(f"setup done in {setup_seconds:.0f} s; driving {total} requests", flush=True)
+
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch.run(stop))
+        before = await pipeline.published()
+        load_before = os.getloadavg()
+        started = time.perf_counter()
+        results, drive_seconds = await drive(
+            world, client, kinds, args.rate, args.max_in_flight, watch
+        )
+        at_drive_end = await pipeline.published()
+        load_after = os.getloadavg()
+        settled = await pipeline.settle(args.drain_seconds, also=lambda: not watch.pending)
+        after = await pipeline.published()
+        stop.set()
+        await watcher
+        unseen = Counter(m.kind for m in watch.pending.values())
+        await watch.close()
+        await pipeline.close()
+
+    events = after - before
+    through_seconds = settled - started
+    return {
+        "http": {
+            kind: {
+                **summary(results.latencies[kind]),
+                "ok": results.ok[kind],
+                "errors": dict(results.errors[kind]),
+            }
+            for kind, _ in MIX
+        },
+        "lag_seconds": {
+            kind: {**summary(values), "unseen": unseen[kind]} for kind, values in watch.lags.items()
+        },
+        "lag_poll_round_ms": summary([s * 1000 for s in watch.round_seconds]),
+        "requests": total,
+        "requests_ok": sum(results.ok.values()),
+        "drive_seconds": drive_seconds,
+        "requests_ok_per_s": sum(results.ok.values()) / drive_seconds,
+        "events_published": events,
+        "events_published_during_drive": at_drive_end - before,
+        "events_per_s_during_drive": (at_drive_end - before) / drive_seconds,
+        "seconds_to_drain": through_seconds,
+        "events_per_s_through_pipeline": events / through_seconds if through_seconds else 0.0,
+        "setup_seconds": setup_seconds,
+        "loadavg_before": list(load_before),
+        "loadavg_after": list(load_after),
+    }
+
+
+def machine(system: RunningSystem) -> dict[str, str]:
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "cpu": cpu_model(),
+        "memory": memory(),
+        "kernel": platform.release(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "mongodb-wire server": system.servers.mongo.kind or "MONGODB_URI",
+    }
+
+
+def table(figures: dict[str, Any], args: argparse.Namespace) -> str:
+    lines = [
+        f"load scenario: {args.rate:g} requests/s for {args.seconds:g} s "
+        f"(load average before {figures['loadavg_before'][0]:.2f}, "
+        f"after {figures['loadavg_after'][0]:.2f})",
+        "",
+        f"{'kind':<16} {'sent':>6} {'2xx':>6} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}  errors",
+    ]
+    for kind, row in figures["http"].items():
+        lines.append(
+            f"{kind:<16} {row['n']:>6} {row['ok']:>6} {row['p50']:>9.1f} {row['p95']:>9.1f} "
+            f"{row['p99']:>9.1f}  {row['errors'] or '-'}"
+        )
+    lines += [
+        "",
+        f"{'lag to reporting':<22} {'n':>5} {'p50 s':>7} {'p95 s':>7} {'p99 s':>7}  unseen",
+    ]
+    names = {"hr_terminate": "HR termination", "enrol": "enrolment"}
+    for kind, row in figures["lag_seconds"].items():
+        lines.append(
+            f"{names[kind]:<22} {row['n']:>5} {row['p50']:>7.2f} {row['p95']:>7.2f} "
+            f"{row['p99']:>7.2f}  {row['unseen']}"
+        )
+    hr_p99 = figures["lag_seconds"]["hr_terminate"]["p99"]
+    through = figures["events_per_s_through_pipeline"]
+    lines += [
+        f"(lag poll round p99 {figures['lag_poll_round_ms']['p99']:.0f} ms, "
+        f"every {args.poll_ms:g} ms)",
+        "",
+        f"requests answered 2xx: {figures['requests_ok']} of {figures['requests']} in "
+        f"{figures['drive_seconds']:.1f} s = {figures['requests_ok_per_s']:.1f}/s",
+        f"events published: {figures['events_published_during_drive']} while driving "
+        f"({figures['events_per_s_during_drive']:.1f}/s), {figures['events_published']} in all; "
+        f"every consumer done {figures['seconds_to_drain']:.1f} s after the start "
+        f"= {through:.1f} events/s through the pipeline",
+        "",
+        f"target 1,000 business events/s: {'met' if through >= TARGET_EVENTS_PER_S else 'NOT met'}"
+        f" ({through:.1f})",
+        f"target p99 HR-to-reporting lag < 1 s: "
+        f"{'met' if hr_p99 < TARGET_LAG_P99_S else 'NOT met'} ({hr_p99:.2f} s)",
+        f"target half the ceiling ({CEILING_DERIVED / 2:.1f} of {CEILING_DERIVED:.0f} events/s): "
+        f"{'met' if through >= CEILING_DERIVED / 2 else 'NOT met'} ({through:.1f})",
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load_scenario", description=(__doc__ or "").splitlines()[0]
+    )
+    parser.add_argument("--rate", type=float, default=50, help="requests a second, all kinds")
+    parser.add_argument("--seconds", type=float, default=20, help="how long to drive")
+    parser.add_argument("--max-in-flight", type=int, default=64, help="open requests at most")
+    parser.add_argument("--seed", type=int, default=7, help="order of the mix")
+    parser.add_argument("--poll-ms", type=float, default=50, help="lag marker poll interval")
+    parser.add_argument("--drain-seconds", type=float, default=90, help="longest wait after")
+    parser.add_argument("--timeout", type=float, default=30, help="HTTP timeout per request")
+    parser.add_argument(
+        "--outbox-poll-seconds",
+        type=float,
+        default=None,
+        help="the services' outbox relay poll (default: the services' own default)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    extra_env = {f"{name.upper()}_LOG_LEVEL": "WARNING" for name, _ in SERVICES}
+    if args.outbox_poll_seconds is not None:
+        extra_env |= {
+            f"{name.upper()}_OUTBOX_POLL_SECONDS": str(args.outbox_poll_seconds)
+            for name, _ in SERVICES
+        }
+    with tempfile.TemporaryDirectory(prefix="roundtable-load-") as tmp:
+        config = SystemConfig(
+            data_dir=Path(tmp),
+            nats_port=free_port(),
+            mongo_port=free_port(),
+            issuer_port=free_port(),
+            smtp_port=free_port(),
+            mail_ui_port=free_port(),
+            service_ports={name: free_port() for name, _ in SERVICES},
+            extra_env=extra_env,
+        )
+        system = RunningSystem(config).start()
+        try:
+            figures = asyncio.run(scenario(system, args))
+            host = machine(system)
+        finally:
+            system.stop()
+    figures["machine"] = host
+    figures["settings"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    figures["command"] = "uv run python -m bench.load_scenario " + shlex.join(
+        sys.argv[1:] if argv is None else list(argv)
+    )
+    figures["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(table(figures, args))
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"figures written to {args.json}")
+    errors = sum(sum(row["errors"].values()) for row in figures["http"].values())
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
