@@ -182,12 +182,16 @@ async def test_leave_pauses_and_termination_withdraws(
         return str(answer.json()["status"])
 
     change = {"employee_id": "e-1", "effective_at": "2026-02-01T00:00:00Z"}
-    await send_hr(client, {**change, "event_id": "l1", "type": "employee.leave_started"})
+    leave = {"event_id": "l1", "type": "employee.leave_started", "expected_return_on": "2026-02-20"}
+    await send_hr(client, {**change, **leave})
 
     async def paused() -> bool:
         return await status() == "paused"
 
     await wait_for(paused)
+    on_leave = (await client.get(f"/v1/participants/{par}", headers=token("e-1"))).json()
+    assert on_leave["paused_reason"] == "on_leave"
+    assert on_leave["resume_expected_on"] == "2026-02-20"
     back = {**change, "event_id": "l2", "type": "employee.leave_ended"}
     back["effective_at"] = "2026-03-01T00:00:00Z"
     await send_hr(client, back)
@@ -196,6 +200,8 @@ async def test_leave_pauses_and_termination_withdraws(
         return await status() == "enrolled"
 
     await wait_for(resumed)
+    back_again = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+    assert back_again["paused_reason"] is None and back_again["resume_expected_on"] is None
     gone = {**back, "event_id": "t1", "type": "employee.terminated"}
     gone["effective_at"] = "2026-04-01T00:00:00Z"
     await send_hr(client, gone)
@@ -213,4 +219,6 @@ async def test_leave_pauses_and_termination_withdraws(
         "withdrawn",
     ]
     assert mine[-1].data["reason"] == "terminated"
+    assert mine[1].data["reason"] == "on_leave"
+    assert mine[1].data["resume_expected_on"] == "2026-02-20"
     assert [e.aggregateversion for e in mine] == [1, 2, 3, 4]

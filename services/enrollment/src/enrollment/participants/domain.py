@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from enrollment.programs.domain import Clock
-from roundtable_shared.events.catalogue.enrollment import ReportingAttributes, TimeZoneName
+from roundtable_shared.events.catalogue.enrollment import (
+    PauseReason,
+    ReportingAttributes,
+    TimeZoneName,
+)
 
 
 class ParticipantStatus(StrEnum):
@@ -83,6 +87,9 @@ class Participant(BaseModel):
     waitlist_number: int | None = None
     enrolled_at: datetime | None = None
     updated_at: datetime
+    paused_reason: PauseReason | None = None
+    """Why a paused participant is paused: a leave ends only pauses a leave began."""
+    resume_expected_on: date | None = None
 
     def consent_fields(self) -> dict[str, Any]:
         consent = self.answers.consent_to_reporting

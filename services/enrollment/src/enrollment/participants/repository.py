@@ -28,6 +28,11 @@ def to_document(participant: Participant) -> Document:
     document["_id"] = document.pop("participant_id")
     document["status"] = participant.status.value
     document["answers"] = participant.answers.model_dump(mode="json")
+    document["paused_reason"] = (
+        participant.paused_reason.value if participant.paused_reason else None
+    )
+    resume = participant.resume_expected_on
+    document["resume_expected_on"] = resume.isoformat() if resume else None  # BSON has no dates
     if participant.reporting_attributes is not None:
         document["reporting_attributes"] = participant.reporting_attributes.model_dump()
     return document

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from enrollment.participants.domain import Answers, ParticipantStatus
-from roundtable_shared.events.catalogue.enrollment import WithdrawReason
+from roundtable_shared.events.catalogue.enrollment import PauseReason, WithdrawReason
 
 ANSWERS_EXAMPLE: dict[str, Any] = {
     "goals": ["Delegate more", "Give better feedback"],
@@ -35,6 +35,10 @@ class ParticipantView(BaseModel):
     answers: Answers
     enrolled_at: datetime | None = None
     updated_at: datetime
+    paused_reason: PauseReason | None = Field(
+        None, description="Why the enrolment is paused (`on_leave`: HR says so; resumed on return)."
+    )
+    resume_expected_on: date | None = Field(None, description="When HR expects them back.")
     version: int
 
     model_config = ConfigDict(
@@ -50,6 +54,8 @@ class ParticipantView(BaseModel):
                     "answers": ANSWERS_EXAMPLE,
                     "enrolled_at": None,
                     "updated_at": "2026-01-07T10:00:00Z",
+                    "paused_reason": None,
+                    "resume_expected_on": None,
                     "version": 1,
                 }
             ]

@@ -257,21 +257,36 @@ class ParticipantService:
             await self.programs.release_seat(program_id)  # changed meanwhile: try again
 
     async def set_paused(self, employee_id: str, paused: bool) -> None:
-        """An employee went on leave (pause their enrolments) or came back (resume them)."""
-        wanted_from = ParticipantStatus.ENROLLED if paused else ParticipantStatus.PAUSED
+        """An employee went on leave (pause their enrolments, saying why and until when HR
+        expects them) or came back (resume the enrolments their leave paused, no others)."""
+        employee = await self.employees.get(employee_id) if paused else None
+        back_on = (employee.profile.get("leave_expected_return_on") if employee else None) or None
         for participant, version in await self.participants.of_employee(employee_id):
-            if participant.status is not wanted_from:
-                continue
-            now = participant.updated_at = utcnow()
+            now = utcnow()
             event: EventData
-            if paused:
+            if paused and participant.status is ParticipantStatus.ENROLLED:
                 participant.status = ParticipantStatus.PAUSED
+                participant.paused_reason = PauseReason.ON_LEAVE
+                participant.resume_expected_on = date.fromisoformat(back_on) if back_on else None
                 event = ParticipantPaused(
-                    **participant.ids(), reason=PauseReason.ON_LEAVE, paused_at=now
+                    **participant.ids(),
+                    reason=PauseReason.ON_LEAVE,
+                    paused_at=now,
+                    resume_expected_on=participant.resume_expected_on,
                 )
-            else:
+            elif (
+                not paused
+                and participant.status is ParticipantStatus.PAUSED
+                # Before reasons were kept only leaves paused anyone: no reason means a leave.
+                and participant.paused_reason in (PauseReason.ON_LEAVE, None)
+            ):
                 participant.status = ParticipantStatus.ENROLLED
+                participant.paused_reason = None
+                participant.resume_expected_on = None
                 event = ParticipantResumed(**participant.ids(), resumed_at=now)
+            else:
+                continue
+            participant.updated_at = now
             await self.participants.save(participant, version, [event])
 
     async def withdraw_everywhere(self, employee_id: str, reason: WithdrawReason) -> None:
