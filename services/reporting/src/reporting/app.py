@@ -12,6 +12,8 @@ from reporting.programs.endpoints import router as programs_router
 from reporting.projections.consumers import projection_consumers
 from reporting.projections.generations import FIRST, Generations
 from reporting.projections.readmodel import generation_indexes
+from reporting.rebuilds.endpoints import router as rebuilds_router
+from reporting.rebuilds.service import Rebuilds
 from reporting.settings import ReportingSettings
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
@@ -33,14 +35,25 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
         max_deliver=settings.consumer_max_deliver,
     ):
         runtime.add_consumer(consumer)
+    rebuilds = Rebuilds(
+        generations, lambda: runtime.broker.connection.jetstream(), settings.namespace
+    )
+    runtime.add_background(rebuilds.cancel_on_stop)
     app = create_app(
         runtime,
         title="Roundtable reporting",
         description="Sponsor KPIs built from events: summaries, time series, funnel, "
         "privacy-safe breakdowns, CSV export, dashboard.",
-        routers=[programs_router, kpis_router, breakdowns_router, dashboard_router],
+        routers=[
+            programs_router,
+            kpis_router,
+            breakdowns_router,
+            dashboard_router,
+            rebuilds_router,
+        ],
     )
     app.mount("/dashboard/static", dashboard_static, name="dashboard-static")
     app.state.settings = settings
     app.state.generations = generations
+    app.state.rebuilds = rebuilds
     return app

@@ -1,4 +1,8 @@
-"""`python -m reporting.rebuild`: replay the streams into fresh read models, then swap them in.
+"""Replay the streams into fresh read models, then swap them in.
+
+A running service rebuilds through its admin API (``POST /v1/admin/rebuilds``, which runs
+``rebuild_into`` inside the service, sharing its connection and write lock with the consumers);
+``python -m reporting.rebuild`` does the same for a stopped service.
 
 The next generation (``g<n+1>``) is filled from each producer's stream from its first event,
 through the projections' own batch code, while the service keeps answering from the live one.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import nats
 import structlog
@@ -26,6 +31,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from reporting.projections.generations import Generations
 from reporting.projections.handlers import HANDLERS, apply_batch
 from reporting.projections.readmodel import NAMES, ReadModels, generation_indexes
+from reporting.rebuilds.domain import Phase, RebuildProgress, StreamProgress
 from reporting.settings import ReportingSettings
 from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
 from roundtable_shared.events.registry import parse_data
@@ -53,7 +59,7 @@ def _events(batch: Sequence[Msg]) -> list[tuple[Envelope, EventData]]:
     return out
 
 
-class _Progress:
+class _Drain:
     """One producer's replay: set ``caught_up`` once drained; stops when drained past ``stop_at``."""
 
     def __init__(self) -> None:
@@ -62,9 +68,14 @@ class _Progress:
 
 
 async def _replay(
-    js: JetStreamContext, models: ReadModels, producer: str, namespace: str, progress: _Progress
+    js: JetStreamContext,
+    models: ReadModels,
+    producer: str,
+    namespace: str,
+    drain: _Drain,
+    stream_progress: StreamProgress,
 ) -> int:
-    """Apply the producer's stream to ``models`` from its start (see ``_Progress``)."""
+    """Apply the producer's stream to ``models`` from its start (see ``_Drain``)."""
     durable = durable_name(f"reporting-rebuild-{models.generation}-{producer}", namespace)
     stream = stream_name(producer, namespace)
     subscription = await js.pull_subscribe(
@@ -78,14 +89,20 @@ async def _replay(
         while True:
             try:
                 batch = await subscription.fetch(50, timeout=0.5)
-            except TimeoutError:  # drained, for now
-                progress.caught_up.set()
-                if progress.stop_at is not None and time.monotonic() >= progress.stop_at:
+            except TimeoutError:
+                batch = []
+            if not batch:  # drained, for now
+                drain.caught_up.set()
+                if drain.stop_at is not None and time.monotonic() >= drain.stop_at:
                     return applied
                 continue
             events = _events(batch)
             await apply_batch(models, events)
             applied += len(events)
+            stream_progress.events_applied = applied
+            stream_progress.position = max(
+                stream_progress.position, batch[-1].metadata.sequence.stream
+            )
             for raw in batch:
                 await raw.ack()
     finally:
@@ -93,39 +110,96 @@ async def _replay(
         await js.delete_consumer(stream, durable)
 
 
-async def rebuild(settings: ReportingSettings, *, cache_seconds: float = 1.0) -> str:
-    """Fill the next generation from the streams, swap it in; its name."""
-    client = connect(settings.mongodb_uri, app_name=f"{settings.service_name}-rebuild")
-    connection = await nats.connect(settings.nats_url)
+async def start_progress(
+    js: JetStreamContext, generations: Generations, namespace: str
+) -> RebuildProgress:
+    """What a rebuild starting now will do: the generation it fills, the streams' ends."""
+    live = (await generations.current()).generation
+    streams = {}
+    for producer in PRODUCERS:
+        info = await js.stream_info(stream_name(producer, namespace))
+        streams[producer] = StreamProgress(end_at_start=info.state.last_seq)
+    return RebuildProgress(
+        rebuild_id=await generations.next_name(),
+        phase=Phase.REPLAYING,
+        started_at=datetime.now(UTC),
+        replaced_generation=live,
+        streams=streams,
+    )
+
+
+async def rebuild_into(
+    js: JetStreamContext,
+    generations: Generations,
+    namespace: str,
+    progress: RebuildProgress,
+    *,
+    cache_seconds: float = 1.0,
+) -> None:
+    """Fill ``progress.rebuild_id`` from the streams and swap it in, recording how far it got.
+
+    ``cache_seconds`` is how long readers and live consumers may keep using the old generation.
+    """
     try:
-        db = client[settings.database_name]
-        generations = Generations(db, cache_seconds=0)
-        target = await generations.next_name()
+        db = generations.db
+        target = progress.rebuild_id
         for name in NAMES:  # fresh, even if an earlier rebuild stopped half-way
             await db.drop_collection(f"{target}_{name}")
         await apply_indexes(db, generation_indexes(target))
         models = generations.models(target)
-        js = connection.jetstream()
-        ns = settings.namespace
         log.info("rebuild: replaying the streams", generation=target)
-        progress = {p: _Progress() for p in PRODUCERS}
-        tasks = [asyncio.create_task(_replay(js, models, p, ns, progress[p])) for p in PRODUCERS]
-        caught_up = [asyncio.create_task(progress[p].caught_up.wait()) for p in PRODUCERS]
-        while not all(t.done() for t in caught_up):
-            await asyncio.wait([*tasks, *caught_up], return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
-                if task.done():
-                    task.result()  # a replay that failed fails the rebuild, before any swap
-        await generations.swap(target)
-        log.info("rebuild: swapped in", generation=target)
-        # Go on until the live consumers surely switched: what they applied to the old
-        # generation meanwhile reaches the new one.
-        stop_at = time.monotonic() + 2 * cache_seconds + 1
-        for p in PRODUCERS:
-            progress[p].stop_at = stop_at
-        counts = await asyncio.gather(*tasks)
+        drains = {p: _Drain() for p in PRODUCERS}
+        tasks = [
+            asyncio.create_task(_replay(js, models, p, namespace, drains[p], progress.streams[p]))
+            for p in PRODUCERS
+        ]
+        caught_up = [asyncio.create_task(drains[p].caught_up.wait()) for p in PRODUCERS]
+        try:
+            while not all(t.done() for t in caught_up):
+                await asyncio.wait([*tasks, *caught_up], return_when=asyncio.FIRST_COMPLETED)
+                for task in tasks:
+                    if task.done():
+                        task.result()  # a replay that failed fails the rebuild, before any swap
+            await generations.swap(target)
+            progress.phase = Phase.SWAPPED
+            log.info("rebuild: swapped in", generation=target)
+            # Go on until the live consumers surely switched: what they applied to the old
+            # generation meanwhile reaches the new one.
+            stop_at = time.monotonic() + 2 * cache_seconds + 1
+            for p in PRODUCERS:
+                drains[p].stop_at = stop_at
+            counts = await asyncio.gather(*tasks)
+        finally:
+            for task in [*tasks, *caught_up]:
+                task.cancel()
+            await asyncio.gather(*tasks, *caught_up, return_exceptions=True)
+        progress.phase = Phase.DONE
+        progress.finished_at = datetime.now(UTC)
         log.info("rebuild: done", generation=target, events=sum(counts))
-        return target
+    except Exception as exc:
+        progress.phase = Phase.FAILED
+        progress.error = f"{type(exc).__name__}: {exc}"
+        progress.finished_at = datetime.now(UTC)
+        log.exception("rebuild: failed", generation=progress.rebuild_id)
+        raise
+
+
+async def rebuild(settings: ReportingSettings, *, cache_seconds: float = 1.0) -> str:
+    """Fill the next generation from the streams, swap it in; its name.
+
+    For a stopped service (its own connections); a running one rebuilds through its admin API
+    (``POST /v1/admin/rebuilds``), which shares the service's connection and write lock.
+    """
+    client = connect(settings.mongodb_uri, app_name=f"{settings.service_name}-rebuild")
+    connection = await nats.connect(settings.nats_url)
+    try:
+        generations = Generations(client[settings.database_name], cache_seconds=0)
+        js = connection.jetstream()
+        progress = await start_progress(js, generations, settings.namespace)
+        await rebuild_into(
+            js, generations, settings.namespace, progress, cache_seconds=cache_seconds
+        )
+        return progress.rebuild_id
     finally:
         await connection.close()
         await client.close()

@@ -1,0 +1,79 @@
+"""Admin API of rebuilds: start one, follow its progress. Program admins only."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from reporting.rebuilds.domain import RebuildProgress
+from reporting.rebuilds.service import Rebuilds
+from roundtable_shared.auth.dependencies import require_role
+from roundtable_shared.auth.tokens import Principal, Role
+
+router = APIRouter(prefix="/v1/admin/rebuilds", tags=["admin"])
+
+Admin = Annotated[Principal, Depends(require_role(Role.PROGRAM_ADMIN))]
+RebuildId = Annotated[
+    str, Path(pattern=r"^g[0-9]{1,9}$", description="The generation rebuilt.", examples=["g2"])
+]
+
+_EXAMPLE: dict[str, Any] = {
+    "rebuild_id": "g2",
+    "phase": "replaying",
+    "started_at": "2026-03-02T09:00:00Z",
+    "finished_at": None,
+    "replaced_generation": "g1",
+    "streams": {
+        "enrollment": {"end_at_start": 5120, "position": 3050, "events_applied": 3050},
+        "sessions": {"end_at_start": 48210, "position": 12000, "events_applied": 11980},
+        "reminders": {"end_at_start": 30110, "position": 30110, "events_applied": 30110},
+    },
+    "error": None,
+}
+_CONFLICT: dict[str, Any] = {
+    "type": "https://roundtable.example/problems/conflict",
+    "title": "Conflict",
+    "status": 409,
+    "detail": "rebuild g2 is still running",
+    "rebuild_id": "g2",
+}
+
+
+def rebuilds(request: Request) -> Rebuilds:
+    found = getattr(request.app.state, "rebuilds", None)
+    if not isinstance(found, Rebuilds):
+        raise RuntimeError("app.state.rebuilds is not set")  # a wiring bug
+    return found
+
+
+Service = Annotated[Rebuilds, Depends(rebuilds)]
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Rebuild the read models from the streams",
+    description="Replays every producer's stream from its start into a fresh generation of the "
+    "read models while the current one keeps answering, then swaps it in. Answers at once; follow "
+    "the `Location`. 409 while a rebuild runs.",
+    responses={
+        202: {"content": {"application/json": {"example": _EXAMPLE}}},
+        409: {"content": {"application/problem+json": {"example": _CONFLICT}}},
+    },
+)
+async def start_rebuild(_: Admin, service: Service, response: Response) -> RebuildProgress:
+    progress = await service.start()
+    response.headers["Location"] = f"{router.prefix}/{progress.rebuild_id}"
+    return progress
+
+
+@router.get(
+    "/{rebuild_id}",
+    summary="How far a rebuild got",
+    description="Per stream: where it ended when the rebuild began, and where the replay is. "
+    "`phase` goes replaying -> swapped -> done (or failed, with `error`).",
+    responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
+)
+async def rebuild_progress(_: Admin, service: Service, rebuild_id: RebuildId) -> RebuildProgress:
+    return service.get(rebuild_id)
