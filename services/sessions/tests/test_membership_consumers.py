@@ -192,3 +192,106 @@ async def test_erasure_removes_a_persons_words_and_keeps_the_counts(group_world:
     [dropped] = await w.wait_events("roundtable.sessions.action.dropped")
     assert dropped["data"]["reason"] == "owner_erased"
     assert len(await w.events("roundtable.sessions.feedback.submitted")) == 1
+
+
+# --- the invitees of upcoming sessions follow the group --------------------------------------
+
+RESCHEDULED = "roundtable.sessions.session.rescheduled"
+
+
+async def invitees(w: World, session_id: str) -> list[str]:
+    response = await w.client.get(f"/v1/sessions/{session_id}", headers=w.auth("e-1"))
+    assert response.status_code == 200, response.text
+    found: list[str] = response.json()["invited_ids"]
+    return found
+
+
+async def test_a_group_change_reinvites_upcoming_sessions_once_and_ignores_a_late_copy(
+    group_world: World,
+) -> None:
+    w = group_world
+    held = await w.held_session("g-1", "e-1", ["e-1", "e-2", "e-3"])
+    upcoming = await w.schedule("g-1", "e-1", in_days=3)
+    cancelled = await w.schedule("g-1", "e-1", in_days=4)
+    assert (
+        await w.client.post(
+            f"/v1/sessions/{cancelled['id']}/cancel", json={}, headers=w.auth("e-1")
+        )
+    ).status_code == 200
+    # e-3 leaves, e-4 joins.
+    change = await w.publish(changed(["e-1", "e-2", "e-4"]), subject="g-1", version=2)
+    [event] = await w.wait_events(RESCHEDULED)
+    assert event["subject"] == upcoming["id"]
+    assert event["data"]["attendee_ids"] == ["e-1", "e-2", "e-4"]
+    assert event["data"]["starts_at"] == event["data"]["previous_starts_at"]
+    assert await invitees(w, upcoming["id"]) == ["e-1", "e-2", "e-4"]
+    # Redelivered (past the duplicate window), then the older copy arriving late.
+    await w.redeliver(change, msg_id="again-4")
+    await w.publish(changed(["e-1", "e-2", "e-3"]), subject="g-1", version=1)
+    await w.form_group("g-m", ["e-7", "e-8"])  # a marker: everything before it was handled
+    assert len(await w.events(RESCHEDULED)) == 1
+    assert await invitees(w, upcoming["id"]) == ["e-1", "e-2", "e-4"]
+    # What was held or cancelled keeps the people it had.
+    assert await invitees(w, held["id"]) == ["e-1", "e-2", "e-3"]
+    assert await invitees(w, cancelled["id"]) == ["e-1", "e-2", "e-3"]
+    # The joiner may now record the upcoming session's attendance; the leaver may not see it.
+    assert (
+        await w.client.get(f"/v1/sessions/{upcoming['id']}", headers=w.auth("e-4"))
+    ).status_code == 200
+    assert_problem(await w.client.get(f"/v1/sessions/{upcoming['id']}", headers=w.auth("e-3")), 403)
+
+
+async def test_a_withdrawal_uninvites_even_when_it_comes_before_the_group_change(
+    group_world: World,
+) -> None:
+    w = group_world
+    upcoming = await w.schedule("g-1", "e-1", in_days=2)
+    withdrawal = await w.publish(
+        ParticipantWithdrawn(
+            participant_id="par-e-3",
+            program_id="prg_1",
+            employee_id="e-3",
+            group_id="g-1",
+            reason="self",
+            withdrawn_at=NOW,
+        ),
+        subject="par-e-3",
+        version=2,
+    )
+    [event] = await w.wait_events(RESCHEDULED)
+    assert event["data"]["attendee_ids"] == ["e-1", "e-2"]
+    # The change that follows the withdrawal (and the withdrawal again) change nothing more.
+    await w.publish(changed(["e-1", "e-2"]), subject="g-1", version=2)
+    await w.redeliver(withdrawal, msg_id="again-5")
+    await w.form_group("g-n", ["e-7", "e-8"])
+    assert len(await w.events(RESCHEDULED)) == 1
+    assert await invitees(w, upcoming["id"]) == ["e-1", "e-2"]
+
+
+async def test_an_erased_person_is_uninvited_and_a_later_copy_does_not_bring_them_back(
+    group_world: World,
+) -> None:
+    w = group_world
+    upcoming = await w.schedule("g-1", "e-1", in_days=2)
+    erased = await w.publish(
+        EmployeeErased(employee_id="e-2", erased_at=NOW), subject="e-2", version=2
+    )
+    [event] = await w.wait_events(RESCHEDULED)
+    assert event["data"]["attendee_ids"] == ["e-1", "e-3"]
+    # A copy of the group still listing them (enrollment's own change may be later), and the
+    # erasure again: nothing changes.
+    await w.publish(changed(["e-1", "e-2", "e-3"]), subject="g-1", version=3)
+    await w.group_at("g-1", 3)
+    await w.redeliver(erased, msg_id="again-6")
+    await w.form_group("g-o", ["e-7", "e-8"])
+    assert len(await w.events(RESCHEDULED)) == 1
+    assert await invitees(w, upcoming["id"]) == ["e-1", "e-3"]
+
+
+async def test_an_erasure_before_the_group_is_formed_keeps_the_person_out(world: World) -> None:
+    w = world
+    await w.publish(EmployeeErased(employee_id="e-2", erased_at=NOW), subject="e-2", version=2)
+    assert await eventually(lambda: w.db["employees"].find_one({"_id": "e-2", "erased": True}))
+    await w.form_group("g-1", ["e-1", "e-2", "e-3"])
+    session = await w.schedule("g-1", "e-1")
+    assert session["invited_ids"] == ["e-1", "e-3"]

@@ -3,7 +3,8 @@
 Ids are never personal data (the event contracts say so), so pseudonymising means dropping the
 names this service copied and the content the person wrote or brought: hot-seat content, their
 suggestions, shared and private notes, action-step texts and comments, feedback comments. Their
-open action steps are dropped and their calendar feed revoked. Every step is repeatable.
+open action steps are dropped, they are no longer invited to their groups' upcoming sessions
+and their calendar feed is revoked. Every step is repeatable.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class ErasureService:
         self.feedback = feedback
 
     async def erase(self, employee_id: str, version: int) -> None:
-        await self.membership.employees.store_erased(employee_id, version)
-        await self.membership.groups.pseudonymise(employee_id)
+        group_ids = await self.membership.employee_erased(employee_id, version)
+        for group_id in group_ids:
+            await self.scheduling.reinvite_upcoming(group_id)
         await self.conversations.erase(employee_id)
         await self.actions.erase(employee_id)
         await self.feedback.erase_comments(employee_id)

@@ -25,6 +25,9 @@ def handlers(
     async def group_snapshot(envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, GroupFormed | GroupChanged)
         await membership.group_formed(envelope.aggregateversion, data)
+        # Always, not only when the copy changed: a redelivery after a crash between the two
+        # steps must still reach the sessions.
+        await scheduling.reinvite_upcoming(data.group_id)
 
     async def group_dissolved(envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, GroupDissolved)
@@ -36,6 +39,7 @@ def handlers(
         await membership.participant_withdrawn(data)
         if data.group_id is not None:
             await actions.owner_withdrew(data.employee_id, data.group_id)
+            await scheduling.reinvite_upcoming(data.group_id)
 
     async def employee_upserted(envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, EmployeeUpserted)

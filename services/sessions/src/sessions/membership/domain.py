@@ -21,15 +21,18 @@ class Group:
     name: str
     members: tuple[Member, ...] = ()
     withdrawn_participants: frozenset[str] = field(default_factory=frozenset)
+    erased_employees: frozenset[str] = field(default_factory=frozenset)
     dissolved: bool = False
 
     @property
     def member_ids(self) -> list[str]:
-        """Current members: a withdrawn enrolment no longer counts, whatever a late copy says."""
+        """Current members: a withdrawn enrolment or an erased person no longer counts, whatever
+        a late copy says."""
         return [
             m.employee_id
             for m in self.members
             if m.participant_id not in self.withdrawn_participants
+            and m.employee_id not in self.erased_employees
         ]
 
     def is_member(self, employee_id: str) -> bool:

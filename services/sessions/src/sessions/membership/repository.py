@@ -25,6 +25,7 @@ def _group(document: Document) -> Group:
             for m in document.get("members", [])
         ),
         withdrawn_participants=frozenset(document.get("withdrawn_participants", [])),
+        erased_employees=frozenset(document.get("erased_employees", [])),
         dissolved=bool(document.get("dissolved", False)),
     )
 
@@ -77,12 +78,24 @@ class GroupRepository:
             upsert=True,
         )
 
-    async def pseudonymise(self, employee_id: str) -> None:
+    async def pseudonymise(self, employee_id: str) -> list[str]:
+        """Drops the person's name from every copy listing them; the ids of those groups."""
+        group_ids: list[str] = []
         async for document in self.collection.find({"member_ids": employee_id}):
+            group_ids.append(document["_id"])
             await self.collection.update_one(
                 {"_id": document["_id"], "version": document.get("version", 0)},
                 {"$set": {"members": pseudonymised_members(document["members"], employee_id)}},
             )
+            await self.store_erasure(document["_id"], employee_id)
+        return group_ids
+
+    async def store_erasure(self, group_id: str, employee_id: str) -> None:
+        # Kept beside the copy, like withdrawals: an erasure is final, so a later copy of the
+        # group that still lists the person does not bring them back.
+        await self.collection.update_one(
+            {"_id": group_id}, {"$addToSet": {"erased_employees": employee_id}}
+        )
 
 
 class EmployeeRepository:
@@ -106,6 +119,16 @@ class EmployeeRepository:
             version,
             {"display_name": None, "time_zone": None, "erased": True},
         )
+
+    async def erased_among(self, employee_ids: list[str]) -> list[str]:
+        # One read by _id each (a group has at most eight members): FerretDB answers an `$in`
+        # by reading the whole directory.
+        erased = []
+        for employee_id in employee_ids:
+            document = await self.collection.find_one({"_id": employee_id}, {"erased": 1})
+            if document and document.get("erased"):
+                erased.append(employee_id)
+        return erased
 
     async def time_zone(self, employee_id: str) -> str | None:
         document = await self.collection.find_one({"_id": employee_id}, {"time_zone": 1})

@@ -23,9 +23,18 @@ class MembershipService:
     # --- copies from enrollment's events -------------------------------------------------------
 
     async def group_formed(self, version: int, data: GroupFormed | GroupChanged) -> bool:
-        return await self.groups.store_members(
+        stored = await self.groups.store_members(
             data.group_id, version, program_id=data.program_id, name=data.name, members=data.members
         )
+        # The erasure may have come first: the copy must not make an erased person a member.
+        for employee_id in await self.employees.erased_among([m.employee_id for m in data.members]):
+            await self.groups.store_erasure(data.group_id, employee_id)
+        return stored
+
+    async def employee_erased(self, employee_id: str, version: int) -> list[str]:
+        """Erased from the copies; the ids of the groups the person was in."""
+        await self.employees.store_erased(employee_id, version)
+        return await self.groups.pseudonymise(employee_id)
 
     async def group_dissolved(self, version: int, data: GroupDissolved) -> bool:
         return await self.groups.store_dissolved(data.group_id, version, program_id=data.program_id)

@@ -148,6 +148,38 @@ def reschedule(
     return changes, [event]
 
 
+def reinvite(
+    session: Session, group: Group, now: datetime
+) -> tuple[dict[str, Any], list[EventData]] | None:
+    """A future session's invitees follow the group: a joiner is invited, a leaver is not.
+
+    None when there is nothing to change: the session was held, cancelled or has started, or its
+    invitees already are the group's members (so a repeated or late event changes nothing), or
+    nobody is left to invite (the group will be dissolved; its dissolution cancels the session).
+    """
+    if session.status is not SessionStatus.SCHEDULED or session.starts_at <= now:
+        return None
+    invited = group.member_ids[:ROUNDTABLE_MAX]
+    if not invited or invited == session.invited_ids:
+        return None
+    changes = {"$set": {"invited_ids": invited}}
+    # The catalogue's way of telling reminders "same session, new people": a rescheduled event
+    # carries the whole schedule and its attendees; the start does not move.
+    event = SessionRescheduled(
+        session_id=session.id,
+        group_id=session.group_id,
+        program_id=session.program_id,
+        title=session.title,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        time_zone=session.time_zone,
+        attendee_ids=invited,
+        join_url=session.join_url,
+        previous_starts_at=session.starts_at,
+    )
+    return changes, [event]
+
+
 def cancel(
     session: Session,
     reason: SessionCancelReason,

@@ -21,6 +21,7 @@ from sessions.scheduling.repository import CalendarFeedRepository, SessionReposi
 from sessions.scheduling.schemas import RescheduleRequest, ScheduleRequest
 
 FEED_PAST = timedelta(days=90)
+REINVITE_ATTEMPTS = 5
 
 AttendanceLookup = Callable[[str], Awaitable[tuple[list[str] | None, int | None]]]
 
@@ -152,6 +153,29 @@ class SchedulingService:
             if await self.sessions.store.update(session.id, session.version, changes, events):
                 cancelled += 1
         return cancelled
+
+    async def reinvite_upcoming(self, group_id: str) -> int:
+        """The group's future sessions invite its current members (idempotent, order-tolerant:
+        the invitees are recomputed from the version-guarded copy, never from the event)."""
+        group = await self.membership.groups.get(group_id)
+        if group is None:
+            return 0
+        changed = 0
+        now = self.clock()
+        for session in await self.sessions.upcoming_of_group(group_id, now):
+            for _attempt in range(REINVITE_ATTEMPTS):
+                decision = domain.reinvite(session, group, now)
+                if decision is None:
+                    break
+                changes, events = decision
+                if await self.sessions.store.update(session.id, session.version, changes, events):
+                    changed += 1
+                    break
+                # A member changed it meanwhile: decide again on what is stored now.
+                session = await self.load(session.id)
+            else:
+                raise RuntimeError(f"session {session.id} kept changing; the event will return")
+        return changed
 
     # --- calendars ------------------------------------------------------------------------------
 
