@@ -20,6 +20,7 @@ import asyncio
 import os
 import platform
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -215,6 +216,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--max-in-flight", type=int, default=64)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="run the service under cProfile and write its stats to this file (for pstats)",
+    )
     args = parser.parse_args()
 
     with (
@@ -236,7 +243,8 @@ def main() -> None:
                 "SESSIONS_JWT_ISSUER": issuer.issuer_url,
                 "SESSIONS_LOG_LEVEL": "WARNING",
             }
-            service = subprocess.Popen([sys.executable, "-m", "sessions"], env=env)
+            profiler = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
+            service = subprocess.Popen([sys.executable, *profiler, "-m", "sessions"], env=env)
             try:
                 base = f"http://127.0.0.1:{port}"
                 deadline = time.monotonic() + 30
@@ -252,7 +260,9 @@ def main() -> None:
                     time.sleep(0.2)
                 latencies = asyncio.run(run(args, base, issuer))
             finally:
-                service.terminate()
+                # uvicorn re-raises the signal it stopped on; under cProfile, SIGINT's
+                # KeyboardInterrupt still lets the profiler write its stats, SIGTERM would not.
+                service.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
                 try:
                     service.wait(timeout=30)
                 except subprocess.TimeoutExpired:
