@@ -1,7 +1,8 @@
 """Real NATS and MongoDB-wire servers started from local binaries, for machines without Docker.
 
 The MongoDB-wire server is, in order: ``mongod`` when it is on PATH, else FerretDB 1.24 built once
-from its Go module into a cache folder and reused (SQLite handler, telemetry disabled).
+from its Go module, with two upstream defects fixed (``ferretdb_fixes``), into a cache folder and
+reused (SQLite handler, telemetry disabled).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+
+from roundtable_shared.local import ferretdb_fixes
 
 FERRETDB_MODULE_ROOT = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = os.environ.get("ROUNDTABLE_FERRETDB_VERSION", "v1.24.2")
@@ -68,20 +71,22 @@ def ferretdb_binary() -> Path:
     if explicit:
         return Path(explicit)
     bin_dir = cache_dir() / "bin"
-    binary = bin_dir / "ferretdb"
+    binary = bin_dir / f"ferretdb-{FERRETDB_VERSION}-{ferretdb_fixes.fingerprint()}"
     if not binary.exists():
-        build_ferretdb(bin_dir)
+        build_ferretdb(binary)
     return binary
 
 
-def build_ferretdb(bin_dir: Path) -> None:
+def build_ferretdb(binary: Path) -> None:
     """Build FerretDB from its Go module.
 
     A plain ``go install`` builds a binary that panics at start: the module as served lacks the
     ``build/version/version.txt`` that FerretDB's release tooling writes. So the module source is
-    copied, that one file written, and the official ``cmd/ferretdb`` built unchanged.
+    copied, that file written, the fixes of ``ferretdb_fixes`` applied, and ``cmd/ferretdb``
+    built. The binary is built beside its final name and renamed, so a concurrent start never
+    runs half a file.
     """
-    bin_dir.mkdir(parents=True, exist_ok=True)
+    binary.parent.mkdir(parents=True, exist_ok=True)
     print(f"building FerretDB {FERRETDB_VERSION} once (about a minute)...", file=sys.stderr)
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
     download = subprocess.run(
@@ -98,9 +103,11 @@ def build_ferretdb(bin_dir: Path) -> None:
         for path in source.rglob("*"):
             path.chmod(path.stat().st_mode | stat.S_IWUSR)
         (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
-        target = bin_dir / "ferretdb"
-        build = ["go", "build", "-o", str(target), "./cmd/ferretdb"]
+        ferretdb_fixes.apply(source)
+        partial = binary.with_name(f"{binary.name}.{os.getpid()}.partial")
+        build = ["go", "build", "-o", str(partial), "./cmd/ferretdb"]
         subprocess.run(build, cwd=source, env=env, check=True)
+        partial.replace(binary)
 
 
 def _die_with_parent() -> None:

@@ -1,0 +1,99 @@
+"""Two upstream defects of FerretDB 1.24.2 on SQLite, fixed in its source before it is built.
+
+Both were measured here (docs/benchmarks.md, "FerretDB fixes") and both break what the brief
+assumes of a MongoDB-wire server, so the local server is built with these small source edits:
+
+1. **Lookups by ``_id`` could not use the ``_id`` index.** The SQLite backend indexes
+   ``_ferretdb_sjson->"_id"`` but queries ``_ferretdb_sjson->'$._id'``: SQLite sees two
+   different expressions and scans the table, so every read and update by id cost time in
+   proportion to the collection. It also pushed the ``_id`` condition down only when the filter
+   had no other field, so ``{_id, version}`` (optimistic concurrency) read the whole collection
+   in Go. The fix queries the indexed expression and pushes the ``_id`` condition down whatever
+   else the filter holds; every command still applies the whole filter to what the query returns
+   (as it does for the PostgreSQL backend, which already pushes multi-field filters down).
+2. **Updates were not atomic across connections** (FerretDB#3040): an update reads the document
+   in one transaction and writes it in another, so two connections lose one of two ``$inc`` and
+   both "win" a version check. The fix serialises the read-then-write commands (update,
+   findAndModify, delete) in the server; SQLite allows one writer at a time anyway.
+
+Each edit names the exact text it replaces, so a different FerretDB source fails the build
+loudly instead of building something unfixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SourceEdit:
+    path: str
+    old: str
+    new: str
+    count: int = 1
+
+
+_UPDATE_SIGNATURE = (
+    "func (h *Handler) {name}(connCtx context.Context, msg *wire.OpMsg) (*wire.OpMsg, error) {{\n"
+)
+_SERIALISED = "\tdocumentWrites.Lock()\n\tdefer documentWrites.Unlock()\n\n"
+
+
+def _serialise(path: str, name: str) -> SourceEdit:
+    signature = _UPDATE_SIGNATURE.format(name=name)
+    return SourceEdit(path, signature, signature + _SERIALISED)
+
+
+EDITS: tuple[SourceEdit, ...] = (
+    SourceEdit(
+        "internal/backends/sqlite/metadata/metadata.go",
+        "IDColumn = DefaultColumn + \"->'$._id'\"",
+        'IDColumn = DefaultColumn + `->"_id"`',
+    ),
+    SourceEdit(
+        "internal/backends/sqlite/collection.go",
+        '\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")',
+        '\tif params.Filter != nil {\n\t\tv, _ := params.Filter.Get("_id")',
+        count=2,  # Query and Explain
+    ),
+    _serialise("internal/handler/msg_update.go", "MsgUpdate"),
+    _serialise("internal/handler/msg_findandmodify.go", "MsgFindAndModify"),
+    _serialise("internal/handler/msg_delete.go", "MsgDelete"),
+)
+
+NEW_FILES: dict[str, str] = {
+    "internal/handler/write_lock.go": (
+        "package handler\n\n"
+        'import "sync"\n\n'
+        "// documentWrites serialises the commands that read documents and write them back.\n"
+        "var documentWrites sync.Mutex\n"
+    ),
+}
+
+
+def fingerprint() -> str:
+    """Short digest of the edits, so a binary built with other edits is never reused."""
+    digest = hashlib.sha256()
+    for edit in EDITS:
+        digest.update(f"{edit.path}\0{edit.old}\0{edit.new}\0{edit.count}\0".encode())
+    for path, text in sorted(NEW_FILES.items()):
+        digest.update(f"{path}\0{text}\0".encode())
+    return digest.hexdigest()[:10]
+
+
+def apply(source: Path) -> None:
+    """Edit a writable copy of the FerretDB module source in place."""
+    for edit in EDITS:
+        file = source / edit.path
+        text = file.read_text()
+        found = text.count(edit.old)
+        if found != edit.count:
+            raise RuntimeError(
+                f"FerretDB source differs from the one these fixes were written for: "
+                f"{edit.path} holds {found} copies of the text to replace, expected {edit.count}"
+            )
+        file.write_text(text.replace(edit.old, edit.new))
+    for path, text in NEW_FILES.items():
+        (source / path).write_text(text)
