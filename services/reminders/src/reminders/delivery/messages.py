@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reminders.preferences.domain import zone
+from reminders.schedule.domain import Kind, NoticeKind
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 
 
@@ -31,7 +32,7 @@ def _when(iso: str | None, tz_name: str | None) -> str:
 
 
 def compose(
-    kind: ReminderKind,
+    kind: Kind,
     context: dict[str, Any],
     *,
     recipient_name: str | None,
@@ -96,6 +97,20 @@ def compose(
             "You are their accountability partner: ask how it is going.",
         ]
         url, label = f"{base}/actions/{action_id}", "See the action step"
+    elif kind is NoticeKind.WELCOME_BACK:
+        subject = "Welcome back to your peer program"
+        lines = [
+            "Your participation is active again, and so are your reminders. "
+            "See what your group planned while you were away."
+        ]
+    elif kind is NoticeKind.PARTNER_THANKS:
+        owner = names.get(context.get("owner_id", ""), "your peer")
+        step = context.get("title") or "their action step"
+        subject = f"{owner} completed an action step"
+        lines = [
+            f"{owner} completed \u201c{step}\u201d.",
+            "Thank you for holding them accountable.",
+        ]
     else:  # SCHEDULE_NEXT_SESSION
         subject = "Time to schedule your next session"
         lines = [

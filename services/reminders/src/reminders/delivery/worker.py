@@ -27,7 +27,7 @@ from reminders.delivery.messages import compose
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.domain import ChannelName, Preferences, release_time
 from reminders.preferences.repository import PreferencesRepository
-from reminders.schedule.domain import Status, retry_delay
+from reminders.schedule.domain import Kind, Status, kind_of, retry_delay
 from reminders.schedule.repository import ReminderRepository
 from reminders.settings import RemindersSettings
 from roundtable_shared.events.catalogue.reminders import (
@@ -133,7 +133,7 @@ class DeliveryWorker:
 
     async def deliver(self, doc: Document) -> None:
         now = self.clock()
-        kind = ReminderKind(doc["kind"])
+        kind = kind_of(doc["kind"])
         recipient = await self.recipients.get(doc["recipient_id"])
         if recipient is not None and recipient.erased:
             await self.reminders.finish(
@@ -165,7 +165,7 @@ class DeliveryWorker:
     async def _send_all(
         self,
         doc: Document,
-        kind: ReminderKind,
+        kind: Kind,
         channels: list[ChannelName],
         email: str | None,
         preferences: Preferences,
@@ -203,7 +203,7 @@ class DeliveryWorker:
     async def _record(
         self,
         doc: Document,
-        kind: ReminderKind,
+        kind: Kind,
         attempt: int,
         channels_state: dict[str, Any],
         outcomes: dict[ChannelName, Outcome],
@@ -213,12 +213,13 @@ class DeliveryWorker:
         events: list[EventData] = []
         event_ids: list[str] = []
         retry_needed = False
+        # Notices have no kind in the events catalogue, so no events: only their stored outcome.
         for channel, outcome in outcomes.items():
-            common = _event_fields(doc, kind, channel)
             if outcome.sent:
                 channels_state[str(channel)] = {"status": "sent", "at": now}
-                events.append(ReminderSent(**common, sent_at=now))
-                event_ids.append(f"{doc['_id']}.{channel}.sent")
+                if isinstance(kind, ReminderKind):
+                    events.append(ReminderSent(**_event_fields(doc, kind, channel), sent_at=now))
+                    event_ids.append(f"{doc['_id']}.{channel}.sent")
                 continue
             final = not outcome.retry or last_attempt
             retry_needed = retry_needed or not final
@@ -229,9 +230,11 @@ class DeliveryWorker:
                 "at": now,
             }
             assert outcome.reason is not None
+            if not isinstance(kind, ReminderKind):
+                continue
             events.append(
                 ReminderFailed(
-                    **common,
+                    **_event_fields(doc, kind, channel),
                     reason=outcome.reason,
                     error_code=outcome.code,
                     attempts=attempt,

@@ -50,8 +50,12 @@ class Preferences(BaseModel):
     """Overrides the directory's time zone when set."""
     snoozed_until: datetime | None = None
 
-    def channels_for(self, kind: ReminderKind) -> list[ChannelName]:
-        return list(self.channels.get(kind, self.default_channels))
+    def channels_for(self, kind: str) -> list[ChannelName]:
+        """``kind`` may be one the catalogue does not know (a notice): the defaults then."""
+        for known, channels in self.channels.items():
+            if known == kind:
+                return list(channels)
+        return list(self.default_channels)
 
 
 def zone(name: str | None) -> ZoneInfo:

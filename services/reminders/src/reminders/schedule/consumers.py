@@ -24,6 +24,8 @@ def consumers(schedule: ScheduleService, people: PeopleHandlers) -> list[EventCo
                 E + "program.closed": schedule.program_closed,
                 E + "participant.enrolled": schedule.participant_enrolled,
                 E + "participant.withdrawn": schedule.participant_withdrawn,
+                E + "participant.paused": schedule.participant_paused,
+                E + "participant.resumed": schedule.participant_resumed,
                 E + "group.formed": schedule.group_formed,
                 E + "group.changed": schedule.group_changed,
                 E + "group.dissolved": schedule.group_dissolved,

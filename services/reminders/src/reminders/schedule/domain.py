@@ -16,11 +16,13 @@ from roundtable_shared.events.catalogue.enrollment import (
     Cadence,
     GroupFormed,
     ParticipantEnrolled,
+    ParticipantResumed,
     ReminderSettings,
 )
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 from roundtable_shared.events.catalogue.sessions import (
     ActionCommitted,
+    ActionCompleted,
     ActionUpdated,
     SessionCancelled,
     SessionCompleted,
@@ -35,9 +37,33 @@ class Status(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    HELD = "held"
+    """Not sent while the recipient's participation is paused; released when they resume."""
 
 
-OPEN_STATUSES = (Status.PENDING, Status.CLAIMED)
+OPEN_STATUSES = (Status.PENDING, Status.CLAIMED, Status.HELD)
+"""What is still to be sent, so what a cancellation stops."""
+
+
+class NoticeKind(StrEnum):
+    """Messages the events catalogue has no ``ReminderKind`` for (yet). They are stored, held,
+    retried and delivered like reminders, but publish no ``reminder.sent``/``reminder.failed``:
+    those events are a contract with reporting, whose kinds this service must not invent."""
+
+    WELCOME_BACK = "welcome_back"
+    """A paused participant resumed."""
+    PARTNER_THANKS = "partner_thanks"
+    """The accountability partner of a completed action step is thanked."""
+
+
+Kind = ReminderKind | NoticeKind
+
+
+def kind_of(value: str) -> Kind:
+    if value in NoticeKind.__members__.values():
+        return NoticeKind(value)
+    return ReminderKind(value)
+
 
 CADENCE_DAYS = {Cadence.WEEKLY: 7, Cadence.BIWEEKLY: 14, Cadence.MONTHLY: 30}
 
@@ -72,7 +98,7 @@ class Plan:
     """A reminder to be stored: one recipient, one time, one kind, about one thing."""
 
     key: str
-    kind: ReminderKind
+    kind: Kind
     recipient_id: str
     program_id: str
     due_at: datetime
@@ -98,15 +124,28 @@ ADVANCE_KINDS = (ReminderKind.SESSION_UPCOMING, ReminderKind.ACTION_DUE)
 ADVANCE_GRACE = timedelta(minutes=1)
 
 
+def worth_sending(kind: Kind, due_at: datetime, now: datetime, stale_after: timedelta) -> bool:
+    """A replayed old event must not spam people with the past, and a session planned in 3 hours
+    gets its 1-hour reminder but not a late "24 hours before"."""
+    return due_at >= now - stale_after and (
+        kind not in ADVANCE_KINDS or due_at >= now - ADVANCE_GRACE
+    )
+
+
 def fresh(plans: Iterable[Plan], now: datetime, stale_after: timedelta) -> list[Plan]:
-    """Plans still worth sending: a replayed old event must not spam people with the past, and
-    a session planned in 3 hours gets its 1-hour reminder but not a late "24 hours before"."""
-    return [
-        plan
-        for plan in plans
-        if plan.due_at >= now - stale_after
-        and (plan.kind not in ADVANCE_KINDS or plan.due_at >= now - ADVANCE_GRACE)
-    ]
+    """Plans still worth sending (see ``worth_sending``)."""
+    return [plan for plan in plans if worth_sending(plan.kind, plan.due_at, now, stale_after)]
+
+
+def released_at(
+    kind: Kind, due_at: datetime, now: datetime, stale_after: timedelta
+) -> datetime | None:
+    """When a reminder held during a pause goes out once the person resumes: at its own time if
+    that is still ahead, at once if it is still worth saying, never if its moment has passed
+    (the welcome-back message stands for what they missed)."""
+    if due_at >= now:
+        return due_at
+    return now if worth_sending(kind, due_at, now, stale_after) else None
 
 
 def retry_delay(attempts: int, base_seconds: float, max_seconds: float) -> timedelta:
@@ -298,3 +337,34 @@ def action_steps(
             )
         )
     return plans
+
+
+def welcome_back(data: ParticipantResumed, version: int) -> list[Plan]:
+    return [
+        Plan(
+            key=f"welcome-back:{data.participant_id}:v{version}",
+            kind=NoticeKind.WELCOME_BACK,
+            recipient_id=data.employee_id,
+            program_id=data.program_id,
+            due_at=data.resumed_at,
+            context={"participant_id": data.participant_id},
+        )
+    ]
+
+
+def partner_thanks(data: ActionCompleted, title: str | None) -> list[Plan]:
+    """Thanks to the accountability partner. It names the owner and the step's title and nothing
+    else: what the owner wrote about the step stays between them and the sessions service."""
+    return [
+        Plan(
+            key=f"thanks:{data.action_id}",
+            kind=NoticeKind.PARTNER_THANKS,
+            recipient_id=data.accountability_partner_id,
+            program_id=data.program_id,
+            due_at=data.completed_at,
+            action_id=data.action_id,
+            session_id=data.session_id,
+            group_id=data.group_id,
+            context={"owner_id": data.owner_id, "title": title},
+        )
+    ]

@@ -42,7 +42,7 @@ REMINDER_INDEXES = [
 LEASE_INDEXES = Indexes(LEASES, [IndexModel([("reminder_id", ASCENDING)])])
 
 
-def plan_document(plan: Plan, now: datetime) -> Document:
+def plan_document(plan: Plan, now: datetime, status: Status = Status.PENDING) -> Document:
     return {
         "_id": plan.reminder_id,
         "key": plan.key,
@@ -55,7 +55,7 @@ def plan_document(plan: Plan, now: datetime) -> Document:
         "source_version": plan.source_version,
         "due_at": plan.due_at.astimezone(UTC),
         "next_at": plan.due_at.astimezone(UTC),
-        "status": str(Status.PENDING),
+        "status": str(status),
         "claim": 0,
         "attempts": 0,
         "channels": {},
@@ -76,13 +76,15 @@ class ReminderRepository:
 
     # --- planning ---------------------------------------------------------------------------
 
-    async def add(self, plans: Sequence[Plan], now: datetime) -> int:
+    async def add(
+        self, plans: Sequence[Plan], now: datetime, status: Status = Status.PENDING
+    ) -> int:
         """Store new plans; ones already stored (a replayed event) are left as they are."""
         if not plans:
             return 0
         try:
             result = await self.collection.insert_many(
-                [plan_document(plan, now) for plan in plans], ordered=False
+                [plan_document(plan, now, status) for plan in plans], ordered=False
             )
             return len(result.inserted_ids)
         except BulkWriteError as exc:
@@ -98,6 +100,38 @@ class ReminderRepository:
             {"$set": {"status": str(Status.CANCELLED), "cancel_reason": reason}},
         )
         return result.modified_count
+
+    async def hold(self, recipient_id: str, program_id: str, now: datetime) -> int:
+        """Hold what is still to be sent to a paused participant. A claim in flight is held too:
+        the new claim number voids it, so its worker cannot set it pending again (a retry, quiet
+        hours) while the person is paused; if it did send, the resend after resumption carries
+        the same idempotency key."""
+        result = await self.collection.update_many(
+            {
+                "recipient_id": recipient_id,
+                "program_id": program_id,
+                "status": {"$in": [str(Status.PENDING), str(Status.CLAIMED)]},
+            },
+            {"$set": {"status": str(Status.HELD), "held_at": now}, "$inc": {"claim": 1}},
+        )
+        return result.modified_count
+
+    async def held(self, recipient_id: str, program_id: str) -> list[Document]:
+        return await self.collection.find(
+            {"recipient_id": recipient_id, "program_id": program_id, "status": str(Status.HELD)},
+            {"outbox": 0},
+        ).to_list()
+
+    async def release(self, reminder_id: str, at: datetime | None) -> None:
+        """A held reminder goes out ``at`` that time, or is dropped when ``at`` is None."""
+        changes: dict[str, Any] = (
+            {"status": str(Status.PENDING), "next_at": at}
+            if at is not None
+            else {"status": str(Status.CANCELLED), "cancel_reason": "missed_while_paused"}
+        )
+        await self.collection.update_one(
+            {"_id": reminder_id, "status": str(Status.HELD)}, {"$set": changes}
+        )
 
     async def scrub_recipient(self, employee_id: str) -> None:
         """Erasure: what was planned for this person keeps its ids and times, loses its text."""

@@ -10,13 +10,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from reminders.schedule import domain
-from reminders.schedule.domain import Plan, ProgramRules
+from reminders.schedule.domain import NoticeKind, Plan, ProgramRules, Status
 from reminders.schedule.repository import ReminderRepository
 from roundtable_shared.events.catalogue.enrollment import (
     GroupChanged,
     GroupDissolved,
     GroupFormed,
     ParticipantEnrolled,
+    ParticipantPaused,
+    ParticipantResumed,
     ParticipantWithdrawn,
     ProgramClosed,
     ProgramCreated,
@@ -58,9 +60,24 @@ class ScheduleService:
 
     async def _store(self, plans: list[Plan]) -> None:
         now = self.clock()
-        await self.reminders.add(domain.fresh(plans, now, self.stale_after), now)
+        worth = domain.fresh(plans, now, self.stale_after)
+        paused = {
+            (recipient, program)
+            for recipient, program in {(p.recipient_id, p.program_id) for p in worth}
+            if await self.is_paused(recipient, program)
+        }
+        await self.reminders.add(
+            [p for p in worth if (p.recipient_id, p.program_id) not in paused], now
+        )
+        await self.reminders.add(
+            [p for p in worth if (p.recipient_id, p.program_id) in paused], now, Status.HELD
+        )
         if any(plan.due_at <= now for plan in plans):
             self.nudge()
+
+    async def is_paused(self, employee_id: str, program_id: str) -> bool:
+        copy = await self.reminders.copy(_pause_id(employee_id, program_id))
+        return bool(copy and copy.get("paused"))
 
     async def rules_for(self, program_id: str) -> ProgramRules:
         copy = await self.reminders.copy(f"program:{program_id}")
@@ -106,6 +123,39 @@ class ScheduleService:
             {"recipient_id": data.employee_id, "program_id": data.program_id},
             "participant_withdrawn",
         )
+
+    async def participant_paused(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ParticipantPaused)
+        if await self.reminders.keep_copy(
+            _pause_id(data.employee_id, data.program_id),
+            envelope.aggregateversion,
+            {"paused": True},
+        ):
+            await self.reminders.hold(data.employee_id, data.program_id, self.clock())
+        else:
+            # A redelivery after a crash between the copy and the hold: holding again is harmless.
+            copy = await self.reminders.copy(_pause_id(data.employee_id, data.program_id))
+            if copy and copy.get("paused") and copy.get("version") == envelope.aggregateversion:
+                await self.reminders.hold(data.employee_id, data.program_id, self.clock())
+
+    async def participant_resumed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ParticipantResumed)
+        version = envelope.aggregateversion
+        pause_id = _pause_id(data.employee_id, data.program_id)
+        if not await self.reminders.keep_copy(pause_id, version, {"paused": False}):
+            copy = await self.reminders.copy(pause_id)
+            if not copy or copy.get("paused") or copy.get("version") != version:
+                return  # an older event than the pause or resumption we know of
+        # From here on repeatable: releasing is conditional on "held", the welcome back's id is
+        # deterministic.
+        now = self.clock()
+        for doc in await self.reminders.held(data.employee_id, data.program_id):
+            at = domain.released_at(
+                domain.kind_of(doc["kind"]), doc["due_at"], now, self.stale_after
+            )
+            await self.reminders.release(doc["_id"], at)
+        await self._store(domain.welcome_back(data, version))
+        self.nudge()
 
     async def group_formed(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, GroupFormed)
@@ -193,7 +243,7 @@ class ScheduleService:
             "action_recorded",
         )
         if not await self.reminders.keep_copy(
-            f"action:{data.action_id}", version, {"status": "open"}
+            f"action:{data.action_id}", version, {"status": "open", "title": data.title}
         ):
             return
         await self.reminders.cancel(
@@ -207,4 +257,16 @@ class ScheduleService:
         await self.reminders.keep_copy(
             f"action:{data.action_id}", envelope.aggregateversion, {"status": "closed"}
         )
-        await self.reminders.cancel({"action_id": data.action_id}, "action_closed")
+        # Not the thanks for its completion: a redelivered completion must not cancel it.
+        await self.reminders.cancel(
+            {"action_id": data.action_id, "kind": {"$ne": str(NoticeKind.PARTNER_THANKS)}},
+            "action_closed",
+        )
+        if isinstance(data, ActionCompleted):
+            copy = await self.reminders.copy(f"action:{data.action_id}")
+            title = copy.get("title") if copy else None
+            await self._store(domain.partner_thanks(data, title))
+
+
+def _pause_id(employee_id: str, program_id: str) -> str:
+    return f"pause:{program_id}:{employee_id}"
