@@ -8,6 +8,7 @@ from typing import Any
 
 from reporting.kpis.domain import CurrentState, WeekRow, Weeks
 from reporting.programs.domain import ProgramCopy
+from reporting.projections.domain import overdue_at
 from reporting.projections.readmodel import ReadModels
 
 
@@ -32,15 +33,15 @@ def total_weeks(doc: Mapping[str, Any]) -> Weeks:
 def current_state(
     doc: Mapping[str, Any], program: ProgramCopy, now: datetime | None = None
 ) -> CurrentState:
-    """Overdue steps (open, due on a day before today, UTC) and engaged groups (active, last met
-    on or after the day ``cadence`` days ago), summed from the totals' day buckets."""
+    """Overdue steps (open, due before now: the sessions service's rule) and engaged groups
+    (active, last met on or after the day ``cadence`` days ago), summed from the totals'
+    buckets of due instants and meeting days."""
     now = now or datetime.now(UTC)
-    today = now.date().isoformat()
     cutoff = (now - timedelta(days=program.cadence_days)).date().isoformat()
     due: Mapping[str, int] = doc.get("due") or {}
     met: Mapping[str, int] = doc.get("met") or {}
     return CurrentState(
-        overdue_actions=sum(int(n) for day, n in due.items() if day < today),
+        overdue_actions=sum(int(n) for key, n in due.items() if overdue_at(key, now)),
         active_groups=int(doc.get("groups_active", 0)),
         engaged_groups=sum(int(n) for day, n in met.items() if day >= cutoff),
     )

@@ -43,6 +43,31 @@ def iso_week(moment: datetime) -> str:
     return f"{iso.year:04d}-W{iso.week:02d}"
 
 
+DUE_KEY_FORMAT = "%Y%m%dT%H%M%S%fZ"
+
+
+def due_key(due_at: datetime) -> str:
+    """The bucket of an open action step: its due instant, to the microsecond, in UTC.
+
+    ``20260105T223000000000Z`` (no ``.`` or ``:``, which stored field names may not hold) sorts
+    as text in time order, so "overdue now" is "key < due_key(now)", the sessions service's own
+    rule (``due_at < now``), whatever time of day and zone the step is due in.
+    """
+    utc = due_at if due_at.tzinfo is None else due_at.astimezone(UTC)
+    return utc.strftime(DUE_KEY_FORMAT)
+
+
+def overdue_at(key: str, now: datetime) -> bool:
+    """Whether an open step in bucket ``key`` is overdue at ``now``.
+
+    Buckets written before due instants were kept are due *days* (``2026-01-05``, UTC); a step
+    in one is overdue once its day is past, as it was counted then (a rebuild rewrites them)."""
+    utc = now if now.tzinfo is None else now.astimezone(UTC)
+    if len(key) == len("2026-01-05") and key[4] == "-":
+        return key < utc.date().isoformat()
+    return key < due_key(utc)
+
+
 def completion_days(committed_at: datetime, completed_at: datetime) -> int:
     """Whole days from commitment to completion, in 0..MAX_COMPLETION_DAYS."""
     days = (completed_at - committed_at).total_seconds() // 86_400

@@ -20,6 +20,7 @@ from reporting.projections.domain import (
     Stage,
     completed_program,
     completion_days,
+    due_key,
     iso_week,
     session_stages,
 )
@@ -79,14 +80,14 @@ def group_changed_state(b: Batch, group_id: str) -> None:
 
 
 def action_changed(b: Batch, action_id: str) -> None:
-    """An open action step with a due date counts in ``due.<day>`` (overdue = days past)."""
+    """An open action step counts in ``due.<its due instant>`` (see ``due_key``)."""
     action = b.doc("actions", action_id)
     program_id = action.get("program_id")
     if not program_id:
         return
     desired: dict[str, int] = {}
     if "done" not in action and action.get("due_at") is not None:
-        desired[f"due.{_day(action['due_at'])}"] = 1
+        desired[f"due.{due_key(action['due_at'])}"] = 1
     b.reconcile("actions", action_id, "counted", desired, [(b.totals(str(program_id)), "")])
 
 

@@ -3,7 +3,7 @@
 - ``rollups``: per (program, ISO week, family), counters changed by ``$inc``: the time series;
 - ``totals``: one document per program (``_id`` = program id) with everything the summary and
   the funnel need: every family's counters summed over all weeks (``c``), open action steps by
-  due day (``due``), active groups (``groups_active``) and active groups by the day they last
+  due instant (``due``), active groups (``groups_active``) and active groups by the day they last
   met (``met``). A summary reads this and the program copy: two reads by ``_id``;
 - ``effects``: one marker per counted fact (``held:<session id>``), so a fact counts once even
   when its event is republished under a new event id;
