@@ -66,8 +66,11 @@ def nats_server_binary() -> Path:
 
 
 def ferretdb_binary() -> Path:
-    """FerretDB from ``FERRETDB_BIN``, PATH, or the cache; built the first time."""
-    explicit = os.environ.get("FERRETDB_BIN") or shutil.which("ferretdb")
+    """FerretDB from ``FERRETDB_BIN``, else the cache, built with the fixes the first time.
+
+    A ``ferretdb`` on PATH is not used: an upstream 1.24 build lacks the fixes the services need.
+    """
+    explicit = os.environ.get("FERRETDB_BIN")
     if explicit:
         return Path(explicit)
     bin_dir = cache_dir() / "bin"
@@ -196,11 +199,8 @@ class MongoWireServer:
 
     @property
     def url(self) -> str:
-        if self.kind == "ferretdb":
-            # FerretDB 1.24 updates a document by reading it and writing it back, unlocked: two
-            # connections updating one document lose writes (and both "win" a version check).
-            # One connection per client process makes its writes sequential, hence correct.
-            return f"mongodb://127.0.0.1:{self.port}/?maxPoolSize=1"
+        # No connection limit: the FerretDB built here applies updates atomically across
+        # connections (ferretdb_fixes), as mongod does.
         return f"mongodb://127.0.0.1:{self.port}/"
 
     def start(self) -> MongoWireServer:
