@@ -19,7 +19,7 @@ from enrollment.matching.endpoints import matching_router
 from enrollment.matching.repository import INDEXES as PROPOSAL_INDEXES
 from enrollment.matching.repository import ProposalRepository
 from enrollment.matching.service import MatchingService, match_when_enrolment_closes
-from enrollment.participants.consumers import directory_cascade
+from enrollment.participants.consumers import directory_cascade, finish_cascades_at_start
 from enrollment.participants.endpoints import participants_router
 from enrollment.participants.repository import INDEXES as PARTICIPANT_INDEXES
 from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
@@ -72,6 +72,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         runtime.add_consumer(
             directory_cascade(participants, max_deliver=settings.consumer_max_deliver)
         )
+        runtime.add_background(lambda: finish_cascades_at_start(participants))
 
     app = create_app(
         runtime,

@@ -18,6 +18,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     EmployeeOffboarded,
     EmployeeUpserted,
     EmploymentStatus,
+    WithdrawReason,
 )
 from roundtable_shared.events.envelope import EventData
 
@@ -54,6 +55,9 @@ class Employee:
     erased: bool = False
     offboarded_at: datetime | None = None
     updated_at: datetime | None = None
+    cascade_due: WithdrawReason | None = None
+    """Set with a termination or erasure (same write, same outbox): their enrolments are still to
+    be withdrawn. Cleared once done, so a restart knows what a crash left half done."""
 
     @property
     def complete(self) -> bool:
@@ -133,6 +137,7 @@ def apply_change(employee: Employee, change: Change) -> Outcome:
         and before_status is not EmploymentStatus.TERMINATED
     ):
         employee.offboarded_at = change.effective_at
+        employee.cascade_due = WithdrawReason.TERMINATED
         events.append(
             EmployeeOffboarded(employee_id=employee.employee_id, offboarded_at=change.effective_at)
         )
@@ -156,4 +161,5 @@ def erase(employee: Employee, erased_at: datetime) -> list[EventData]:
         return []
     employee.erased = True
     employee.profile = {}
+    employee.cascade_due = WithdrawReason.ERASED
     return [EmployeeErased(employee_id=employee.employee_id, erased_at=erased_at)]

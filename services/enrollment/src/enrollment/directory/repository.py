@@ -14,7 +14,7 @@ from pymongo import IndexModel, InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from enrollment.directory.domain import Employee
-from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
+from roundtable_shared.events.catalogue.enrollment import EmploymentStatus, WithdrawReason
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
 from roundtable_shared.storage.aggregates import AggregateStore
@@ -41,11 +41,13 @@ def to_document(employee: Employee) -> Document:
         "erased": employee.erased,
         "offboarded_at": employee.offboarded_at,
         "updated_at": employee.updated_at,
+        "cascade_due": employee.cascade_due.value if employee.cascade_due else None,
     }
 
 
 def from_document(document: Document) -> Employee:
     status = document.get("employment_status")
+    due = document.get("cascade_due")
     return Employee(
         employee_id=document["_id"],
         profile=dict(document.get("profile") or {}),
@@ -54,6 +56,7 @@ def from_document(document: Document) -> Employee:
         erased=bool(document.get("erased")),
         offboarded_at=document.get("offboarded_at"),
         updated_at=document.get("updated_at"),
+        cascade_due=WithdrawReason(due) if due else None,
     )
 
 
@@ -171,6 +174,18 @@ class EmployeeRepository:
         )
         async for document in cursor:
             yield str(document["_id"])
+
+    async def cascades_due(self) -> list[tuple[str, WithdrawReason]]:
+        """Employees whose withdrawals a crash may have left undone (one scan, at start)."""
+        cursor = self.collection.find({"cascade_due": {"$ne": None}}, {"cascade_due": 1})
+        return [(str(d["_id"]), WithdrawReason(d["cascade_due"])) async for d in cursor]
+
+    async def cascade_done(self, employee_id: str, reason: WithdrawReason) -> None:
+        """Not versioned (the marker is no part of the employee's history); by ``_id`` alone so
+        FerretDB finds it without a scan, after checking it is still this cascade's."""
+        document = await self.collection.find_one({"_id": employee_id}, {"cascade_due": 1})
+        if document is not None and document.get("cascade_due") == reason.value:
+            await self.collection.update_one({"_id": employee_id}, {"$set": {"cascade_due": None}})
 
     async def page(self, after: str | None, limit: int) -> list[tuple[Employee, int]]:
         query: dict[str, Any] = {"_id": {"$gt": after}} if after else {}

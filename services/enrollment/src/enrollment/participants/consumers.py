@@ -7,6 +7,10 @@ idempotent because it only moves participants that are still active).
 
 from __future__ import annotations
 
+import asyncio
+
+import structlog
+
 from enrollment.participants.service import ParticipantService
 from roundtable_shared.events.catalogue.enrollment import (
     EmployeeErased,
@@ -16,6 +20,20 @@ from roundtable_shared.events.catalogue.enrollment import (
 )
 from roundtable_shared.events.envelope import Envelope, EventData
 from roundtable_shared.messaging.consumer import EventConsumer
+
+log = structlog.get_logger(__name__)
+
+
+async def finish_cascades_at_start(service: ParticipantService, retry_seconds: float = 5.0) -> None:
+    """Once at start: finish the withdrawals and cascades a crash left half done (the events
+    that started them come back too, after their ack wait; every step is idempotent)."""
+    while True:
+        try:
+            await service.finish_cascades()
+            return
+        except Exception:
+            log.exception("finishing interrupted withdrawals failed; retrying")
+            await asyncio.sleep(retry_seconds)
 
 
 def directory_cascade(service: ParticipantService, *, max_deliver: int = 5) -> EventConsumer:

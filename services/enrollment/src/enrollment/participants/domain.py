@@ -14,6 +14,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     PauseReason,
     ReportingAttributes,
     TimeZoneName,
+    WithdrawReason,
 )
 
 
@@ -90,6 +91,15 @@ class Participant(BaseModel):
     paused_reason: PauseReason | None = None
     """Why a paused participant is paused: a leave ends only pauses a leave began."""
     resume_expected_on: date | None = None
+    withdrawn_reason: WithdrawReason | None = None
+    leaving_group_id: str | None = None
+    """A withdrawal's group still to change: saved with the withdrawal, cleared once done."""
+    seat_to_release: bool = False
+    """A withdrawal's seat still to give to the waitlist: saved with it, cleared once done."""
+
+    @property
+    def withdrawal_unfinished(self) -> bool:
+        return self.leaving_group_id is not None or self.seat_to_release
 
     def consent_fields(self) -> dict[str, Any]:
         consent = self.answers.consent_to_reporting

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from enrollment.participants.domain import Participant, ParticipantStatus
+from enrollment.participants.domain import HOLDS_SEAT, Participant, ParticipantStatus
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
@@ -31,6 +31,8 @@ def to_document(participant: Participant) -> Document:
     document["paused_reason"] = (
         participant.paused_reason.value if participant.paused_reason else None
     )
+    reason = participant.withdrawn_reason
+    document["withdrawn_reason"] = reason.value if reason else None
     resume = participant.resume_expected_on
     document["resume_expected_on"] = resume.isoformat() if resume else None  # BSON has no dates
     if participant.reporting_attributes is not None:
@@ -83,6 +85,17 @@ class ParticipantRepository:
 
     async def of_employee(self, employee_id: str) -> list[tuple[Participant, int]]:
         return await self.find({"employee_id": employee_id})
+
+    async def seat_holders(self, program_id: str) -> int:
+        return await self.collection.count_documents(
+            {"program_id": program_id, "status": {"$in": [s.value for s in HOLDS_SEAT]}}
+        )
+
+    async def unfinished_withdrawals(self) -> list[tuple[Participant, int]]:
+        """Withdrawals a crash interrupted before their group and seat followed (at start)."""
+        return await self.find(
+            {"$or": [{"seat_to_release": True}, {"leaving_group_id": {"$ne": None}}]}
+        )
 
     async def waitlist_position(self, program_id: str, number: int) -> int:
         ahead = await self.collection.count_documents(

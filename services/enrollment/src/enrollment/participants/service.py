@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date
 
@@ -34,10 +36,12 @@ from roundtable_shared.events.catalogue.enrollment import (
     WithdrawReason,
 )
 from roundtable_shared.events.envelope import EventData
+from roundtable_shared.faults import crash_point
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, Forbidden, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
+from roundtable_shared.storage.mongo import Document
 
 LeftGroup = Callable[[Participant, WithdrawReason], Awaitable[None]]
 RETRIES = 10
@@ -78,6 +82,16 @@ class ParticipantService:
         self.programs = programs
         self.employees = employees
         self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
+        # Seats change under their program's lock: the service runs as one process (FerretDB),
+        # so with the lock held no seat is half taken and a count of the holders is exact.
+        self._seat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def seats(self, program_id: str) -> asyncio.Lock:
+        return self._seat_locks[program_id]
+
+    async def recount_seats(self, program_id: str) -> None:
+        """Set the seat counter from the enrolments holding one (hold ``seats(program_id)``)."""
+        await self.programs.set_seats(program_id, await self.participants.seat_holders(program_id))
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -141,6 +155,24 @@ class ParticipantService:
             enrolled_at=now,
             updated_at=now,
         )
+        async with self.seats(program_id):
+            return await self._enrol_seated(
+                program, participant, existing, idempotency_key, request
+            )
+
+    async def _enrol_seated(
+        self,
+        program: Program,
+        participant: Participant,
+        existing: tuple[Participant, int, Document] | None,
+        idempotency_key: str | None,
+        request: Document,
+    ) -> tuple[Participant, int, bool]:
+        program_id, pid, now = (
+            program.program_id,
+            participant.participant_id,
+            participant.updated_at,
+        )
         seated = await self.programs.take_seat(program_id, program.settings.capacity)
         events: list[EventData]
         if seated:
@@ -165,7 +197,7 @@ class ParticipantService:
                 version = saved
         except AlreadyExists:
             if seated:
-                await self.programs.release_seat(program_id)
+                await self.recount_seats(program_id)
             raise Conflict("you are already enrolled in this program", participant_id=pid) from None
         return participant, version, True
 
@@ -207,16 +239,24 @@ class ParticipantService:
     async def withdraw(
         self, pid: str, reason: WithdrawReason, expected_version: int | None = None
     ) -> tuple[Participant, int]:
+        """Withdraw, then let the seat and the group follow.
+
+        The withdrawal is saved first, with its event and what is still to follow (the group to
+        change, the seat to give away); ``finish_withdrawal`` does those and clears them. Each
+        step can run again, so a crash in between is finished on restart, once."""
         for _ in range(RETRIES):
             participant, version = await self.get(pid)
             if expected_version is not None and version != expected_version:
                 raise stale_write(version)
             if participant.status is ParticipantStatus.WITHDRAWN:
-                return participant, version
-            held_seat = participant.status in HOLDS_SEAT
+                return await self.finish_withdrawal(participant, version)
             group_id = participant.group_id
+            participant.seat_to_release = participant.status in HOLDS_SEAT
+            participant.leaving_group_id = group_id
             participant.status = ParticipantStatus.WITHDRAWN
+            participant.withdrawn_reason = reason
             participant.group_id = None
+            participant.paused_reason = participant.resume_expected_on = None
             now = participant.updated_at = utcnow()
             if reason is WithdrawReason.ERASED:
                 participant.answers = Answers()
@@ -227,16 +267,35 @@ class ParticipantService:
             saved = await self.participants.save(participant, version, [event])
             if saved is None:
                 continue
-            if held_seat:
-                await self.programs.release_seat(participant.program_id)
+            crash_point("enrollment.withdrawal.recorded")
+            return await self.finish_withdrawal(participant, saved)
+        raise Conflict("the enrolment is changing too fast; retry")
+
+    async def finish_withdrawal(
+        self, participant: Participant, version: int
+    ) -> tuple[Participant, int]:
+        """The seat and the group of a saved withdrawal; a no-op once they followed."""
+        if participant.seat_to_release:
+            async with self.seats(participant.program_id):
+                await self.recount_seats(participant.program_id)
                 await self.promote_from_waitlist(participant.program_id)
-            if group_id and self.on_left_group:
-                left = participant.model_copy(update={"group_id": group_id})
-                await self.on_left_group(left, reason)
-            return participant, saved
+            crash_point("enrollment.withdrawal.seat_released")
+        if participant.leaving_group_id and self.on_left_group:
+            left = participant.model_copy(update={"group_id": participant.leaving_group_id})
+            await self.on_left_group(left, participant.withdrawn_reason or WithdrawReason.ADMIN)
+            crash_point("enrollment.withdrawal.left_group")
+        for _ in range(RETRIES):
+            if not participant.withdrawal_unfinished:
+                return participant, version
+            participant.seat_to_release, participant.leaving_group_id = False, None
+            saved = await self.participants.save(participant, version, [])
+            if saved is not None:
+                return participant, saved
+            participant, version = await self.get(participant.participant_id)
         raise Conflict("the enrolment is changing too fast; retry")
 
     async def promote_from_waitlist(self, program_id: str) -> None:
+        """Give free seats to the waitlist, first in line first (hold ``seats(program_id)``)."""
         loaded = await self.programs.load(program_id)
         if loaded is None or loaded[0].status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
             return
@@ -254,7 +313,7 @@ class ParticipantService:
             )
             if await self.participants.save(participant, version, [event]) is not None:
                 return
-            await self.programs.release_seat(program_id)  # changed meanwhile: try again
+            await self.recount_seats(program_id)  # changed meanwhile: try again
 
     async def set_paused(self, employee_id: str, paused: bool) -> None:
         """An employee went on leave (pause their enrolments, saying why and until when HR
@@ -290,9 +349,23 @@ class ParticipantService:
             await self.participants.save(participant, version, [event])
 
     async def withdraw_everywhere(self, employee_id: str, reason: WithdrawReason) -> None:
-        for participant, _ in await self.participants.of_employee(employee_id):
+        """Withdraw from every program (finishing withdrawals a crash interrupted), then clear
+        the employee's mark that the cascade is due."""
+        for participant, version in await self.participants.of_employee(employee_id):
             if participant.status in ACTIVE:
                 await self.withdraw(participant.participant_id, reason)
+            elif participant.withdrawal_unfinished:
+                await self.finish_withdrawal(participant, version)
+            crash_point("enrollment.cascade.program_done")
+        await self.employees.cascade_done(employee_id, reason)
+
+    async def finish_cascades(self) -> None:
+        """At start: what a crash left half done. Withdrawals saved without their group and
+        seat following, and terminations or erasures whose withdrawals had not all run."""
+        for participant, version in await self.participants.unfinished_withdrawals():
+            await self.finish_withdrawal(participant, version)
+        for employee_id, reason in await self.employees.cascades_due():
+            await self.withdraw_everywhere(employee_id, reason)
 
     async def on_employee_status(self, employee_id: str, status: EmploymentStatus) -> None:
         if status is EmploymentStatus.ON_LEAVE:

@@ -82,10 +82,10 @@ class ProgramRepository:
         result = await self.collection.update_one(query, {"$inc": {"enrolled_count": 1}})
         return result.modified_count == 1
 
-    async def release_seat(self, program_id: str) -> None:
-        await self.collection.update_one(
-            {"_id": program_id, "enrolled_count": {"$gt": 0}}, {"$inc": {"enrolled_count": -1}}
-        )
+    async def set_seats(self, program_id: str, holders: int) -> None:
+        """The counter from a count of the enrolments holding a seat: a release that runs twice
+        (a withdrawal finished again after a crash) cannot free a seat twice."""
+        await self.collection.update_one({"_id": program_id}, {"$set": {"enrolled_count": holders}})
 
     async def next_waitlist_number(self, program_id: str) -> int:
         # No projection: FerretDB's findAndModify does not implement "fields".

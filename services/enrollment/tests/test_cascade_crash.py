@@ -1,0 +1,183 @@
+"""A termination's withdrawals survive a crash half way: the service is killed (SIGKILL) after the
+first program's withdrawal is saved, before its group and seat followed and before the second
+program; after a restart the cascade completes, and each of its events is published once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from enrollment.app import build_app
+from enrollment.settings import EnrollmentSettings
+from enrollment.testing import (
+    HR_SECRET,
+    enrollment_events,
+    hired,
+    open_program,
+    send_hr,
+    signed,
+    wait_for,
+)
+from roundtable_shared.local.servers import free_port
+from roundtable_shared.storage.mongo import connect
+from roundtable_shared.testing.http import running_app
+
+pytestmark = pytest.mark.slow
+
+
+def terminated(employee_id: str) -> dict[str, Any]:
+    return {
+        "event_id": f"term-{employee_id}",
+        "type": "employee.terminated",
+        "employee_id": employee_id,
+        "effective_at": "2026-03-01T00:00:00Z",
+    }
+
+
+def run_until_crash(settings: EnrollmentSettings, crash_at: str, body: dict[str, Any]) -> int:
+    """The service as its own process, told to kill itself at ``crash_at``; sends it ``body``
+    (an HR webhook) once it is up and returns its exit code."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENROLLMENT_MONGODB_URI": settings.mongodb_uri,
+        "ENROLLMENT_NATS_URL": settings.nats_url,
+        "ENROLLMENT_NAMESPACE": settings.namespace,
+        "ENROLLMENT_HTTP_PORT": str(port),
+        "ENROLLMENT_HR_WEBHOOK_SECRETS": f'["{HR_SECRET}"]',
+        "ENROLLMENT_JWT_ISSUER": settings.jwt_issuer,
+        "ENROLLMENT_JWKS_URL": settings.jwks_url,
+        "ENROLLMENT_OUTBOX_POLL_SECONDS": "0.05",
+        "ENROLLMENT_AUTO_MATCH_POLL_SECONDS": "600",
+        "ROUNDTABLE_CRASH_AT": crash_at,
+    }
+    process = subprocess.Popen([sys.executable, "-m", "enrollment"], env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None:
+                break
+            subprocess.run(["sleep", "0.1"], check=True)
+        raw, headers = signed(body)
+        assert httpx.post(f"{url}/v1/hr/events", content=raw, headers=headers).status_code == 200
+        return process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.cascade
+async def test_a_termination_interrupted_by_a_crash_completes_after_restart_once(
+    settings: EnrollmentSettings,
+    token: Callable[..., dict[str, str]],
+    admin: dict[str, str],
+    nats_client: NatsClient,
+    namespace: str,
+) -> None:
+    async with running_app(build_app(settings)) as client:
+        for n in range(1, 8):
+            await send_hr(client, hired(f"e-{n}"))
+        # Program A: a full roundtable of four (capacity 4) and e-7 on the waitlist.
+        # Program B: a roundtable of three, dissolved when e-1 leaves.
+        a = await open_program(client, admin, group_size_min=3, group_size_max=4, capacity=4)
+        b = await open_program(client, admin, group_size_min=3, group_size_max=3)
+        enrolments = {(a, e): "" for e in ("e-1", "e-2", "e-3", "e-4", "e-7")}
+        enrolments |= {(b, e): "" for e in ("e-1", "e-5", "e-6")}
+        for program, employee in enrolments:
+            answer = await client.post(
+                f"/v1/programs/{program}/enrolments", json={}, headers=token(employee)
+            )
+            assert answer.status_code == 201, answer.text
+            enrolments[program, employee] = answer.json()["participant_id"]
+        assert (await client.get(f"/v1/participants/{enrolments[a, 'e-7']}", headers=admin)).json()[
+            "status"
+        ] == "waitlisted"
+        groups = {}
+        for program in (a, b):
+            path = f"/v1/programs/{program}/matching/previews"
+            preview = (await client.post(path, headers=admin)).json()
+            published = await client.post(f"{path}/{preview['proposal_id']}/publish", headers=admin)
+            (groups[program],) = published.json()["published_group_ids"]
+        before = len(await enrollment_events(nats_client, namespace, 7 + 8 + 2))
+
+    # Killed right after e-1's first withdrawal is saved: its group and seat have not followed.
+    code = await asyncio.to_thread(
+        run_until_crash, settings, "enrollment.withdrawal.recorded", terminated("e-1")
+    )
+    assert code == -9
+
+    # Half done, as the crash left it: one of e-1's enrolments is withdrawn with its group and
+    # seat still to follow (its group still lists e-1), the other is untouched.
+    mongo = connect(settings.mongodb_uri, app_name="tests")
+    try:
+        db = mongo[settings.database_name]
+        left: dict[str, Any] = {
+            p: await db.participants.find_one({"_id": enrolments[p, "e-1"]}) for p in (a, b)
+        }
+        (done,) = [p for p in (a, b) if left[p]["status"] == "withdrawn"]
+        (other,) = [p for p in (a, b) if p != done]
+        assert left[other]["status"] == "enrolled"
+        assert left[done]["leaving_group_id"] == groups[done]
+        assert left[done]["seat_to_release"] is True
+        group = await db.groups.find_one({"_id": groups[done]})
+        assert group is not None
+        assert "e-1" in [m["employee_id"] for m in group["members"]]
+    finally:
+        await mongo.close()
+
+    async with running_app(build_app(settings)) as client:
+
+        async def completed() -> bool:
+            statuses = [
+                (await client.get(f"/v1/participants/{enrolments[p, e]}", headers=admin)).json()[
+                    "status"
+                ]
+                for p, e in ((a, "e-1"), (b, "e-1"), (a, "e-7"))
+            ]
+            group_a = (await client.get(f"/v1/groups/{groups[a]}", headers=admin)).json()
+            group_b = (await client.get(f"/v1/groups/{groups[b]}", headers=admin)).json()
+            return (
+                statuses == ["withdrawn", "withdrawn", "enrolled"]
+                and len(group_a["members"]) == 3
+                and group_b["status"] == "dissolved"
+            )
+
+        await wait_for(completed, wait_seconds=20)
+        group_a = (await client.get(f"/v1/groups/{groups[a]}", headers=admin)).json()
+        assert "e-1" not in [m["employee_id"] for m in group_a["members"]]
+        # The seat counter is exact: e-1's seat went to e-7, so A is full again.
+        late = await client.post(f"/v1/programs/{a}/enrolments", json={}, headers=token("e-6"))
+        assert late.json()["status"] == "waitlisted"
+
+        # upserted + offboarded, two withdrawals, e-7 promoted, A changed, B dissolved, e-6 late
+        expected = before + 2 + 2 + 1 + 1 + 1 + 1
+        events = await enrollment_events(nats_client, namespace, expected)
+        await asyncio.sleep(1.0)  # a duplicate would show up by now
+        events = await enrollment_events(nats_client, namespace, expected)
+        assert len(events) == expected
+        ids = Counter(e.id for e in events)
+        assert max(ids.values()) == 1
+        after = events[before:]
+        kinds = Counter((e.subject, e.type.rsplit(".", 1)[1]) for e in after)
+        assert kinds[enrolments[a, "e-1"], "withdrawn"] == 1
+        assert kinds[enrolments[b, "e-1"], "withdrawn"] == 1
+        assert kinds[enrolments[a, "e-7"], "enrolled"] == 1
+        assert kinds[groups[a], "changed"] == 1
+        assert kinds[groups[b], "dissolved"] == 1
+        withdrawn = [e for e in after if e.type.endswith("participant.withdrawn")]
+        assert {e.data["reason"] for e in withdrawn} == {"terminated"}
