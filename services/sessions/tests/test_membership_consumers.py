@@ -13,6 +13,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     GroupDissolved,
     ParticipantWithdrawn,
 )
+from sessions.membership.repository import GroupRepository
 
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
 
@@ -295,3 +296,23 @@ async def test_an_erasure_before_the_group_is_formed_keeps_the_person_out(world:
     await w.form_group("g-1", ["e-1", "e-2", "e-3"])
     session = await w.schedule("g-1", "e-1")
     assert session["invited_ids"] == ["e-1", "e-3"]
+
+
+async def test_a_cached_group_copy_is_read_again_once_it_expires(group_world: World) -> None:
+    """What another replica's consumer changed is seen within the cache's lifetime."""
+    w = group_world
+    now = [0.0]
+    groups = GroupRepository(w.db, cache_seconds=2.0, monotonic=lambda: now[0])
+    before = await groups.get("g-1")
+    assert before is not None and before.member_ids == ["e-1", "e-2", "e-3"]
+    await w.db["groups"].update_one(
+        {"_id": "g-1"}, {"$addToSet": {"withdrawn_participants": "par-e-2"}}
+    )
+    assert await groups.get("g-1") == before
+    now[0] = 2.5
+    after = await groups.get("g-1")
+    assert after is not None and after.member_ids == ["e-1", "e-3"]
+    # The replica that stores a change forgets its copy at once.
+    await groups.store_withdrawal("g-1", "par-e-3")
+    refreshed = await groups.get("g-1")
+    assert refreshed is not None and refreshed.member_ids == ["e-1"]

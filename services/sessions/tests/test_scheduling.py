@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -217,6 +219,51 @@ async def test_listing_pages_by_start_and_admins_get_metadata_only(group_world: 
         await w.client.get("/v1/groups/g-1/sessions?limit=0", headers=w.auth("e-1")), 422
     )
     assert_problem(await w.client.get("/v1/sessions/nope", headers=w.auth("e-1")), 404)
+
+
+async def listed(w: World, group_id: str = "g-1", by: str = "e-1") -> dict[str, dict[str, Any]]:
+    response = await w.client.get(f"/v1/groups/{group_id}/sessions", headers=w.auth(by))
+    assert response.status_code == 200, response.text
+    return {s["id"]: s for s in response.json()["items"]}
+
+
+async def test_the_listing_shows_every_write_at_once_and_is_rebuilt_when_lost(
+    group_world: World,
+) -> None:
+    w = group_world
+    moved = await w.schedule("g-1", "e-1", in_days=2)
+    dropped = await w.schedule("g-1", "e-2", in_days=3)
+    assert (await listed(w)).keys() == {moved["id"], dropped["id"]}
+    patched = await w.client.patch(
+        f"/v1/sessions/{moved['id']}",
+        json={"location": "Room 7"},
+        headers={**w.auth("e-1"), "If-Match": f'"{moved["version"]}"'},
+    )
+    assert patched.status_code == 200, patched.text
+    cancelled = await w.client.post(
+        f"/v1/sessions/{dropped['id']}/cancel", json={"note": "offsite"}, headers=w.auth("e-2")
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    held = await w.held_session("g-1", "e-1", ["e-1", "e-2"])  # a write by the conversation
+    listing = await listed(w)
+    assert listing[moved["id"]]["location"] == "Room 7"
+    assert listing[moved["id"]]["version"] == patched.json()["version"]
+    assert listing[dropped["id"]]["status"] == "cancelled"
+    assert listing[held["id"]]["status"] == "held"
+    assert await listed(w, "g-2", by="e-9") == {}
+    # The listing is a copy: lost (or left behind by a crash), it is rebuilt from the sessions.
+    await w.db["group_schedules"].delete_many({})
+    assert await listed(w) == listing
+
+
+async def test_a_forged_listing_cursor_is_a_bad_request(group_world: World) -> None:
+    w = group_world
+    for position in ({"k": "2030-01-01T00:00:00", "id": "x"}, {"k": "soon", "id": "x"}, {}):
+        cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+        assert_problem(
+            await w.client.get(f"/v1/groups/g-1/sessions?cursor={cursor}", headers=w.auth("e-1")),
+            400,
+        )
 
 
 async def test_a_session_downloads_as_ics_without_its_agenda(group_world: World) -> None:

@@ -29,11 +29,18 @@ from sessions.membership import consumers as membership_consumers
 from sessions.membership.repository import EmployeeRepository, GroupRepository
 from sessions.membership.service import MembershipService
 from sessions.scheduling import endpoints as scheduling_endpoints
-from sessions.scheduling.repository import SESSIONS, CalendarFeedRepository, SessionRepository
+from sessions.scheduling.repository import (
+    SESSIONS,
+    CalendarFeedRepository,
+    ListedSessionStore,
+    ScheduleListing,
+    SessionRepository,
+)
 from sessions.scheduling.service import SchedulingService
 from sessions.settings import SessionsSettings
 
 CONSUMER = "sessions-enrollment"
+MEMBERSHIP_CACHE_SECONDS = 2.0
 
 
 def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow) -> FastAPI:
@@ -52,10 +59,25 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
     db = runtime.db
     store = runtime.aggregate_store
 
-    member_service = MembershipService(GroupRepository(db), EmployeeRepository(db))
-    session_store = store(SESSIONS)
+    groups = GroupRepository(
+        db,
+        cache_seconds=(
+            settings.membership_cache_seconds
+            if isinstance(settings, SessionsSettings)
+            else MEMBERSHIP_CACHE_SECONDS
+        ),
+    )
+    member_service = MembershipService(groups, EmployeeRepository(db))
+    listing = ScheduleListing(db)
+    session_store = ListedSessionStore(
+        db[SESSIONS], listing, source=settings.event_source, nudge=runtime.relay.nudge
+    )
     scheduling_service = SchedulingService(
-        SessionRepository(db, session_store), CalendarFeedRepository(db), member_service, clock
+        SessionRepository(db, session_store),
+        listing,
+        CalendarFeedRepository(db),
+        member_service,
+        clock,
     )
     conversation_repository = ConversationRepository(db, session_store)
     conversation_service = ConversationService(
@@ -76,13 +98,7 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
         feedback_repository,
     )
 
-    async def attendance(session_id: str) -> tuple[list[str] | None, int | None]:
-        attendees = await conversation_repository.attendance(session_id)
-        if attendees is None:
-            return None, None
-        return attendees, await step_repository.count_of_session(session_id)
-
-    scheduling_service.attendance = attendance
+    scheduling_service.step_count = step_repository.count_of_session
     conversation_service.commitments = step_repository.commitments
 
     runtime.add_consumer(

@@ -52,6 +52,35 @@ def invalid(field: str, message: str) -> Unprocessable:
     )
 
 
+def after_position(page: PageRequest) -> tuple[datetime, str] | None:
+    """Where the page starts, from its cursor (400 on one this API did not give out)."""
+    if page.cursor is None:
+        return None
+    try:
+        key = datetime.fromisoformat(str(page.cursor["k"]))
+        position = str(page.cursor["id"])
+    except (KeyError, ValueError):
+        raise BadRequest("the cursor is not one this API gave out") from None
+    if key.tzinfo is None:
+        raise BadRequest("the cursor is not one this API gave out")
+    return key, position
+
+
+def page_in_memory(
+    documents: list[Document], sort_field: str, page: PageRequest
+) -> tuple[list[Document], str | None]:
+    """The same page (and cursor) as ``keyset_page``, cut from documents already read."""
+    ordered = sorted(documents, key=lambda d: (d[sort_field], d["_id"]))
+    after = after_position(page)
+    if after is not None:
+        ordered = [d for d in ordered if (d[sort_field], d["_id"]) > after]
+    if len(ordered) <= page.limit:
+        return ordered, None
+    documents = ordered[: page.limit]
+    last = documents[-1]
+    return documents, encode_cursor({"k": last[sort_field].isoformat(), "id": last["_id"]})
+
+
 async def keyset_page(
     collection: Collection,
     query: Mapping[str, Any],

@@ -45,11 +45,6 @@ class ConversationRepository:
         document = await self.collection.find_one({"_id": session_id}, CONVERSATION)
         return Conversation.model_validate(document) if document else None
 
-    async def attendance(self, session_id: str) -> list[str] | None:
-        document = await self.collection.find_one({"_id": session_id}, {"record.attendee_ids": 1})
-        record = (document or {}).get("record")
-        return list(record["attendee_ids"]) if record else None
-
     async def mentioning(self, employee_id: str) -> list[Conversation]:
         found = self.collection.find(
             {"$or": [{"record.attendee_ids": employee_id}, {"invited_ids": employee_id}]},

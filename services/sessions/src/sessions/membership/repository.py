@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import IndexModel
@@ -13,6 +15,7 @@ from sessions.membership.domain import Group, Member, pseudonymised_members
 GROUPS = "groups"
 EMPLOYEES = "employees"
 INDEXES = [Indexes(GROUPS, [IndexModel([("member_ids", 1)])])]
+CACHE_LIMIT = 10_000
 
 
 def _group(document: Document) -> Group:
@@ -31,12 +34,45 @@ def _group(document: Document) -> Group:
 
 
 class GroupRepository:
-    def __init__(self, db: Database) -> None:
+    """The copies, read through a small in-process cache.
+
+    Nearly every request checks membership, and a copy changes only when an enrollment event
+    arrives, so each copy is kept in memory for ``cache_seconds``. The replica that handles the
+    event forgets its cached copy at once (every ``store_*`` below); other replicas see the change
+    within ``cache_seconds``, which is well inside how late events already arrive.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        cache_seconds: float = 2.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.collection = db[GROUPS]
+        self.cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._cached: dict[str, tuple[float, Group | None]] = {}
+        # Bumped by every change: a read that began before a change does not fill the cache.
+        self._generation = 0
+
+    def forget(self, group_id: str) -> None:
+        self._generation += 1
+        self._cached.pop(group_id, None)
 
     async def get(self, group_id: str) -> Group | None:
+        now = self._monotonic()
+        cached = self._cached.get(group_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        generation = self._generation
         document = await self.collection.find_one({"_id": group_id}, {"outbox": 0})
-        return _group(document) if document else None
+        group = _group(document) if document else None
+        if generation == self._generation and self.cache_seconds > 0:
+            if len(self._cached) >= CACHE_LIMIT:
+                self._cached.clear()  # crude, but bounded; a refill costs one read per group
+            self._cached[group_id] = (now + self.cache_seconds, group)
+        return group
 
     async def groups_of(self, employee_id: str) -> list[Group]:
         found = self.collection.find({"member_ids": employee_id})
@@ -59,12 +95,18 @@ class GroupRepository:
             "member_ids": [m.employee_id for m in members],
             "dissolved": False,
         }
-        return await upsert_if_newer(self.collection, group_id, version, fields)
+        try:
+            return await upsert_if_newer(self.collection, group_id, version, fields)
+        finally:
+            self.forget(group_id)
 
     async def store_dissolved(self, group_id: str, version: int, *, program_id: str) -> bool:
-        return await upsert_if_newer(
-            self.collection, group_id, version, {"program_id": program_id, "dissolved": True}
-        )
+        try:
+            return await upsert_if_newer(
+                self.collection, group_id, version, {"program_id": program_id, "dissolved": True}
+            )
+        finally:
+            self.forget(group_id)
 
     async def store_withdrawal(self, group_id: str, participant_id: str) -> None:
         # Not version-guarded (the event is about the enrolment, not the group): a withdrawal is
@@ -77,6 +119,7 @@ class GroupRepository:
             },
             upsert=True,
         )
+        self.forget(group_id)
 
     async def pseudonymise(self, employee_id: str) -> list[str]:
         """Drops the person's name from every copy listing them; the ids of those groups."""
@@ -87,6 +130,7 @@ class GroupRepository:
                 {"_id": document["_id"], "version": document.get("version", 0)},
                 {"$set": {"members": pseudonymised_members(document["members"], employee_id)}},
             )
+            self.forget(document["_id"])
             await self.store_erasure(document["_id"], employee_id)
         return group_ids
 
@@ -96,6 +140,7 @@ class GroupRepository:
         await self.collection.update_one(
             {"_id": group_id}, {"$addToSet": {"erased_employees": employee_id}}
         )
+        self.forget(group_id)
 
 
 class EmployeeRepository:

@@ -72,8 +72,7 @@ def router(service: SchedulingService) -> APIRouter:
     async def get_session(
         session_id: str, principal: CurrentPrincipal, response: Response
     ) -> SessionOut:
-        session, member = await service.visible(session_id, principal)
-        attendees, steps = await service.attendance(session.id)
+        session, member, attendees, steps = await service.visible(session_id, principal)
         response.headers["ETag"] = etag(session.version)
         return SessionOut.of(
             session, member=member, attendee_ids=attendees, action_step_count=steps

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import IndexModel
 
+from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Database, Indexes
-from sessions.common import keyset_page
+from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+from sessions.common import page_in_memory, utcnow
 from sessions.scheduling.domain import Session, SessionStatus
 
 SESSIONS = "sessions"
+GROUP_SCHEDULES = "group_schedules"
 CALENDAR_FEEDS = "calendar_feeds"
+# How long a group's schedule listing is trusted before it is rebuilt from the sessions: the
+# bound on how stale a crash between a session's write and its listing's write can leave it.
+LISTING_TRUSTED_FOR = timedelta(minutes=5)
 INDEXES = [
     Indexes(
         SESSIONS,
@@ -28,6 +35,12 @@ INDEXES = [
 ]
 # The schedule only: the conversation, its history and the outbox are not the schedule's business.
 SCHEDULE_ONLY = {"record": 0, "history": 0, "outbox": 0}
+# The schedule and who attended (metadata even admins see), in one read.
+SCHEDULE_AND_ATTENDANCE = {
+    **{name: 1 for name in Session.model_fields if name not in ("id", "version")},
+    "version": 1,
+    "record.attendee_ids": 1,
+}
 
 
 def token_hash(token: str) -> str:
@@ -43,11 +56,14 @@ class SessionRepository:
         document = await self.collection.find_one({"_id": session_id}, SCHEDULE_ONLY)
         return Session.model_validate(document) if document else None
 
-    async def of_group(self, group_id: str, page: PageRequest) -> tuple[list[Session], str | None]:
-        documents, cursor = await keyset_page(
-            self.collection, {"group_id": group_id}, "starts_at", page, SCHEDULE_ONLY
-        )
-        return [Session.model_validate(d) for d in documents], cursor
+    async def with_attendance(self, session_id: str) -> tuple[Session, list[str] | None] | None:
+        """The schedule and, once held, who attended."""
+        document = await self.collection.find_one({"_id": session_id}, SCHEDULE_AND_ATTENDANCE)
+        if document is None:
+            return None
+        record = document.pop("record", None)
+        attendees = list(record["attendee_ids"]) if record else None
+        return Session.model_validate(document), attendees
 
     async def of_groups(self, group_ids: list[str], since: datetime) -> list[Session]:
         found = self.collection.find(
@@ -68,6 +84,93 @@ class SessionRepository:
             SCHEDULE_ONLY,
         )
         return [Session.model_validate(d) async for d in found]
+
+
+class ScheduleListing:
+    """Each group's sessions in one document keyed by the group id, for the group's listing.
+
+    FerretDB answers a filter on ``group_id`` by reading every session there is; a read by
+    ``_id`` is the one it answers from its index. The listing is a copy of the sessions' schedules
+    that ``ListedSessionStore`` refreshes after every write of a session; it is rebuilt from the
+    sessions when missing or older than ``LISTING_TRUSTED_FOR``.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.collection = db[GROUP_SCHEDULES]
+        self.sessions = db[SESSIONS]
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def page(self, group_id: str, page: PageRequest) -> tuple[list[Session], str | None]:
+        listing = await self.collection.find_one({"_id": group_id})
+        if listing is None or listing["built_at"] < utcnow() - LISTING_TRUSTED_FOR:
+            entries = await self.rebuild(group_id)
+        else:
+            entries = list(listing["sessions"].values())
+        documents, cursor = page_in_memory(entries, "starts_at", page)
+        return [Session.model_validate(d) for d in documents], cursor
+
+    async def rebuild(self, group_id: str) -> list[Document]:
+        entries = await self.sessions.find({"group_id": group_id}, SCHEDULE_ONLY).to_list()
+        await self.collection.replace_one(
+            {"_id": group_id},
+            {"sessions": {d["_id"]: d for d in entries}, "built_at": utcnow()},
+            upsert=True,
+        )
+        return entries
+
+    async def refresh(self, session_id: str) -> None:
+        """The listing entry of one session, as it is stored now (repeatable)."""
+        async with self._lock(session_id):
+            document = await self.sessions.find_one({"_id": session_id}, SCHEDULE_ONLY)
+            if document is None:
+                return
+            # No upsert: a missing listing is rebuilt, whole, by the next read.
+            await self.collection.update_one(
+                {"_id": document["group_id"]}, {"$set": {f"sessions.{session_id}": document}}
+            )
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        # One refresh of a session at a time in this process: two interleaved refreshes could
+        # otherwise store the older read last.
+        if len(self._locks) > 10_000:
+            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+        return self._locks.setdefault(session_id, asyncio.Lock())
+
+
+class ListedSessionStore(AggregateStore):
+    """The sessions' aggregate store, keeping each group's ``ScheduleListing`` current.
+
+    Every writer of sessions (scheduling, the recorded conversation, erasure) goes through it,
+    so no write path can forget the listing.
+    """
+
+    def __init__(
+        self,
+        collection: Collection,
+        listing: ScheduleListing,
+        *,
+        source: str,
+        nudge: Callable[[], None],
+    ) -> None:
+        super().__init__(collection, source=source, nudge=nudge)
+        self.listing = listing
+
+    async def insert(self, document: Document, events: Sequence[EventData]) -> int:
+        version = await super().insert(document, events)
+        await self.listing.refresh(str(document["_id"]))
+        return version
+
+    async def update(
+        self,
+        aggregate_id: Any,
+        expected_version: int,
+        changes: dict[str, Any],
+        events: Sequence[EventData],
+    ) -> int | None:
+        version = await super().update(aggregate_id, expected_version, changes, events)
+        if version is not None:
+            await self.listing.refresh(str(aggregate_id))
+        return version
 
 
 class CalendarFeedRepository:

@@ -17,33 +17,39 @@ from sessions.common import Clock
 from sessions.membership.service import MembershipService
 from sessions.scheduling import domain, ics
 from sessions.scheduling.domain import Plan, Session
-from sessions.scheduling.repository import CalendarFeedRepository, SessionRepository
+from sessions.scheduling.repository import (
+    CalendarFeedRepository,
+    ScheduleListing,
+    SessionRepository,
+)
 from sessions.scheduling.schemas import RescheduleRequest, ScheduleRequest
 
 FEED_PAST = timedelta(days=90)
 REINVITE_ATTEMPTS = 5
 
-AttendanceLookup = Callable[[str], Awaitable[tuple[list[str] | None, int | None]]]
+StepCount = Callable[[str], Awaitable[int]]
 
 
-async def _no_attendance(_: str) -> tuple[list[str] | None, int | None]:
-    return None, None
+async def _no_steps(_: str) -> int:
+    return 0
 
 
 class SchedulingService:
     def __init__(
         self,
         sessions: SessionRepository,
+        listing: ScheduleListing,
         feeds: CalendarFeedRepository,
         membership: MembershipService,
         clock: Clock,
     ) -> None:
         self.sessions = sessions
+        self.listing = listing
         self.feeds = feeds
         self.membership = membership
         self.clock = clock
-        self.attendance: AttendanceLookup = _no_attendance
-        """Set by the wiring: who attended and how many action steps (metadata, for admins too)."""
+        self.step_count: StepCount = _no_steps
+        """Set by the wiring: how many action steps a held session has (metadata, for admins too)."""
 
     async def load(self, session_id: str) -> Session:
         session = await self.sessions.get(session_id)
@@ -86,16 +92,24 @@ class SchedulingService:
             return existing
         return session.model_copy(update={"version": version})
 
-    async def visible(self, session_id: str, principal: Principal) -> tuple[Session, bool]:
-        session = await self.load(session_id)
+    async def visible(
+        self, session_id: str, principal: Principal
+    ) -> tuple[Session, bool, list[str] | None, int | None]:
+        """The session, whether the caller is a member, who attended and how many action steps
+        (the last two once held)."""
+        found = await self.sessions.with_attendance(session_id)
+        if found is None:
+            raise NotFound(f"no session {session_id!r}")
+        session, attendees = found
         _, member = await self.membership.group_for_metadata(session.group_id, principal)
-        return session, member
+        steps = await self.step_count(session_id) if attendees is not None else None
+        return session, member, attendees, steps
 
     async def of_group(
         self, group_id: str, principal: Principal, page: PageRequest
     ) -> tuple[list[Session], str | None, bool]:
         _, member = await self.membership.group_for_metadata(group_id, principal)
-        sessions, cursor = await self.sessions.of_group(group_id, page)
+        sessions, cursor = await self.listing.page(group_id, page)
         return sessions, cursor, member
 
     async def reschedule(
