@@ -93,7 +93,6 @@ class Program:
     member_api: dict[str, Api]
     mail: MailCatcher
     program_id: str
-    group_count: int
     group_id: str
     members: list[str]
     leaver: str
@@ -205,7 +204,7 @@ def program(system: RunningSystem) -> Program:
             f"/v1/programs/{program_id}/matching/previews/{preview['proposal_id']}/publish",
         )
     )
-    group_count = len(published["published_group_ids"])
+    assert len(published["published_group_ids"]) == 2, published
     group = ok(admin.get("enrollment", f"/v1/programs/{program_id}/groups"))[0]
     members = [m["employee_id"] for m in group["members"]]
     # Eight people in groups of three or four are two groups of four: one can leave and the
@@ -310,7 +309,6 @@ def program(system: RunningSystem) -> Program:
         member_api=member_api,
         mail=MailCatcher(system.config.mail_ui_port),
         program_id=program_id,
-        group_count=group_count,
         group_id=group_id,
         members=members,
         leaver=leaver,
@@ -420,7 +418,9 @@ class Findings:
 
 
 def withdrawal_reason(view: dict[str, Any]) -> Any:
-    """The enrolment's reason for withdrawal, under the names an enrolment view may give it."""
+    """The enrolment's reason for withdrawal, under the names an enrolment view may give it.
+
+    (Enrollment's view has no reason yet; which name it will take is its engineers' choice.)"""
     for key in ("withdrawal_reason", "withdraw_reason", "withdrawn_reason"):
         if key in view:
             return view[key]
