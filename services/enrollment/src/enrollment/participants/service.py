@@ -173,7 +173,14 @@ class ParticipantService:
             participant.participant_id,
             participant.updated_at,
         )
-        seated = await self.programs.take_seat(program_id, program.settings.capacity)
+        capacity = program.settings.capacity
+        seated = await self.programs.take_seat(program_id, capacity)
+        crash_point("enrollment.enrolment.seat_taken")
+        if not seated and capacity is not None:
+            # Full, says the counter; a crash between taking a seat and saving the enrolment
+            # leaves it too high, so count the holders before sending anyone to the waitlist.
+            await self.recount_seats(program_id)
+            seated = await self.programs.take_seat(program_id, capacity)
         events: list[EventData]
         if seated:
             events = [ParticipantEnrolled(**participant.consent_fields(), enrolled_at=now)]
