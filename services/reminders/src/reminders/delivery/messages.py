@@ -128,6 +128,26 @@ def compose(
     )
 
 
+def compose_digest(
+    items: list[Message],
+    *,
+    recipient_name: str | None,
+    frontend_url: str,
+) -> Message:
+    """One person's daily digest: each bundled reminder as its subject and what it says."""
+    base = frontend_url.rstrip("/")
+    count = len(items)
+    lines = [f"{item.subject}: {' '.join(item.lines)} ({item.action_url})" for item in items]
+    return Message(
+        subject=f"Your Roundtable digest: {count} reminder{'s' if count != 1 else ''}",
+        lines=lines,
+        action_label="Open Roundtable",
+        action_url=f"{base}/",
+        preferences_url=f"{base}/settings/reminders",
+        greeting=f"Hello {recipient_name}," if recipient_name else "Hello,",
+    )
+
+
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),

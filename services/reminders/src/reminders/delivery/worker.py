@@ -23,11 +23,25 @@ import httpx
 import structlog
 
 from reminders.delivery.channels import EmailChannel, Outcome, WebhookChannel
-from reminders.delivery.messages import compose
+from reminders.delivery.messages import Message, compose, compose_digest
 from reminders.people.repository import RecipientRepository
-from reminders.preferences.domain import ChannelName, Preferences, release_time
+from reminders.preferences.domain import (
+    ChannelName,
+    DailyDigest,
+    Preferences,
+    next_digest_at,
+    release_time,
+    zone,
+)
 from reminders.preferences.repository import PreferencesRepository
-from reminders.schedule.domain import Kind, Status, kind_of, retry_delay
+from reminders.schedule.domain import (
+    Kind,
+    NoticeKind,
+    Status,
+    daily_digest,
+    kind_of,
+    retry_delay,
+)
 from reminders.schedule.repository import ReminderRepository
 from reminders.settings import RemindersSettings
 from roundtable_shared.events.catalogue.reminders import (
@@ -142,6 +156,9 @@ class DeliveryWorker:
             return
         preferences, _ = await self.preferences.get(doc["recipient_id"])
         directory_zone = recipient.time_zone if recipient else None
+        if preferences.daily_digest and kind is not NoticeKind.DIGEST:
+            await self._bundle(doc, preferences.daily_digest, preferences, directory_zone, now)
+            return
         release = release_time(now, preferences, directory_zone)
         if release > now:
             self.stats.deferred += 1
@@ -153,29 +170,111 @@ class DeliveryWorker:
         channels_state: dict[str, Any] = dict(doc.get("channels") or {})
         wanted = preferences.channels_for(kind)
         todo = [c for c in wanted if channels_state.get(str(c), {}).get("status") != "sent"]
+        bundle: list[Document] = []
+        if kind is NoticeKind.DIGEST:
+            bundle = await self._bundle_of(doc)
+            if not bundle:
+                await self.reminders.finish(
+                    doc, {"status": str(Status.CANCELLED), "cancel_reason": "nothing_due"}, []
+                )
+                return
         if recipient is None:
             outcomes = {
                 c: Outcome.failed(FailureReason.RECIPIENT_UNKNOWN, None, retry=True) for c in todo
             }
         else:
-            outcomes = await self._send_all(doc, kind, todo, recipient.email, preferences)
+            if kind is NoticeKind.DIGEST:
+                message = compose_digest(
+                    [await self._message(item, preferences) for item in bundle],
+                    recipient_name=recipient.display_name,
+                    frontend_url=self.settings.frontend_url,
+                )
+            else:
+                message = await self._message(doc, preferences)
+            outcomes = await self._send_all(doc, todo, recipient.email, preferences, message)
         crash_point("reminders.after_deliver")
+        if bundle:
+            await self._settle_bundle(doc, bundle, channels_state, outcomes, now)
         await self._record(doc, kind, attempt, channels_state, outcomes, now)
+        settled = attempt >= self.settings.max_attempts or all(
+            o.sent or not o.retry for o in outcomes.values()
+        )
+        if bundle and settled:
+            await self.reminders.unbundle_leftovers(doc["_id"], now)
 
-    async def _send_all(
+    async def _bundle(
         self,
         doc: Document,
-        kind: Kind,
-        channels: list[ChannelName],
-        email: str | None,
+        digest: DailyDigest,
         preferences: Preferences,
-    ) -> dict[ChannelName, Outcome]:
+        directory_zone: str | None,
+        now: datetime,
+    ) -> None:
+        """Hold a reminder for the person's next digest, planning that digest if need be."""
+        tz = zone(preferences.time_zone or directory_zone)
+        plan = daily_digest(
+            doc["recipient_id"], doc["program_id"], next_digest_at(now, digest.at, tz)
+        )
+        await self.reminders.add([plan], now)  # already planned by an earlier reminder: no-op
+        await self.reminders.finish(
+            doc,
+            {"status": str(Status.BUNDLED), "digest_id": plan.reminder_id, "bundled_at": now},
+            [],
+        )
+
+    async def _bundle_of(self, digest: Document) -> list[Document]:
+        if "bundle" in digest:
+            found = [await self.reminders.get(rid) for rid in digest["bundle"]]
+            return [d for d in found if d and d["status"] != str(Status.CANCELLED)]
+        waiting = await self.reminders.waiting_for_digest(digest["recipient_id"])
+        await self.reminders.fix_bundle(digest["_id"], [d["_id"] for d in waiting])
+        return waiting
+
+    async def _settle_bundle(
+        self,
+        digest: Document,
+        bundle: list[Document],
+        channels_state: dict[str, Any],
+        outcomes: dict[ChannelName, Outcome],
+        now: datetime,
+    ) -> None:
+        """Each reminder of a digest that reached a channel is sent, once, with its own events."""
+        sent = [c for c, o in outcomes.items() if o.sent]
+        sent += [
+            ChannelName(c)
+            for c, state in channels_state.items()
+            if state.get("status") == "sent" and ChannelName(c) not in sent
+        ]
+        if not sent:
+            return
+        for item in bundle:
+            if item["status"] != str(Status.BUNDLED):
+                continue  # settled on an earlier attempt of this digest
+            item_kind = kind_of(item["kind"])
+            events: list[Envelope] = []
+            if isinstance(item_kind, ReminderKind):
+                version = int(item.get("version", 0))
+                events = [
+                    _envelope(
+                        ReminderSent(**_event_fields(item, item_kind, channel), sent_at=now),
+                        item["_id"],
+                        version + n + 1,
+                        self.settings.event_source,
+                        f"{item['_id']}.{channel}.sent",
+                    )
+                    for n, channel in enumerate(sent)
+                ]
+            await self.reminders.sent_in_digest(item, digest["_id"], now, events)
+            self.stats.sent += 1
+        self.nudge_relay()
+
+    async def _message(self, doc: Document, preferences: Preferences) -> Message:
         recipient = await self.recipients.get(doc["recipient_id"])
         context = doc.get("context") or {}
         ids = [*context.get("peer_ids", []), context.get("owner_id")]
         names = await self.recipients.names([i for i in ids if i])
-        message = compose(
-            kind,
+        return compose(
+            kind_of(doc["kind"]),
             context,
             recipient_name=recipient.display_name if recipient else None,
             recipient_zone=preferences.time_zone or (recipient.time_zone if recipient else None),
@@ -186,6 +285,15 @@ class DeliveryWorker:
             action_id=doc.get("action_id"),
             group_id=doc.get("group_id"),
         )
+
+    async def _send_all(
+        self,
+        doc: Document,
+        channels: list[ChannelName],
+        email: str | None,
+        preferences: Preferences,
+        message: Message,
+    ) -> dict[ChannelName, Outcome]:
         outcomes: dict[ChannelName, Outcome] = {}
         for channel in channels:
             key = f"{doc['_id']}.{channel}"

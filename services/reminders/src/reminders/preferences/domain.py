@@ -38,6 +38,20 @@ class QuietHours(BaseModel):
         return self
 
 
+class DailyDigest(BaseModel):
+    """One message a day instead of single reminders, at a local wall-clock time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: time = Field(default=time(8, 0), examples=["08:00"])
+
+    @model_validator(mode="after")
+    def _wall_clock(self) -> DailyDigest:
+        if self.at.tzinfo:
+            raise ValueError("the digest time is a local wall-clock time, without an offset")
+        return self
+
+
 class Preferences(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -49,6 +63,8 @@ class Preferences(BaseModel):
     time_zone: str | None = None
     """Overrides the directory's time zone when set."""
     snoozed_until: datetime | None = None
+    daily_digest: DailyDigest | None = None
+    """Set: reminders that fall due wait for the next digest instead of going out singly."""
 
     def channels_for(self, kind: str) -> list[ChannelName]:
         """``kind`` may be one the catalogue does not know (a notice): the defaults then."""
@@ -81,6 +97,16 @@ def local_instant(day: datetime, wall: time, tz: ZoneInfo) -> datetime:
     (02:30 on a spring-forward night) is read with the offset before the change, i.e. it becomes
     the first moment after the gap the clock shows that much later."""
     return datetime.combine(day.date(), wall, tzinfo=tz).astimezone(UTC)
+
+
+def next_digest_at(now: datetime, at: time, tz: ZoneInfo) -> datetime:
+    """The first digest time after ``now``: ``at`` o'clock in ``tz`` today, or else tomorrow.
+    Across a DST change the wall time holds (08:00 stays 08:00 local, its UTC instant moves)."""
+    local = now.astimezone(tz)
+    today = local_instant(local, at, tz)
+    if today > now:
+        return today
+    return local_instant(local + timedelta(days=1), at, tz)
 
 
 def quiet_hours_end(now: datetime, quiet: QuietHours, tz: ZoneInfo) -> datetime | None:

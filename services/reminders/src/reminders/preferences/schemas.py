@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from reminders.preferences.domain import ChannelName, QuietHours
+from reminders.preferences.domain import ChannelName, DailyDigest, QuietHours
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 
 _EXAMPLE: dict[str, Any] = {
@@ -18,6 +18,7 @@ _EXAMPLE: dict[str, Any] = {
     "quiet_hours": {"start": "22:00", "end": "07:00"},
     "time_zone": "Pacific/Auckland",
     "snoozed_until": None,
+    "daily_digest": {"at": "08:00"},
 }
 
 
@@ -42,6 +43,13 @@ class PreferencesIn(BaseModel):
     )
     snoozed_until: AwareDatetime | None = Field(
         default=None, description="Nothing is sent before this time."
+    )
+    daily_digest: DailyDigest | None = Field(
+        default=None,
+        description=(
+            "One message a day, at this local time, bundling every reminder that fell due since "
+            "the last one, instead of single messages. Quiet hours and snooze still apply."
+        ),
     )
 
 

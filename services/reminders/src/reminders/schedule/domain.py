@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -39,9 +39,11 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     HELD = "held"
     """Not sent while the recipient's participation is paused; released when they resume."""
+    BUNDLED = "bundled"
+    """Fell due for a person who takes a daily digest: waits to go out in the next one."""
 
 
-OPEN_STATUSES = (Status.PENDING, Status.CLAIMED, Status.HELD)
+OPEN_STATUSES = (Status.PENDING, Status.CLAIMED, Status.HELD, Status.BUNDLED)
 """What is still to be sent, so what a cancellation stops."""
 
 
@@ -54,6 +56,8 @@ class NoticeKind(StrEnum):
     """A paused participant resumed."""
     PARTNER_THANKS = "partner_thanks"
     """The accountability partner of a completed action step is thanked."""
+    DIGEST = "digest"
+    """One person's daily message bundling the reminders that fell due since the last one."""
 
 
 Kind = ReminderKind | NoticeKind
@@ -368,3 +372,15 @@ def partner_thanks(data: ActionCompleted, title: str | None) -> list[Plan]:
             context={"owner_id": data.owner_id, "title": title},
         )
     ]
+
+
+def daily_digest(recipient_id: str, program_id: str, at: datetime) -> Plan:
+    """The digest of ``recipient_id`` at ``at``: one per person and time, whoever plans it first
+    (its id comes from both), so every reminder falling due before ``at`` joins the same one."""
+    return Plan(
+        key=f"digest:{recipient_id}:{at.astimezone(UTC).isoformat()}",
+        kind=NoticeKind.DIGEST,
+        recipient_id=recipient_id,
+        program_id=program_id,
+        due_at=at,
+    )

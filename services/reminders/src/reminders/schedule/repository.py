@@ -133,6 +133,43 @@ class ReminderRepository:
             {"_id": reminder_id, "status": str(Status.HELD)}, {"$set": changes}
         )
 
+    # --- daily digests ----------------------------------------------------------------------
+
+    async def waiting_for_digest(self, recipient_id: str) -> list[Document]:
+        """Everything bundled for this person, whichever digest it was first meant for (one that
+        failed for good left its reminders waiting for the next)."""
+        return await self.collection.find(
+            {"recipient_id": recipient_id, "status": str(Status.BUNDLED)},
+            {"outbox": 0},
+            sort=[("due_at", ASCENDING)],
+        ).to_list()
+
+    async def fix_bundle(self, digest_id: str, reminder_ids: list[str]) -> None:
+        """What a digest contains is decided once: a resend after a crash repeats the same
+        message under the same idempotency key, instead of a different one."""
+        await self.collection.update_one({"_id": digest_id}, {"$set": {"bundle": reminder_ids}})
+
+    async def sent_in_digest(
+        self, doc: Document, digest_id: str, now: datetime, events: Sequence[Envelope]
+    ) -> None:
+        update = with_outbox(
+            {
+                "$set": {"status": str(Status.SENT), "sent_at": now, "sent_in": digest_id},
+                "$inc": {"version": len(events)},
+            },
+            events,
+        )
+        await self.collection.update_one({"_id": doc["_id"]}, update)
+
+    async def unbundle_leftovers(self, digest_id: str, now: datetime) -> int:
+        """Reminders bundled for a digest that has gone (sent or failed) without them: due again
+        now, so they join the next digest rather than wait for nothing."""
+        result = await self.collection.update_many(
+            {"digest_id": digest_id, "status": str(Status.BUNDLED)},
+            {"$set": {"status": str(Status.PENDING), "next_at": now}},
+        )
+        return result.modified_count
+
     async def scrub_recipient(self, employee_id: str) -> None:
         """Erasure: what was planned for this person keeps its ids and times, loses its text."""
         await self.collection.update_many(
