@@ -75,6 +75,13 @@ class Session(BaseModel):
         return self.model_dump(by_alias=True, exclude={"version"})
 
 
+def after_change(session: Session, changes: dict[str, Any], version: int) -> Session:
+    """The session as a successful write of ``changes`` (``$set`` only) left it."""
+    return Session.model_validate(
+        {**session.document(), **changes.get("$set", {}), "version": version}
+    )
+
+
 def check_plan(plan: Plan, now: datetime) -> Plan:
     zone(plan.time_zone)
     if plan.ends_at <= plan.starts_at:

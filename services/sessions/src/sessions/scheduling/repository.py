@@ -124,10 +124,14 @@ class ScheduleListing:
             document = await self.sessions.find_one({"_id": session_id}, SCHEDULE_ONLY)
             if document is None:
                 return
-            # No upsert: a missing listing is rebuilt, whole, by the next read.
-            await self.collection.update_one(
-                {"_id": document["group_id"]}, {"$set": {f"sessions.{session_id}": document}}
-            )
+            await self.store_entry(document)
+
+    async def store_entry(self, document: Document) -> None:
+        # No upsert: a missing listing is rebuilt, whole, by the next read.
+        entry = {k: v for k, v in document.items() if k not in SCHEDULE_ONLY}
+        await self.collection.update_one(
+            {"_id": entry["group_id"]}, {"$set": {f"sessions.{entry['_id']}": entry}}
+        )
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         # One refresh of a session at a time in this process: two interleaved refreshes could
@@ -157,7 +161,8 @@ class ListedSessionStore(AggregateStore):
 
     async def insert(self, document: Document, events: Sequence[EventData]) -> int:
         version = await super().insert(document, events)
-        await self.listing.refresh(str(document["_id"]))
+        # A new session: what was inserted is what is stored, no need to read it back.
+        await self.listing.store_entry({**document, "version": version})
         return version
 
     async def update(

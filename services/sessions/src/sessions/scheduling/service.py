@@ -141,7 +141,8 @@ class SchedulingService:
         new_version = await self.sessions.store.update(session.id, version, changes, events)
         if new_version is None:
             raise stale_write((await self.load(session_id)).version)
-        return await self.load(session_id)
+        # No read back: the write was conditional on the version we changed.
+        return domain.after_change(session, changes, new_version)
 
     async def cancel(
         self, session_id: str, note: str | None, principal: Principal, version: int | None
@@ -152,9 +153,10 @@ class SchedulingService:
         changes, events = domain.cancel(
             session, SessionCancelReason.MEMBER, principal.employee_id, note, self.clock()
         )
-        if await self.sessions.store.update(session.id, expected, changes, events) is None:
+        new_version = await self.sessions.store.update(session.id, expected, changes, events)
+        if new_version is None:
             raise stale_write((await self.load(session_id)).version)
-        return await self.load(session_id)
+        return domain.after_change(session, changes, new_version)
 
     async def cancel_upcoming_of_dissolved_group(self, group_id: str) -> int:
         """A dissolved group no longer meets: its future sessions are cancelled (idempotent)."""
