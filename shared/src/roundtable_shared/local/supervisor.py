@@ -138,8 +138,23 @@ class RunningSystem:
         self.processes[name] = process
         return process
 
+    def start_replica(self, name: str, port: int, timeout: float = 90.0) -> str:
+        """One more process of a service, on its own HTTP port, sharing its NATS and database.
+
+        Returns the replica's name in ``processes`` (``"sessions@8102"``); ready when it returns.
+        """
+        replica = f"{name}@{port}"
+        env = {**self.service_env(name), f"{name.upper()}_HTTP_PORT": str(port)}
+        log = self.config.data_dir / "logs" / f"{replica}.log"
+        self.processes[replica] = spawn(replica, [sys.executable, "-m", name], log, env)
+        self._wait_http_ready(replica, port, timeout)
+        return replica
+
     def wait_ready(self, name: str, timeout: float = 90.0) -> None:
-        url = f"http://127.0.0.1:{self.config.service_ports[name]}/readyz"
+        self._wait_http_ready(name, self.config.service_ports[name], timeout)
+
+    def _wait_http_ready(self, name: str, port: int, timeout: float) -> None:
+        url = f"http://127.0.0.1:{port}/readyz"
         process = self.processes[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,0 +1,295 @@
+"""Two processes of every service, side by side on one NATS and one database, share the work.
+
+Requests go to both replicas in turn (HR webhooks, program changes, enrolments, matching), and
+both replicas of each consuming service pull from the same durable consumers. Then:
+- every event in each stream was finished exactly once across the two replicas of each consumer
+  (their ``/metrics`` counters add up to the stream's message count), and each replica did some;
+- the read models say exactly what the inputs imply, whichever replica answers;
+- every welcome and every group introduction reached its person exactly once, though both
+  reminders workers were claiming due reminders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_shared.auth.webhooks import sign
+from roundtable_shared.local.servers import free_port
+from roundtable_shared.local.supervisor import SERVICES, RunningSystem, dev_webhook_secret
+from roundtable_shared.messaging.streams import stream_name
+
+sys.path.insert(0, str(Path(__file__).parent))
+from journey_support import ADMIN_ID, Api, MailCatcher, ok, running_system, wait_for
+
+pytestmark = pytest.mark.slow
+
+ZONES = ("Europe/Berlin", "Europe/London", "Europe/Paris")
+PEOPLE = [
+    {
+        "id": f"e-31{n:02d}",
+        "name": f"Replica Person {n}",
+        "level": "L4" if n % 2 else "L5",
+        "dept": ("Engineering", "Finance", "Sales", "People")[n % 4],
+        "tz": ZONES[n % 3],
+    }
+    for n in range(24)
+]
+# Which service consumes which streams (the consumers' names as their /metrics label them).
+CONSUMERS = {
+    "enrollment": {"enrollment-directory-cascade": "enrollment"},
+    "sessions": {"sessions-enrollment": "enrollment"},
+    "reminders": {"reminders-enrollment": "enrollment", "reminders-sessions": "sessions"},
+    "reporting": {
+        "reporting-enrollment": "enrollment",
+        "reporting-sessions": "sessions",
+        "reporting-reminders": "reminders",
+    },
+}
+FINISHED = ("applied", "ignored", "dead_lettered")  # a delivery that ends an event's handling
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    yield from running_system(tmp_path_factory, "replicas")
+
+
+@pytest.fixture(scope="module")
+def replica_ports(system: RunningSystem) -> dict[str, int]:
+    ports = {name: free_port() for name, _ in SERVICES}
+    for name, port in ports.items():
+        system.start_replica(name, port)
+    return ports
+
+
+def _api(system: RunningSystem, ports: dict[str, int], token: str) -> Api:
+    api = Api(system, token)
+    api.ports = ports
+    return api
+
+
+def _hire(system: RunningSystem, port: int, person: dict[str, str]) -> None:
+    at = datetime.now(UTC) - timedelta(days=1)
+    payload = {
+        "event_id": f"hr-hire-{person['id']}-{uuid.uuid4().hex[:6]}",
+        "type": "employee.hired",
+        "employee_id": person["id"],
+        "effective_at": at.isoformat(),
+        "employee": {
+            "display_name": person["name"],
+            "email": f"{person['id']}@roundtable.example",
+            "title": "Team Lead",
+            "level": person["level"],
+            "department": person["dept"],
+            "location": "Europe",
+            "time_zone": person["tz"],
+            "hire_date": (at.date() - timedelta(days=400)).isoformat(),
+        },
+    }
+    body = json.dumps(payload).encode()
+    secret = dev_webhook_secret(system.config.data_dir)
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/v1/hr/events",
+        content=body,
+        headers={"Content-Type": "application/json", **sign(secret, body)},
+        timeout=10.0,
+    )
+    assert ok(response)["outcome"] == "applied"
+
+
+def _consumed(port: int) -> Counter[tuple[str, str]]:
+    """``(consumer, outcome) -> count`` from one process's ``/metrics``."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0).text
+    found: Counter[tuple[str, str]] = Counter()
+    for family in text_string_to_metric_families(text):
+        if family.name != "roundtable_events_consumed":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                found[(sample.labels["consumer"], sample.labels["outcome"])] += int(sample.value)
+    return found
+
+
+def _stream_sizes(system: RunningSystem) -> dict[str, int]:
+    async def sizes() -> dict[str, int]:
+        client = await nats.connect(system.servers.nats_url)
+        try:
+            js = client.jetstream()
+            return {
+                service: (await js.stream_info(stream_name(service))).state.messages
+                for service in ("enrollment", "sessions", "reminders")
+            }
+        finally:
+            await client.drain()
+
+    return asyncio.run(sizes())
+
+
+def test_two_replicas_of_each_service_share_the_work_and_handle_each_event_once(
+    system: RunningSystem, replica_ports: dict[str, int]
+) -> None:
+    issuer = DevIssuer(system.config.data_dir, system.config.issuer_url)
+    first, second = dict(system.config.service_ports), replica_ports
+    admin_token = issuer.mint(ADMIN_ID, ["participant", "program_admin"])
+    admins = [_api(system, first, admin_token), _api(system, second, admin_token)]
+    mail = MailCatcher(system.config.mail_ui_port)
+
+    # HR sends every hire to one enrollment replica or the other, several at a time.
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(
+            pool.map(
+                lambda pair: _hire(system, (first, second)[pair[0] % 2]["enrollment"], pair[1]),
+                enumerate(PEOPLE),
+            )
+        )
+
+    program = ok(
+        admins[0].post(
+            "enrollment",
+            "/v1/programs",
+            {
+                "name": "Replica Roundtables",
+                "description": "Two processes of every service.",
+                "sponsor_ids": [ADMIN_ID],
+                "format": "roundtable",
+                "group_size_min": 3,
+                "group_size_max": 4,
+                "eligibility": {"levels": ["L4", "L5"]},
+                "cadence": "biweekly",
+                "session_duration_minutes": 60,
+                "time_zone": "Europe/Berlin",
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+        201,
+    )
+    program_id = program["program_id"]
+    ok(admins[1].post("enrollment", f"/v1/programs/{program_id}/open"))
+
+    def enrol(pair: tuple[int, dict[str, str]]) -> str:
+        index, person = pair
+        ports = (first, second)[index % 2]
+        member = _api(system, ports, issuer.mint(person["id"], ["participant"]))
+        enrolment = ok(
+            member.post(
+                "enrollment",
+                f"/v1/programs/{program_id}/enrolments",
+                {"goals": ["Delegate more"], "topics": ["delegation"], "time_zone": person["tz"]},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            ),
+            201,
+        )
+        return str(enrolment["status"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(enrol, enumerate(PEOPLE)))
+    assert statuses == ["enrolled"] * len(PEOPLE)
+
+    preview = ok(admins[0].post("enrollment", f"/v1/programs/{program_id}/matching/previews"), 201)
+    published = ok(
+        admins[1].post(
+            "enrollment",
+            f"/v1/programs/{program_id}/matching/previews/{preview['proposal_id']}/publish",
+        )
+    )
+    group_ids = published["published_group_ids"]
+    placed = sorted(m["employee_id"] for g in preview["groups"] for m in g["members"])
+    assert placed == sorted(p["id"] for p in PEOPLE)
+
+    # Both reporting replicas answer the same exact figures.
+    expected = {"enrolled": len(PEOPLE), "groups": len(group_ids)}
+
+    def figures(ports: dict[str, int]) -> dict[str, int]:
+        report = ok(admins[0].client.get(
+            f"http://127.0.0.1:{ports['reporting']}/v1/programs/{program_id}/summary"))  # fmt: skip
+        return {
+            "enrolled": report["participants"]["enrolled"],
+            "groups": report["groups"]["formed"],
+        }
+
+    for ports in (first, second):
+        wait_for(
+            f"reporting on port {ports['reporting']} to show {expected}",
+            lambda ports=ports: figures(ports) == expected,
+            timeout=60,
+        )
+
+    # Both sessions replicas know every group's members: each member may read its sessions.
+    groups = ok(admins[1].get("enrollment", f"/v1/programs/{program_id}/groups"))
+    assert sorted(g["group_id"] for g in groups) == sorted(group_ids)
+    for index, group in enumerate(groups):
+        member_id = group["members"][0]["employee_id"]
+        ports = (first, second)[index % 2]
+        member = _api(system, ports, issuer.mint(member_id, ["participant"]))
+        group_id = group["group_id"]
+        wait_for(
+            f"sessions on port {ports['sessions']} to know group {group_id}",
+            lambda m=member, g=group_id: m.get("sessions", f"/v1/groups/{g}/sessions").is_success,
+            timeout=60,
+        )
+
+    # Every person gets one welcome and one introduction, with two workers claiming reminders.
+    def subjects_by_person() -> dict[str, Counter[str]]:
+        by_person: dict[str, Counter[str]] = {p["id"]: Counter() for p in PEOPLE}
+        for message in mail.messages():
+            employee = message["to"].split("@")[0].strip("<> ")
+            if employee in by_person:
+                kind = "intro" if message["subject"].startswith("Meet your peers") else "other"
+                kind = "welcome" if message["subject"].startswith("Welcome to") else kind
+                by_person[employee][kind] += 1
+        return by_person
+
+    def everyone_reached() -> bool:
+        return all(c["welcome"] and c["intro"] for c in subjects_by_person().values())
+
+    wait_for("a welcome and an introduction for everyone", everyone_reached, timeout=90)
+    _settle_consumers(system)
+    assert {
+        person: (counts["welcome"], counts["intro"])
+        for person, counts in subjects_by_person().items()
+    } == {p["id"]: (1, 1) for p in PEOPLE}
+
+    # Each stream's events were finished once across the two replicas of each consumer.
+    streams = _stream_sizes(system)
+    for service, consumers in CONSUMERS.items():
+        per_replica = [_consumed(first[service]), _consumed(second[service])]
+        for consumer, source in consumers.items():
+            finished = sum(r[(consumer, o)] for r in per_replica for o in FINISHED)
+            assert finished == streams[source], (service, consumer, per_replica)
+            assert sum(r[(consumer, "dead_lettered")] for r in per_replica) == 0
+        for replica in per_replica:
+            assert sum(n for (_, outcome), n in replica.items() if outcome == "applied") > 0, (
+                f"one {service} replica did no work: {per_replica}"
+            )
+
+
+def _settle_consumers(system: RunningSystem) -> None:
+    """Wait until no consumer has events still to deliver or acknowledge."""
+
+    async def pending() -> int:
+        client = await nats.connect(system.servers.nats_url)
+        try:
+            js = client.jetstream()
+            total = 0
+            for consumers in CONSUMERS.values():
+                for consumer, source in consumers.items():
+                    info = await js.consumer_info(stream_name(source), consumer)
+                    total += int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+            return total
+        finally:
+            await client.drain()
+
+    wait_for("every consumer to finish its stream", lambda: asyncio.run(pending()) == 0, 60)
