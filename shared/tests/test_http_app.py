@@ -8,9 +8,11 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
+from pymongo import AsyncMongoClient
 
 from roundtable_shared.http.app import create_app
 from roundtable_shared.http.problems import PROBLEM_JSON, Conflict
+from roundtable_shared.local.servers import free_port
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 from roundtable_shared.testing.http import running_app
@@ -35,6 +37,17 @@ def demo_router() -> APIRouter:
     @router.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")
+
+    @router.get("/database-down")
+    async def database_down() -> None:
+        # A real client of a port where nothing listens: a real ServerSelectionTimeoutError.
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+            f"mongodb://127.0.0.1:{free_port()}/", serverSelectionTimeoutMS=200
+        )
+        try:
+            await client.roundtable.programs.find_one({"_id": "p-1"})
+        finally:
+            await client.close()
 
     return router
 
@@ -102,6 +115,13 @@ async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) 
 async def test_unexpected_errors_are_500_without_internals(client: httpx.AsyncClient) -> None:
     body = assert_problem(await client.get("/v1/boom"), 500)
     assert "secret" not in str(body)
+
+
+async def test_an_unreachable_database_is_503_with_retry_after(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/database-down")
+    body = assert_problem(response, 503)
+    assert response.headers["retry-after"] == "2"
+    assert "127.0.0.1" not in str(body)
 
 
 async def test_oversized_bodies_are_refused(client: httpx.AsyncClient) -> None:

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException
 
 from roundtable_shared.auth.dependencies import CurrentPrincipal
@@ -65,6 +66,15 @@ def _reason(status: int) -> str:
         return "Error"
 
 
+async def _on_database_unreachable(request: Request, exc: Exception) -> Response:
+    # The database is down or failing over: the remedy is the caller's retry a moment later
+    # (writes carry an Idempotency-Key or If-Match), which a 503 with Retry-After says; a 500
+    # would say the request itself was at fault.
+    log.warning("database unreachable", path=request.url.path, error=str(exc))
+    problem = ServiceUnavailable("the database is unreachable; try again shortly", retry_after=2)
+    return problem_response(problem, request)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return problem_response(Problem("an unexpected error occurred; it has been logged"), request)
@@ -108,6 +118,7 @@ def create_app(
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(ConnectionFailure, _on_database_unreachable)
     app.add_exception_handler(Exception, _on_unexpected)
     app.add_middleware(
         CORSMiddleware,
