@@ -59,6 +59,20 @@ async def test_a_member_schedules_a_session_and_the_event_carries_no_agenda(
         headers={**w.auth("e-1"), "Idempotency-Key": "k-1"},
     )
     assert_problem(other_body, 422)
+    # A retry that comes once the session has started still gets the session, not a 422.
+    w.clock.advance(days=30)
+    late = await w.client.post(
+        "/v1/groups/g-1/sessions",
+        json={
+            "starts_at": starts.isoformat(),
+            "time_zone": "America/New_York",
+            "ends_at": (starts + timedelta(minutes=90)).isoformat(),
+            "join_url": "https://meet.example.com/abc",
+            "agenda": "PRIVATE-AGENDA",
+        },
+        headers={**w.auth("e-1"), "Idempotency-Key": "k-1"},
+    )
+    assert late.status_code == 201 and late.json()["id"] == body["id"]
     assert len(await w.events(SCHEDULED)) == 1
 
 

@@ -114,12 +114,12 @@ class ConversationService:
             "request_fingerprint": fingerprint(payload),
         }
         try:
-            await self.notes.store.insert(document, [])
+            version = await self.notes.store.insert(document, [])
         except AlreadyExists:
             existing = await self.note(note_id, session_id, principal)
             ensure_same_request(existing.get("request_fingerprint"), payload)
             return existing
-        return await self.note(note_id, session_id, principal)
+        return {**document, "version": version}  # what was inserted; no need to read it back
 
     async def note(self, note_id: str, session_id: str, principal: Principal) -> Document:
         document = await self.notes.get(note_id)

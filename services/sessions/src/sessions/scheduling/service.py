@@ -11,7 +11,7 @@ from roundtable_shared.events.catalogue.sessions import SessionCancelReason
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
 from roundtable_shared.http.pagination import PageRequest
-from roundtable_shared.http.problems import NotFound
+from roundtable_shared.http.problems import NotFound, Problem
 from roundtable_shared.storage.aggregates import AlreadyExists
 from sessions.common import Clock
 from sessions.membership.service import MembershipService
@@ -76,17 +76,22 @@ class SchedulingService:
             agenda=request.agenda,
         )
         request_print = fingerprint(payload) if key else None
+        # The insert is the idempotency check (the key decides the id): no read before it.
         try:
-            existing = await self.sessions.get(session_id) if key else None
-            if existing is not None:
-                ensure_same_request(existing.request_fingerprint, payload)
-                return existing
             session, events = domain.schedule(
                 session_id, group, principal.employee_id, plan, self.clock(), request_print
             )
+        except Problem:
+            # A retry may come when its plan no longer passes (its start has gone by): it is
+            # still answered with what the first request created.
+            if key is not None and (existing := await self.sessions.get(session_id)) is not None:
+                ensure_same_request(existing.request_fingerprint, payload)
+                return existing
+            raise
+        try:
             version = await self.sessions.store.insert(session.document(), events)
         except AlreadyExists:
-            # The same key raced itself: answer with what the first request created.
+            # A retry, or the same key racing itself: answer with what the first one created.
             existing = await self.load(session_id)
             ensure_same_request(existing.request_fingerprint, payload)
             return existing
