@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from nats.aio.client import Client as NatsClient
 
-from enrollment.testing import enrollment_events, hired, open_program, send_hr
+from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
 from roundtable_shared.events.registry import parse_data
 
 # e-1 manages e-2; e-3 and e-4 share a manager; the others have managers of their own.
@@ -320,8 +321,15 @@ async def test_a_withdrawal_proposes_a_refill_that_an_admin_accepts_once(
     )
     assert declined_late.status_code == 409
 
-    events = await enrollment_events(nats_client, namespace, 27)
-    changes = [e for e in events if e.subject == gid and e.type.endswith("group.changed")]
+    async def group_changes() -> list[Any]:
+        events = await enrollment_events(nats_client, namespace, 27)
+        return [e for e in events if e.subject == gid and e.type.endswith("group.changed")]
+
+    async def both_published() -> bool:
+        return len(await group_changes()) >= 2
+
+    await wait_for(both_published)
+    changes = await group_changes()
     assert [c.data["reason"] for c in changes] == ["member_withdrawn", "admin"]
     assert changes[1].data["added_employee_ids"] == [joiner["employee_id"]]
     assert sorted(m["participant_id"] for m in changes[1].data["members"]) == sorted(
@@ -385,3 +393,29 @@ async def test_a_stale_or_declined_refill_is_refused(
     )
     assert gone.status_code == 409
     assert gone.json()["participant_id"] == proposed
+
+
+@pytest.mark.cascade
+async def test_erasure_removes_the_name_from_old_previews(
+    client: httpx.AsyncClient, admin: dict[str, str], token: Callable[..., dict[str, str]]
+) -> None:
+    from enrollment.directory.domain import ERASED_NAME
+
+    pid, _ = await enrolled_program(client, admin, token)
+    path = f"/v1/programs/{pid}/matching/previews"
+    preview = (await client.post(path, headers=admin)).json()
+    names = [m["display_name"] for g in preview["groups"] for m in g["members"]]
+    assert "Name e-3" in names
+    assert (await client.post("/v1/employees/e-3/erasure", headers=admin)).status_code == 200
+
+    async def forgotten() -> bool:
+        seen = (await client.get(f"{path}/{preview['proposal_id']}", headers=admin)).json()
+        return "Name e-3" not in str(seen)
+
+    await wait_for(forgotten)
+    seen = (await client.get(f"{path}/{preview['proposal_id']}", headers=admin)).json()
+    members = [m for g in seen["groups"] for m in g["members"]]
+    assert len(members) == len(names)  # the preview's counts stay
+    assert [m["display_name"] for m in members if m["employee_id"] == "e-3"] == [ERASED_NAME]
+    others = [m["display_name"] for m in members if m["employee_id"] != "e-3"]
+    assert sorted(others) == sorted(n for n in names if n != "Name e-3")

@@ -22,5 +22,17 @@ class ProposalRepository:
     async def load(self, proposal_id: str) -> Document | None:
         return await self.collection.find_one({"_id": proposal_id})
 
+    async def naming(self, employee_id: str) -> list[Document]:
+        """Previews that list the employee (a scan: previews are few, and this runs on erasure)."""
+        cursor = self.collection.find(
+            {
+                "$or": [
+                    {"groups.members.employee_id": employee_id},
+                    {"unmatched.employee_id": employee_id},
+                ]
+            }
+        )
+        return await cursor.to_list()
+
     async def mark(self, proposal_id: str, fields: dict[str, Any]) -> None:
         await self.collection.update_one({"_id": proposal_id}, {"$set": fields})

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from enrollment.clock import utcnow
+from enrollment.directory.domain import ERASED_NAME
 from enrollment.directory.repository import EmployeeRepository
 from enrollment.groups import domain as groups
 from enrollment.groups.domain import PeerGroup
@@ -160,6 +161,17 @@ class MatchingService:
         }
         await self.proposals.insert(proposal)
         return proposal
+
+    async def forget_in_previews(self, employee_id: str) -> None:
+        """An erased employee stays in old previews only as the erased placeholder name, so the
+        counts of those previews stay right. Rewriting the same name again changes nothing."""
+        for proposal in await self.proposals.naming(employee_id):
+            groups = proposal["groups"]
+            for group in groups:
+                for member in group["members"]:
+                    if member["employee_id"] == employee_id:
+                        member["display_name"] = ERASED_NAME
+            await self.proposals.mark(proposal["_id"], {"groups": groups})
 
     async def match_closed_programs(self) -> int:
         now = utcnow()

@@ -82,6 +82,7 @@ class ParticipantService:
         self.programs = programs
         self.employees = employees
         self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
+        self.on_erased: Callable[[str], Awaitable[None]] | None = None  # wiring (matching)
         # Seats change under their program's lock: the service runs as one process (FerretDB),
         # so with the lock held no seat is half taken and a count of the holders is exact.
         self._seat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -364,6 +365,8 @@ class ParticipantService:
             elif participant.withdrawal_unfinished:
                 await self.finish_withdrawal(participant, version)
             crash_point("enrollment.cascade.program_done")
+        if reason is WithdrawReason.ERASED and self.on_erased:
+            await self.on_erased(employee_id)  # before the mark goes: a crash repeats it
         await self.employees.cascade_done(employee_id, reason)
 
     async def finish_cascades(self) -> None:
