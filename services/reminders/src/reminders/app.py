@@ -11,6 +11,7 @@ from reminders.admin.endpoints import router as admin_router
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.consumers import PeopleHandlers
 from reminders.people.repository import RECIPIENT_INDEXES, RecipientRepository
+from reminders.people.service import ErasureService
 from reminders.preferences.endpoints import router as preferences_router
 from reminders.preferences.repository import PreferencesRepository
 from reminders.preferences.service import PreferencesService
@@ -56,7 +57,9 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         stale_after=timedelta(hours=settings.stale_after_hours),
         nudge=worker.wake,
     )
-    for consumer in consumers(schedule, PeopleHandlers(worker.recipients, reminders)):
+    erasure = ErasureService(worker.recipients, reminders, worker.preferences)
+    people = PeopleHandlers(worker.recipients, reminders, erasure)
+    for consumer in consumers(schedule, people):
         runtime.add_consumer(consumer)
     app = create_app(
         runtime,

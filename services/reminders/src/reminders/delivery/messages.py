@@ -92,8 +92,12 @@ def compose(
     elif kind is ReminderKind.ACTION_OVERDUE:
         owner = names.get(context.get("owner_id", ""), "your peer")
         subject = f"Check in with {owner}"
+        # The title is gone when the owner was erased (it was their words).
+        step = (
+            f"action step \u201c{context['title']}\u201d" if context.get("title") else "action step"
+        )
         lines = [
-            f"{owner}'s action step \u201c{title}\u201d is overdue.",
+            f"{owner}'s {step} is overdue.",
             "You are their accountability partner: ask how it is going.",
         ]
         url, label = f"{base}/actions/{action_id}", "See the action step"

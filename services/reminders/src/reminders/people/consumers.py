@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reminders.people.repository import RecipientRepository
+from reminders.people.service import ErasureService
 from reminders.schedule.repository import ReminderRepository
 from roundtable_shared.events.catalogue.enrollment import (
     EmployeeErased,
@@ -13,9 +14,15 @@ from roundtable_shared.events.envelope import Envelope, EventData
 
 
 class PeopleHandlers:
-    def __init__(self, recipients: RecipientRepository, reminders: ReminderRepository) -> None:
+    def __init__(
+        self,
+        recipients: RecipientRepository,
+        reminders: ReminderRepository,
+        erasure: ErasureService,
+    ) -> None:
         self.recipients = recipients
         self.reminders = reminders
+        self.erasure = erasure
 
     async def upserted(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, EmployeeUpserted)
@@ -39,6 +46,4 @@ class PeopleHandlers:
 
     async def erased(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, EmployeeErased)
-        await self.recipients.erase(data.employee_id, envelope.aggregateversion)
-        await self.reminders.cancel({"recipient_id": data.employee_id}, "recipient_erased")
-        await self.reminders.scrub_recipient(data.employee_id)
+        await self.erasure.erase(data.employee_id, envelope.aggregateversion)

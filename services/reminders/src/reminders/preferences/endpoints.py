@@ -33,7 +33,11 @@ async def read_preferences(
     summary="Replace my reminder preferences",
     description='Send `If-Match` with the ETag you read (`"0"` before the first edit).',
     response_model=PreferencesOut,
-    responses={412: {"description": "Changed since you read them"}, 428: {}},
+    responses={
+        409: {"description": "The person was erased: nothing is stored for them again"},
+        412: {"description": "Changed since you read them"},
+        428: {},
+    },
 )
 async def replace_preferences(
     request: Request,

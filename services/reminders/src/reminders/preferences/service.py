@@ -9,7 +9,7 @@ from reminders.preferences.domain import ChannelName, Preferences, valid_zone
 from reminders.preferences.repository import PreferencesRepository
 from reminders.preferences.schemas import PreferencesIn, PreferencesOut
 from roundtable_shared.http.concurrency import stale_write
-from roundtable_shared.http.problems import Unprocessable
+from roundtable_shared.http.problems import Conflict, Unprocessable
 
 
 def webhook_url_problem(url: str, require_https: bool) -> str | None:
@@ -46,11 +46,22 @@ class PreferencesService:
         self, employee_id: str, expected_version: int, body: PreferencesIn
     ) -> PreferencesOut:
         self._validate(body)
+        await self._refuse_if_erased(employee_id)
         preferences = Preferences.model_validate(body.model_dump())
         if not await self.preferences.save(employee_id, expected_version, preferences):
             _, current = await self.preferences.get(employee_id)
             raise stale_write(current)
+        # The erasure may have run between the check and the save: it wins.
+        await self._refuse_if_erased(employee_id)
         return await self._out(employee_id, preferences, expected_version + 1)
+
+    async def _refuse_if_erased(self, employee_id: str) -> None:
+        """An erased person's token may still be valid for a while; what they would store here
+        (a webhook URL, a time zone) is personal data the erasure promised to remove."""
+        recipient = await self.recipients.get(employee_id)
+        if recipient is not None and recipient.erased:
+            await self.preferences.erase(employee_id)
+            raise Conflict("this person was erased: their preferences are not kept")
 
     def _validate(self, body: PreferencesIn) -> None:
         errors = []

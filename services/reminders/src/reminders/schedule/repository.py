@@ -171,9 +171,21 @@ class ReminderRepository:
         return result.modified_count
 
     async def scrub_recipient(self, employee_id: str) -> None:
-        """Erasure: what was planned for this person keeps its ids and times, loses its text."""
+        """Erasure: what was planned for this person keeps its ids and times, loses its text; what
+        others are told of this person's action steps loses the steps' titles (the person's own
+        words). Names are never stored here: messages look them up from the recipients copy when
+        they are sent, and an erased recipient has none. Ids stay: they are pseudonyms the counts
+        are kept by. These filters read the whole collection, which an erasure (rare) can afford.
+        """
         await self.collection.update_many(
             {"recipient_id": employee_id}, {"$set": {"context": {}, "erased": True}}
+        )
+        await self.collection.update_many(
+            {"context.owner_id": employee_id, "context.title": {"$exists": True}},
+            {"$unset": {"context.title": ""}},
+        )
+        await self.copies.update_many(
+            {"owner_id": employee_id, "title": {"$exists": True}}, {"$unset": {"title": ""}}
         )
 
     async def get(self, reminder_id: str) -> Document | None:

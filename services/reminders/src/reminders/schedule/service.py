@@ -243,7 +243,10 @@ class ScheduleService:
             "action_recorded",
         )
         if not await self.reminders.keep_copy(
-            f"action:{data.action_id}", version, {"status": "open", "title": data.title}
+            f"action:{data.action_id}",
+            version,
+            # The owner, so that their erasure can find the title they wrote.
+            {"status": "open", "title": data.title, "owner_id": data.owner_id},
         ):
             return
         await self.reminders.cancel(
