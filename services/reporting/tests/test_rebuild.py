@@ -3,25 +3,13 @@ one, and swaps it in while the service keeps answering."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
-from reporting.projections.readmodel import NAMES, ReadModels
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
 from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
+from reporting.testing.readmodels import contents
 from reporting.testing.world import World
-
-
-async def _contents(models: ReadModels) -> dict[str, list[dict[str, Any]]]:
-    out = {}
-    for name in NAMES:
-        # an effect marker records which batch claimed it; only which facts counted matters
-        projection = {"by": 0} if name == "effects" else None
-        docs = models.collection(name).find({}, projection, sort=[("_id", 1)])
-        out[name] = [doc async for doc in docs]
-    return out
 
 
 async def test_rebuilt_read_models_equal_the_incremental_ones(
@@ -35,7 +23,7 @@ async def test_rebuilt_read_models_equal_the_incremental_ones(
     assert incremental_summary.status_code == 200
     generations = w.app.state.generations
     before = await generations.current()
-    incremental = await _contents(before)
+    incremental = await contents(before)
     assert incremental["totals"] and incremental["persons"]
 
     assert await rebuild(settings) == "g2"
@@ -43,6 +31,6 @@ async def test_rebuilt_read_models_equal_the_incremental_ones(
     generations._cached = None
     after = await generations.current()
     assert after.generation == "g2"
-    assert await _contents(after) == incremental
+    assert await contents(after) == incremental
     summary = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=headers)
     assert summary.status_code == 200 and summary.json() == incremental_summary.json()

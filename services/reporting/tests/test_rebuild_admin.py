@@ -9,21 +9,11 @@ from typing import Any
 
 import httpx
 
-from reporting.projections.readmodel import NAMES, ReadModels
 from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
+from reporting.testing.readmodels import contents
 from reporting.testing.world import World
 
 REBUILDS = "/v1/admin/rebuilds"
-
-
-async def contents(models: ReadModels) -> dict[str, list[dict[str, Any]]]:
-    """Every document of a generation, except which batch claimed an effect marker."""
-    out = {}
-    for name in NAMES:
-        projection = {"by": 0} if name == "effects" else None
-        docs = models.collection(name).find({}, projection, sort=[("_id", 1)])
-        out[name] = [doc async for doc in docs]
-    return out
 
 
 async def poll_until_finished(

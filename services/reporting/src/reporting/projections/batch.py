@@ -10,15 +10,21 @@ Two kinds of counter changes:
   once per effect key, whatever the event id it came under; the key is claimed by inserting a
   marker into ``effects``;
 - **states** (``reconcile``): what a copy contributes to the counters (an open step to its due
-  day's bucket, an active group to the bucket of the day it last met, a person to the funnel
+  instant's bucket, an active group to the bucket of the day it last met, a person to the funnel
   stages they reached) is recorded in the copy, and a change of state adds the difference.
 
 Repeatability: the consumer inbox drops events already applied, the markers drop facts already
 counted, and copies only move forward (version guards, sets, maxima), so a batch applied again
-changes nothing. The writes of one batch are not atomic together: they go markers, then copies,
-then counters, so a process that dies in between leaves counters *short* by that batch's
-changes (never counted twice) and the redelivered batch does not add them back. That window is
-a few milliseconds per batch; ``python -m reporting.rebuild`` rebuilds exact read models.
+changes nothing.
+
+Crash safety: the writes of one batch are many, and not atomic together. So the batch first
+writes everything it will change into one ``journal`` document (one insert: atomic), then
+applies it (markers claimed under the batch id, copies, then counters, each counter document
+recording the batch id by the same ``$inc``), then deletes it. A journal left by a crash (or an
+error) is applied again before the next batch touches these read models (``apply_pending``):
+markers it claimed are found as its own, copies are set to the same values, and a counter
+document that holds its id already is skipped. Each change thus lands exactly once; the events
+the crash left unacknowledged then come again and change nothing more.
 """
 
 from __future__ import annotations
@@ -26,12 +32,17 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
-from reporting.projections.readmodel import ReadModels, counter_id
+from reporting.projections.readmodel import APPLIED_BATCH, ReadModels, counter_id
+from roundtable_shared.faults import crash_point
+
+log = structlog.get_logger(__name__)
 
 BULK = 50  # FerretDB 1.24 hangs on bulk writes of 100 statements or more
 Doc = dict[str, Any]
@@ -170,65 +181,158 @@ class Batch:
     # --- writing ---------------------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Markers, then copies, then counters (see the module docstring for why this order)."""
-        for key in await self._claim(list(self._effects)):
-            for target, path, n in self._effects[key]:
-                self._incs[target][path] += n
-        by_collection: dict[str, list[Any]] = defaultdict(list)
-        for collection, doc_id in sorted(self._dirty):
-            fields = {k: v for k, v in self._docs[(collection, doc_id)].items() if k != "_id"}
-            # $set rather than a replacement: FerretDB 1.24 rejects upserted replacements
-            by_collection[collection].append(
-                UpdateOne({"_id": doc_id}, {"$set": fields}, upsert=True)
-            )
-        for target, incs in sorted(self._incs.items()):
-            changes = {path: n for path, n in incs.items() if n}
-            if changes:
-                by_collection[target[0]].append(
-                    UpdateOne(
-                        {"_id": target[1]},
-                        {"$inc": changes, "$set": self._upsert_fields.get(target, {})},
-                        upsert=True,
-                    )
-                )
-        order = [name for name in by_collection if name not in ("rollups", "totals")]
-        for name in [*order, "rollups", "totals"]:
-            for part in chunks(by_collection.get(name, [])):
-                await self.models.collection(name).bulk_write(list(part), ordered=True)
+        """Journal what the batch changes, then apply the journal (see the module docstring)."""
+        if not (self._effects or self._dirty or self._incs):
+            return
+        batch_id = uuid.uuid4().hex
+        journal: Doc = {
+            "_id": batch_id,
+            "at": datetime.now(UTC),
+            "effects": [
+                {"key": key, "changes": [_change(t, path, n) for t, path, n in changes]}
+                for key, changes in self._effects.items()
+            ],
+            "copies": [
+                {
+                    "c": c,
+                    "id": i,
+                    "set": {k: v for k, v in self._docs[(c, i)].items() if k != "_id"},
+                }
+                for c, i in sorted(self._dirty)
+            ],
+            "incs": [
+                _change(target, path, n)
+                for target, incs in sorted(self._incs.items())
+                for path, n in incs.items()
+                if n
+            ],
+            "upserts": [
+                {"c": t[0], "id": t[1], "set": dict(fields)}
+                for t, fields in sorted(self._upsert_fields.items())
+            ],
+        }
+        state = _journal_state(self.models)
+        state.clean = False  # until the journal is applied and deleted
+        await self.models.journal.insert_one(journal)
+        crash_point("reporting.batch.journaled")
+        await _apply(self.models, journal, recovering=False)
+        state.clean = True
 
-    async def _claim(self, keys: list[str]) -> list[str]:
-        """The effect keys not counted before, now marked as counted (one insert per 50)."""
-        if not keys:
-            return []
-        token = uuid.uuid4().hex
-        effects = self.models.effects
-        remaining = keys
-        for _ in range(3):
-            failed = False
-            for part in chunks(remaining):
-                try:
-                    await effects.insert_many(
-                        [{"_id": k, "by": token} for k in part], ordered=False
-                    )
-                except BulkWriteError as exc:
-                    codes = {e.get("code") for e in exc.details.get("writeErrors", [])}
-                    if codes - {11000}:
-                        raise
-                    failed = True
-            if not failed:
-                return keys if remaining is keys else await self._ours(keys, token)
-            ours_or_taken = {
-                str(d["_id"]): d.get("by")
-                async for d in effects.find({"_id": {"$in": remaining}}, {"by": 1})
-            }
-            remaining = [k for k in remaining if k not in ours_or_taken]
-            if not remaining:
-                break
-        return await self._ours(keys, token)
 
-    async def _ours(self, keys: list[str], token: str) -> list[str]:
-        found: set[str] = set()
-        for part in chunks(keys, 500):
-            cursor = self.models.effects.find({"_id": {"$in": list(part)}, "by": token}, {"_id": 1})
-            found |= {str(d["_id"]) async for d in cursor}
-        return [k for k in keys if k in found]
+def _change(target: Key, path: str, n: int) -> Doc:
+    # a list of documents: a stored field name may not hold the path's dots
+    return {"c": target[0], "id": target[1], "p": path, "n": n}
+
+
+class _JournalState:
+    clean = False
+    """True once this process knows the generation has no journal left to apply."""
+
+
+_states: dict[tuple[str, str], _JournalState] = {}
+
+
+def _journal_state(models: ReadModels) -> _JournalState:
+    return _states.setdefault((models.db.name, models.generation), _JournalState())
+
+
+async def apply_pending(models: ReadModels) -> int:
+    """Finish the batches a crash (or an error) interrupted, before anything else is applied to
+    these read models; how many. Hold ``models.lock``."""
+    state = _journal_state(models)
+    if state.clean:
+        return 0
+    pending = [doc async for doc in models.journal.find({}, sort=[("at", 1), ("_id", 1)])]
+    for journal in pending:
+        log.warning("read models: finishing an interrupted batch", batch=journal["_id"])
+        await _apply(models, journal, recovering=True)
+    state.clean = True
+    return len(pending)
+
+
+async def _apply(models: ReadModels, journal: Mapping[str, Any], *, recovering: bool) -> None:
+    """Apply a journaled batch: copies, then counters, then forget the journal. Repeatable: the
+    effect markers are claimed under the batch id (a repeat finds its own markers), copies are
+    set to the same values, and a counter document records the last batch it took, by the same
+    update (a repeat skips a document that has it)."""
+    batch_id = str(journal["_id"])
+    claimed = set(await _claim(models, [str(e["key"]) for e in journal["effects"]], batch_id))
+    incs: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for effect in journal["effects"]:
+        if effect["key"] in claimed:
+            for change in effect["changes"]:
+                incs[(change["c"], change["id"])][change["p"]] += int(change["n"])
+    for change in journal["incs"]:
+        incs[(change["c"], change["id"])][change["p"]] += int(change["n"])
+    upserts = {(u["c"], u["id"]): u["set"] for u in journal["upserts"]}
+
+    copies: dict[str, list[Any]] = defaultdict(list)
+    for copy in journal["copies"]:
+        # $set rather than a replacement: FerretDB 1.24 rejects upserted replacements
+        copies[copy["c"]].append(UpdateOne({"_id": copy["id"]}, {"$set": copy["set"]}, upsert=True))
+    for name, updates in copies.items():
+        await _bulk(models, name, updates)
+    crash_point("reporting.batch.copies_written")
+
+    counters: dict[str, list[Any]] = defaultdict(list)
+    for target, changes in sorted(incs.items()):
+        nonzero = {path: n for path, n in changes.items() if n}
+        if not nonzero:
+            continue
+        if recovering and await _took(models, target, batch_id):
+            continue
+        fields = {**upserts.get(target, {}), APPLIED_BATCH: batch_id}
+        counters[target[0]].append(
+            UpdateOne({"_id": target[1]}, {"$inc": nonzero, "$set": fields}, upsert=True)
+        )
+    await _bulk(models, "rollups", counters.pop("rollups", []))
+    crash_point("reporting.batch.rollups_written")
+    for name in ["totals", *sorted(counters.keys() - {"totals"})]:
+        await _bulk(models, name, counters.get(name, []))
+    await models.journal.delete_one({"_id": batch_id})
+
+
+async def _took(models: ReadModels, target: Key, batch_id: str) -> bool:
+    found = await models.collection(target[0]).find_one({"_id": target[1]}, {APPLIED_BATCH: 1})
+    return found is not None and found.get(APPLIED_BATCH) == batch_id
+
+
+async def _bulk(models: ReadModels, name: str, updates: Sequence[Any]) -> None:
+    for part in chunks(updates):
+        await models.collection(name).bulk_write(list(part), ordered=True)
+
+
+async def _claim(models: ReadModels, keys: list[str], token: str) -> list[str]:
+    """The effect keys not counted before, now marked as counted under ``token`` (one insert per
+    50); a repeat with the same token gets the same answer."""
+    if not keys:
+        return []
+    effects = models.effects
+    remaining = keys
+    for _ in range(3):
+        failed = False
+        for part in chunks(remaining):
+            try:
+                await effects.insert_many([{"_id": k, "by": token} for k in part], ordered=False)
+            except BulkWriteError as exc:
+                codes = {e.get("code") for e in exc.details.get("writeErrors", [])}
+                if codes - {11000}:
+                    raise
+                failed = True
+        if not failed:
+            return keys if remaining is keys else await _ours(models, keys, token)
+        ours_or_taken = {
+            str(d["_id"]) async for d in effects.find({"_id": {"$in": remaining}}, {"by": 1})
+        }
+        remaining = [k for k in remaining if k not in ours_or_taken]
+        if not remaining:
+            break
+    return await _ours(models, keys, token)
+
+
+async def _ours(models: ReadModels, keys: list[str], token: str) -> list[str]:
+    found: set[str] = set()
+    for part in chunks(keys, 500):
+        cursor = models.effects.find({"_id": {"$in": list(part)}, "by": token}, {"_id": 1})
+        found |= {str(d["_id"]) async for d in cursor}
+    return [k for k in keys if k in found]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from reporting.projections.batch import Batch
+from reporting.projections.batch import Batch, apply_pending
 from reporting.projections.domain import (
     Family,
     Stage,
@@ -551,6 +551,7 @@ async def _load_for(b: Batch, events: Sequence[tuple[Envelope, EventData]]) -> N
 async def apply_batch(models: ReadModels, events: Sequence[tuple[Envelope, EventData]]) -> None:
     """Apply a batch of new events (in stream order) to the read models."""
     async with models.lock:
+        await apply_pending(models)  # a batch a crash interrupted comes first
         b = Batch(models)
         await _load_for(b, events)
         for envelope, data in events:

@@ -9,7 +9,9 @@
   when its event is republished under a new event id;
 - ``programs``, ``persons``, ``groups``, ``actions``, ``sessions``, ``erased``: copies of what
   the counters need to know across events. A copy also records what it contributes to the
-  counters (``counted``), so a change of state moves its counts (see ``projections.batch``).
+  counters (``counted``), so a change of state moves its counts (see ``projections.batch``);
+- ``journal``: the batch being applied, so a crash half-way leaves a batch to finish, not
+  counters short (see ``projections.batch``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ NAMES = (
     "actions",
     "sessions",
     "erased",
+    "journal",
 )
+APPLIED_BATCH = "applied_batch"
+"""In a counter document: the last batch that changed it, set by the same update."""
 
 
 def counter_id(program_id: str, week: str, family: str) -> str:
@@ -88,6 +93,10 @@ class ReadModels:
     @property
     def erased(self) -> Collection:
         return self.collection("erased")
+
+    @property
+    def journal(self) -> Collection:
+        return self.collection("journal")
 
     def indexes(self) -> list[Indexes]:
         return generation_indexes(self.generation)
