@@ -95,9 +95,11 @@ async def test_a_paused_persons_reminders_are_held_then_released_with_a_welcome_
         await asyncio.sleep(0.5)
         assert len(smtp.to("emp_p@example.com")) == 2
         assert await w.reminders(recipient_id="emp_p", status="held") == []
-        # A notice has no reminder kind in the events catalogue: no reminder.sent for it.
-        sent = await w.events("roundtable.reminders.reminder.sent")
-        assert sorted(e.data["kind"] for e in sent) == ["session_upcoming"] * 2
+        # The welcome back is a reminder the sponsor counts like any other: one reminder.sent.
+        sent = await w.until(lambda: _n(w.events("roundtable.reminders.reminder.sent"), 3))
+        assert sorted(e.data["kind"] for e in sent) == ["session_upcoming"] * 2 + ["welcome_back"]
+        [back] = [e.data for e in sent if e.data["kind"] == "welcome_back"]
+        assert (back["recipient_id"], back["program_id"]) == ("emp_p", "prg_1")
 
 
 async def test_completing_an_action_step_thanks_the_partner_with_owner_and_title_only(
@@ -161,6 +163,11 @@ async def test_completing_an_action_step_thanks_the_partner_with_owner_and_title
         [doc] = await w.reminders(kind="partner_thanks")
         assert doc["status"] == "sent" and doc["recipient_id"] == "emp_partner"
         assert set(doc["context"]) == {"owner_id", "title"}
+        # Counted by reporting like every reminder: one reminder.sent, about the step.
+        sent = await w.until(lambda: w.events("roundtable.reminders.reminder.sent"))
+        assert [(e.data["kind"], e.data["action_id"], e.subject) for e in sent] == [
+            ("partner_thanks", "act_done", doc["_id"])
+        ]
 
 
 async def _async(value: Any) -> Any:

@@ -20,7 +20,7 @@ def test_a_held_reminder_still_ahead_keeps_its_own_time() -> None:
 def test_a_held_reminder_that_fell_due_goes_out_at_once_while_still_worth_saying() -> None:
     due = NOW - timedelta(hours=3)
     assert domain.released_at(ReminderKind.ACTION_OVERDUE, due, NOW, STALE) == NOW
-    assert domain.released_at(NoticeKind.PARTNER_THANKS, due, NOW, STALE) == NOW
+    assert domain.released_at(ReminderKind.PARTNER_THANKS, due, NOW, STALE) == NOW
 
 
 def test_a_held_reminder_whose_moment_passed_is_dropped() -> None:
@@ -34,5 +34,5 @@ def test_a_held_reminder_whose_moment_passed_is_dropped() -> None:
 
 def test_kinds_are_read_back_as_catalogue_kinds_or_notices() -> None:
     assert domain.kind_of("session_upcoming") is ReminderKind.SESSION_UPCOMING
-    assert domain.kind_of("welcome_back") is NoticeKind.WELCOME_BACK
-    assert domain.kind_of("partner_thanks") is NoticeKind.PARTNER_THANKS
+    assert domain.kind_of("welcome_back") is ReminderKind.WELCOME_BACK
+    assert domain.kind_of("digest") is NoticeKind.DIGEST

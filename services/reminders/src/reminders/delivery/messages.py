@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reminders.preferences.domain import zone
-from reminders.schedule.domain import Kind, NoticeKind
+from reminders.schedule.domain import Kind
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 
 
@@ -101,13 +101,13 @@ def compose(
             "You are their accountability partner: ask how it is going.",
         ]
         url, label = f"{base}/actions/{action_id}", "See the action step"
-    elif kind is NoticeKind.WELCOME_BACK:
+    elif kind is ReminderKind.WELCOME_BACK:
         subject = "Welcome back to your peer program"
         lines = [
             "Your participation is active again, and so are your reminders. "
             "See what your group planned while you were away."
         ]
-    elif kind is NoticeKind.PARTNER_THANKS:
+    elif kind is ReminderKind.PARTNER_THANKS:
         owner = names.get(context.get("owner_id", ""), "your peer")
         step = context.get("title") or "their action step"
         subject = f"{owner} completed an action step"

@@ -321,7 +321,7 @@ class DeliveryWorker:
         events: list[EventData] = []
         event_ids: list[str] = []
         retry_needed = False
-        # Notices have no kind in the events catalogue, so no events: only their stored outcome.
+        # A digest publishes no events of its own (see NoticeKind.DIGEST): its reminders do.
         for channel, outcome in outcomes.items():
             if outcome.sent:
                 channels_state[str(channel)] = {"status": "sent", "at": now}

@@ -48,16 +48,16 @@ OPEN_STATUSES = (Status.PENDING, Status.CLAIMED, Status.HELD, Status.BUNDLED)
 
 
 class NoticeKind(StrEnum):
-    """Messages the events catalogue has no ``ReminderKind`` for (yet). They are stored, held,
-    retried and delivered like reminders, but publish no ``reminder.sent``/``reminder.failed``:
-    those events are a contract with reporting, whose kinds this service must not invent."""
+    """Messages that are not reminders of their own. They are stored, held, retried and
+    delivered like reminders, but publish no ``reminder.sent``/``reminder.failed``."""
 
-    WELCOME_BACK = "welcome_back"
-    """A paused participant resumed."""
-    PARTNER_THANKS = "partner_thanks"
-    """The accountability partner of a completed action step is thanked."""
     DIGEST = "digest"
-    """One person's daily message bundling the reminders that fell due since the last one."""
+    """One person's daily message bundling the reminders that fell due since the last one.
+
+    A sponsor's "reminders sent" counts reminders, not envelopes: each reminder a digest carries
+    publishes its own ``reminder.sent`` (with its own kind) when the digest reaches a channel, and
+    the digest itself publishes nothing, so bundling changes how many emails a person gets but
+    not how many reminders the program counts."""
 
 
 Kind = ReminderKind | NoticeKind
@@ -347,7 +347,7 @@ def welcome_back(data: ParticipantResumed, version: int) -> list[Plan]:
     return [
         Plan(
             key=f"welcome-back:{data.participant_id}:v{version}",
-            kind=NoticeKind.WELCOME_BACK,
+            kind=ReminderKind.WELCOME_BACK,
             recipient_id=data.employee_id,
             program_id=data.program_id,
             due_at=data.resumed_at,
@@ -362,7 +362,7 @@ def partner_thanks(data: ActionCompleted, title: str | None) -> list[Plan]:
     return [
         Plan(
             key=f"thanks:{data.action_id}",
-            kind=NoticeKind.PARTNER_THANKS,
+            kind=ReminderKind.PARTNER_THANKS,
             recipient_id=data.accountability_partner_id,
             program_id=data.program_id,
             due_at=data.completed_at,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from reminders.schedule import domain
-from reminders.schedule.domain import NoticeKind, Plan, ProgramRules, Status
+from reminders.schedule.domain import Plan, ProgramRules, Status
 from reminders.schedule.repository import ReminderRepository
 from roundtable_shared.events.catalogue.enrollment import (
     GroupChanged,
@@ -24,6 +24,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ProgramCreated,
     ProgramUpdated,
 )
+from roundtable_shared.events.catalogue.reminders import ReminderKind
 from roundtable_shared.events.catalogue.sessions import (
     ActionCommitted,
     ActionCompleted,
@@ -262,7 +263,7 @@ class ScheduleService:
         )
         # Not the thanks for its completion: a redelivered completion must not cancel it.
         await self.reminders.cancel(
-            {"action_id": data.action_id, "kind": {"$ne": str(NoticeKind.PARTNER_THANKS)}},
+            {"action_id": data.action_id, "kind": {"$ne": str(ReminderKind.PARTNER_THANKS)}},
             "action_closed",
         )
         if isinstance(data, ActionCompleted):

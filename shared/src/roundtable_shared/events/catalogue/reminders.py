@@ -33,6 +33,10 @@ class ReminderKind(StrEnum):
     """A session was held but no action steps were recorded."""
     ACTION_OVERDUE_OWNER = "action_overdue_owner"
     """Sent to the owner of an overdue action step."""
+    WELCOME_BACK = "welcome_back"
+    """A paused participant resumed: their reminders are active again."""
+    PARTNER_THANKS = "partner_thanks"
+    """The accountability partner of a completed action step is thanked."""
 
 
 class Channel(StrEnum):
@@ -75,6 +79,8 @@ class _ReminderEvent(EventData):
             ReminderKind.SESSION_CANCELLED: self.session_id,
             ReminderKind.RECORD_ACTION_STEPS: self.session_id,
             ReminderKind.ACTION_OVERDUE_OWNER: self.action_id,
+            ReminderKind.WELCOME_BACK: self.program_id,
+            ReminderKind.PARTNER_THANKS: self.action_id,
         }[self.kind]
         if target is None:
             raise ValueError(f"a {self.kind} reminder needs its session, action or group id")
