@@ -190,3 +190,37 @@ async def test_private_notes_are_their_authors_alone(group_world: World) -> None
     assert (await w.client.delete(f"{base}/{note['id']}", headers=w.auth("e-2"))).status_code == 204
     assert (await w.client.get(base, headers=w.auth("e-2"))).json() == []
     assert "PRIVATE" not in str(await w.events())
+
+
+async def test_my_notes_list_follows_every_write_and_is_rebuilt_when_lost(
+    group_world: World,
+) -> None:
+    w = group_world
+    session = await w.schedule("g-1", "e-1")
+    base = f"/v1/sessions/{session['id']}/private-notes"
+
+    async def mine() -> list[tuple[str, str]]:
+        response = await w.client.get(base, headers=w.auth("e-2"))
+        assert response.status_code == 200, response.text
+        return [(n["id"], n["text"]) for n in response.json()]
+
+    assert await mine() == []  # the shelf exists from here on
+    first = (await w.client.post(base, json={"text": "one"}, headers=w.auth("e-2"))).json()
+    w.clock.advance(seconds=1)
+    second = (await w.client.post(base, json={"text": "two"}, headers=w.auth("e-2"))).json()
+    await w.client.post(base, json={"text": "theirs"}, headers=w.auth("e-3"))
+    edited = await w.client.put(
+        f"{base}/{first['id']}",
+        json={"text": "one, edited"},
+        headers={**w.auth("e-2"), "If-Match": '"1"'},
+    )
+    assert edited.status_code == 200, edited.text
+    assert await mine() == [(first["id"], "one, edited"), (second["id"], "two")]
+    deleted = await w.client.delete(f"{base}/{second['id']}", headers=w.auth("e-2"))
+    assert deleted.status_code == 204
+    assert await mine() == [(first["id"], "one, edited")]
+    await w.db["private_note_shelves"].delete_many({})
+    assert await mine() == [(first["id"], "one, edited")]
+    assert_problem(
+        await w.client.get("/v1/sessions/nope/private-notes", headers=w.auth("e-2")), 404
+    )

@@ -160,6 +160,10 @@ async def test_erasure_removes_a_persons_words_and_keeps_the_counts(group_world:
     await w.client.post(
         f"/v1/sessions/{sid}/private-notes", json={"text": "SECRET-PRIVATE"}, headers=w.auth("e-2")
     )
+    # Listed once, so the note has a copy on its author's shelf too.
+    assert (await w.client.get(f"/v1/sessions/{sid}/private-notes", headers=w.auth("e-2"))).json()[
+        0
+    ]["text"] == "SECRET-PRIVATE"
     await w.client.post(
         f"/v1/sessions/{sid}/feedback",
         json={"rating": 4, "comment": "SECRET-FB"},
@@ -185,6 +189,7 @@ async def test_erasure_removes_a_persons_words_and_keeps_the_counts(group_world:
     steps = str(await w.db["action_steps"].find().to_list())
     feedback = str(await w.db["feedback"].find().to_list())
     notes = await w.db["private_notes"].count_documents({})
+    notes += await w.db["private_note_shelves"].count_documents({})
     for text in (stored, steps, feedback):
         assert "SECRET-" not in text, text
     assert notes == 0

@@ -119,7 +119,9 @@ class ConversationService:
             existing = await self.note(note_id, session_id, principal)
             ensure_same_request(existing.get("request_fingerprint"), payload)
             return existing
-        return {**document, "version": version}  # what was inserted; no need to read it back
+        stored = {**document, "version": version}  # what was inserted; no need to read it back
+        await self.notes.shelve(stored)
+        return stored
 
     async def note(self, note_id: str, session_id: str, principal: Principal) -> Document:
         document = await self.notes.get(note_id)
@@ -133,8 +135,10 @@ class ConversationService:
         return document
 
     async def my_notes(self, session_id: str, principal: Principal) -> list[Document]:
-        conversation = await self.load(session_id)
-        await self.membership.member_group(conversation.group_id, principal)
+        group_id = await self.conversations.group_of(session_id)
+        if group_id is None:
+            raise NotFound(f"no session {session_id!r}")
+        await self.membership.member_group(group_id, principal)
         return await self.notes.of_author(session_id, principal.employee_id)
 
     async def edit_note(
@@ -144,14 +148,17 @@ class ConversationService:
         changes = {"$set": {"text": text, "updated_at": self.clock()}}
         if await self.notes.store.update(note_id, version, changes, []) is None:
             raise stale_write(document["version"])
-        return await self.note(note_id, session_id, principal)
+        stored = await self.notes.reshelve(note_id)
+        if stored is None:  # deleted meanwhile
+            raise NotFound("no such private note of yours")
+        return stored
 
     async def delete_note(
         self, note_id: str, session_id: str, principal: Principal, version: int | None
     ) -> None:
         document = await self.note(note_id, session_id, principal)
         expected = document["version"] if version is None else version
-        if not await self.notes.delete(note_id, expected):
+        if not await self.notes.delete(document, expected):
             raise stale_write(document["version"])
 
     # --- erasure ----------------------------------------------------------------------------
