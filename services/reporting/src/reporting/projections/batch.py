@@ -148,9 +148,7 @@ class Batch:
         """Make what a copy contributes to the counters ``desired`` (paths under each target's
         prefix); the copy keeps what it contributes in ``field``."""
         doc = self.doc(collection, doc_id)
-        # stored as {name: n} with ":" for "." (FerretDB 1.x keeps no nested arrays, and a
-        # stored key may not hold a dot)
-        counted = {str(k).replace(":", "."): int(n) for k, n in (doc.get(field) or {}).items()}
+        counted = _contributions(doc.get(field))
         wanted = {path: int(n) for path, n in desired.items() if n}
         if counted == wanted:
             return
@@ -159,7 +157,11 @@ class Batch:
             if delta:
                 for target, prefix in targets:
                     self._incs[target][prefix + path] += delta
-        doc[field] = {path.replace(".", ":"): n for path, n in sorted(wanted.items())}
+        # Stored as ["path=n", ...]. Not as a document {path: n}: FerretDB 1.24's $set leaves an
+        # embedded document as it is when the new one has other keys but the same values
+        # ({"met:2026-03-02": 1} -> {"met:2026-03-09": 1}), so the copy kept contributing to
+        # the old bucket and the next change moved the wrong counts.
+        doc[field] = [f"{path}={n}" for path, n in sorted(wanted.items())]
         self.changed(collection, doc_id)
 
     def totals(self, program_id: str) -> Key:
@@ -217,6 +219,13 @@ class Batch:
         crash_point("reporting.batch.journaled")
         await _apply(self.models, journal, recovering=False)
         state.clean = True
+
+
+def _contributions(stored: Any) -> dict[str, int]:
+    """What a copy contributes to the counters, as ``reconcile`` stored it."""
+    if isinstance(stored, Mapping):  # written before the list: {name: n} with ":" for "."
+        return {str(k).replace(":", "."): int(n) for k, n in stored.items()}
+    return {path: int(n) for path, _, n in (str(e).rpartition("=") for e in stored or [])}
 
 
 def _change(target: Key, path: str, n: int) -> Doc:
