@@ -3,33 +3,11 @@ it, follows it to done, and the swapped-in generation equals the incrementally b
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Any
-
 import httpx
 
 from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
-from reporting.testing.readmodels import contents
+from reporting.testing.readmodels import REBUILDS, contents, poll_until_finished
 from reporting.testing.world import World
-
-REBUILDS = "/v1/admin/rebuilds"
-
-
-async def poll_until_finished(
-    client: httpx.AsyncClient, location: str, headers: dict[str, str], seconds: float = 60.0
-) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    seen = []
-    while time.monotonic() < deadline:
-        response = await client.get(location, headers=headers)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        seen.append(body["phase"])
-        if body["phase"] in ("done", "failed"):
-            return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"rebuild still running after {seconds} s: phases {seen}")
 
 
 async def test_admin_rebuild_runs_to_done_and_equals_the_incremental_models(

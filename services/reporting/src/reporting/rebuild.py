@@ -11,8 +11,8 @@ becomes the live one (``Generations.swap``: readers and the live consumers switc
 one-second cache). The replay then goes on to the streams' end again, for at least that long:
 events the live consumers applied to the old generation meanwhile reach the new one too (facts
 count once through their effect markers, and copies and reconciled counts are idempotent, so an
-event applied both by the replay and by a live consumer counts once). The old generation's
-collections stay, for a look or a swap back; drop them when done.
+event applied both by the replay and by a live consumer counts once). Then the collections of
+every other generation (the one replaced, any a failed rebuild left) are dropped.
 """
 
 from __future__ import annotations
@@ -173,6 +173,9 @@ async def rebuild_into(
             for task in [*tasks, *caught_up]:
                 task.cancel()
             await asyncio.gather(*tasks, *caught_up, return_exceptions=True)
+        # Nothing reads or writes the old generation any more: the readers and live consumers
+        # switched during the last replay.
+        progress.pruned_generations = await generations.prune(keep=target)
         progress.phase = Phase.DONE
         progress.finished_at = datetime.now(UTC)
         log.info("rebuild: done", generation=target, events=sum(counts))

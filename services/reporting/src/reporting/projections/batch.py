@@ -39,7 +39,7 @@ import structlog
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
-from reporting.projections.readmodel import APPLIED_BATCH, ReadModels, counter_id
+from reporting.projections.readmodel import APPLIED_BATCH, BUCKETS, ReadModels, counter_id
 from roundtable_shared.faults import crash_point
 
 log = structlog.get_logger(__name__)
@@ -298,7 +298,30 @@ async def _apply(models: ReadModels, journal: Mapping[str, Any], *, recovering: 
     crash_point("reporting.batch.rollups_written")
     for name in ["totals", *sorted(counters.keys() - {"totals"})]:
         await _bulk(models, name, counters.get(name, []))
+    await _prune_empty_buckets(models, incs)
     await models.journal.delete_one({"_id": batch_id})
+
+
+async def _prune_empty_buckets(models: ReadModels, incs: Mapping[Key, Mapping[str, int]]) -> None:
+    """Remove the day and due-instant buckets of the totals this batch took down to zero: a
+    program's totals would otherwise keep one per day it ever had, and be read whole by every
+    summary. Repeatable, and safe: the batch holds the write lock, so nothing changes them
+    between the read and the ``$unset``."""
+    for (collection, doc_id), changes in sorted(incs.items()):
+        lowered = [p for p, n in changes.items() if n < 0 and p.split(".", 1)[0] in BUCKETS]
+        if collection != "totals" or not lowered:
+            continue
+        found = await models.totals.find_one({"_id": doc_id}, dict.fromkeys(BUCKETS, 1))
+        if found is None:
+            continue
+        empty = [
+            f"{bucket}.{key}"
+            for bucket in BUCKETS
+            for key, n in (found.get(bucket) or {}).items()
+            if not n
+        ]
+        if empty:
+            await models.totals.update_one({"_id": doc_id}, {"$unset": dict.fromkeys(empty, "")})
 
 
 async def _took(models: ReadModels, target: Key, batch_id: str) -> bool:

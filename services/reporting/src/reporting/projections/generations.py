@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
-from reporting.projections.readmodel import ReadModels
+from reporting.projections.readmodel import NAMES, ReadModels
 from roundtable_shared.storage.mongo import Database
 
 META = "reporting_meta"
 FIRST = "g1"
+_COLLECTION = re.compile(rf"^(g[0-9]+)_({'|'.join(NAMES)})$")
 
 
 class Generations:
@@ -42,3 +44,16 @@ class Generations:
     async def next_name(self) -> str:
         current = (await self.current()).generation
         return f"g{int(current.removeprefix('g')) + 1}"
+
+    async def prune(self, keep: str) -> list[str]:
+        """Drop every generation's collections but ``keep``'s: those a swap replaced, and those
+        of a rebuild that never finished; the generations dropped. Run once nothing reads or
+        writes them any more (a rebuild does, after its swap and its last replay)."""
+        dropped: set[str] = set()
+        async with self.lock:  # a batch this process still applies to an old one ends first
+            for name in await self.db.list_collection_names():
+                match = _COLLECTION.match(name)
+                if match and match[1] != keep:
+                    await self.db.drop_collection(name)
+                    dropped.add(match[1])
+        return sorted(dropped, key=lambda g: int(g.removeprefix("g")))

@@ -35,6 +35,9 @@ NAMES = (
     "erased",
     "journal",
 )
+BUCKETS = ("due", "met")
+"""The totals' buckets (open steps by due instant, active groups by day last met): a bucket
+that drops to zero is removed."""
 APPLIED_BATCH = "applied_batch"
 """In a counter document: the last batch that changed it, set by the same update."""
 

@@ -41,6 +41,9 @@ class RebuildProgress(BaseModel):
     finished_at: datetime | None = None
     replaced_generation: str = Field(description="The generation live when the rebuild began.")
     streams: dict[str, StreamProgress]
+    pruned_generations: list[str] = Field(
+        default_factory=list, description="Generations dropped once the rebuild was done."
+    )
     error: str | None = Field(None, description="Why the rebuild failed, if it did.")
 
     @property

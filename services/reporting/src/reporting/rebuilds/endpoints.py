@@ -29,6 +29,7 @@ _EXAMPLE: dict[str, Any] = {
         "sessions": {"end_at_start": 48210, "position": 12000, "events_applied": 11980},
         "reminders": {"end_at_start": 30110, "position": 30110, "events_applied": 30110},
     },
+    "pruned_generations": [],
     "error": None,
 }
 _CONFLICT: dict[str, Any] = {
