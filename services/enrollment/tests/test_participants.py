@@ -72,8 +72,10 @@ async def test_eligibility_enrolment_and_waitlist(
         f"/v1/participants/{first.json()['participant_id']}/withdraw", headers=token("e-1")
     )
     assert withdrawn.json()["status"] == "withdrawn"
+    assert withdrawn.json()["withdrawal_reason"] == "self"
     mine = (await client.get("/v1/me/enrolments", headers=token("e-2"))).json()
     assert mine[0]["status"] == "enrolled"
+    assert mine[0]["withdrawal_reason"] is None
     fourth = await client.get(
         f"/v1/participants/{third.json()['participant_id']}", headers=token("e-4")
     )
@@ -210,6 +212,14 @@ async def test_leave_pauses_and_termination_withdraws(
         return await status() == "withdrawn"
 
     await wait_for(withdrawn)
+    # Every view of the enrolment says why it ended, the owner's and the admins'.
+    views = [
+        (await client.get(f"/v1/participants/{par}", headers=admin)).json(),
+        (await client.get(f"/v1/participants/{par}", headers=token("e-1"))).json(),
+        *(await client.get("/v1/me/enrolments", headers=token("e-1"))).json(),
+        *(await client.get(f"/v1/programs/{pid}/participants", headers=admin)).json(),
+    ]
+    assert [v["withdrawal_reason"] for v in views] == ["terminated"] * 4, views
     events = await enrollment_events(nats_client, namespace, 11)
     mine = [e for e in events if e.subject == par]
     assert [e.type.rsplit(".", 1)[1] for e in mine] == [

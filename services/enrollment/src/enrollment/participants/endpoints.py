@@ -25,7 +25,10 @@ def participants_router(service: ParticipantService) -> APIRouter:
 
     async def view(participant: Participant, version: int) -> ParticipantView:
         return ParticipantView(
-            **participant.model_dump(exclude={"reporting_attributes", "waitlist_number"}),
+            **participant.model_dump(
+                exclude={"reporting_attributes", "waitlist_number", "withdrawn_reason"}
+            ),
+            withdrawal_reason=participant.withdrawn_reason,
             waitlist_position=await service.position(participant),
             version=version,
         )

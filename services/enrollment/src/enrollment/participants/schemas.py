@@ -39,6 +39,11 @@ class ParticipantView(BaseModel):
         None, description="Why the enrolment is paused (`on_leave`: HR says so; resumed on return)."
     )
     resume_expected_on: date | None = Field(None, description="When HR expects them back.")
+    withdrawal_reason: WithdrawReason | None = Field(
+        None,
+        description="Why a withdrawn enrolment was withdrawn: `self`, `admin`, `terminated` (HR "
+        "says they left) or `erased`; null while the enrolment is active.",
+    )
     version: int
 
     model_config = ConfigDict(
@@ -56,6 +61,7 @@ class ParticipantView(BaseModel):
                     "updated_at": "2026-01-07T10:00:00Z",
                     "paused_reason": None,
                     "resume_expected_on": None,
+                    "withdrawal_reason": None,
                     "version": 1,
                 }
             ]
