@@ -3,6 +3,7 @@ refill proposals accepted or declined."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -419,3 +420,92 @@ async def test_erasure_removes_the_name_from_old_previews(
     assert [m["display_name"] for m in members if m["employee_id"] == "e-3"] == [ERASED_NAME]
     others = [m["display_name"] for m in members if m["employee_id"] != "e-3"]
     assert sorted(others) == sorted(n for n in names if n != "Name e-3")
+
+
+@pytest.mark.cascade
+async def test_erasure_after_termination_forgets_the_answers_and_the_name_in_dissolved_groups(
+    client: httpx.AsyncClient, admin: dict[str, str], token: Callable[..., dict[str, str]]
+) -> None:
+    from enrollment.directory.domain import ERASED_NAME
+
+    pid, participants = await enrolled_program(client, admin, token)
+    leaver, par = "e-5", participants["e-5"]
+    words = {
+        "goals": ["Stop rescuing my team, as e-5 puts it"],
+        "topics": ["e-5's topic: hiring in a freeze"],
+        "challenges": "e-5's challenge: two leads want one promotion slot.",
+        "consent_to_reporting": True,
+    }
+    own = await client.get(f"/v1/participants/{par}", headers=token(leaver))
+    edited = await client.put(
+        f"/v1/participants/{par}/answers",
+        json=words,
+        headers={**token(leaver), "If-Match": own.headers["ETag"]},
+    )
+    assert edited.status_code == 200, edited.text
+    path = f"/v1/programs/{pid}/matching/previews"
+    proposal = (await client.post(path, headers=admin)).json()
+    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    group = (await client.get("/v1/me/groups", headers=token(leaver))).json()[0]
+    gid = group["group_id"]
+    # Two others unmatched: the group dissolves and still lists the two left in it, e-5 too.
+    others = [m for m in group["members"] if m["employee_id"] != leaver]
+    for member in others[:2]:
+        await client.delete(f"/v1/groups/{gid}/members/{member['participant_id']}", headers=admin)
+    dissolved = (await client.get(f"/v1/groups/{gid}", headers=admin)).json()
+    assert dissolved["status"] == "dissolved"
+    assert f"Name {leaver}" in [m["display_name"] for m in dissolved["members"]]
+
+    terminated = {
+        "event_id": "t-e-5",
+        "type": "employee.terminated",
+        "employee_id": leaver,
+        "effective_at": "2026-04-01T00:00:00Z",
+    }
+    assert (await send_hr(client, terminated)).status_code == 200
+
+    async def views() -> list[str]:
+        """Everything enrollment answers about the leaver's enrolment and group."""
+        return [
+            (await client.get(f"/v1/participants/{par}", headers=admin)).text,
+            (await client.get("/v1/me/enrolments", headers=token(leaver))).text,
+            (await client.get(f"/v1/programs/{pid}/participants", headers=admin)).text,
+            (await client.get(f"/v1/groups/{gid}", headers=admin)).text,
+            (await client.get(f"/v1/programs/{pid}/groups", headers=admin)).text,
+        ]
+
+    async def withdrawn() -> bool:
+        answer = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+        return bool(answer["status"] == "withdrawn")
+
+    await wait_for(withdrawn)
+    # Withdrawn by the termination, the answers are still there (admins may read them).
+    seen = await views()
+    assert all(any(text in view for view in seen[:3]) for text in ("e-5's challenge",))
+    needles = ["as e-5 puts it", "e-5's topic", "e-5's challenge", f"Name {leaver}"]
+
+    assert (await client.post(f"/v1/employees/{leaver}/erasure", headers=admin)).status_code == 200
+
+    async def forgotten() -> bool:
+        return not any(needle in view for view in await views() for needle in needles)
+
+    await wait_for(forgotten)
+    after = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+    assert after["answers"]["goals"] == [] and after["answers"]["challenges"] == ""
+    assert after["withdrawal_reason"] == "terminated"  # the first reason stays
+    still = (await client.get(f"/v1/groups/{gid}", headers=admin)).json()
+    assert len(still["members"]) == len(dissolved["members"])  # the group's size stays
+    assert [m["display_name"] for m in still["members"] if m["employee_id"] == leaver] == [
+        ERASED_NAME
+    ]
+
+    # Erasing again writes nothing: the enrolment and the group keep their versions.
+    again = await client.post(f"/v1/employees/{leaver}/erasure", headers=admin)
+    assert again.status_code == 200
+    await asyncio.sleep(0.5)
+    assert (await client.get(f"/v1/participants/{par}", headers=admin)).json()["version"] == after[
+        "version"
+    ]
+    assert (await client.get(f"/v1/groups/{gid}", headers=admin)).json()["version"] == still[
+        "version"
+    ]

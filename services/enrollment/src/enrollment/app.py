@@ -68,7 +68,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         lambda: match_when_enrolment_closes(matching, settings.auto_match_poll_seconds)
     )
     participants.on_left_group = groups.on_participant_left
-    participants.on_erased = matching.forget_in_previews
+    participants.on_erased = [matching.forget_in_previews, groups.forget_member_name]
     if settings.cascade_consumer:
         runtime.add_consumer(
             directory_cascade(participants, max_deliver=settings.consumer_max_deliver)

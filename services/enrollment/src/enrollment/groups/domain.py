@@ -153,6 +153,17 @@ def replace(
     ]
 
 
+def forget_name(group: PeerGroup, employee_id: str, placeholder: str) -> bool:
+    """An erased member stays listed (the group's size stays right) under ``placeholder`` only;
+    False when no name was left to replace."""
+    changed = False
+    for index, member in enumerate(group.members):
+        if member.employee_id == employee_id and member.display_name != placeholder:
+            group.members[index] = member.model_copy(update={"display_name": placeholder})
+            changed = True
+    return changed
+
+
 def member_ids(group: PeerGroup) -> list[str]:
     return sorted(m.participant_id for m in group.members)
 

@@ -51,6 +51,10 @@ class GroupRepository:
         del document["_id"]
         return await self.store.update(group.group_id, version, {"$set": document}, events)
 
+    async def naming(self, employee_id: str) -> list[tuple[PeerGroup, int]]:
+        """Groups that list the employee, dissolved ones too (a scan on FerretDB; erasure only)."""
+        return await self.find({"members.employee_id": employee_id})
+
     async def find(self, query: dict[str, Any]) -> list[tuple[PeerGroup, int]]:
         cursor = self.collection.find(query, {"outbox": 0}).sort("_id", 1)
         return [(from_document(d), int(d["version"])) async for d in cursor]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enrollment.clock import utcnow
+from enrollment.directory.domain import ERASED_NAME
 from enrollment.groups import domain
 from enrollment.groups.domain import GroupStatus, PeerGroup, Refill, RefillStatus
 from enrollment.groups.repository import GroupRepository
@@ -275,6 +276,18 @@ class GroupService:
                 if await self.participants.save(participant, pversion, []) is not None:
                     break
         return group, saved
+
+    async def forget_member_name(self, employee_id: str) -> None:
+        """An erased employee's name leaves every group still listing them (a group dissolved
+        with them in it keeps its members, so its size stays right). No event: the groups'
+        consumers learn of the erasure from ``employee.erased``. Repeating it writes nothing."""
+        for group, version in await self.groups.naming(employee_id):
+            for _ in range(RETRIES):
+                if not domain.forget_name(group, employee_id, ERASED_NAME):
+                    break
+                if await self.groups.save(group, version, []) is not None:
+                    break
+                group, version = await self.get(group.group_id)
 
     async def on_participant_left(self, participant: Participant, reason: WithdrawReason) -> None:
         if participant.group_id is None:

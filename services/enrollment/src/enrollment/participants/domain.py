@@ -101,6 +101,15 @@ class Participant(BaseModel):
     def withdrawal_unfinished(self) -> bool:
         return self.leaving_group_id is not None or self.seat_to_release
 
+    def forget_answers(self) -> bool:
+        """Drop what the person wrote and the attributes they shared (erasure); False when
+        there was nothing left to drop, so a repeated erasure writes nothing."""
+        if self.answers == Answers() and self.reporting_attributes is None:
+            return False
+        self.answers = Answers()
+        self.reporting_attributes = None
+        return True
+
     def consent_fields(self) -> dict[str, Any]:
         consent = self.answers.consent_to_reporting
         return {

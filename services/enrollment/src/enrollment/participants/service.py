@@ -44,6 +44,7 @@ from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
 
 LeftGroup = Callable[[Participant, WithdrawReason], Awaitable[None]]
+Forget = Callable[[str], Awaitable[None]]
 RETRIES = 10
 
 
@@ -82,7 +83,7 @@ class ParticipantService:
         self.programs = programs
         self.employees = employees
         self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
-        self.on_erased: Callable[[str], Awaitable[None]] | None = None  # wiring (matching)
+        self.on_erased: list[Forget] = []  # set by the wiring: previews, groups forget the name
         # Seats change under their program's lock: the service runs as one process (FerretDB),
         # so with the lock held no seat is half taken and a count of the holders is exact.
         self._seat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -267,8 +268,7 @@ class ParticipantService:
             participant.paused_reason = participant.resume_expected_on = None
             now = participant.updated_at = utcnow()
             if reason is WithdrawReason.ERASED:
-                participant.answers = Answers()
-                participant.reporting_attributes = None
+                participant.forget_answers()
             event = ParticipantWithdrawn(
                 **participant.ids(), group_id=group_id, reason=reason, withdrawn_at=now
             )
@@ -362,12 +362,33 @@ class ParticipantService:
         for participant, version in await self.participants.of_employee(employee_id):
             if participant.status in ACTIVE:
                 await self.withdraw(participant.participant_id, reason)
-            elif participant.withdrawal_unfinished:
+                crash_point("enrollment.cascade.program_done")
+                continue
+            if reason is WithdrawReason.ERASED:
+                # Withdrawn earlier (a termination, say): the answers are still theirs to lose.
+                participant, version = await self.forget_answers(participant, version)
+            if participant.withdrawal_unfinished:
                 await self.finish_withdrawal(participant, version)
             crash_point("enrollment.cascade.program_done")
-        if reason is WithdrawReason.ERASED and self.on_erased:
-            await self.on_erased(employee_id)  # before the mark goes: a crash repeats it
+        if reason is WithdrawReason.ERASED:
+            for forget in self.on_erased:
+                await forget(employee_id)  # before the mark goes: a crash repeats it
         await self.employees.cascade_done(employee_id, reason)
+
+    async def forget_answers(
+        self, participant: Participant, version: int
+    ) -> tuple[Participant, int]:
+        """Erase what a withdrawn enrolment's person wrote; no write when nothing is left.
+        No event: ``employee.erased`` tells the other services already."""
+        for _ in range(RETRIES):
+            if not participant.forget_answers():
+                return participant, version
+            participant.updated_at = utcnow()
+            saved = await self.participants.save(participant, version, [])
+            if saved is not None:
+                return participant, saved
+            participant, version = await self.get(participant.participant_id)
+        raise Conflict("the enrolment is changing too fast; retry")
 
     async def finish_cascades(self) -> None:
         """At start: what a crash left half done. Withdrawals saved without their group and
