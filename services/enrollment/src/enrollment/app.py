@@ -22,7 +22,11 @@ from enrollment.matching.service import MatchingService, match_when_enrolment_cl
 from enrollment.participants.consumers import directory_cascade, finish_cascades_at_start
 from enrollment.participants.endpoints import participants_router
 from enrollment.participants.repository import INDEXES as PARTICIPANT_INDEXES
-from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
+from enrollment.participants.repository import (
+    PARTICIPANTS,
+    FollowedDirectory,
+    ParticipantRepository,
+)
 from enrollment.participants.service import ParticipantService
 from enrollment.programs.endpoints import programs_router
 from enrollment.programs.repository import INDEXES as PROGRAM_INDEXES
@@ -54,7 +58,9 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     employees = EmployeeRepository(runtime.db, source=source, nudge=nudge)
     programs = ProgramRepository(runtime.db, source=source, nudge=nudge)
     participant_repository = ParticipantRepository(runtime.db, source=source, nudge=nudge)
-    participants = ParticipantService(participant_repository, programs, employees)
+    participants = ParticipantService(
+        participant_repository, programs, employees, FollowedDirectory(runtime.db)
+    )
     group_repository = GroupRepository(runtime.db, source=source, nudge=nudge)
     matching = MatchingService(
         programs,

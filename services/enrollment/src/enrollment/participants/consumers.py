@@ -39,7 +39,7 @@ async def finish_cascades_at_start(service: ParticipantService, retry_seconds: f
 def directory_cascade(service: ParticipantService, *, max_deliver: int = 5) -> EventConsumer:
     async def upserted(_: Envelope, data: EventData) -> None:
         assert isinstance(data, EmployeeUpserted)
-        await service.on_employee_status(data.employee_id, data.employment_status)
+        await service.follow_directory(data.employee_id)
 
     async def offboarded(_: Envelope, data: EventData) -> None:
         assert isinstance(data, EmployeeOffboarded)

@@ -11,11 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from enrollment.programs.domain import Clock
 from roundtable_shared.events.catalogue.enrollment import (
+    EmploymentStatus,
+    ParticipantPaused,
+    ParticipantResumed,
     PauseReason,
     ReportingAttributes,
     TimeZoneName,
     WithdrawReason,
 )
+from roundtable_shared.events.envelope import EventData
 
 
 class ParticipantStatus(StrEnum):
@@ -110,6 +114,38 @@ class Participant(BaseModel):
         self.reporting_attributes = None
         return True
 
+    def follow_directory(self, facts: DirectoryFacts, now: datetime) -> list[EventData]:
+        """Take what HR changed: a leave pauses an enrolled participant (and its end resumes
+        one a leave paused, no other). The events of what changed; none when it already holds
+        (a redelivery)."""
+        events: list[EventData] = []
+        status = facts.employment_status
+        if status is EmploymentStatus.ON_LEAVE and self.status is ParticipantStatus.ENROLLED:
+            self.status = ParticipantStatus.PAUSED
+            self.paused_reason = PauseReason.ON_LEAVE
+            self.resume_expected_on = facts.leave_expected_return_on
+            events.append(
+                ParticipantPaused(
+                    **self.ids(),
+                    reason=PauseReason.ON_LEAVE,
+                    paused_at=now,
+                    resume_expected_on=self.resume_expected_on,
+                )
+            )
+        elif (
+            status is EmploymentStatus.ACTIVE
+            and self.status is ParticipantStatus.PAUSED
+            # Before reasons were kept only leaves paused anyone: no reason means a leave.
+            and self.paused_reason in (PauseReason.ON_LEAVE, None)
+        ):
+            self.status = ParticipantStatus.ENROLLED
+            self.paused_reason = None
+            self.resume_expected_on = None
+            events.append(ParticipantResumed(**self.ids(), resumed_at=now))
+        if events:
+            self.updated_at = now
+        return events
+
     def consent_fields(self) -> dict[str, Any]:
         consent = self.answers.consent_to_reporting
         return {
@@ -126,3 +162,19 @@ class Participant(BaseModel):
             "program_id": self.program_id,
             "employee_id": self.employee_id,
         }
+
+
+class DirectoryFacts(BaseModel):
+    """What an employee's enrolments follow from the directory: the employment status (leaves
+    pause, with the date HR expects them back)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    employment_status: EmploymentStatus | None = None
+    leave_expected_return_on: date | None = None
+
+
+def directory_changed(followed: DirectoryFacts | None, now: DirectoryFacts) -> bool:
+    """Whether an HR change is one the enrolments must follow. ``followed`` is what they last
+    followed, None when the employee never enrolled (then nothing is to follow)."""
+    return followed is not None and followed != now

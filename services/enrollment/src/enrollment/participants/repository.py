@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pymongo import IndexModel
+from pymongo import IndexModel, UpdateOne
 
-from enrollment.participants.domain import HOLDS_SEAT, Participant, ParticipantStatus
+from enrollment.participants.domain import (
+    HOLDS_SEAT,
+    DirectoryFacts,
+    Participant,
+    ParticipantStatus,
+)
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
 
 PARTICIPANTS = "participants"
+FOLLOWED_DIRECTORY = "followed_directory"
+BATCH = 50  # FerretDB hangs on bulk writes of 100 statements or more
 INDEXES = Indexes(
     PARTICIPANTS,
     [
@@ -86,6 +93,11 @@ class ParticipantRepository:
     async def of_employee(self, employee_id: str) -> list[tuple[Participant, int]]:
         return await self.find({"employee_id": employee_id})
 
+    async def employee_ids(self) -> set[str]:
+        """Everyone who ever enrolled (one scan, at start)."""
+        cursor = self.collection.find({}, {"employee_id": 1, "_id": 0})
+        return {str(d["employee_id"]) async for d in cursor}
+
     async def seat_holders(self, program_id: str) -> int:
         return await self.collection.count_documents(
             {"program_id": program_id, "status": {"$in": [s.value for s in HOLDS_SEAT]}}
@@ -118,3 +130,50 @@ class ParticipantRepository:
             .to_list()
         )
         return (from_document(found[0]), int(found[0]["version"])) if found else None
+
+
+class FollowedDirectory:
+    """Per employee who ever enrolled, the directory facts their enrolments last followed.
+
+    One small document by ``_id``, so deciding whether an HR change concerns the enrolments
+    costs no scan of the participants (on FerretDB any other filter reads the whole
+    collection). No document: the employee never enrolled, and no HR change concerns them.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.collection: Collection = db[FOLLOWED_DIRECTORY]
+
+    async def load(self, employee_id: str) -> DirectoryFacts | None:
+        document = await self.collection.find_one({"_id": employee_id})
+        if document is None:
+            return None
+        return DirectoryFacts.model_validate(document.get("facts") or {})
+
+    async def enrolling(self, employee_id: str) -> None:
+        """Before an enrolment is saved (so a crash in between leaves only a harmless
+        document): the next HR change of this employee is looked at, whatever it is."""
+        await self.collection.update_one(
+            {"_id": employee_id}, {"$setOnInsert": {"facts": {}}}, upsert=True
+        )
+
+    async def followed(self, employee_id: str, facts: DirectoryFacts) -> None:
+        await self.collection.update_one(
+            {"_id": employee_id},
+            {"$set": {"facts": facts.model_dump(mode="json")}},
+            upsert=True,
+        )
+
+    async def add_missing(self, employee_ids: set[str]) -> int:
+        """Documents for enrolments saved before this collection existed (at start); returns
+        how many were added."""
+        known = {str(d["_id"]) async for d in self.collection.find({}, {"_id": 1})}
+        missing = sorted(employee_ids - known)
+        for start in range(0, len(missing), BATCH):
+            await self.collection.bulk_write(
+                [
+                    UpdateOne({"_id": eid}, {"$setOnInsert": {"facts": {}}}, upsert=True)
+                    for eid in missing[start : start + BATCH]
+                ],
+                ordered=False,
+            )
+        return len(missing)

@@ -14,23 +14,21 @@ from enrollment.participants.domain import (
     ACTIVE,
     HOLDS_SEAT,
     Answers,
+    DirectoryFacts,
     Participant,
     ParticipantStatus,
+    directory_changed,
     participant_id,
 )
-from enrollment.participants.repository import ParticipantRepository
+from enrollment.participants.repository import FollowedDirectory, ParticipantRepository
 from enrollment.programs import domain as programs
 from enrollment.programs.domain import EmployeeFacts, Program
 from enrollment.programs.repository import ProgramRepository
 from roundtable_shared.events.catalogue.enrollment import (
-    EmploymentStatus,
     ParticipantEnrolled,
-    ParticipantPaused,
-    ParticipantResumed,
     ParticipantUpdated,
     ParticipantWaitlisted,
     ParticipantWithdrawn,
-    PauseReason,
     ProgramStatus,
     ReportingAttributes,
     WithdrawReason,
@@ -63,6 +61,14 @@ def facts(employee: Employee | None) -> EmployeeFacts | None:
     )
 
 
+def directory_facts(employee: Employee) -> DirectoryFacts:
+    back_on = employee.profile.get("leave_expected_return_on")
+    return DirectoryFacts(
+        employment_status=employee.employment_status,
+        leave_expected_return_on=date.fromisoformat(back_on) if back_on else None,
+    )
+
+
 def attributes(employee: Employee | None) -> ReportingAttributes | None:
     if employee is None or employee.erased:
         return None
@@ -78,10 +84,14 @@ class ParticipantService:
         participants: ParticipantRepository,
         programs: ProgramRepository,
         employees: EmployeeRepository,
+        followed: FollowedDirectory,
     ) -> None:
         self.participants = participants
         self.programs = programs
         self.employees = employees
+        self.followed = followed
+        # Set once enrolments older than ``followed`` have their document (at start).
+        self.followed_ready = asyncio.Event()
         self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
         self.on_erased: list[Forget] = []  # set by the wiring: previews, groups forget the name
         # Seats change under their program's lock: the service runs as one process (FerretDB),
@@ -157,6 +167,7 @@ class ParticipantService:
             enrolled_at=now,
             updated_at=now,
         )
+        await self.followed.enrolling(employee_id)
         async with self.seats(program_id):
             return await self._enrol_seated(
                 program, participant, existing, idempotency_key, request
@@ -323,38 +334,32 @@ class ParticipantService:
                 return
             await self.recount_seats(program_id)  # changed meanwhile: try again
 
-    async def set_paused(self, employee_id: str, paused: bool) -> None:
-        """An employee went on leave (pause their enrolments, saying why and until when HR
-        expects them) or came back (resume the enrolments their leave paused, no others)."""
-        employee = await self.employees.get(employee_id) if paused else None
-        back_on = (employee.profile.get("leave_expected_return_on") if employee else None) or None
+    async def follow_directory(self, employee_id: str) -> bool:
+        """An HR change of an employee: their enrolments follow what changed (a leave pauses,
+        its end resumes). Decided by
+        one small read by ``_id`` first, so a change that concerns no enrolment costs no scan
+        of the participants. Acts on the directory as it is now, so a late or repeated event
+        changes nothing. True when the enrolments were looked at."""
+        await self.followed_ready.wait()
+        followed = await self.followed.load(employee_id)
+        if followed is None:
+            return False  # never enrolled
+        employee = await self.employees.get(employee_id)
+        if employee is None or employee.erased:
+            return False
+        now_facts = directory_facts(employee)
+        if not directory_changed(followed, now_facts):
+            return False
         for participant, version in await self.participants.of_employee(employee_id):
-            now = utcnow()
-            event: EventData
-            if paused and participant.status is ParticipantStatus.ENROLLED:
-                participant.status = ParticipantStatus.PAUSED
-                participant.paused_reason = PauseReason.ON_LEAVE
-                participant.resume_expected_on = date.fromisoformat(back_on) if back_on else None
-                event = ParticipantPaused(
-                    **participant.ids(),
-                    reason=PauseReason.ON_LEAVE,
-                    paused_at=now,
-                    resume_expected_on=participant.resume_expected_on,
-                )
-            elif (
-                not paused
-                and participant.status is ParticipantStatus.PAUSED
-                # Before reasons were kept only leaves paused anyone: no reason means a leave.
-                and participant.paused_reason in (PauseReason.ON_LEAVE, None)
-            ):
-                participant.status = ParticipantStatus.ENROLLED
-                participant.paused_reason = None
-                participant.resume_expected_on = None
-                event = ParticipantResumed(**participant.ids(), resumed_at=now)
-            else:
-                continue
-            participant.updated_at = now
-            await self.participants.save(participant, version, [event])
+            for _ in range(RETRIES):
+                events = participant.follow_directory(now_facts, utcnow())
+                if not events:
+                    break
+                if await self.participants.save(participant, version, events) is not None:
+                    break
+                participant, version = await self.get(participant.participant_id)
+        await self.followed.followed(employee_id, now_facts)
+        return True
 
     async def withdraw_everywhere(self, employee_id: str, reason: WithdrawReason) -> None:
         """Withdraw from every program (finishing withdrawals a crash interrupted), then clear
@@ -393,13 +398,9 @@ class ParticipantService:
     async def finish_cascades(self) -> None:
         """At start: what a crash left half done. Withdrawals saved without their group and
         seat following, and terminations or erasures whose withdrawals had not all run."""
+        await self.followed.add_missing(await self.participants.employee_ids())
+        self.followed_ready.set()
         for participant, version in await self.participants.unfinished_withdrawals():
             await self.finish_withdrawal(participant, version)
         for employee_id, reason in await self.employees.cascades_due():
             await self.withdraw_everywhere(employee_id, reason)
-
-    async def on_employee_status(self, employee_id: str, status: EmploymentStatus) -> None:
-        if status is EmploymentStatus.ON_LEAVE:
-            await self.set_paused(employee_id, True)
-        elif status is EmploymentStatus.ACTIVE:
-            await self.set_paused(employee_id, False)

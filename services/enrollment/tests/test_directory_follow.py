@@ -1,0 +1,119 @@
+"""Enrolments follow HR changes (leaves pause and resume); changes that concern no enrolment cost
+no scan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from enrollment.directory.repository import EmployeeRepository
+from enrollment.participants.repository import FollowedDirectory, ParticipantRepository
+from enrollment.participants.service import ParticipantService
+from enrollment.programs.repository import ProgramRepository
+from enrollment.settings import EnrollmentSettings
+from enrollment.testing import hired, open_program, send_hr
+from roundtable_shared.storage.mongo import Database, connect
+
+CONSENTING = {"goals": ["Delegate more"], "consent_to_reporting": True}
+PRIVATE = {"goals": ["Delegate more"], "consent_to_reporting": False}
+
+
+def hr_change(employee_id: str, event_id: str, at: str, **profile: Any) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "type": "employee.updated",
+        "employee_id": employee_id,
+        "effective_at": at,
+        "employee": profile,
+    }
+
+
+async def enrol(
+    client: httpx.AsyncClient, token: Callable[..., dict[str, str]], pid: str, eid: str, body: Any
+) -> str:
+    answer = await client.post(f"/v1/programs/{pid}/enrolments", json=body, headers=token(eid))
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["participant_id"])
+
+
+@pytest.fixture
+async def service_db(settings: EnrollmentSettings) -> AsyncIterator[Database]:
+    """The running service's own database, to drive its handlers directly."""
+    mongo = connect(settings.mongodb_uri, app_name="tests")
+    try:
+        yield mongo[settings.database_name]
+    finally:
+        await mongo.close()
+
+
+class CountingParticipants(ParticipantRepository):
+    """The real repository, counting the reads of all of an employee's enrolments (a scan of
+    the collection on FerretDB)."""
+
+    scans = 0
+
+    async def of_employee(self, employee_id: str) -> list[Any]:
+        self.scans += 1
+        return await super().of_employee(employee_id)
+
+
+async def test_changes_that_concern_no_enrolment_cost_no_scan(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    settings: EnrollmentSettings,
+    service_db: Database,
+) -> None:
+    for eid in ("e-1", "e-2"):
+        await send_hr(client, hired(eid))
+    pid = await open_program(client, admin)
+    par = await enrol(client, token, pid, "e-1", CONSENTING)
+    source = settings.event_source
+    participants = CountingParticipants(service_db, source=source)
+    followed = FollowedDirectory(service_db)
+    service = ParticipantService(
+        participants,
+        ProgramRepository(service_db, source=source),
+        EmployeeRepository(service_db, source=source),
+        followed,
+    )
+    service.followed_ready.set()
+
+    async def version() -> int:
+        return int((await client.get(f"/v1/participants/{par}", headers=admin)).json()["version"])
+
+    enrolled_version = await version()
+    assert await service.follow_directory("e-2") is False  # never enrolled
+    assert participants.scans == 0
+    assert await service.follow_directory("e-1") is True  # first change since enrolling: a look
+    assert (participants.scans, await version()) == (1, enrolled_version)  # nothing to change
+    assert await service.follow_directory("e-1") is False  # a redelivery
+    await send_hr(client, hr_change("e-1", "u-1", "2026-02-01T00:00:00Z", display_name="Ada"))
+    assert await service.follow_directory("e-1") is False  # a new name: no enrolment cares
+    assert participants.scans == 1
+
+    leave = {
+        "event_id": "l-1",
+        "type": "employee.leave_started",
+        "employee_id": "e-1",
+        "effective_at": "2026-02-02T00:00:00Z",
+    }
+    await send_hr(client, leave)
+    assert await service.follow_directory("e-1") is True
+    assert await service.follow_directory("e-1") is False
+    assert participants.scans == 2
+    seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+    assert (seen["status"], seen["version"]) == ("paused", enrolled_version + 1)
+
+    # Enrolments saved before their employee's document existed get one at start.
+    await followed.collection.delete_many({})
+    back = {**leave, "event_id": "l-2", "type": "employee.leave_ended"}
+    back["effective_at"] = "2026-02-03T00:00:00Z"
+    await send_hr(client, back)
+    assert await service.follow_directory("e-1") is False
+    await service.finish_cascades()
+    assert await service.follow_directory("e-1") is True
+    assert await followed.load("e-2") is None
