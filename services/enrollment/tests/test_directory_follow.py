@@ -1,5 +1,5 @@
-"""Enrolments follow HR changes (leaves pause and resume); changes that concern no enrolment cost
-no scan."""
+"""Enrolments follow HR changes: leaves pause and resume, new department, level or location reach
+consenting participants (participant.updated); changes that concern no enrolment cost no scan."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from typing import Any
 
 import httpx
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from enrollment.directory.repository import EmployeeRepository
 from enrollment.participants.repository import FollowedDirectory, ParticipantRepository
 from enrollment.participants.service import ParticipantService
 from enrollment.programs.repository import ProgramRepository
 from enrollment.settings import EnrollmentSettings
-from enrollment.testing import hired, open_program, send_hr
+from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
+from roundtable_shared.events.registry import parse_data
 from roundtable_shared.storage.mongo import Database, connect
 
 CONSENTING = {"goals": ["Delegate more"], "consent_to_reporting": True}
@@ -37,6 +39,54 @@ async def enrol(
     answer = await client.post(f"/v1/programs/{pid}/enrolments", json=body, headers=token(eid))
     assert answer.status_code == 201, answer.text
     return str(answer.json()["participant_id"])
+
+
+@pytest.mark.cascade
+async def test_an_hr_change_of_department_reaches_a_consenting_participant_once(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    nats_client: NatsClient,
+    namespace: str,
+) -> None:
+    for eid in ("e-1", "e-2"):
+        await send_hr(client, hired(eid))
+    pid = await open_program(client, admin)
+    consenting = await enrol(client, token, pid, "e-1", CONSENTING)
+    private = await enrol(client, token, pid, "e-2", PRIVATE)
+
+    moved = hr_change("e-1", "u-1", "2026-02-01T00:00:00Z", department="Sales", level="L6")
+    assert (await send_hr(client, moved)).json()["outcome"] == "applied"
+    assert (await send_hr(client, moved)).json()["outcome"] == "duplicate"
+    retitled = hr_change("e-1", "u-2", "2026-02-02T00:00:00Z", title="Head of Sales")
+    await send_hr(client, retitled)
+    await send_hr(client, hr_change("e-2", "u-3", "2026-02-01T00:00:00Z", location="Paris"))
+    # A leave after them all: once its pause is out, the cascade has handled every change before.
+    leave = {
+        "event_id": "l-1",
+        "type": "employee.leave_started",
+        "employee_id": "e-1",
+        "effective_at": "2026-03-01T00:00:00Z",
+    }
+    await send_hr(client, leave)
+
+    async def paused() -> bool:
+        answer = await client.get(f"/v1/participants/{consenting}", headers=admin)
+        return bool(answer.json()["status"] == "paused")
+
+    await wait_for(paused)
+    events = await enrollment_events(nats_client, namespace, 0)
+    updated = [e for e in events if e.type == "roundtable.enrollment.participant.updated"]
+    assert [e.subject for e in updated] == [consenting], updated
+    parse_data(updated[0])  # the catalogue's schema
+    assert updated[0].data["reporting_attributes"] == {
+        "department": "Sales",
+        "level": "L6",
+        "location": "Berlin",
+    }
+    assert not [e for e in events if e.subject == private and not e.type.endswith("enrolled")]
+    mine = [e.type.rsplit(".", 1)[1] for e in events if e.subject == consenting]
+    assert mine == ["enrolled", "updated", "paused"]
 
 
 @pytest.fixture

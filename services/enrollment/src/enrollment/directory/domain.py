@@ -144,7 +144,17 @@ def apply_change(employee: Employee, change: Change) -> Outcome:
     return Outcome(applied, events)
 
 
-_ANNOUNCED = {"display_name", "email", "time_zone", "employment_status"}
+_ANNOUNCED = {
+    "display_name",
+    "email",
+    "time_zone",
+    "employment_status",
+    # Not in the event, but enrolments follow them (consenting participants' reporting
+    # attributes): the event tells this service's own directory cascade to look.
+    "department",
+    "level",
+    "location",
+}
 
 
 def _announced_changed(applied: list[str]) -> bool:

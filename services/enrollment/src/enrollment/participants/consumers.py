@@ -1,4 +1,5 @@
-"""This service's reactions to its own directory events: HR leaves, terminations, erasures.
+"""This service's reactions to its own directory events: HR leaves, changes of the attributes
+participants share with sponsors, terminations, erasures.
 
 Run as a durable consumer of the enrollment stream, so a termination stored by the webhook is
 followed by the withdrawals even if the process dies in between (at least once; each step is

@@ -14,6 +14,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     EmploymentStatus,
     ParticipantPaused,
     ParticipantResumed,
+    ParticipantUpdated,
     PauseReason,
     ReportingAttributes,
     TimeZoneName,
@@ -116,8 +117,8 @@ class Participant(BaseModel):
 
     def follow_directory(self, facts: DirectoryFacts, now: datetime) -> list[EventData]:
         """Take what HR changed: a leave pauses an enrolled participant (and its end resumes
-        one a leave paused, no other). The events of what changed; none when it already holds
-        (a redelivery)."""
+        one a leave paused, no other); new reporting attributes replace a consenting active
+        participant's. The events of what changed; none when it already holds (a redelivery)."""
         events: list[EventData] = []
         status = facts.employment_status
         if status is EmploymentStatus.ON_LEAVE and self.status is ParticipantStatus.ENROLLED:
@@ -142,6 +143,14 @@ class Participant(BaseModel):
             self.paused_reason = None
             self.resume_expected_on = None
             events.append(ParticipantResumed(**self.ids(), resumed_at=now))
+        if (
+            self.status in ACTIVE
+            and self.answers.consent_to_reporting
+            and facts.reporting_attributes is not None
+            and self.reporting_attributes != facts.reporting_attributes
+        ):
+            self.reporting_attributes = facts.reporting_attributes
+            events.append(ParticipantUpdated(**self.consent_fields(), updated_at=now))
         if events:
             self.updated_at = now
         return events
@@ -166,11 +175,12 @@ class Participant(BaseModel):
 
 class DirectoryFacts(BaseModel):
     """What an employee's enrolments follow from the directory: the employment status (leaves
-    pause, with the date HR expects them back)."""
+    pause) and the attributes a consenting participant shares with sponsors."""
 
     model_config = ConfigDict(frozen=True)
 
     employment_status: EmploymentStatus | None = None
+    reporting_attributes: ReportingAttributes | None = None
     leave_expected_return_on: date | None = None
 
 

@@ -65,6 +65,7 @@ def directory_facts(employee: Employee) -> DirectoryFacts:
     back_on = employee.profile.get("leave_expected_return_on")
     return DirectoryFacts(
         employment_status=employee.employment_status,
+        reporting_attributes=attributes(employee),
         leave_expected_return_on=date.fromisoformat(back_on) if back_on else None,
     )
 
@@ -336,7 +337,7 @@ class ParticipantService:
 
     async def follow_directory(self, employee_id: str) -> bool:
         """An HR change of an employee: their enrolments follow what changed (a leave pauses,
-        its end resumes). Decided by
+        its end resumes, new reporting attributes reach consenting participants). Decided by
         one small read by ``_id`` first, so a change that concerns no enrolment costs no scan
         of the participants. Acts on the directory as it is now, so a late or repeated event
         changes nothing. True when the enrolments were looked at."""
