@@ -258,7 +258,9 @@ def main() -> None:
                         "service did not start"
                     )
                     time.sleep(0.2)
+                load_before = os.getloadavg()[0]
                 latencies = asyncio.run(run(args, base, issuer))
+                load_after = os.getloadavg()[0]
             finally:
                 # uvicorn re-raises the signal it stopped on; under cProfile, SIGINT's
                 # KeyboardInterrupt still lets the profiler write its stats, SIGTERM would not.
@@ -272,6 +274,8 @@ def main() -> None:
         f"sessions HTTP benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, rate {args.rate:.0f}/s for {args.seconds:.0f} s"
     )
+    # The machine is shared: other work running at the same time shows here, and in the figures.
+    print(f"load average (1 min): {load_before:.1f} before the run, {load_after:.1f} after it")
     targets = {"read": 20.0, "write": 50.0}
     for kind, values in latencies.items():
         p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
