@@ -337,10 +337,11 @@ class ParticipantService:
 
     async def follow_directory(self, employee_id: str) -> bool:
         """An HR change of an employee: their enrolments follow what changed (a leave pauses,
-        its end resumes, new reporting attributes reach consenting participants). Decided by
-        one small read by ``_id`` first, so a change that concerns no enrolment costs no scan
-        of the participants. Acts on the directory as it is now, so a late or repeated event
-        changes nothing. True when the enrolments were looked at."""
+        its end resumes, new reporting attributes reach consenting participants).
+
+        Decided by one small read by ``_id`` first, so a change that concerns no enrolment costs
+        no scan of the participants. Acts on the directory as it is now, so a late or repeated
+        event changes nothing. True when the enrolments were looked at."""
         await self.followed_ready.wait()
         followed = await self.followed.load(employee_id)
         if followed is None:
