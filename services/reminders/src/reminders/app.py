@@ -16,12 +16,7 @@ from reminders.preferences.endpoints import router as preferences_router
 from reminders.preferences.repository import PreferencesRepository
 from reminders.preferences.service import PreferencesService
 from reminders.schedule.consumers import consumers
-from reminders.schedule.repository import (
-    LEASE_INDEXES,
-    REMINDER_INDEXES,
-    REMINDERS,
-    ReminderRepository,
-)
+from reminders.schedule.repository import REMINDER_INDEXES, REMINDERS, ReminderRepository
 from reminders.schedule.service import ScheduleService
 from reminders.settings import RemindersSettings
 from roundtable_shared.http.app import create_app
@@ -32,7 +27,7 @@ from roundtable_shared.settings import ServiceSettings
 def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, DeliveryWorker]:
     runtime = ServiceRuntime(
         settings,
-        indexes=[*REMINDER_INDEXES, LEASE_INDEXES, RECIPIENT_INDEXES],
+        indexes=[*REMINDER_INDEXES, RECIPIENT_INDEXES],
         outbox_collections=[REMINDERS],
     )
     reminders = ReminderRepository(runtime.db)

@@ -35,6 +35,14 @@ class RemindersSettings(ServiceSettings):
     worker_poll_seconds: float = Field(
         0.5, gt=0, description="How often an idle worker looks for due reminders."
     )
+    worker_sweep_seconds: float = Field(
+        300.0,
+        gt=0,
+        description=(
+            "How often a worker searches the schedule for due reminders its due slots missed "
+            "(a full read of the collection on FerretDB)."
+        ),
+    )
     lease_seconds: float = Field(
         60.0, gt=0, description="How long a claim lasts; a crashed worker's claims expire after it."
     )

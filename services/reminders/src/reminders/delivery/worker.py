@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import uuid
 from collections.abc import Callable
@@ -24,7 +25,7 @@ import structlog
 
 from reminders.delivery.channels import EmailChannel, Outcome, WebhookChannel
 from reminders.delivery.messages import Message, compose, compose_digest
-from reminders.people.repository import RecipientRepository
+from reminders.people.repository import Recipient, RecipientRepository
 from reminders.preferences.domain import (
     ChannelName,
     DailyDigest,
@@ -100,6 +101,11 @@ class DeliveryWorker:
         self.stats = WorkerStats()
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(settings.worker_concurrency)
+        self._busy: dict[str, datetime] = {}
+        """Reminders seen claimed by another worker, until their lease ends."""
+        # The due slots a pass reads: the last minutes, and at least twice the lease, so a
+        # crashed worker's claims are found again in their slot once their lease expires.
+        self._lookback = max(timedelta(minutes=5), timedelta(seconds=2 * settings.lease_seconds))
 
     def wake(self) -> None:
         """Something became due now: look at once rather than at the next poll."""
@@ -109,6 +115,31 @@ class DeliveryWorker:
         await self.http.aclose()
 
     async def run(self) -> None:
+        sweeper = asyncio.create_task(self.sweep_forever())
+        try:
+            await self.deliver_forever()
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
+    async def sweep_forever(self) -> None:
+        """Every few minutes, file in a due slot what the slots missed (see ``sweep``), beside
+        the passes rather than in them: the search reads the whole schedule on FerretDB, and
+        due reminders must not wait for it. The first one comes at a random point of the first
+        period, so replicas started together do not search together."""
+        period = self.settings.worker_sweep_seconds
+        await asyncio.sleep(random.uniform(0, period))  # noqa: S311 (jitter, not a secret)
+        while True:
+            try:
+                filed = await self.reminders.sweep(self.clock(), overdue_by=self._lookback)
+                if filed:
+                    log.info("due reminders filed by the sweep", count=filed)
+            except Exception:
+                log.exception("sweeping the schedule failed")
+            await asyncio.sleep(period)
+
+    async def deliver_forever(self) -> None:
         while True:
             try:
                 done = await self.run_once()
@@ -124,17 +155,30 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """One pass: claim a batch and deliver it. Returns how many were claimed."""
         now = self.clock()
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        if len(self._busy) > 10_000:
+            self._busy = {rid: until for rid, until in self._busy.items() if until > now}
         batch = await self.reminders.claim(
             now,
             self.name,
-            timedelta(seconds=self.settings.lease_seconds),
+            lease,
             self.settings.worker_batch_size,
+            lookback=self._lookback,
+            busy=self._busy,
         )
         if not batch:
             return 0
         self.stats.claimed += len(batch)
         crash_point("reminders.after_claim")
-        await asyncio.gather(*(self._deliver_limited(doc) for doc in batch))
+        await asyncio.gather(*(self._deliver_limited(claim.doc) for claim in batch))
+        # What was settled, or moved to another minute, leaves the slot it was found in; what is
+        # still claimed (a delivery that raised, a claim taken over) stays to be found again.
+        settled: dict[str, list[str]] = {}
+        for claim in batch:
+            if not self.reminders.still_due_in(claim.doc, claim.slot, now):
+                settled.setdefault(claim.slot, []).append(claim.doc["_id"])
+        for slot, ids in settled.items():
+            await self.reminders.drop_from_slot(slot, ids)
         return len(batch)
 
     async def _deliver_limited(self, doc: Document) -> None:
@@ -185,12 +229,12 @@ class DeliveryWorker:
         else:
             if kind is NoticeKind.DIGEST:
                 message = compose_digest(
-                    [await self._message(item, preferences) for item in bundle],
+                    [await self._message(item, preferences, recipient) for item in bundle],
                     recipient_name=recipient.display_name,
                     frontend_url=self.settings.frontend_url,
                 )
             else:
-                message = await self._message(doc, preferences)
+                message = await self._message(doc, preferences, recipient)
             outcomes = await self._send_all(doc, todo, recipient.email, preferences, message)
         crash_point("reminders.after_deliver")
         if bundle:
@@ -268,8 +312,9 @@ class DeliveryWorker:
             self.stats.sent += 1
         self.nudge_relay()
 
-    async def _message(self, doc: Document, preferences: Preferences) -> Message:
-        recipient = await self.recipients.get(doc["recipient_id"])
+    async def _message(
+        self, doc: Document, preferences: Preferences, recipient: Recipient | None
+    ) -> Message:
         context = doc.get("context") or {}
         ids = [*context.get("peer_ids", []), context.get("owner_id")]
         names = await self.recipients.names([i for i in ids if i])

@@ -1,18 +1,28 @@
-"""The reminder schedule in MongoDB: one document per reminder, indexed by status and time.
+"""The reminder schedule in MongoDB: one document per reminder, plus small "due slots".
 
-FerretDB has no transactions and updates a document by reading and rewriting it, so two processes
-racing on one document could both "win" a conditional update. Claims therefore take a lease by
-inserting ``leases/{reminder id}#{claim number}`` first: the unique ``_id`` lets exactly one worker
-own each claim number; only the owner then writes the reminder.
+FerretDB answers a filter from an index only when it holds ``_id: <value>``; any other filter
+reads the whole collection, whose size is every reminder ever planned. So the worker never
+searches the schedule: each reminder id is also noted in the due slot of the minute it falls due
+(``reminder_due_slots``, ``_id: "due:2026-11-28T11:50"``, ``due: {reminder id: time}``), written
+before the reminder itself whenever its due time is set. A worker reads the slots of the last few
+minutes by ``_id``, and claims each listed reminder by ``_id`` with a conditional update (atomic,
+so exactly one worker wins it). The reminder stays the truth: a slot entry is only a hint, checked
+against the reminder, so a crash between the two writes leaves at worst a stale entry, dropped
+when read. A slot entry stays until its reminder is settled or moved to another slot, so a crashed
+worker's claim is found again when its lease expires. A slow sweep (a search of the schedule every
+few minutes) files what the slots missed: reminders planned before slots existed, entries lost to
+a crash, a backlog older than the slots a worker reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from reminders.schedule.domain import OPEN_STATUSES, Plan, Status
@@ -21,7 +31,7 @@ from roundtable_shared.messaging.outbox import with_outbox
 from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
 
 REMINDERS = "reminders"
-LEASES = "reminder_leases"
+DUE_SLOTS = "reminder_due_slots"
 COPIES = "source_copies"
 """Version-guarded copies of sessions, actions and programs (what later events need)."""
 
@@ -39,7 +49,25 @@ REMINDER_INDEXES = [
         [("program_id", ASCENDING), ("status", ASCENDING)],
     )
 ]
-LEASE_INDEXES = Indexes(LEASES, [IndexModel([("reminder_id", ASCENDING)])])
+
+
+def due_slot(at: datetime) -> str:
+    """The due slot of a time: its minute in UTC."""
+    return "due:" + at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def slot_of(next_at: datetime, now: datetime) -> str:
+    """Where a reminder due at ``next_at`` is noted: its own minute, or the current one when it
+    is already due (its own minute may be older than the slots workers read)."""
+    return due_slot(max(next_at, now))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A reminder a worker now holds, and the due slot it was found in."""
+
+    slot: str
+    doc: Document
 
 
 def plan_document(plan: Plan, now: datetime, status: Status = Status.PENDING) -> Document:
@@ -71,7 +99,7 @@ def plan_document(plan: Plan, now: datetime, status: Status = Status.PENDING) ->
 class ReminderRepository:
     def __init__(self, db: Database) -> None:
         self.collection: Collection = db[REMINDERS]
-        self.leases: Collection = db[LEASES]
+        self.slots: Collection = db[DUE_SLOTS]
         self.copies: Collection = db[COPIES]
 
     # --- planning ---------------------------------------------------------------------------
@@ -82,6 +110,8 @@ class ReminderRepository:
         """Store new plans; ones already stored (a replayed event) are left as they are."""
         if not plans:
             return 0
+        if status is Status.PENDING:
+            await self.note_due([(plan.reminder_id, plan.due_at) for plan in plans], now)
         try:
             result = await self.collection.insert_many(
                 [plan_document(plan, now, status) for plan in plans], ordered=False
@@ -129,6 +159,8 @@ class ReminderRepository:
             if at is not None
             else {"status": str(Status.CANCELLED), "cancel_reason": "missed_while_paused"}
         )
+        if at is not None:
+            await self.note_due([(reminder_id, at)], at)
         await self.collection.update_one(
             {"_id": reminder_id, "status": str(Status.HELD)}, {"$set": changes}
         )
@@ -164,9 +196,13 @@ class ReminderRepository:
     async def unbundle_leftovers(self, digest_id: str, now: datetime) -> int:
         """Reminders bundled for a digest that has gone (sent or failed) without them: due again
         now, so they join the next digest rather than wait for nothing."""
+        selector = {"digest_id": digest_id, "status": str(Status.BUNDLED)}
+        leftovers = await self.collection.find(selector, {"_id": 1}).to_list()
+        if not leftovers:
+            return 0
+        await self.note_due([(doc["_id"], now) for doc in leftovers], now)
         result = await self.collection.update_many(
-            {"digest_id": digest_id, "status": str(Status.BUNDLED)},
-            {"$set": {"status": str(Status.PENDING), "next_at": now}},
+            selector, {"$set": {"status": str(Status.PENDING), "next_at": now}}
         )
         return result.modified_count
 
@@ -210,69 +246,153 @@ class ReminderRepository:
 
     # --- claiming ---------------------------------------------------------------------------
 
+    async def note_due(self, entries: Iterable[tuple[str, datetime]], now: datetime) -> None:
+        """Note reminders in the due slots of their times: one write per slot. Called before the
+        reminder's own write, so a crash in between leaves an extra entry, never a missing one."""
+        by_slot: dict[str, dict[str, datetime]] = {}
+        for reminder_id, at in entries:
+            by_slot.setdefault(slot_of(at, now), {})[f"due.{reminder_id}"] = at
+        for slot, fields in by_slot.items():
+            try:
+                await self.slots.update_one({"_id": slot}, {"$set": fields}, upsert=True)
+            except DuplicateKeyError:
+                # Two writers created the slot at once; the other's insert won, ours is an update.
+                await self.slots.update_one({"_id": slot}, {"$set": fields})
+
+    async def due_entries(self, now: datetime, lookback: timedelta) -> dict[str, dict[str, Any]]:
+        """The entries of the due slots from ``now - lookback`` to ``now``, read by ``_id``."""
+        first = (now - lookback).replace(second=0, microsecond=0)
+        minutes = int((now - first).total_seconds() // 60) + 1
+        slots = [due_slot(first + timedelta(minutes=n)) for n in range(minutes)]
+        found = await asyncio.gather(*(self.slots.find_one({"_id": slot}) for slot in slots))
+        return {str(doc["_id"]): dict(doc.get("due") or {}) for doc in found if doc}
+
     async def claim(
-        self, now: datetime, worker: str, lease: timedelta, limit: int
-    ) -> list[Document]:
-        """Claim up to ``limit`` due reminders (or ones whose lease expired) for ``worker``."""
-        candidates = await self.collection.find(
+        self,
+        now: datetime,
+        worker: str,
+        lease: timedelta,
+        limit: int,
+        *,
+        lookback: timedelta,
+        busy: dict[str, datetime],
+    ) -> list[Claim]:
+        """Claim up to ``limit`` due reminders (or ones whose lease expired) for ``worker``, found
+        through the due slots. ``busy``: reminders this worker saw claimed by another, with the
+        end of that lease; updated here, so it does not try them again before then. Entries of
+        reminders that are settled, or due in another slot, are dropped from their slot."""
+        candidates = sorted(
+            (at, reminder_id, slot)
+            for slot, entries in (await self.due_entries(now, lookback)).items()
+            for reminder_id, at in entries.items()
+            if at <= now and busy.get(reminder_id, at) <= now
+        )
+        claimed: list[Claim] = []
+        stale: dict[str, list[str]] = {}
+        position = 0
+        while position < len(candidates) and len(claimed) < limit:
+            chunk = candidates[position : position + min(limit - len(claimed), 25)]
+            position += len(chunk)
+            docs = await asyncio.gather(
+                *(self._claim_one(rid, now, worker, lease) for _, rid, _ in chunk)
+            )
+            for (_, rid, slot), doc in zip(chunk, docs, strict=True):
+                if doc is not None:
+                    claimed.append(Claim(slot, doc))
+                    continue
+                state = await self.collection.find_one(
+                    {"_id": rid}, {"status": 1, "next_at": 1, "lease_until": 1}
+                )
+                if state and state.get("status") == str(Status.CLAIMED):
+                    busy[rid] = state.get("lease_until") or now
+                elif not self.still_due_in(state, slot, now):
+                    stale.setdefault(slot, []).append(rid)
+        for slot, ids in stale.items():
+            await self.drop_from_slot(slot, ids)
+        return claimed
+
+    async def _claim_one(
+        self, reminder_id: str, now: datetime, worker: str, lease: timedelta
+    ) -> Document | None:
+        # One conditional update by _id: updates are atomic, so of two workers racing for the
+        # same reminder (or the same expired lease) exactly one matches and gets the document.
+        doc = await self.collection.find_one_and_update(
             {
+                "_id": reminder_id,
                 "$or": [
                     {"status": str(Status.PENDING), "next_at": {"$lte": now}},
                     {"status": str(Status.CLAIMED), "lease_until": {"$lte": now}},
+                ],
+            },
+            {
+                "$set": {
+                    "status": str(Status.CLAIMED),
+                    "lease_until": now + lease,
+                    "worker": worker,
+                },
+                "$inc": {"claim": 1},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            doc.pop("outbox", None)  # no projection with find_one_and_update on FerretDB
+        return doc
+
+    @staticmethod
+    def still_due_in(state: Document | None, slot: str, now: datetime) -> bool:
+        """Whether a reminder still belongs in ``slot``: open, and due within it (a claim in
+        flight counts: its lease may expire and another worker must find it here)."""
+        if state is None:
+            return False
+        status = state.get("status")
+        if status == str(Status.CLAIMED):
+            return True
+        next_at = state.get("next_at")
+        if status != str(Status.PENDING) or next_at is None:
+            return False
+        return next_at <= now or due_slot(next_at) == slot
+
+    async def drop_from_slot(self, slot: str, reminder_ids: Sequence[str]) -> None:
+        if not reminder_ids:
+            return
+        await self.slots.update_one(
+            {"_id": slot}, {"$unset": {f"due.{reminder_id}": "" for reminder_id in reminder_ids}}
+        )
+        # An emptied slot goes; one that gained an entry meanwhile does not match and stays.
+        await self.slots.delete_one({"_id": slot, "due": {}})
+
+    async def sweep(self, now: datetime, overdue_by: timedelta, limit: int = 1000) -> int:
+        """File in the current slot what is overdue by more than ``overdue_by`` (or whose lease
+        ran out that long ago) and so was missed by the slots. The one search of the schedule,
+        run every few minutes, off the due path."""
+        before = now - overdue_by
+        missed = await self.collection.find(
+            {
+                "$or": [
+                    {"status": str(Status.PENDING), "next_at": {"$lte": before}},
+                    {"status": str(Status.CLAIMED), "lease_until": {"$lte": before}},
                 ]
             },
-            {"outbox": 0},
-            sort=[("next_at", ASCENDING)],
+            {"_id": 1, "next_at": 1},
             limit=limit,
         ).to_list()
-        if not candidates:
-            return []
-        lease_docs = [
-            {
-                "_id": f"{doc['_id']}#{doc.get('claim', 0) + 1}",
-                "reminder_id": doc["_id"],
-                "worker": worker,
-                "claimed_at": now,
-            }
-            for doc in candidates
-        ]
-        lost: set[str] = set()
-        try:
-            await self.leases.insert_many(lease_docs, ordered=False)
-        except BulkWriteError as exc:
-            for error in exc.details.get("writeErrors", []):
-                if error.get("code") != 11000:
-                    raise
-                lost.add(lease_docs[error["index"]]["_id"])
-        until = now + lease
-        claimed = []
-        for doc, lease_doc in zip(candidates, lease_docs, strict=True):
-            if lease_doc["_id"] in lost:
-                continue  # another worker took this claim number first
-            number = doc.get("claim", 0) + 1
-            await self.collection.update_one(
-                {"_id": doc["_id"]},
-                {
-                    "$set": {
-                        "status": str(Status.CLAIMED),
-                        "claim": number,
-                        "lease_until": until,
-                        "worker": worker,
-                    }
-                },
-            )
-            claimed.append({**doc, "claim": number, "lease_until": until, "worker": worker})
-        return claimed
+        await self.note_due([(doc["_id"], doc.get("next_at") or now) for doc in missed], now)
+        return len(missed)
 
     async def finish(
         self, doc: Document, changes: dict[str, Any], events: Sequence[Envelope]
     ) -> bool:
         """Write the outcome of a claim with its events, if the claim is still ours."""
+        if changes.get("status") == str(Status.PENDING) and changes.get("next_at"):
+            await self.note_due([(doc["_id"], changes["next_at"])], changes["next_at"])
         update = with_outbox({"$set": changes, "$inc": {"version": len(events)}}, events)
         result = await self.collection.update_one(
             {"_id": doc["_id"], "claim": doc["claim"]}, update
         )
-        return result.matched_count == 1
+        if result.matched_count == 1:
+            doc.update(changes)  # the worker reads the outcome back to tidy the due slots
+            return True
+        return False
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -284,6 +404,7 @@ class ReminderRepository:
         ).to_list()
 
     async def retry(self, reminder_id: str, now: datetime) -> bool:
+        await self.note_due([(reminder_id, now)], now)
         result = await self.collection.update_one(
             {"_id": reminder_id, "status": str(Status.FAILED)},
             {"$set": {"status": str(Status.PENDING), "next_at": now, "attempts": 0}},
