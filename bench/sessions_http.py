@@ -50,6 +50,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far; 0 where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -78,7 +87,9 @@ async def publish_groups(nats_url: str, groups: int) -> None:
     await client.drain()
 
 
-async def run(args: argparse.Namespace, base: str, issuer: DevIssuer) -> dict[str, list[float]]:
+async def run(
+    args: argparse.Namespace, base: str, issuer: DevIssuer, processes: dict[str, int]
+) -> dict[str, list[float]]:
     tokens = {
         (g, m): issuer.mint(f"e-{g}-{m}", ["participant"], ttl_seconds=3600)
         for g in range(args.groups)
@@ -179,6 +190,8 @@ async def run(args: argparse.Namespace, base: str, issuer: DevIssuer) -> dict[st
 
             return "write", reschedule
 
+        # CPU time is what the run costs whatever else the machine runs: latency is not.
+        cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
         in_flight = asyncio.Semaphore(args.max_in_flight)
         tasks: set[asyncio.Task[None]] = set()
         interval = 1 / args.rate
@@ -204,6 +217,11 @@ async def run(args: argparse.Namespace, base: str, issuer: DevIssuer) -> dict[st
             task.add_done_callback(tasks.discard)
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
+        print(
+            "CPU per request: "
+            + ", ".join(f"{name} {seconds / total * 1000:.2f} ms" for name, seconds in cpu.items())
+        )
         print(
             f"sent {total} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s); errors: {errors or 'none'}"
         )
@@ -259,7 +277,12 @@ def main() -> None:
                     )
                     time.sleep(0.2)
                 load_before = os.getloadavg()[0]
-                latencies = asyncio.run(run(args, base, issuer))
+                processes = {"service": service.pid}
+                if servers.mongo.managed is not None:
+                    processes[servers.mongo.kind or "database"] = servers.mongo.managed.process.pid
+                if servers.nats.managed is not None:
+                    processes["nats-server"] = servers.nats.managed.process.pid
+                latencies = asyncio.run(run(args, base, issuer, processes))
                 load_after = os.getloadavg()[0]
             finally:
                 # uvicorn re-raises the signal it stopped on; under cProfile, SIGINT's
