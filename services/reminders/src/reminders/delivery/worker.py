@@ -93,6 +93,7 @@ class DeliveryWorker:
             settings.smtp_port,
             settings.mail_from,
             settings.smtp_timeout_seconds,
+            connections=min(settings.worker_concurrency, 8),
         )
         self.webhooks = {
             ChannelName.SLACK: WebhookChannel("slack", self.http, settings.webhook_require_https),
@@ -113,6 +114,7 @@ class DeliveryWorker:
 
     async def close(self) -> None:
         await self.http.aclose()
+        await self.email.close()
 
     async def run(self) -> None:
         sweeper = asyncio.create_task(self.sweep_forever())
@@ -173,12 +175,12 @@ class DeliveryWorker:
         await asyncio.gather(*(self._deliver_limited(claim.doc) for claim in batch))
         # What was settled, or moved to another minute, leaves the slot it was found in; what is
         # still claimed (a delivery that raised, a claim taken over) stays to be found again.
-        settled: dict[str, list[str]] = {}
+        settled: dict[str, dict[str, datetime]] = {}
         for claim in batch:
             if not self.reminders.still_due_in(claim.doc, claim.slot, now):
-                settled.setdefault(claim.slot, []).append(claim.doc["_id"])
-        for slot, ids in settled.items():
-            await self.reminders.drop_from_slot(slot, ids)
+                settled.setdefault(claim.slot, {})[claim.doc["_id"]] = claim.noted_at
+        for slot, entries in settled.items():
+            await self.reminders.drop_from_slot(slot, entries)
         return len(batch)
 
     async def _deliver_limited(self, doc: Document) -> None:

@@ -67,6 +67,8 @@ class Claim:
     """A reminder a worker now holds, and the due slot it was found in."""
 
     slot: str
+    noted_at: datetime
+    """The time its slot entry said: the entry is dropped only if it still says so."""
     doc: Document
 
 
@@ -288,7 +290,7 @@ class ReminderRepository:
             if at <= now and busy.get(reminder_id, at) <= now
         )
         claimed: list[Claim] = []
-        stale: dict[str, list[str]] = {}
+        stale: dict[str, dict[str, datetime]] = {}
         position = 0
         while position < len(candidates) and len(claimed) < limit:
             chunk = candidates[position : position + min(limit - len(claimed), 25)]
@@ -296,9 +298,9 @@ class ReminderRepository:
             docs = await asyncio.gather(
                 *(self._claim_one(rid, now, worker, lease) for _, rid, _ in chunk)
             )
-            for (_, rid, slot), doc in zip(chunk, docs, strict=True):
+            for (at, rid, slot), doc in zip(chunk, docs, strict=True):
                 if doc is not None:
-                    claimed.append(Claim(slot, doc))
+                    claimed.append(Claim(slot, at, doc))
                     continue
                 state = await self.collection.find_one(
                     {"_id": rid}, {"status": 1, "next_at": 1, "lease_until": 1}
@@ -306,9 +308,9 @@ class ReminderRepository:
                 if state and state.get("status") == str(Status.CLAIMED):
                     busy[rid] = state.get("lease_until") or now
                 elif not self.still_due_in(state, slot, now):
-                    stale.setdefault(slot, []).append(rid)
-        for slot, ids in stale.items():
-            await self.drop_from_slot(slot, ids)
+                    stale.setdefault(slot, {})[rid] = at
+        for slot, entries in stale.items():
+            await self.drop_from_slot(slot, entries)
         return claimed
 
     async def _claim_one(
@@ -352,12 +354,20 @@ class ReminderRepository:
             return False
         return next_at <= now or due_slot(next_at) == slot
 
-    async def drop_from_slot(self, slot: str, reminder_ids: Sequence[str]) -> None:
-        if not reminder_ids:
+    async def drop_from_slot(self, slot: str, entries: dict[str, datetime]) -> None:
+        """Drop entries from a slot, each only if it still holds the time that was read: an entry
+        noted again meanwhile (a reminder released at once after a pause) has a new time, stays.
+        One write when none changed, which is nearly always."""
+        if not entries:
             return
-        await self.slots.update_one(
-            {"_id": slot}, {"$unset": {f"due.{reminder_id}": "" for reminder_id in reminder_ids}}
-        )
+        unchanged = {f"due.{rid}": at for rid, at in entries.items()}
+        unset = {f"due.{rid}": "" for rid in entries}
+        result = await self.slots.update_one({"_id": slot, **unchanged}, {"$unset": unset})
+        if result.matched_count == 0:
+            for rid, at in entries.items():
+                await self.slots.update_one(
+                    {"_id": slot, f"due.{rid}": at}, {"$unset": {f"due.{rid}": ""}}
+                )
         # An emptied slot goes; one that gained an entry meanwhile does not match and stays.
         await self.slots.delete_one({"_id": slot, "due": {}})
 
