@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import structlog
 from pymongo import IndexModel
+from pymongo.errors import PyMongoError
 
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, Document, Indexes
 from sessions.common import utcnow
 from sessions.conversations.domain import Conversation
 from sessions.scheduling.repository import SESSIONS
+
+log = structlog.get_logger(__name__)
 
 PRIVATE_NOTES = "private_notes"
 NOTE_SHELVES = "private_note_shelves"
@@ -110,10 +114,14 @@ class PrivateNoteRepository:
 
     async def shelve(self, note: Document) -> None:
         """A note as it was just inserted (no upsert: a missing shelf is rebuilt by a read)."""
-        await self.shelves.update_one(
-            {"_id": shelf_id(note["session_id"], note["author_id"])},
-            {"$set": {f"notes.{note['_id']}": _shelved(note)}},
-        )
+        try:
+            await self.shelves.update_one(
+                {"_id": shelf_id(note["session_id"], note["author_id"])},
+                {"$set": {f"notes.{note['_id']}": _shelved(note)}},
+            )
+        except PyMongoError:
+            # The note's own write has committed; the shelf catches up when it is rebuilt.
+            log.warning("private note shelf not refreshed", note_id=note["_id"])
 
     async def reshelve(self, note_id: str) -> Document | None:
         """The note as stored now, and its shelf brought level with it (repeatable)."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from pymongo import IndexModel
+from pymongo.errors import PyMongoError
 
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.pagination import PageRequest
@@ -16,6 +18,8 @@ from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
 from sessions.common import page_in_memory, utcnow
 from sessions.scheduling.domain import Session, SessionStatus
+
+log = structlog.get_logger(__name__)
 
 SESSIONS = "sessions"
 GROUP_SCHEDULES = "group_schedules"
@@ -162,7 +166,7 @@ class ListedSessionStore(AggregateStore):
     async def insert(self, document: Document, events: Sequence[EventData]) -> int:
         version = await super().insert(document, events)
         # A new session: what was inserted is what is stored, no need to read it back.
-        await self.listing.store_entry({**document, "version": version})
+        await _keep(self.listing.store_entry({**document, "version": version}), document["_id"])
         return version
 
     async def update(
@@ -174,8 +178,17 @@ class ListedSessionStore(AggregateStore):
     ) -> int | None:
         version = await super().update(aggregate_id, expected_version, changes, events)
         if version is not None:
-            await self.listing.refresh(str(aggregate_id))
+            await _keep(self.listing.refresh(str(aggregate_id)), aggregate_id)
         return version
+
+
+async def _keep(listing_write: Awaitable[None], session_id: object) -> None:
+    # The session's write has committed: failing the request now would tell the caller it did
+    # not. The listing catches up when it is rebuilt (LISTING_TRUSTED_FOR at the latest).
+    try:
+        await listing_write
+    except PyMongoError:
+        log.warning("group schedule listing not refreshed", session_id=str(session_id))
 
 
 class CalendarFeedRepository:
