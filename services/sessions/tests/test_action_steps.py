@@ -251,3 +251,47 @@ async def test_a_step_can_be_due_by_a_time_of_day_but_not_before_its_session(
     step = (await commit(w, session["id"], "e-2", **by(soon))).json()
     assert datetime.fromisoformat(step["due_at"]) == soon.replace(microsecond=0)
     assert step["overdue"] is True  # the clock stands two days after the session
+
+
+async def test_the_lists_follow_every_write_a_replaced_partner_included_and_are_rebuilt(
+    group_world: World,
+) -> None:
+    w = group_world
+    session = await w.held_session("g-1", "e-1", ["e-1", "e-2", "e-3"])
+
+    async def listed(who: str, query: str = "") -> list[tuple[str, str, str]]:
+        response = await w.client.get(f"/v1/me/action-steps{query}", headers=w.auth(who))
+        assert response.status_code == 200, response.text
+        return [(s["id"], s["title"], s["status"]) for s in response.json()["items"]]
+
+    # Every member's listing exists from here on, so the writes below go through the copies.
+    for who in ("e-1", "e-2", "e-3"):
+        assert await listed(who) == [] and await listed(who, "?role=partner") == []
+    created = await commit(w, session["id"], "e-2", title="Ask for a stretch project")
+    assert created.status_code == 201, created.text
+    step = created.json()
+    assert await listed("e-2") == [(step["id"], "Ask for a stretch project", "open")]
+    assert await listed("e-3", "?role=partner") == [
+        (step["id"], "Ask for a stretch project", "open")
+    ]
+    edited = await w.client.patch(
+        f"/v1/action-steps/{step['id']}",
+        json={"title": "Ask for the pricing project", "accountability_partner_id": "e-1"},
+        headers={**w.auth("e-2"), "If-Match": f'"{step["version"]}"'},
+    )
+    assert edited.status_code == 200, edited.text
+    assert await listed("e-3", "?role=partner") == []
+    assert await listed("e-1", "?role=partner") == [
+        (step["id"], "Ask for the pricing project", "open")
+    ]
+    done = await w.client.post(f"/v1/action-steps/{step['id']}/complete", headers=w.auth("e-2"))
+    assert done.status_code == 200, done.text
+    assert await listed("e-2", "?status=completed") == [
+        (step["id"], "Ask for the pricing project", "completed")
+    ]
+    assert await listed("e-2", "?status=open") == []
+    await w.db["member_action_steps"].delete_many({})
+    assert await listed("e-1", "?role=partner") == [
+        (step["id"], "Ask for the pricing project", "completed")
+    ]
+    assert await listed("e-3", "?role=partner") == []

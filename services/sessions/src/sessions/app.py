@@ -10,7 +10,12 @@ from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 from sessions import action_steps, conversations, feedback, membership, scheduling
 from sessions.action_steps import endpoints as action_endpoints
-from sessions.action_steps.repository import ACTION_STEPS, ActionStepRepository
+from sessions.action_steps.repository import (
+    ACTION_STEPS,
+    ActionStepRepository,
+    ListedActionStepStore,
+    MemberListing,
+)
 from sessions.action_steps.service import ActionStepService
 from sessions.common import Clock, utcnow
 from sessions.conversations import endpoints as conversation_endpoints
@@ -86,7 +91,11 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
         member_service,
         clock,
     )
-    step_repository = ActionStepRepository(db, store(ACTION_STEPS))
+    member_listing = MemberListing(db)
+    step_store = ListedActionStepStore(
+        db[ACTION_STEPS], member_listing, source=settings.event_source, nudge=runtime.relay.nudge
+    )
+    step_repository = ActionStepRepository(db, step_store, member_listing)
     action_service = ActionStepService(step_repository, member_service, clock)
     feedback_repository = FeedbackRepository(db, store(FEEDBACK))
     feedback_service = FeedbackService(feedback_repository, member_service, clock)
