@@ -8,7 +8,8 @@ folder unless ``NATS_URL`` and ``MONGODB_URI`` name running ones. ``--total`` re
 inserted through the service's repository (reminder documents and their due slots); ``--due`` of them are due at times spread evenly over
 ``--window`` seconds starting a few seconds after scheduling, the rest days ahead. ``--workers``
 delivery workers (the service's ``DeliveryWorker``, each with its own database connection, as
-replicas would be) deliver to an aiosmtpd sink, which notes when each message arrives. Prints p50,
+replicas would be) deliver to an aiosmtpd sink in a process of its own, which notes when each
+message arrives. Prints p50,
 p99 and max of (arrival - due time) and the delivery rate; stops after ``--max-seconds``.
 """
 
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import platform
+import shutil
 import statistics
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,26 +42,49 @@ from roundtable_shared.storage.mongo import apply_indexes, connect
 
 
 class Sink:
-    def __init__(self) -> None:
-        self.arrivals: dict[str, float] = {}
-        self.lock = threading.Lock()
+    """The local SMTP sink: notes when each reminder's message arrives (first copy only)."""
+
+    def __init__(self, log: Any) -> None:
+        self.log = log
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         at = time.time()
         for line in (envelope.original_content or b"").split(b"\n"):
             if line.startswith(b"X-Roundtable-Reminder:"):
                 key = line.split(b":", 1)[1].strip().decode()
-                with self.lock:
-                    self.arrivals.setdefault(key.rsplit(".", 1)[0], at)
+                self.log.write(f"{key.rsplit('.', 1)[0]} {at}\n")
+                self.log.flush()
                 break
         return "250 OK"
 
 
+def serve_sink(port: int, log_path: str, stop: Any) -> None:
+    """In a process of its own, as a real mail server would be: in the benchmark's process it
+    would compete with the worker for the interpreter lock and slow every SMTP round trip."""
+    with open(log_path, "a") as log:
+        controller = Controller(Sink(log), hostname="127.0.0.1", port=port)
+        controller.start()
+        stop.wait()
+        controller.stop()
+
+
+def arrivals(log_path: Path) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for line in log_path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:  # a line being written is read whole next time
+            found.setdefault(parts[0], float(parts[1]))
+    return found
+
+
 async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict[str, Any]:
-    sink = Sink()
     smtp_port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
+    log_path = Path(tempfile.mkdtemp(prefix="reminders-sink-")) / "arrivals.log"
+    log_path.touch()
+    stop = multiprocessing.Event()
+    sink = multiprocessing.Process(target=serve_sink, args=(smtp_port, str(log_path), stop))
+    sink.start()
+    await asyncio.sleep(1.0)  # the sink listening
     settings = RemindersSettings(
         mongodb_uri=mongodb_uri,
         nats_url=nats_url,
@@ -131,27 +156,30 @@ async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict
         )
     tasks = [asyncio.create_task(w.run()) for w in workers]
     deadline = time.time() + args.lead + args.window + args.max_seconds
-    while time.time() < deadline and len(sink.arrivals) < args.due:
-        await asyncio.sleep(0.2)
+    while time.time() < deadline and len(arrivals(log_path)) < args.due:
+        await asyncio.sleep(0.5)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    controller.stop()
+    stop.set()
+    sink.join(timeout=10)
+    arrived = arrivals(log_path)
+    shutil.rmtree(log_path.parent, ignore_errors=True)
     delays = sorted(
-        sink.arrivals[rid] - due.timestamp() for rid, due in due_ids.items() if rid in sink.arrivals
+        arrived[rid] - due.timestamp() for rid, due in due_ids.items() if rid in arrived
     )
-    arrivals = sorted(sink.arrivals.values())
-    span = (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
+    times = sorted(arrived.values())
+    span = (times[-1] - times[0]) if len(times) > 1 else 0.0
     await client.drop_database(settings.database_name)
     result = {
         "total": args.total,
         "due": args.due,
-        "delivered": len(sink.arrivals),
+        "delivered": len(arrived),
         "scheduled_seconds": round(scheduled_in, 1),
         "p50_delay_s": round(statistics.median(delays), 3) if delays else None,
         "p99_delay_s": round(delays[int(0.99 * (len(delays) - 1))], 3) if delays else None,
         "max_delay_s": round(delays[-1], 3) if delays else None,
-        "rate_per_s": round(len(arrivals) / span, 1) if span else None,
+        "rate_per_s": round(len(times) / span, 1) if span else None,
         "workers": args.workers,
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
         "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
