@@ -11,6 +11,7 @@ from reporting.kpis.endpoints import router as kpis_router
 from reporting.programs.endpoints import router as programs_router
 from reporting.projections.consumers import projection_consumers
 from reporting.projections.generations import FIRST, Generations
+from reporting.projections.inbox import RecordingInbox
 from reporting.projections.readmodel import generation_indexes
 from reporting.rebuilds.endpoints import router as rebuilds_router
 from reporting.rebuilds.service import Rebuilds
@@ -30,6 +31,7 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
     # Indexes of the first generation; a rebuild declares those of the generation it fills.
     runtime = ServiceRuntime(settings, indexes=generation_indexes(FIRST))
     generations = Generations(runtime.db)
+    runtime.inbox = RecordingInbox(runtime.db)  # the projections drop repeats themselves
     for consumer in projection_consumers(
         generations.current,
         max_deliver=settings.consumer_max_deliver,

@@ -28,6 +28,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from reporting.projections.batch import forget
 from reporting.projections.generations import Generations
 from reporting.projections.handlers import HANDLERS, apply_batch
 from reporting.projections.readmodel import NAMES, ReadModels, generation_indexes
@@ -147,6 +148,7 @@ async def rebuild_into(
             await db.drop_collection(f"{target}_{name}")
         await apply_indexes(db, generation_indexes(target))
         models = generations.models(target)
+        forget(models)  # copies this process may hold from such an earlier rebuild
         log.info("rebuild: replaying the streams", generation=target)
         drains = {p: _Drain() for p in PRODUCERS}
         tasks = [

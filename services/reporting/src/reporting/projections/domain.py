@@ -8,7 +8,7 @@ under a new event id still counts once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 # The largest bucket of the days-to-complete histogram; longer completions land in it.
@@ -43,18 +43,16 @@ def iso_week(moment: datetime) -> str:
     return f"{iso.year:04d}-W{iso.week:02d}"
 
 
-DUE_KEY_FORMAT = "%Y%m%dT%H%M%S%fZ"
-
-
 def due_key(due_at: datetime) -> str:
-    """The bucket of an open action step: its due instant, to the microsecond, in UTC.
+    """The bucket of an open action step: its due instant in UTC, to the millisecond (what the
+    database keeps of a time, here and in the sessions service).
 
-    ``20260105T223000000000Z`` (no ``.`` or ``:``, which stored field names may not hold) sorts
-    as text in time order, so "overdue now" is "key < due_key(now)", the sessions service's own
-    rule (``due_at < now``), whatever time of day and zone the step is due in.
+    ``20260105T223000000Z`` (no ``.`` or ``:``, which stored field names may not hold) sorts as
+    text in time order, so overdue at ``now`` is ``key < due_key(now rounded up)``: the sessions
+    service's own rule (``due_at < now``), whatever time of day and zone the step is due in.
     """
     utc = due_at if due_at.tzinfo is None else due_at.astimezone(UTC)
-    return utc.strftime(DUE_KEY_FORMAT)
+    return f"{utc:%Y%m%dT%H%M%S}{utc.microsecond // 1000:03d}Z"
 
 
 def overdue_at(key: str, now: datetime) -> bool:
@@ -65,7 +63,8 @@ def overdue_at(key: str, now: datetime) -> bool:
     utc = now if now.tzinfo is None else now.astimezone(UTC)
     if len(key) == len("2026-01-05") and key[4] == "-":
         return key < utc.date().isoformat()
-    return key < due_key(utc)
+    # a step due at a whole millisecond d is overdue at now iff d < now iff d < ceil_ms(now)
+    return key < due_key(utc + timedelta(microseconds=999))
 
 
 def completion_days(committed_at: datetime, completed_at: datetime) -> int:

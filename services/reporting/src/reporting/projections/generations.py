@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 
+from reporting.projections.batch import forget
 from reporting.projections.readmodel import NAMES, ReadModels
 from roundtable_shared.storage.mongo import Database
 
@@ -56,4 +57,6 @@ class Generations:
                 if match and match[1] != keep:
                     await self.db.drop_collection(name)
                     dropped.add(match[1])
+            for generation in dropped:
+                forget(self.models(generation))
         return sorted(dropped, key=lambda g: int(g.removeprefix("g")))

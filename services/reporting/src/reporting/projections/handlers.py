@@ -539,11 +539,16 @@ async def _load_for(b: Batch, events: Sequence[tuple[Envelope, EventData]]) -> N
                 person_id(str(session["program_id"]), e) for e in session.get("attendees") or []
             }
     await b.load("persons", people)
-    for _, data in events:  # rare events that touch many people
+    for _, data in events:  # rare events that touch many people: found by their copies' ids
+        # (``program|employee``; a wider match is harmless, the handlers check both fields)
         if isinstance(data, en.ProgramClosed):
-            await b.load_where("persons", {"program_id": data.program_id})
+            prefix = f"{data.program_id}|"
+            stored = await b.stored_ids("persons")
+            await b.load("persons", [i for i in stored if i.startswith(prefix)])
         elif isinstance(data, en.EmployeeErased):
-            await b.load_where("persons", {"employee_id": data.employee_id})
+            suffix = f"|{data.employee_id}"
+            stored = await b.stored_ids("persons")
+            await b.load("persons", [i for i in stored if i.endswith(suffix)])
     programs = {str(p["program_id"]) for p in b.docs("persons") if p.get("program_id")}
     await b.load("programs", programs)
 

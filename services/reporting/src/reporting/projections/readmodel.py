@@ -10,8 +10,8 @@
 - ``programs``, ``persons``, ``groups``, ``actions``, ``sessions``, ``erased``: copies of what
   the counters need to know across events. A copy also records what it contributes to the
   counters (``counted``), so a change of state moves its counts (see ``projections.batch``);
-- ``journal``: the batch being applied, so a crash half-way leaves a batch to finish, not
-  counters short (see ``projections.batch``).
+- ``journal``: one document, the last batch applied, so a crash half-way leaves a batch to
+  finish, not counters short (see ``projections.batch``).
 """
 
 from __future__ import annotations
