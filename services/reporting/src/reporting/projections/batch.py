@@ -67,7 +67,8 @@ class Batch:
     def __init__(self, models: ReadModels) -> None:
         self.models = models
         self._docs: dict[Key, Doc] = {}
-        self._dirty: set[Key] = set()
+        self._dirty: dict[Key, set[str]] = {}
+        """Per copy changed, the fields changed: what the journal and the write carry."""
         self._effects: dict[str, list[tuple[Key, str, int]]] = {}
         self._incs: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._upsert_fields: dict[Key, Doc] = {}
@@ -113,8 +114,8 @@ class Batch:
     def docs(self, collection: str) -> list[Doc]:
         return [doc for (name, _), doc in self._docs.items() if name == collection]
 
-    def changed(self, collection: str, doc_id: str) -> None:
-        self._dirty.add((collection, doc_id))
+    def changed(self, collection: str, doc_id: str, fields: Iterable[str]) -> None:
+        self._dirty.setdefault((collection, doc_id), set()).update(fields)
 
     def set_if_newer(
         self,
@@ -130,12 +131,16 @@ class Batch:
             return False
         doc.update(fields)
         doc[version_field] = version
-        self.changed(collection, doc_id)
+        self.changed(collection, doc_id, [*fields, version_field])
         return True
 
     def set_fields(self, collection: str, doc_id: str, fields: Mapping[str, Any]) -> None:
-        self.doc(collection, doc_id).update(fields)
-        self.changed(collection, doc_id)
+        """Set fields of a copy; only those that change it are written."""
+        doc = self.doc(collection, doc_id)
+        different = [k for k, v in fields.items() if k not in doc or doc[k] != v]
+        if different:
+            doc.update(fields)
+            self.changed(collection, doc_id, different)
 
     # --- counters --------------------------------------------------------------------------------
 
@@ -185,7 +190,7 @@ class Batch:
         # ({"met:2026-03-02": 1} -> {"met:2026-03-09": 1}), so the copy kept contributing to
         # the old bucket and the next change moved the wrong counts.
         doc[field] = [f"{path}={n}" for path, n in sorted(wanted.items())]
-        self.changed(collection, doc_id)
+        self.changed(collection, doc_id, [field])
 
     def totals(self, program_id: str) -> Key:
         return self._totals(program_id)
@@ -218,12 +223,8 @@ class Batch:
                 for key, changes in self._effects.items()
             ],
             "copies": [
-                {
-                    "c": c,
-                    "id": i,
-                    "set": {k: v for k, v in self._docs[(c, i)].items() if k != "_id"},
-                }
-                for c, i in sorted(self._dirty)
+                {"c": c, "id": i, "set": {k: self._docs[(c, i)][k] for k in sorted(fields)}}
+                for (c, i), fields in sorted(self._dirty.items())
             ],
             "incs": [
                 _change(target, path, n)
