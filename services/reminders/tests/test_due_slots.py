@@ -1,6 +1,7 @@
 """The due slots the worker reads instead of searching the schedule: a reminder is found through
-its slot, a settled or cancelled one leaves it, an emptied slot goes, and the sweep files what
-has no slot entry (a reminder planned before slots existed). Real NATS, FerretDB and SMTP."""
+its slot, a settled or cancelled one leaves it, an emptied slot goes, a starting worker catches up
+on older slots, and the sweep files what has no slot entry (a reminder planned before slots
+existed). Real NATS, FerretDB and SMTP."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ async def test_the_worker_finds_reminders_through_due_slots_and_the_sweep_files_
     async with reminders_world(
         make_settings, nats_client, namespace, dev_issuer, smtp_port=smtp.port, worker_enabled=False
     ) as w:
-        for person in ("emp_now", "emp_later", "emp_cancelled", "emp_legacy"):
+        for person in ("emp_now", "emp_later", "emp_cancelled", "emp_legacy", "emp_outage"):
             await w.employee(person)
         repo = ReminderRepository(w.db)
         worker = DeliveryWorker(
@@ -84,12 +85,29 @@ async def test_the_worker_finds_reminders_through_due_slots_and_the_sweep_files_
             assert await worker.run_once() == 1
             assert [m["To"] for m in smtp.messages][-1] == "emp_legacy@example.com"
             assert await repo.sweep(now(), overdue_by=timedelta(0)) == 0
+
+            # Noted in a slot older than the minutes a running worker reads (every worker was
+            # down meanwhile): a worker that starts catches up on it, a running one does not.
+            missed_at = at - timedelta(minutes=30)
+            missed = welcome("emp_outage", missed_at)
+            await repo.add([missed], missed_at)
+            assert await worker.run_once() == 0
+            restarted = DeliveryWorker(
+                w.settings, repo, RecipientRepository(w.db), PreferencesRepository(w.db)
+            )
+            try:
+                assert await restarted.run_once() == 1
+            finally:
+                await restarted.close()
+            assert [m["To"] for m in smtp.messages][-1] == "emp_outage@example.com"
+
             statuses = {d["recipient_id"]: d["status"] for d in await w.reminders()}
             assert statuses == {
                 "emp_now": "sent",
                 "emp_later": "pending",
                 "emp_cancelled": "cancelled",
                 "emp_legacy": "sent",
+                "emp_outage": "sent",
             }
         finally:
             await worker.close()

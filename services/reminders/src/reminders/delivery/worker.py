@@ -107,6 +107,11 @@ class DeliveryWorker:
         # The due slots a pass reads: the last minutes, and at least twice the lease, so a
         # crashed worker's claims are found again in their slot once their lease expires.
         self._lookback = max(timedelta(minutes=5), timedelta(seconds=2 * settings.lease_seconds))
+        # A worker starting may follow an outage of every worker: until a pass leaves nothing
+        # unclaimed, it reads the slots of as far back as a reminder is still worth sending.
+        self._catch_up: timedelta | None = max(
+            self._lookback, timedelta(hours=settings.stale_after_hours)
+        )
 
     def wake(self) -> None:
         """Something became due now: look at once rather than at the next poll."""
@@ -126,10 +131,11 @@ class DeliveryWorker:
                 await sweeper
 
     async def sweep_forever(self) -> None:
-        """Every few minutes, file in a due slot what the slots missed (see ``sweep``), beside
-        the passes rather than in them: the search reads the whole schedule on FerretDB, and
-        due reminders must not wait for it. The first one comes at a random point of the first
-        period, so replicas started together do not search together."""
+        """Now and then (``worker_sweep_seconds``), file in a due slot what the slots missed
+        (see ``ReminderRepository.sweep``), beside the passes rather than in them: the search
+        reads the whole schedule on FerretDB, and due reminders must not wait for it. The first
+        comes at a random point of the first period, so replicas started together do not search
+        together."""
         period = self.settings.worker_sweep_seconds
         await asyncio.sleep(random.uniform(0, period))  # noqa: S311 (jitter, not a secret)
         while True:
@@ -165,9 +171,11 @@ class DeliveryWorker:
             self.name,
             lease,
             self.settings.worker_batch_size,
-            lookback=self._lookback,
+            lookback=self._catch_up or self._lookback,
             busy=self._busy,
         )
+        if len(batch) < self.settings.worker_batch_size:
+            self._catch_up = None  # nothing older is left waiting: the last minutes will do
         if not batch:
             return 0
         self.stats.claimed += len(batch)

@@ -266,7 +266,11 @@ class ReminderRepository:
         first = (now - lookback).replace(second=0, microsecond=0)
         minutes = int((now - first).total_seconds() // 60) + 1
         slots = [due_slot(first + timedelta(minutes=n)) for n in range(minutes)]
-        found = await asyncio.gather(*(self.slots.find_one({"_id": slot}) for slot in slots))
+        found: list[Document | None] = []
+        for start in range(0, len(slots), 100):  # a day's worth after an outage: not all at once
+            found += await asyncio.gather(
+                *(self.slots.find_one({"_id": slot}) for slot in slots[start : start + 100])
+            )
         return {str(doc["_id"]): dict(doc.get("due") or {}) for doc in found if doc}
 
     async def claim(
