@@ -93,7 +93,7 @@ async def build(models: ReadModels, sessions: int, sample: int) -> dict[str, Any
         "events projected": len(events),
         "projection s": round(projected, 1),
         "rollups": await models.rollups.count_documents({}),
-        "due-day buckets": len(totals.get("due", {})),
+        "due buckets": len(totals.get("due", {})),
         "met-day buckets": len(totals.get("met", {})),
     }
 
