@@ -52,7 +52,11 @@ class ServiceRuntime:
         self.publisher = JetStreamPublisher(self.broker, settings.namespace)
         self.inbox = Inbox(self.db)
         self.relay = OutboxRelay(
-            self.db, outbox_collections, self.publisher, poll_seconds=settings.outbox_poll_seconds
+            self.db,
+            outbox_collections,
+            self.publisher,
+            poll_seconds=settings.outbox_poll_seconds,
+            sweep_seconds=settings.outbox_sweep_seconds,
         )
         self._indexes = [*indexes, INBOX_INDEXES]
         self._consumers: list[ConsumerRunner] = []
@@ -63,7 +67,10 @@ class ServiceRuntime:
     def aggregate_store(self, collection: str) -> AggregateStore:
         """Where a repository saves aggregates with their events; the relay publishes them."""
         return AggregateStore(
-            self.db[collection], source=self.settings.event_source, nudge=self.relay.nudge
+            self.db[collection],
+            source=self.settings.event_source,
+            nudge=self.relay.nudge,
+            pending=self.relay.pending,
         )
 
     def add_background(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -57,6 +57,11 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = Field(
         0.5, description="How often the outbox relay looks for work."
     )
+    outbox_sweep_seconds: float = Field(
+        5.0,
+        description="How often the outbox relay searches whole collections for events a crashed "
+        "replica left unsent (it is told about its own writes at once).",
+    )
     consumer_max_deliver: int = Field(
         5, description="Deliveries of one event before it goes to the dead-letter subject."
     )

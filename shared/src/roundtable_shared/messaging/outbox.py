@@ -8,12 +8,20 @@ them only if no new event was added meanwhile (``outbox_rev`` unchanged).
 Crash between write and publish: the events are still in the document; the next relay pass sends
 them. Crash between publish and clear: they are sent again with the same ``Nats-Msg-Id``; JetStream's
 duplicate window drops the copy, and consumers are idempotent beyond it.
+
+Finding the work: a write that raised events tells the relay which document it was
+(``pending``), and the relay reads those documents by ``_id``. Looking for pending outboxes
+across a whole collection (``{outbox_pending: true}``) is a *sweep*: at start, when asked
+(``nudge``, e.g. after a bulk import), after a failed pass, and every ``sweep_seconds`` for what
+another replica left behind when it died. A sweep is a scan on FerretDB, so it is not done on
+every write.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
@@ -66,19 +74,34 @@ class OutboxRelay:
         publisher: EnvelopePublisher,
         *,
         poll_seconds: float = 0.5,
+        sweep_seconds: float = 5.0,
         batch_size: int = 50,  # FerretDB 1.24 hangs on bulk updates of 100 or more
     ) -> None:
         self._db = db
         self._collections = list(collections)
         self._publisher = publisher
         self._poll_seconds = poll_seconds
+        self._sweep_seconds = sweep_seconds
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._pauses = 0
         self._running = False
+        self._pending: dict[str, dict[Any, None]] = {name: {} for name in self._collections}
+        self._sweep_requested = True  # the first pass finds what was left before we started
+        self._last_sweep = 0.0
+        self._healthy = True  # the last pass worked (after a failure, wait before the next)
 
     def nudge(self) -> None:
-        """Called after a write that raised events, so they leave now rather than at the next poll."""
+        """Events were written somewhere in these collections: sweep for them now."""
+        self._sweep_requested = True
+        self._wake.set()
+
+    def pending(self, collection: str, document_id: Any) -> None:
+        """A write just raised events in this document: send them now, found by ``_id``."""
+        if collection not in self._pending:
+            self.nudge()
+            return
+        self._pending[collection][document_id] = None
         self._wake.set()
 
     @contextlib.asynccontextmanager
@@ -94,7 +117,7 @@ class OutboxRelay:
 
     def stop(self) -> None:
         self._running = False
-        self.nudge()
+        self._wake.set()
 
     async def run(self) -> None:
         # A flag, not only cancellation: on Python 3.11 a cancel that meets a nudge inside
@@ -102,7 +125,8 @@ class OutboxRelay:
         self._running = True
         while self._running:
             sent = 0 if self._pauses else await self._pass()
-            if sent:
+            told_more = not self._pauses and self._healthy and any(self._pending.values())
+            if sent or told_more:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
@@ -110,24 +134,60 @@ class OutboxRelay:
 
     async def _pass(self) -> int:
         try:
-            return await self.relay_once()
+            sent = await self.relay_once()
         except Exception:
-            # NATS or the database is away: the events wait in their documents, we retry.
+            self._healthy = False
+            # NATS or the database is away: the events wait in their documents; the next pass
+            # sweeps, since the documents this one was told about may be among them.
             log.exception("outbox relay pass failed")
+            self._sweep_requested = True
             return 0
-
-    async def relay_once(self) -> int:
-        sent = 0
-        for name in self._collections:
-            sent += await self._relay_collection(name)
+        self._healthy = True
         return sent
 
-    async def _relay_collection(self, name: str) -> int:
-        """One batch: each document's events in order, documents side by side, one clearing write."""
+    async def relay_once(self) -> int:
+        """One pass: a sweep when one is due, else the documents writes told us about."""
+        sweep = self._sweep_requested or time.monotonic() - self._last_sweep >= self._sweep_seconds
+        if sweep:
+            self._sweep_requested = False
+            self._last_sweep = time.monotonic()
+        sent = 0
+        for name in self._collections:
+            if sweep:
+                self._pending[name].clear()  # the sweep finds them as well
+                sent += await self._sweep(name)
+            else:
+                sent += await self._relay_pending(name)
+        return sent
+
+    async def _sweep(self, name: str) -> int:
+        documents = await (
+            self._db[name]
+            .find({PENDING: True}, {"outbox": 1, "outbox_rev": 1}, limit=self._batch_size)
+            .to_list()
+        )
+        if len(documents) == self._batch_size:
+            self._sweep_requested = True  # more may wait: the next pass goes on sweeping
+        return await self._publish_and_clear(name, documents)
+
+    async def _relay_pending(self, name: str) -> int:
+        waiting = self._pending[name]
+        ids = list(waiting)[: self._batch_size]
+        for document_id in ids:
+            del waiting[document_id]
         collection = self._db[name]
-        documents = await collection.find(
-            {PENDING: True}, {"outbox": 1, "outbox_rev": 1}, limit=self._batch_size
-        ).to_list()
+        found = await asyncio.gather(
+            *(
+                collection.find_one(
+                    {"_id": document_id, PENDING: True}, {"outbox": 1, "outbox_rev": 1}
+                )
+                for document_id in ids
+            )
+        )
+        return await self._publish_and_clear(name, [doc for doc in found if doc is not None])
+
+    async def _publish_and_clear(self, name: str, documents: list[Document]) -> int:
+        """Each document's events in order, documents side by side, one clearing write."""
         if not documents:
             return 0
         in_flight = asyncio.Semaphore(32)
@@ -143,7 +203,7 @@ class OutboxRelay:
 
         counts = await asyncio.gather(*(publish_in_order(doc) for doc in documents))
         # Cleared only where no event was added since we read it (outbox_rev unchanged).
-        await collection.bulk_write(
+        await self._db[name].bulk_write(
             [
                 UpdateOne(
                     {"_id": doc["_id"], "outbox_rev": doc.get("outbox_rev", 0)},

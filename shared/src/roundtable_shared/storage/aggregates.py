@@ -22,11 +22,26 @@ class AlreadyExists(Exception):
 
 class AggregateStore:
     def __init__(
-        self, collection: Collection, *, source: str, nudge: Callable[[], None] = lambda: None
+        self,
+        collection: Collection,
+        *,
+        source: str,
+        nudge: Callable[[], None] = lambda: None,
+        pending: Callable[[str, Any], None] | None = None,
     ) -> None:
+        """``pending(collection, aggregate_id)`` (``OutboxRelay.pending``) tells the relay which
+        document has new events, which it then reads by ``_id``; without it, ``nudge()`` asks
+        the relay to search the whole collection."""
         self.collection = collection
         self._source = source
         self._nudge = nudge
+        self._pending = pending
+
+    def _announce(self, aggregate_id: Any) -> None:
+        if self._pending is None:
+            self._nudge()
+        else:
+            self._pending(self.collection.name, aggregate_id)
 
     def envelopes(
         self, aggregate_id: str, from_version: int, events: Sequence[EventData]
@@ -52,7 +67,7 @@ class AggregateStore:
         except DuplicateKeyError:
             raise AlreadyExists(str(document["_id"])) from None
         if outbox:
-            self._nudge()
+            self._announce(document["_id"])
         return version
 
     async def update(
@@ -75,5 +90,5 @@ class AggregateStore:
         if result.matched_count == 0:
             return None
         if outbox:
-            self._nudge()
+            self._announce(aggregate_id)
         return expected_version + bump

@@ -1,0 +1,108 @@
+"""How the relay finds its work: the documents writes tell it about, by ``_id``, at once; the rest
+(what a crashed replica left) by a sweep of the whole collection, at start and every
+``outbox_sweep_seconds``. Real NATS, a real database, the runtime every service runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from nats.aio.client import Client as NatsClient
+
+from roundtable_shared.events.catalogue.sessions import ActionCompleted
+from roundtable_shared.events.envelope import new_envelope
+from roundtable_shared.messaging.outbox import new_document_outbox
+from roundtable_shared.messaging.streams import stream_name
+from roundtable_shared.runtime import ServiceRuntime
+from roundtable_shared.settings import ServiceSettings
+
+COLLECTION = "action_steps"
+
+
+def completed(action_id: str) -> ActionCompleted:
+    return ActionCompleted(
+        action_id=action_id,
+        session_id="session-1",
+        group_id="group-1",
+        program_id="program-1",
+        owner_id="employee-1",
+        accountability_partner_id="employee-2",
+        completed_at=datetime.now(UTC),
+    )
+
+
+async def published(nats_client: NatsClient, namespace: str) -> int:
+    info = await nats_client.jetstream().stream_info(stream_name("sessions", namespace))
+    return int(info.state.messages)
+
+
+async def wait_until(read: Callable[[], object], expected: int, timeout: float) -> float:
+    """Seconds until ``await read()`` equals ``expected``; fails after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while loop.time() - started < timeout:
+        if await read() == expected:  # type: ignore[misc]
+            return loop.time() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still not {expected} after {timeout}s: {await read()}")  # type: ignore[misc]
+
+
+async def test_told_documents_leave_at_once_and_untold_ones_at_the_next_sweep(
+    make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
+) -> None:
+    settings = make_settings(
+        ServiceSettings, service_name="sessions", outbox_poll_seconds=0.05, outbox_sweep_seconds=3
+    )
+    runtime = ServiceRuntime(settings, outbox_collections=[COLLECTION])
+    await runtime.start()
+    try:
+        count = lambda: published(nats_client, namespace)  # noqa: E731
+        await asyncio.sleep(0.3)  # the start-up sweep has run and found nothing
+
+        # Written as a crashed replica would leave it: events in the document, nobody told.
+        untold = new_envelope(
+            completed("a-untold"), subject="a-untold", aggregate_version=1, source="/sessions"
+        )
+        await runtime.db[COLLECTION].insert_one(
+            {"_id": "a-untold", "version": 1, **new_document_outbox([untold])}
+        )
+        # Written through the aggregate store, which tells the relay.
+        store = runtime.aggregate_store(COLLECTION)
+        await store.insert({"_id": "a-told"}, [completed("a-told")])
+
+        told_after = await wait_until(count, 1, timeout=2)
+        assert told_after < 1.0
+        await asyncio.sleep(0.5)
+        assert await count() == 1  # the untold one waits for the sweep...
+        await wait_until(count, 2, timeout=5)  # ...which comes within outbox_sweep_seconds
+        pending = await runtime.db[COLLECTION].count_documents({"outbox_pending": True})
+        assert pending == 0
+    finally:
+        await runtime.stop()
+
+
+async def test_a_nudge_asks_for_a_sweep_at_once(
+    make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
+) -> None:
+    settings = make_settings(
+        ServiceSettings, service_name="sessions", outbox_poll_seconds=0.05, outbox_sweep_seconds=60
+    )
+    runtime = ServiceRuntime(settings, outbox_collections=[COLLECTION])
+    await runtime.start()
+    try:
+        await asyncio.sleep(0.3)
+        # A bulk write (an import) writes many documents and nudges once.
+        documents = []
+        for n in range(60):  # more than one relay batch
+            action_id = f"a-bulk-{n:02d}"
+            envelope = new_envelope(
+                completed(action_id), subject=action_id, aggregate_version=1, source="/sessions"
+            )
+            documents.append({"_id": action_id, "version": 1, **new_document_outbox([envelope])})
+        await runtime.db[COLLECTION].insert_many(documents[:40])
+        await runtime.db[COLLECTION].insert_many(documents[40:])
+        runtime.relay.nudge()
+        await wait_until(lambda: published(nats_client, namespace), 60, timeout=10)
+    finally:
+        await runtime.stop()
