@@ -54,14 +54,17 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         ],
         outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS],
     )
-    source, nudge = settings.event_source, runtime.relay.nudge
-    employees = EmployeeRepository(runtime.db, source=source, nudge=nudge)
-    programs = ProgramRepository(runtime.db, source=source, nudge=nudge)
-    participant_repository = ParticipantRepository(runtime.db, source=source, nudge=nudge)
+    # Each write tells the relay which document holds its events; a bulk write asks for a sweep.
+    source, nudge, pending = settings.event_source, runtime.relay.nudge, runtime.relay.pending
+    employees = EmployeeRepository(runtime.db, source=source, nudge=nudge, pending=pending)
+    programs = ProgramRepository(runtime.db, source=source, nudge=nudge, pending=pending)
+    participant_repository = ParticipantRepository(
+        runtime.db, source=source, nudge=nudge, pending=pending
+    )
     participants = ParticipantService(
         participant_repository, programs, employees, FollowedDirectory(runtime.db)
     )
-    group_repository = GroupRepository(runtime.db, source=source, nudge=nudge)
+    group_repository = GroupRepository(runtime.db, source=source, nudge=nudge, pending=pending)
     matching = MatchingService(
         programs,
         participant_repository,

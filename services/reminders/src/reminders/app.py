@@ -37,7 +37,7 @@ def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, Delivery
         reminders,
         recipients,
         PreferencesRepository(runtime.db),
-        nudge_relay=runtime.relay.nudge,
+        events_written=lambda reminder_id: runtime.relay.pending(REMINDERS, reminder_id),
     )
     return runtime, worker
 

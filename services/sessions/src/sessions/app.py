@@ -75,7 +75,11 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
     member_service = MembershipService(groups, EmployeeRepository(db))
     listing = ScheduleListing(db)
     session_store = ListedSessionStore(
-        db[SESSIONS], listing, source=settings.event_source, nudge=runtime.relay.nudge
+        db[SESSIONS],
+        listing,
+        source=settings.event_source,
+        nudge=runtime.relay.nudge,
+        pending=runtime.relay.pending,
     )
     scheduling_service = SchedulingService(
         SessionRepository(db, session_store),
@@ -93,7 +97,11 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
     )
     member_listing = MemberListing(db)
     step_store = ListedActionStepStore(
-        db[ACTION_STEPS], member_listing, source=settings.event_source, nudge=runtime.relay.nudge
+        db[ACTION_STEPS],
+        member_listing,
+        source=settings.event_source,
+        nudge=runtime.relay.nudge,
+        pending=runtime.relay.pending,
     )
     step_repository = ActionStepRepository(db, step_store, member_listing)
     action_service = ActionStepService(step_repository, member_service, clock)

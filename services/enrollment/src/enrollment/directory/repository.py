@@ -62,11 +62,18 @@ def from_document(document: Document) -> Employee:
 
 class EmployeeRepository:
     def __init__(
-        self, db: Database, *, source: str, nudge: Callable[[], None] | None = None
+        self,
+        db: Database,
+        *,
+        source: str,
+        nudge: Callable[[], None] | None = None,
+        pending: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.collection: Collection = db[EMPLOYEES]
         self._nudge: Callable[[], None] = nudge or (lambda: None)
-        self.store = AggregateStore(self.collection, source=source, nudge=self._nudge)
+        self.store = AggregateStore(
+            self.collection, source=source, nudge=self._nudge, pending=pending
+        )
 
     async def load(self, employee_id: str) -> tuple[Employee, int, list[str]] | None:
         document = await self.collection.find_one({"_id": employee_id}, {"outbox": 0})

@@ -34,10 +34,17 @@ def from_document(document: Document) -> PeerGroup:
 
 class GroupRepository:
     def __init__(
-        self, db: Database, *, source: str, nudge: Callable[[], None] | None = None
+        self,
+        db: Database,
+        *,
+        source: str,
+        nudge: Callable[[], None] | None = None,
+        pending: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.collection: Collection = db[GROUPS]
-        self.store = AggregateStore(self.collection, source=source, nudge=nudge or (lambda: None))
+        self.store = AggregateStore(
+            self.collection, source=source, nudge=nudge or (lambda: None), pending=pending
+        )
 
     async def insert(self, group: PeerGroup, events: Sequence[EventData]) -> int:
         return await self.store.insert(to_document(group), events)

@@ -55,10 +55,17 @@ def from_document(document: Document) -> Participant:
 
 class ParticipantRepository:
     def __init__(
-        self, db: Database, *, source: str, nudge: Callable[[], None] | None = None
+        self,
+        db: Database,
+        *,
+        source: str,
+        nudge: Callable[[], None] | None = None,
+        pending: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.collection: Collection = db[PARTICIPANTS]
-        self.store = AggregateStore(self.collection, source=source, nudge=nudge or (lambda: None))
+        self.store = AggregateStore(
+            self.collection, source=source, nudge=nudge or (lambda: None), pending=pending
+        )
 
     async def load(self, participant_id: str) -> tuple[Participant, int, Document] | None:
         document = await self.collection.find_one({"_id": participant_id}, {"outbox": 0})

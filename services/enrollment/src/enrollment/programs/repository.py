@@ -28,10 +28,17 @@ def from_document(document: Document) -> Program:
 
 class ProgramRepository:
     def __init__(
-        self, db: Database, *, source: str, nudge: Callable[[], None] | None = None
+        self,
+        db: Database,
+        *,
+        source: str,
+        nudge: Callable[[], None] | None = None,
+        pending: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.collection: Collection = db[PROGRAMS]
-        self.store = AggregateStore(self.collection, source=source, nudge=nudge or (lambda: None))
+        self.store = AggregateStore(
+            self.collection, source=source, nudge=nudge or (lambda: None), pending=pending
+        )
 
     async def insert(self, program: Program, events: Sequence[EventData], fingerprint: str) -> int:
         return await self.store.insert(

@@ -76,7 +76,7 @@ class DeliveryWorker:
         recipients: RecipientRepository,
         preferences: PreferencesRepository,
         *,
-        nudge_relay: Callable[[], None] = lambda: None,
+        events_written: Callable[[str], None] = lambda reminder_id: None,
         clock: Clock = lambda: datetime.now(UTC),
         name: str | None = None,
     ) -> None:
@@ -84,7 +84,9 @@ class DeliveryWorker:
         self.reminders = reminders
         self.recipients = recipients
         self.preferences = preferences
-        self.nudge_relay = nudge_relay
+        # Tells the outbox relay which reminder holds new events, so it reads that one by _id
+        # instead of searching the whole schedule.
+        self.events_written = events_written
         self.clock = clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
@@ -320,7 +322,8 @@ class DeliveryWorker:
                 ]
             await self.reminders.sent_in_digest(item, digest["_id"], now, events)
             self.stats.sent += 1
-        self.nudge_relay()
+            if events:
+                self.events_written(item["_id"])
 
     async def _message(
         self, doc: Document, preferences: Preferences, recipient: Recipient | None
@@ -426,7 +429,7 @@ class DeliveryWorker:
             self.stats.sent += sum(1 for o in outcomes.values() if o.sent)
             self.stats.failed += sum(1 for o in outcomes.values() if not o.sent)
             if envelopes:
-                self.nudge_relay()
+                self.events_written(doc["_id"])
 
 
 def _event_fields(doc: Document, kind: ReminderKind, channel: ChannelName) -> dict[str, Any]:

@@ -206,8 +206,9 @@ class ListedActionStepStore(AggregateStore):
         *,
         source: str,
         nudge: Callable[[], None],
+        pending: Callable[[str, Any], None] | None = None,
     ) -> None:
-        super().__init__(collection, source=source, nudge=nudge)
+        super().__init__(collection, source=source, nudge=nudge, pending=pending)
         self.listing = listing
 
     async def insert(self, document: Document, events: Sequence[EventData]) -> int:
