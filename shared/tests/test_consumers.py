@@ -13,7 +13,7 @@ from nats.aio.client import Client as NatsClient
 from roundtable_shared.events.catalogue.sessions import ActionCompleted
 from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
 from roundtable_shared.messaging.consumer import EventConsumer
-from roundtable_shared.messaging.streams import dead_letter_stream
+from roundtable_shared.messaging.streams import dead_letter_stream, durable_name, stream_name
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 
@@ -214,3 +214,49 @@ async def test_a_batch_handler_gets_new_events_together_once(
         assert applied == [f"a-{n}" for n in range(20)]  # once each, in stream order
     finally:
         await runtime.stop()
+
+
+async def test_a_closed_gate_fetches_nothing_until_it_opens(
+    make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
+) -> None:
+    applied: list[str] = []
+
+    async def handle(envelope: Envelope, data: EventData) -> None:
+        applied.append(envelope.subject)
+
+    gate = asyncio.Event()  # closed: a replica standing by
+    runtime = ServiceRuntime(make_settings(ServiceSettings, service_name="reporting"))
+    runtime.add_consumer(
+        EventConsumer(
+            name="gated-consumer",
+            source_service="sessions",
+            handlers={ACTION_COMPLETED: handle},
+            gate=gate,
+        )
+    )
+    harness = Harness(runtime, nats_client, namespace)
+    durable = (stream_name("sessions", namespace), durable_name("gated-consumer", namespace))
+    await runtime.start()
+    try:
+        for n in range(5):
+            await harness.publish_raw(action_completed(f"a-{n}").to_json(), f"m-{n}")
+        await asyncio.sleep(1.5)  # longer than a fetch's wait: a fetching loop would have them
+        info = await harness.js.consumer_info(*durable)
+        assert applied == []
+        assert (info.num_pending, info.num_ack_pending, info.delivered.consumer_seq) == (5, 0, 0)
+
+        gate.set()
+        assert await eventually(lambda: _async(len(applied) >= 5))
+
+        gate.clear()
+        await asyncio.sleep(1.2)  # a fetch in hand when the gate closed ends within its second
+        for n in range(5, 8):
+            await harness.publish_raw(action_completed(f"a-{n}").to_json(), f"m-{n}")
+        await asyncio.sleep(1.5)
+        info = await harness.js.consumer_info(*durable)
+        assert applied == [f"a-{n}" for n in range(5)]
+        assert (info.num_pending, info.num_ack_pending) == (3, 0)
+    finally:
+        started = asyncio.get_running_loop().time()
+        await runtime.stop()  # waiting on a closed gate does not hold the stop up
+        assert asyncio.get_running_loop().time() - started < 5.0

@@ -56,6 +56,10 @@ class EventConsumer:
     """When set, it gets each batch's new events at once, in stream order, instead of ``handlers``
     being called one by one (which still name the types taken): for read models that write a
     whole batch in one bulk write. If it raises, the whole batch is retried."""
+    gate: asyncio.Event | None = None
+    """When set, the pull loop fetches only while it is set: a replica standing by (another one
+    holds the right to apply these events) fetches nothing, so it causes no redeliveries and no
+    dead letters. A batch already fetched when it is cleared is still processed."""
 
     def retry_delay(self, delivered: int) -> float:
         return self.backoff_seconds[min(delivered, len(self.backoff_seconds)) - 1]
@@ -133,7 +137,13 @@ class ConsumerRunner:
         # Our own loop over nats-py rather than FastStream's pull subscriber: FastStream 0.7.8 lets
         # a plain asyncio.TimeoutError from nats-py's fetch escape and stalls the consumer.
         assert self._subscription is not None
+        gate = self.consumer.gate
         while self._running:
+            if gate is not None and not gate.is_set():
+                # Checked again each second, like an idle fetch, so ``stop`` is not held up.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(gate.wait(), 1.0)
+                continue
             try:
                 batch = await self._subscription.fetch(self.consumer.batch_size, timeout=1.0)
             except TimeoutError:  # nothing new; nats.errors.TimeoutError is one too
