@@ -5,9 +5,7 @@ enrol with their own tokens -> the admin previews and publishes matching -> the 
 learns the groups -> a member schedules a session and its reminder arrives by email at the mail
 catcher (a real SMTP server) -> the session is recorded with two action steps, one completed and one
 due within the minute -> the sponsor's report shows exactly those numbers -> the second step goes
-overdue and its accountability partner is told by email.
-
-Not yet here: reporting's overdue figure, which counts by UTC day and so changes only tomorrow.
+overdue, its accountability partner is told by email, and the sponsor's report counts it overdue.
 
 Everything goes over HTTP to real processes on real NATS JetStream and a real MongoDB-wire server;
 the only shortcuts are a program whose reminders come one minute before a session and whose
@@ -316,8 +314,8 @@ def test_the_whole_journey(system: RunningSystem) -> None:
     )
     assert report["groups"]["engaged"] == 1  # the group that met
 
-    # 10. The late step goes overdue, and its owner and accountability partner are told.
-    #     (Reporting counts overdue steps by UTC day, so its figure changes only tomorrow.)
+    # 10. The late step goes overdue, its owner and accountability partner are told, and the
+    #     sponsor's report counts it.
     def overdue_in_sessions() -> bool:
         step = ok(member_api[late].get("sessions", f"/v1/action-steps/{late_step['id']}"))
         return bool(step["overdue"])
@@ -330,3 +328,9 @@ def test_the_whole_journey(system: RunningSystem) -> None:
         60,
     )
     assert "Draft the escalation path" in mail.body(told[0]["name"])
+    # The sponsor sees it too: overdue from the instant it was due, as in sessions.
+    wait_for(
+        "the sponsor's summary to count the late step overdue",
+        lambda: summary()["actions"]["overdue"] == 1 and summary()["actions"]["open"] == 1,
+        timeout=30,
+    )
