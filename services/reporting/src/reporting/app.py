@@ -12,7 +12,9 @@ from reporting.programs.endpoints import router as programs_router
 from reporting.projections.consumers import projection_consumers
 from reporting.projections.generations import FIRST, Generations
 from reporting.projections.inbox import RecordingInbox
+from reporting.projections.lease import LeaseTerms
 from reporting.projections.readmodel import generation_indexes
+from reporting.projections.writer import ProjectionWriter
 from reporting.rebuilds.endpoints import router as rebuilds_router
 from reporting.rebuilds.service import Rebuilds
 from reporting.settings import ReportingSettings
@@ -32,11 +34,15 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings, indexes=generation_indexes(FIRST))
     generations = Generations(runtime.db)
     runtime.inbox = RecordingInbox(runtime.db)  # the projections drop repeats themselves
+    # Every process serves the API; only the holder of the writer lease applies events.
+    writer = ProjectionWriter(generations, LeaseTerms(settings.writer_lease_seconds))
     for consumer in projection_consumers(
         generations.current,
         max_deliver=settings.consumer_max_deliver,
+        writer=writer,
     ):
         runtime.add_consumer(consumer)
+    runtime.add_background(writer.run)
     rebuilds = Rebuilds(
         generations, lambda: runtime.broker.connection.jetstream(), settings.namespace
     )
@@ -58,4 +64,5 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.generations = generations
     app.state.rebuilds = rebuilds
+    app.state.writer = writer
     return app

@@ -22,3 +22,10 @@ class ReportingSettings(ServiceSettings):
         gt=0,
         description="Lifetime of the dashboard's session cookie set from a `?token=` link (seconds).",
     )
+    writer_lease_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="How long the projection writer lease lasts unrenewed (seconds): one reporting "
+        "process applies events while the others serve the API and stand by, and a standby takes "
+        "over within this time when the writer dies. Renewed every third of it.",
+    )

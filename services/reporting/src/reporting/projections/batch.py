@@ -27,14 +27,16 @@ and a counter document that holds its id already is skipped; a batch that was co
 changes nothing, one a crash interrupted is finished, each change once. The events the crash
 left unacknowledged then come again and change nothing more.
 
-Reads: this process is the only writer of its read models (one process per service, one batch
-at a time under ``ReadModels.lock``), so it keeps the copies it last wrote or read, and the ids
-of every stored copy, in memory; a batch reads only copies it has not in hand, one by ``_id``
+Reads: this process is the only writer of its read models while it holds the projection
+writer lease (``projections.lease``; one batch at a time under ``ReadModels.lock``), so it keeps
+the copies it last wrote or read, and the ids of every stored copy, in memory, and drops them
+whenever it gains or loses the lease (``forget_all``); a batch reads only copies it has not in hand, one by ``_id``
 each (the only filter FerretDB 1.24 pushes down to SQLite).
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import uuid
 from collections import OrderedDict, defaultdict
@@ -283,8 +285,8 @@ class _GenerationState:
         """True once this process knows the generation has no journal left to apply."""
         self.copies: OrderedDict[Key, Doc] = OrderedDict()
         """The copies as last written or read, most recent last: this process is their only
-        writer (one process per service, one batch at a time under ``ReadModels.lock``), so
-        a copy in hand needs no read. Emptied whenever a batch fails or a journal is replayed."""
+        writer while it holds the writer lease (one batch at a time under ``ReadModels.lock``),
+        so a copy in hand needs no read. Emptied whenever a batch fails or a journal is replayed."""
         self.stored: dict[str, set[str]] = {}
         """Per collection, the ids of every copy stored (read once, kept up to date by the
         batches): a copy not there is new, and reading it would only say so."""
@@ -312,16 +314,30 @@ def _as_stored(value: Any) -> Any:
     return value
 
 
-_states: dict[tuple[str, str], _GenerationState] = {}
+# Per database, generation and writer: a writer is one process's lock (``Generations.lock``),
+# so two runtimes in one process (as tests run them) keep what they know apart.
+_states: dict[tuple[str, str, asyncio.Lock], _GenerationState] = {}
+
+
+def _key(models: ReadModels) -> tuple[str, str, asyncio.Lock]:
+    return (models.db.name, models.generation, models.lock)
 
 
 def _state(models: ReadModels) -> _GenerationState:
-    return _states.setdefault((models.db.name, models.generation), _GenerationState())
+    return _states.setdefault(_key(models), _GenerationState())
 
 
 def forget(models: ReadModels) -> None:
     """Drop what this process knows of a generation: its collections were dropped."""
-    _states.pop((models.db.name, models.generation), None)
+    _states.pop(_key(models), None)
+
+
+def forget_all(lock: asyncio.Lock) -> None:
+    """Drop what the writer of ``lock`` knows of every generation, copies, ids and that no
+    journal is left: another process may have written since (it gains the writer lease), or may
+    write from now on (it lost it). Hold ``lock``."""
+    for key in [k for k in _states if k[2] is lock]:
+        del _states[key]
 
 
 async def apply_pending(models: ReadModels) -> None:

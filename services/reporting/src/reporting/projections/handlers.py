@@ -24,6 +24,7 @@ from reporting.projections.domain import (
     iso_week,
     session_stages,
 )
+from reporting.projections.lease import NotTheWriter
 from reporting.projections.readmodel import ReadModels, person_id
 from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue import reminders as rm
@@ -553,9 +554,16 @@ async def _load_for(b: Batch, events: Sequence[tuple[Envelope, EventData]]) -> N
     await b.load("programs", programs)
 
 
-async def apply_batch(models: ReadModels, events: Sequence[tuple[Envelope, EventData]]) -> None:
-    """Apply a batch of new events (in stream order) to the read models."""
+async def apply_batch(
+    models: ReadModels,
+    events: Sequence[tuple[Envelope, EventData]],
+    may_write: Callable[[], bool] | None = None,
+) -> None:
+    """Apply a batch of new events (in stream order) to the read models; when ``may_write`` is
+    given, only if it still says so once the write lock is held (the writer lease)."""
     async with models.lock:
+        if may_write is not None and not may_write():
+            raise NotTheWriter("this process no longer holds the projection writer lease")
         await apply_pending(models)  # a batch a crash interrupted comes first
         b = Batch(models)
         await _load_for(b, events)
