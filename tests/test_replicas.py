@@ -3,10 +3,14 @@
 Requests go to both replicas in turn (HR webhooks, program changes, enrolments, matching), and
 both replicas of each consuming service pull from the same durable consumers. Then:
 - every event in each stream was finished exactly once across the two replicas of each consumer
-  (their ``/metrics`` counters add up to the stream's message count), and each replica did some;
+  (their ``/metrics`` counters add up to the stream's message count), and each replica did some,
+  but for reporting: one replica, the holder of the projection writer lease, applied everything,
+  the other nothing;
 - the read models say exactly what the inputs imply, whichever replica answers;
 - every welcome and every group introduction reached its person exactly once, though both
   reminders workers were claiming due reminders.
+And when the reporting writer is killed mid-stream, the standby takes over within the lease's
+duration, and the figures end exact.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -60,11 +65,14 @@ CONSUMERS = {
     },
 }
 FINISHED = ("applied", "ignored", "dead_lettered")  # a delivery that ends an event's handling
+LEASE_SECONDS = 4.0  # reporting's writer lease, short so the failover test waits little
 
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    yield from running_system(tmp_path_factory, "replicas")
+    with pytest.MonkeyPatch.context() as env:  # the services' environment comes from ours
+        env.setenv("REPORTING_WRITER_LEASE_SECONDS", str(LEASE_SECONDS))
+        yield from running_system(tmp_path_factory, "replicas")
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +129,15 @@ def _consumed(port: int) -> Counter[tuple[str, str]]:
             if sample.name.endswith("_total"):
                 found[(sample.labels["consumer"], sample.labels["outcome"])] += int(sample.value)
     return found
+
+
+def _writer(port: int) -> int:
+    """1 if this reporting process holds the projection writer lease, from its ``/metrics``."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0).text
+    for family in text_string_to_metric_families(text):
+        if family.name == "reporting_projection_writer":
+            return int(family.samples[0].value)
+    raise AssertionError("no reporting_projection_writer gauge")
 
 
 def _stream_sizes(system: RunningSystem) -> dict[str, int]:
@@ -270,6 +287,13 @@ def test_two_replicas_of_each_service_share_the_work_and_handle_each_event_once(
             finished = sum(r[(consumer, o)] for r in per_replica for o in FINISHED)
             assert finished == streams[source], (service, consumer, per_replica)
             assert sum(r[(consumer, "dead_lettered")] for r in per_replica) == 0
+        if service == "reporting":
+            # One writer: the lease holder applied every event; the standby fetched none.
+            writers = [_writer(first[service]), _writer(second[service])]
+            assert sorted(writers) == [0, 1], writers
+            standby = per_replica[writers.index(0)]
+            assert sum(standby.values()) == 0, per_replica
+            continue
         for replica in per_replica:
             assert sum(n for (_, outcome), n in replica.items() if outcome == "applied") > 0, (
                 f"one {service} replica did no work: {per_replica}"
@@ -293,3 +317,88 @@ def _settle_consumers(system: RunningSystem) -> None:
             await client.drain()
 
     wait_for("every consumer to finish its stream", lambda: asyncio.run(pending()) == 0, 60)
+
+
+def test_the_standby_reporting_replica_takes_over_when_the_writer_is_killed(
+    system: RunningSystem, replica_ports: dict[str, int]
+) -> None:
+    issuer = DevIssuer(system.config.data_dir, system.config.issuer_url)
+    first, second = dict(system.config.service_ports), replica_ports
+    names = {
+        first["reporting"]: "reporting",
+        second["reporting"]: f"reporting@{second['reporting']}",
+    }
+    writers = {port: _writer(port) for port in names}
+    assert sorted(writers.values()) == [0, 1], writers
+    holder = next(port for port, holds in writers.items() if holds)
+    standby = next(port for port, holds in writers.items() if not holds)
+    admin = Api(system, issuer.mint(ADMIN_ID, ["participant", "program_admin"]))
+    people = [
+        {**p, "id": f"e-32{n:02d}", "name": f"Failover Person {n}"} for n, p in enumerate(PEOPLE)
+    ]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda p: _hire(system, first["enrollment"], p), people))
+    program = ok(
+        admin.post(
+            "enrollment",
+            "/v1/programs",
+            {
+                "name": "Failover Roundtables",
+                "description": "The reporting writer dies mid-stream.",
+                "sponsor_ids": [ADMIN_ID],
+                "format": "roundtable",
+                "group_size_min": 3,
+                "group_size_max": 4,
+                "eligibility": {"levels": ["L4", "L5"]},
+                "cadence": "biweekly",
+                "session_duration_minutes": 60,
+                "time_zone": "Europe/Berlin",
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+        201,
+    )
+    program_id = program["program_id"]
+    ok(admin.post("enrollment", f"/v1/programs/{program_id}/open"))
+
+    def enrol(person: dict[str, str]) -> None:
+        member = Api(system, issuer.mint(person["id"], ["participant"]))
+        ok(
+            member.post(
+                "enrollment",
+                f"/v1/programs/{program_id}/enrolments",
+                {"goals": ["Delegate more"], "topics": ["delegation"], "time_zone": person["tz"]},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            ),
+            201,
+        )
+
+    def enrolled(port: int) -> int:
+        report = ok(admin.client.get(f"http://127.0.0.1:{port}/v1/programs/{program_id}/summary"))
+        return int(report["participants"]["enrolled"])
+
+    half = len(people) // 2
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(enrol, people[:half]))
+    # Killed while the first half's events flow to it (some applied, some perhaps in hand).
+    wait_for("the writer to apply some enrolments", lambda: enrolled(holder) > 0, timeout=30)
+    system.processes[names[holder]].kill()
+    killed_at = time.monotonic()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(enrol, people[half:]))
+
+    # The lease expires at most LEASE_SECONDS after the last renewal; the standby looks every
+    # third of it.
+    wait_for("the standby to take the lease", lambda: _writer(standby) == 1, timeout=30)
+    took = time.monotonic() - killed_at
+    assert took < LEASE_SECONDS * 4 / 3 + 1.0, took
+    # Events the dead writer held come back after the consumers' 30 s ack wait.
+    wait_for(
+        f"the survivor to count {len(people)} enrolled",
+        lambda: enrolled(standby) == len(people),
+        timeout=90,
+    )
+    _settle_consumers(system)
+    assert enrolled(standby) == len(people)  # nothing counted twice either
+    dead = _consumed(standby)
+    assert sum(n for (_, outcome), n in dead.items() if outcome == "dead_lettered") == 0
