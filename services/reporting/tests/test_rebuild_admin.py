@@ -3,6 +3,8 @@ it, follows it to done, and the swapped-in generation equals the incrementally b
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
@@ -85,3 +87,30 @@ async def test_bad_rebuild_ids_and_unknown_rebuilds_are_problems(
     wrong_method = await client.delete(f"{REBUILDS}/g1", headers=admin)
     assert wrong_method.status_code == 405
     assert wrong_method.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_standby_refuses_a_rebuild_with_retry_after(
+    world: tuple[World, httpx.AsyncClient],
+) -> None:
+    w, client = world
+    admin = w.headers("e-admin", ["program_admin"])
+    writer = w.app.state.writer
+    # Another process takes the lease over (this one stalled past it): at its next renewal this
+    # process finds the lease taken and stands by.
+    await writer.store.collection.update_one(
+        {"_id": "projection-writer"},
+        {
+            "$set": {
+                "holder": "another-process",
+                "expires_at": datetime.now(UTC) + timedelta(hours=1),
+            }
+        },
+        upsert=True,
+    )
+    await writer.step()
+    assert not writer.gate.is_set()
+    refused = await client.post(REBUILDS, headers=admin)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.headers["retry-after"] == "1"
+    assert w.app.state.rebuilds.running() is None

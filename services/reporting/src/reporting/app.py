@@ -44,7 +44,10 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
         runtime.add_consumer(consumer)
     runtime.add_background(writer.run)
     rebuilds = Rebuilds(
-        generations, lambda: runtime.broker.connection.jetstream(), settings.namespace
+        generations,
+        lambda: runtime.broker.connection.jetstream(),
+        settings.namespace,
+        is_writer=writer.gate.is_set,
     )
     runtime.add_background(rebuilds.cancel_on_stop)
     app = create_app(

@@ -57,7 +57,8 @@ Service = Annotated[Rebuilds, Depends(rebuilds)]
     summary="Rebuild the read models from the streams",
     description="Replays every producer's stream from its start into a fresh generation of the "
     "read models while the current one keeps answering, then swaps it in. Answers at once; follow "
-    "the `Location`. 409 while a rebuild runs.",
+    "the `Location`. 409 while a rebuild runs; 503 with Retry-After from a standby process "
+    "(only the process applying events rebuilds).",
     responses={
         202: {"content": {"application/json": {"example": _EXAMPLE}}},
         409: {"content": {"application/problem+json": {"example": _CONFLICT}}},

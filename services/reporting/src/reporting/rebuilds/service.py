@@ -1,7 +1,8 @@
 """Rebuilds started through the admin API: at most one at a time, run inside the service.
 
-Inside the service the replay shares the service's one database connection and its write lock
-with the live consumers (FerretDB loses writes two connections make to one document). What a
+Inside the service the replay shares the service's write lock with the live consumers, so it
+runs only in the process that holds the projection writer lease: a standby refuses with 503 and
+Retry-After, and the caller's retry reaches another replica (or the same one, once it writes). What a
 rebuild did is kept in memory: a restart forgets it, and a rebuild a restart interrupted leaves
 a half-filled generation that is never live and that the next rebuild starts afresh.
 """
@@ -17,7 +18,7 @@ from nats.js import JetStreamContext
 from reporting.projections.generations import Generations
 from reporting.rebuild import rebuild_into, start_progress
 from reporting.rebuilds.domain import RebuildProgress
-from roundtable_shared.http.problems import Conflict, NotFound
+from roundtable_shared.http.problems import Conflict, NotFound, ServiceUnavailable
 
 
 class Rebuilds:
@@ -26,10 +27,12 @@ class Rebuilds:
         generations: Generations,
         jetstream: Callable[[], JetStreamContext],
         namespace: str,
+        is_writer: Callable[[], bool] = lambda: True,
     ) -> None:
         self.generations = generations
         self.jetstream = jetstream
         self.namespace = namespace
+        self.is_writer = is_writer
         self._starting = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._known: dict[str, RebuildProgress] = {}
@@ -39,6 +42,13 @@ class Rebuilds:
 
     async def start(self) -> RebuildProgress:
         """Start replaying the streams into the next generation; 409 while one runs."""
+        if not self.is_writer():
+            # The replay after the swap writes the live models: only the writer may.
+            raise ServiceUnavailable(
+                "this reporting process is a standby; the one applying events runs rebuilds: "
+                "send the request again",
+                retry_after=1,
+            )
         async with self._starting:  # two requests at once: the second sees the first
             if (busy := self.running()) is not None:
                 raise Conflict(
