@@ -161,10 +161,13 @@ class MailCatcher:
 # --- HR -------------------------------------------------------------------------------------------
 
 
-def hr_event(system: RunningSystem, payload: dict[str, Any]) -> dict[str, Any]:
+def hr_event(
+    system: RunningSystem, payload: dict[str, Any], port: int | None = None
+) -> dict[str, Any]:
+    """A signed HR webhook, to the enrollment process on ``port`` (default: the first one)."""
     body = json.dumps(payload).encode()
     secret = dev_webhook_secret(system.config.data_dir)
-    port = system.config.service_ports["enrollment"]
+    port = port or system.config.service_ports["enrollment"]
     response = httpx.post(
         f"http://127.0.0.1:{port}/v1/hr/events",
         content=body,
@@ -175,7 +178,9 @@ def hr_event(system: RunningSystem, payload: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def hire(system: RunningSystem, person: dict[str, str], at: datetime) -> None:
+def hire(
+    system: RunningSystem, person: dict[str, str], at: datetime, port: int | None = None
+) -> None:
     result = hr_event(
         system,
         {
@@ -194,5 +199,39 @@ def hire(system: RunningSystem, person: dict[str, str], at: datetime) -> None:
                 "hire_date": (at.date() - timedelta(days=400)).isoformat(),
             },
         },
+        port,
     )
     assert result["outcome"] == "applied", result
+
+
+# --- programs -------------------------------------------------------------------------------------
+
+
+def open_roundtable_program(
+    admin: Api, name: str, sponsor_id: str, levels: list[str], **settings: Any
+) -> str:
+    """An admin creates a biweekly roundtable program (3 to 4 peers) and opens it; its id."""
+    program = ok(
+        admin.post(
+            "enrollment",
+            "/v1/programs",
+            {
+                "name": name,
+                "description": f"{name}, for a whole-system test.",
+                "sponsor_ids": [sponsor_id],
+                "format": "roundtable",
+                "group_size_min": 3,
+                "group_size_max": 4,
+                "eligibility": {"levels": levels},
+                "cadence": "biweekly",
+                "session_duration_minutes": 60,
+                "time_zone": "Europe/Berlin",
+                **settings,
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+        201,
+    )
+    program_id = str(program["program_id"])
+    ok(admin.post("enrollment", f"/v1/programs/{program_id}/open"))
+    return program_id

@@ -24,7 +24,16 @@ from roundtable_shared.auth.dev_issuer import DevIssuer
 from roundtable_shared.local.supervisor import RunningSystem
 
 sys.path.insert(0, str(Path(__file__).parent))
-from journey_support import ADMIN_ID, Api, MailCatcher, hire, ok, running_system, wait_for
+from journey_support import (
+    ADMIN_ID,
+    Api,
+    MailCatcher,
+    hire,
+    ok,
+    open_roundtable_program,
+    running_system,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -103,28 +112,7 @@ def test_the_read_models_match_the_accepted_inputs_after_every_part_is_killed(
     hired_at = datetime.now(UTC) - timedelta(days=1)
     for person in PEOPLE:
         hire(system, person, hired_at)
-    program = ok(
-        admin.post(
-            "enrollment",
-            "/v1/programs",
-            {
-                "name": "Fault-tolerant Roundtables",
-                "description": "Everything is killed once.",
-                "sponsor_ids": [ADMIN_ID],
-                "format": "roundtable",
-                "group_size_min": 3,
-                "group_size_max": 5,
-                "eligibility": {"levels": ["L4"]},
-                "cadence": "biweekly",
-                "session_duration_minutes": 60,
-                "time_zone": "Europe/Berlin",
-            },
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        ),
-        201,
-    )
-    program_id = program["program_id"]
-    ok(admin.post("enrollment", f"/v1/programs/{program_id}/open"))
+    program_id = open_roundtable_program(admin, "Fault-tolerant Roundtables", ADMIN_ID, ["L4"])
 
     enrolments = Enrolments(system, issuer, program_id)
     enrolments.start()

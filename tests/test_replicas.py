@@ -16,7 +16,6 @@ duration, and the figures end exact.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 import uuid
@@ -32,13 +31,21 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.auth.webhooks import sign
 from roundtable_shared.local.servers import free_port
-from roundtable_shared.local.supervisor import SERVICES, RunningSystem, dev_webhook_secret
+from roundtable_shared.local.supervisor import SERVICES, RunningSystem
 from roundtable_shared.messaging.streams import stream_name
 
 sys.path.insert(0, str(Path(__file__).parent))
-from journey_support import ADMIN_ID, Api, MailCatcher, ok, running_system, wait_for
+from journey_support import (
+    ADMIN_ID,
+    Api,
+    MailCatcher,
+    hire,
+    ok,
+    open_roundtable_program,
+    running_system,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -50,9 +57,11 @@ PEOPLE = [
         "level": "L4" if n % 2 else "L5",
         "dept": ("Engineering", "Finance", "Sales", "People")[n % 4],
         "tz": ZONES[n % 3],
+        "loc": "Europe",
     }
     for n in range(24)
 ]
+HIRED_AT = datetime.now(UTC) - timedelta(days=1)
 # Which service consumes which streams (the consumers' names as their /metrics label them).
 CONSUMERS = {
     "enrollment": {"enrollment-directory-cascade": "enrollment"},
@@ -87,35 +96,6 @@ def _api(system: RunningSystem, ports: dict[str, int], token: str) -> Api:
     api = Api(system, token)
     api.ports = ports
     return api
-
-
-def _hire(system: RunningSystem, port: int, person: dict[str, str]) -> None:
-    at = datetime.now(UTC) - timedelta(days=1)
-    payload = {
-        "event_id": f"hr-hire-{person['id']}-{uuid.uuid4().hex[:6]}",
-        "type": "employee.hired",
-        "employee_id": person["id"],
-        "effective_at": at.isoformat(),
-        "employee": {
-            "display_name": person["name"],
-            "email": f"{person['id']}@roundtable.example",
-            "title": "Team Lead",
-            "level": person["level"],
-            "department": person["dept"],
-            "location": "Europe",
-            "time_zone": person["tz"],
-            "hire_date": (at.date() - timedelta(days=400)).isoformat(),
-        },
-    }
-    body = json.dumps(payload).encode()
-    secret = dev_webhook_secret(system.config.data_dir)
-    response = httpx.post(
-        f"http://127.0.0.1:{port}/v1/hr/events",
-        content=body,
-        headers={"Content-Type": "application/json", **sign(secret, body)},
-        timeout=10.0,
-    )
-    assert ok(response)["outcome"] == "applied"
 
 
 def _consumed(port: int) -> Counter[tuple[str, str]]:
@@ -168,33 +148,14 @@ def test_two_replicas_of_each_service_share_the_work_and_handle_each_event_once(
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(
             pool.map(
-                lambda pair: _hire(system, (first, second)[pair[0] % 2]["enrollment"], pair[1]),
+                lambda pair: hire(
+                    system, pair[1], HIRED_AT, (first, second)[pair[0] % 2]["enrollment"]
+                ),
                 enumerate(PEOPLE),
             )
         )
 
-    program = ok(
-        admins[0].post(
-            "enrollment",
-            "/v1/programs",
-            {
-                "name": "Replica Roundtables",
-                "description": "Two processes of every service.",
-                "sponsor_ids": [ADMIN_ID],
-                "format": "roundtable",
-                "group_size_min": 3,
-                "group_size_max": 4,
-                "eligibility": {"levels": ["L4", "L5"]},
-                "cadence": "biweekly",
-                "session_duration_minutes": 60,
-                "time_zone": "Europe/Berlin",
-            },
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        ),
-        201,
-    )
-    program_id = program["program_id"]
-    ok(admins[1].post("enrollment", f"/v1/programs/{program_id}/open"))
+    program_id = open_roundtable_program(admins[0], "Replica Roundtables", ADMIN_ID, ["L4", "L5"])
 
     def enrol(pair: tuple[int, dict[str, str]]) -> str:
         index, person = pair
@@ -337,29 +298,8 @@ def test_the_standby_reporting_replica_takes_over_when_the_writer_is_killed(
         {**p, "id": f"e-32{n:02d}", "name": f"Failover Person {n}"} for n, p in enumerate(PEOPLE)
     ]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        list(pool.map(lambda p: _hire(system, first["enrollment"], p), people))
-    program = ok(
-        admin.post(
-            "enrollment",
-            "/v1/programs",
-            {
-                "name": "Failover Roundtables",
-                "description": "The reporting writer dies mid-stream.",
-                "sponsor_ids": [ADMIN_ID],
-                "format": "roundtable",
-                "group_size_min": 3,
-                "group_size_max": 4,
-                "eligibility": {"levels": ["L4", "L5"]},
-                "cadence": "biweekly",
-                "session_duration_minutes": 60,
-                "time_zone": "Europe/Berlin",
-            },
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        ),
-        201,
-    )
-    program_id = program["program_id"]
-    ok(admin.post("enrollment", f"/v1/programs/{program_id}/open"))
+        list(pool.map(lambda p: hire(system, p, HIRED_AT, first["enrollment"]), people))
+    program_id = open_roundtable_program(admin, "Failover Roundtables", ADMIN_ID, ["L4", "L5"])
 
     def enrol(person: dict[str, str]) -> None:
         member = Api(system, issuer.mint(person["id"], ["participant"]))
