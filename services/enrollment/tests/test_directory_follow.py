@@ -3,7 +3,7 @@ consenting participants (participant.updated); changes that concern no enrolment
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -108,6 +108,10 @@ class CountingParticipants(ParticipantRepository):
     async def of_employee(self, employee_id: str) -> list[Any]:
         self.scans += 1
         return await super().of_employee(employee_id)
+
+    async def many(self, participant_ids: Sequence[str]) -> list[Any]:
+        self.scans += 1  # by _id, but still a read of all their enrolments
+        return await super().many(participant_ids)
 
 
 async def test_changes_that_concern_no_enrolment_cost_no_scan(

@@ -98,12 +98,26 @@ class ParticipantRepository:
         return [(from_document(d), int(d["version"])) async for d in cursor]
 
     async def of_employee(self, employee_id: str) -> list[tuple[Participant, int]]:
+        """A scan on FerretDB: the service reads an employee's enrolments with ``many`` and the
+        ids ``FollowedDirectory`` lists; this stays for the listing of one's own enrolments."""
         return await self.find({"employee_id": employee_id})
 
-    async def employee_ids(self) -> set[str]:
-        """Everyone who ever enrolled (one scan, at start)."""
-        cursor = self.collection.find({}, {"employee_id": 1, "_id": 0})
-        return {str(d["employee_id"]) async for d in cursor}
+    async def many(self, participant_ids: Sequence[str]) -> list[tuple[Participant, int]]:
+        """By ``_id`` one at a time: on FerretDB only a filter naming one ``_id`` uses the
+        index (``$in`` reads the whole collection). Ids with no document are left out."""
+        found = []
+        for pid in sorted(set(participant_ids)):
+            loaded = await self.load(pid)
+            if loaded is not None:
+                found.append((loaded[0], loaded[1]))
+        return found
+
+    async def ids_by_employee(self) -> dict[str, set[str]]:
+        """Every enrolment's id, by employee (one scan, at start)."""
+        by_employee: dict[str, set[str]] = {}
+        async for d in self.collection.find({}, {"employee_id": 1}):
+            by_employee.setdefault(str(d["employee_id"]), set()).add(str(d["_id"]))
+        return by_employee
 
     async def seat_holders(self, program_id: str) -> int:
         return await self.collection.count_documents(
@@ -140,11 +154,12 @@ class ParticipantRepository:
 
 
 class FollowedDirectory:
-    """Per employee who ever enrolled, the directory facts their enrolments last followed.
+    """Per employee who ever enrolled, the directory facts their enrolments last followed and
+    the ids of those enrolments.
 
-    One small document by ``_id``, so deciding whether an HR change concerns the enrolments
-    costs no scan of the participants (on FerretDB any other filter reads the whole
-    collection). No document: the employee never enrolled, and no HR change concerns them.
+    One small document by ``_id``, so deciding whether an HR change concerns the enrolments, and
+    finding them, costs no scan of the participants (on FerretDB any other filter reads the
+    whole collection). No document: the employee never enrolled, and no HR change concerns them.
     """
 
     def __init__(self, db: Database) -> None:
@@ -156,12 +171,19 @@ class FollowedDirectory:
             return None
         return DirectoryFacts.model_validate(document.get("facts") or {})
 
-    async def enrolling(self, employee_id: str) -> None:
-        """Before an enrolment is saved (so a crash in between leaves only a harmless
-        document): the next HR change of this employee is looked at, whatever it is."""
+    async def enrolling(self, employee_id: str, participant_id: str) -> None:
+        """Before an enrolment is saved (so a crash in between leaves only an id with no
+        enrolment, which readers skip): the next HR change of this employee is looked at,
+        whatever it is, and a termination finds the enrolment."""
         await self.collection.update_one(
-            {"_id": employee_id}, {"$setOnInsert": {"facts": {}}}, upsert=True
+            {"_id": employee_id},
+            {"$setOnInsert": {"facts": {}}, "$addToSet": {"participant_ids": participant_id}},
+            upsert=True,
         )
+
+    async def participant_ids(self, employee_id: str) -> list[str]:
+        document = await self.collection.find_one({"_id": employee_id}, {"participant_ids": 1})
+        return list(document.get("participant_ids") or []) if document else []
 
     async def followed(self, employee_id: str, facts: DirectoryFacts) -> None:
         await self.collection.update_one(
@@ -170,15 +192,25 @@ class FollowedDirectory:
             upsert=True,
         )
 
-    async def add_missing(self, employee_ids: set[str]) -> int:
-        """Documents for enrolments saved before this collection existed (at start); returns
-        how many were added."""
-        known = {str(d["_id"]) async for d in self.collection.find({}, {"_id": 1})}
-        missing = sorted(employee_ids - known)
+    async def add_missing(self, by_employee: dict[str, set[str]]) -> int:
+        """Documents and enrolment ids for enrolments saved before they were kept here (at
+        start); returns for how many employees something was added."""
+        known = {
+            str(d["_id"]): set(d.get("participant_ids") or [])
+            async for d in self.collection.find({}, {"participant_ids": 1})
+        }
+        missing = sorted(e for e, ids in by_employee.items() if not ids <= known.get(e, set()))
         for start in range(0, len(missing), BATCH):
             await self.collection.bulk_write(
                 [
-                    UpdateOne({"_id": eid}, {"$setOnInsert": {"facts": {}}}, upsert=True)
+                    UpdateOne(
+                        {"_id": eid},
+                        {
+                            "$setOnInsert": {"facts": {}},
+                            "$addToSet": {"participant_ids": {"$each": sorted(by_employee[eid])}},
+                        },
+                        upsert=True,
+                    )
                     for eid in missing[start : start + BATCH]
                 ],
                 ordered=False,

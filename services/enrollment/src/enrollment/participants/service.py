@@ -168,7 +168,7 @@ class ParticipantService:
             enrolled_at=now,
             updated_at=now,
         )
-        await self.followed.enrolling(employee_id)
+        await self.followed.enrolling(employee_id, pid)
         async with self.seats(program_id):
             return await self._enrol_seated(
                 program, participant, existing, idempotency_key, request
@@ -352,7 +352,7 @@ class ParticipantService:
         now_facts = directory_facts(employee)
         if not directory_changed(followed, now_facts):
             return False
-        for participant, version in await self.participants.of_employee(employee_id):
+        for participant, version in await self.enrolments_of(employee_id):
             for _ in range(RETRIES):
                 events = participant.follow_directory(now_facts, utcnow())
                 if not events:
@@ -363,10 +363,16 @@ class ParticipantService:
         await self.followed.followed(employee_id, now_facts)
         return True
 
+    async def enrolments_of(self, employee_id: str) -> list[tuple[Participant, int]]:
+        """Every enrolment of an employee, read by ``_id`` from the ids listed before each was
+        saved (wait for ``followed_ready``): no scan of the participants."""
+        return await self.participants.many(await self.followed.participant_ids(employee_id))
+
     async def withdraw_everywhere(self, employee_id: str, reason: WithdrawReason) -> None:
         """Withdraw from every program (finishing withdrawals a crash interrupted), then clear
         the employee's mark that the cascade is due."""
-        for participant, version in await self.participants.of_employee(employee_id):
+        await self.followed_ready.wait()
+        for participant, version in await self.enrolments_of(employee_id):
             if participant.status in ACTIVE:
                 await self.withdraw(participant.participant_id, reason)
                 crash_point("enrollment.cascade.program_done")
@@ -400,7 +406,7 @@ class ParticipantService:
     async def finish_cascades(self) -> None:
         """At start: what a crash left half done. Withdrawals saved without their group and
         seat following, and terminations or erasures whose withdrawals had not all run."""
-        await self.followed.add_missing(await self.participants.employee_ids())
+        await self.followed.add_missing(await self.participants.ids_by_employee())
         self.followed_ready.set()
         for participant, version in await self.participants.unfinished_withdrawals():
             await self.finish_withdrawal(participant, version)
