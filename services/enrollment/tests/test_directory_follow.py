@@ -16,6 +16,7 @@ from enrollment.participants.service import ParticipantService
 from enrollment.programs.repository import ProgramRepository
 from enrollment.settings import EnrollmentSettings
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
+from roundtable_shared.events.catalogue.enrollment import WithdrawReason
 from roundtable_shared.events.registry import parse_data
 from roundtable_shared.storage.mongo import Database, connect
 
@@ -171,3 +172,68 @@ async def test_changes_that_concern_no_enrolment_cost_no_scan(
     await service.finish_cascades()
     assert await service.follow_directory("e-1") is True
     assert await followed.load("e-2") is None
+
+
+class ScanningParticipants(ParticipantRepository):
+    """The real repository, counting the reads that scan the participants on FerretDB."""
+
+    scans = 0
+
+    async def find(self, query: dict[str, Any], limit: int = 0) -> list[Any]:
+        self.scans += 1
+        return await super().find(query, limit)
+
+    async def seat_holders(self, program_id: str) -> int:
+        self.scans += 1
+        return await super().seat_holders(program_id)
+
+    async def first_waitlisted(self, program_id: str) -> Any:
+        self.scans += 1
+        return await super().first_waitlisted(program_id)
+
+
+async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    settings: EnrollmentSettings,
+    service_db: Database,
+) -> None:
+    for eid in ("e-1", "e-2"):
+        await send_hr(client, hired(eid))
+    pid = await open_program(client, admin, capacity=2)
+    par = await enrol(client, token, pid, "e-1", CONSENTING)
+    await enrol(client, token, pid, "e-2", CONSENTING)
+    source = settings.event_source
+    participants = ScanningParticipants(service_db, source=source)
+    programs = ProgramRepository(service_db, source=source)
+    service = ParticipantService(
+        participants,
+        programs,
+        EmployeeRepository(service_db, source=source),
+        FollowedDirectory(service_db),
+    )
+    service.followed_ready.set()
+
+    async def seats() -> tuple[int, list[str]]:
+        program = await programs.collection.find_one({"_id": pid})
+        assert program is not None
+        return int(program["enrolled_count"]), list(program.get("seats_released") or [])
+
+    assert await seats() == (2, [])
+    await service.withdraw_everywhere("e-1", WithdrawReason.TERMINATED)
+    assert participants.scans == 0
+    seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+    assert (seen["status"], seen["withdrawal_reason"]) == ("withdrawn", "terminated")
+    assert await seats() == (1, [])
+
+    # A release run again after a crash (before the withdrawal stopped asking for it) frees
+    # nothing more; enrolling again takes the seat, and a later withdrawal frees it again.
+    await programs.release_seat(pid, "p-x")
+    await programs.release_seat(pid, "p-x")
+    assert await seats() == (0, ["p-x"])
+    assert await programs.take_seat(pid, 2, "p-x")
+    assert await seats() == (1, [])
+    await programs.release_seat(pid, "p-x")
+    await programs.released(pid, "p-x")
+    assert await seats() == (0, [])

@@ -119,9 +119,13 @@ class ParticipantRepository:
             by_employee.setdefault(str(d["employee_id"]), set()).add(str(d["_id"]))
         return by_employee
 
-    async def seat_holders(self, program_id: str) -> int:
+    async def seat_holders(self, program_id: str, released: Sequence[str] = ()) -> int:
+        """Enrolments holding a seat, and withdrawals whose seat is still to be given back
+        (not among the ``released`` ones): a release after a crash still counts on it."""
+        holding = {"status": {"$in": [s.value for s in HOLDS_SEAT]}}
+        unreleased = {"seat_to_release": True, "_id": {"$nin": list(released)}}
         return await self.collection.count_documents(
-            {"program_id": program_id, "status": {"$in": [s.value for s in HOLDS_SEAT]}}
+            {"program_id": program_id, "$or": [holding, unreleased]}
         )
 
     async def unfinished_withdrawals(self) -> list[tuple[Participant, int]]:

@@ -96,7 +96,9 @@ class ParticipantService:
         self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
         self.on_erased: list[Forget] = []  # set by the wiring: previews, groups forget the name
         # Seats change under their program's lock: the service runs as one process (FerretDB),
-        # so with the lock held no seat is half taken and a count of the holders is exact.
+        # so with the lock held no seat is half taken and a count of the holders is exact. The
+        # counter is kept by conditional updates; a count only corrects it (after a crash) when
+        # it says the program is full, since on FerretDB a count reads every enrolment.
         self._seat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def seats(self, program_id: str) -> asyncio.Lock:
@@ -104,7 +106,9 @@ class ParticipantService:
 
     async def recount_seats(self, program_id: str) -> None:
         """Set the seat counter from the enrolments holding one (hold ``seats(program_id)``)."""
-        await self.programs.set_seats(program_id, await self.participants.seat_holders(program_id))
+        released = await self.programs.seats_released(program_id)
+        holders = await self.participants.seat_holders(program_id, released)
+        await self.programs.set_seats(program_id, holders)
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -188,13 +192,13 @@ class ParticipantService:
             participant.updated_at,
         )
         capacity = program.settings.capacity
-        seated = await self.programs.take_seat(program_id, capacity)
+        seated = await self.programs.take_seat(program_id, capacity, pid)
         crash_point("enrollment.enrolment.seat_taken")
         if not seated and capacity is not None:
             # Full, says the counter; a crash between taking a seat and saving the enrolment
             # leaves it too high, so count the holders before sending anyone to the waitlist.
             await self.recount_seats(program_id)
-            seated = await self.programs.take_seat(program_id, capacity)
+            seated = await self.programs.take_seat(program_id, capacity, pid)
         events: list[EventData]
         if seated:
             events = [ParticipantEnrolled(**participant.consent_fields(), enrolled_at=now)]
@@ -295,10 +299,12 @@ class ParticipantService:
         self, participant: Participant, version: int
     ) -> tuple[Participant, int]:
         """The seat and the group of a saved withdrawal; a no-op once they followed."""
-        if participant.seat_to_release:
-            async with self.seats(participant.program_id):
-                await self.recount_seats(participant.program_id)
-                await self.promote_from_waitlist(participant.program_id)
+        program_id, pid = participant.program_id, participant.participant_id
+        seat_released = participant.seat_to_release
+        if seat_released:
+            async with self.seats(program_id):
+                await self.programs.release_seat(program_id, pid)
+                await self.promote_from_waitlist(program_id)
             crash_point("enrollment.withdrawal.seat_released")
         if participant.leaving_group_id and self.on_left_group:
             left = participant.model_copy(update={"group_id": participant.leaving_group_id})
@@ -306,13 +312,21 @@ class ParticipantService:
             crash_point("enrollment.withdrawal.left_group")
         for _ in range(RETRIES):
             if not participant.withdrawal_unfinished:
-                return participant, version
+                break
             participant.seat_to_release, participant.leaving_group_id = False, None
             saved = await self.participants.save(participant, version, [])
             if saved is not None:
-                return participant, saved
-            participant, version = await self.get(participant.participant_id)
-        raise Conflict("the enrolment is changing too fast; retry")
+                version = saved
+                break
+            participant, version = await self.get(pid)
+        else:
+            raise Conflict("the enrolment is changing too fast; retry")
+        if seat_released:
+            # Only now that no restart would release it again (a crash before this leaves an
+            # id that no later release of this enrolment is held back by: enrolling again
+            # takes it out).
+            await self.programs.released(program_id, pid)
+        return participant, version
 
     async def promote_from_waitlist(self, program_id: str) -> None:
         """Give free seats to the waitlist, first in line first (hold ``seats(program_id)``)."""
@@ -320,9 +334,17 @@ class ParticipantService:
         if loaded is None or loaded[0].status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
             return
         capacity = loaded[0].settings.capacity
+        # Finding the first in line is a scan on FerretDB: not when nobody was ever waitlisted
+        # or the counter leaves no seat to give.
+        if not loaded[2].get("waitlist_seq"):
+            return
+        if capacity is not None and int(loaded[2].get("enrolled_count", 0)) >= capacity:
+            return
         while True:
             first = await self.participants.first_waitlisted(program_id)
-            if first is None or not await self.programs.take_seat(program_id, capacity):
+            if first is None or not await self.programs.take_seat(
+                program_id, capacity, first[0].participant_id
+            ):
                 return
             participant, version = first
             participant.status = ParticipantStatus.ENROLLED

@@ -82,16 +82,39 @@ class ProgramRepository:
 
     # Seats: counters outside the versioned state, so enrolments never conflict with edits.
 
-    async def take_seat(self, program_id: str, capacity: int | None) -> bool:
+    async def take_seat(self, program_id: str, capacity: int | None, participant_id: str) -> bool:
+        """One seat if the counter is under capacity. A release of this enrolment's seat the
+        counter still remembers (see ``release_seat``) is over: the seat is taken again."""
         query: dict[str, Any] = {"_id": program_id}
         if capacity is not None:
             query["enrolled_count"] = {"$lt": capacity}
-        result = await self.collection.update_one(query, {"$inc": {"enrolled_count": 1}})
+        result = await self.collection.update_one(
+            query, {"$inc": {"enrolled_count": 1}, "$pull": {"seats_released": participant_id}}
+        )
         return result.modified_count == 1
 
+    async def release_seat(self, program_id: str, participant_id: str) -> None:
+        """One seat back, once per withdrawal: the enrolment's id stays in ``seats_released``
+        until ``released`` (after the withdrawal no longer asks for it), so a release run again
+        after a crash in between frees nothing. One conditional update by ``_id``, where a
+        count of the holders would read every enrolment on FerretDB."""
+        await self.collection.update_one(
+            {"_id": program_id, "seats_released": {"$ne": participant_id}},
+            {"$inc": {"enrolled_count": -1}, "$push": {"seats_released": participant_id}},
+        )
+
+    async def seats_released(self, program_id: str) -> list[str]:
+        document = await self.collection.find_one({"_id": program_id}, {"seats_released": 1})
+        return list(document.get("seats_released") or []) if document else []
+
+    async def released(self, program_id: str, participant_id: str) -> None:
+        await self.collection.update_one(
+            {"_id": program_id}, {"$pull": {"seats_released": participant_id}}
+        )
+
     async def set_seats(self, program_id: str, holders: int) -> None:
-        """The counter from a count of the enrolments holding a seat: a release that runs twice
-        (a withdrawal finished again after a crash) cannot free a seat twice."""
+        """The counter from a count of the enrolments holding a seat (and of the withdrawals
+        whose seat is still to be released, which ``release_seat`` will take off)."""
         await self.collection.update_one({"_id": program_id}, {"$set": {"enrolled_count": holders}})
 
     async def next_waitlist_number(self, program_id: str) -> int:
