@@ -76,6 +76,13 @@ async def test_an_hr_change_of_department_reaches_a_consenting_participant_once(
         return bool(answer.json()["status"] == "paused")
 
     await wait_for(paused)
+
+    async def pause_published() -> bool:
+        # The outbox relay publishes after the write: the pause can be seen before its event.
+        events = await enrollment_events(nats_client, namespace, 0)
+        return any(e.subject == consenting and e.type.endswith(".paused") for e in events)
+
+    await wait_for(pause_published)
     events = await enrollment_events(nats_client, namespace, 0)
     updated = [e for e in events if e.type == "roundtable.enrollment.participant.updated"]
     assert [e.subject for e in updated] == [consenting], updated
