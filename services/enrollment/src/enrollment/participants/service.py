@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 
 from enrollment.clock import utcnow
@@ -79,6 +80,47 @@ def attributes(employee: Employee | None) -> ReportingAttributes | None:
     )
 
 
+class SeatLock:
+    """A program's seats: enrolments taking one hold it shared, side by side (each seat is a
+    conditional update); a count of the holders, a release and a promotion hold it exclusively.
+    A waiting exclusive holder keeps new shared ones out, so enrolments cannot starve it."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._exclusive and not self._waiting)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._shared -= 1
+                self._changed.notify_all()
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        async with self._changed:
+            self._waiting += 1
+            try:
+                await self._changed.wait_for(lambda: not self._exclusive and not self._shared)
+            finally:
+                self._waiting -= 1
+                self._changed.notify_all()  # a cancelled wait lets the shared ones in again
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._exclusive = False
+                self._changed.notify_all()
+
+
 class ParticipantService:
     def __init__(
         self,
@@ -96,16 +138,17 @@ class ParticipantService:
         self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
         self.on_erased: list[Forget] = []  # set by the wiring: previews, groups forget the name
         # Seats change under their program's lock: the service runs as one process (FerretDB),
-        # so with the lock held no seat is half taken and a count of the holders is exact. The
-        # counter is kept by conditional updates; a count only corrects it (after a crash) when
-        # it says the program is full, since on FerretDB a count reads every enrolment.
-        self._seat_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # so with the lock held exclusively no seat is half taken and a count of the holders is
+        # exact. The counter is kept by conditional updates, so enrolments take seats side by
+        # side (shared); a count only corrects it (after a crash) when it says the program is
+        # full, since on FerretDB a count reads every enrolment.
+        self._seat_locks: defaultdict[str, SeatLock] = defaultdict(SeatLock)
 
-    def seats(self, program_id: str) -> asyncio.Lock:
+    def seats(self, program_id: str) -> SeatLock:
         return self._seat_locks[program_id]
 
     async def recount_seats(self, program_id: str) -> None:
-        """Set the seat counter from the enrolments holding one (hold ``seats(program_id)``)."""
+        """Set the seat counter from the enrolments holding one (hold ``seats(program_id)`` exclusively)."""
         released = await self.programs.seats_released(program_id)
         holders = await self.participants.seat_holders(program_id, released)
         await self.programs.set_seats(program_id, holders)
@@ -173,32 +216,39 @@ class ParticipantService:
             updated_at=now,
         )
         await self.followed.enrolling(employee_id, pid)
-        async with self.seats(program_id):
-            return await self._enrol_seated(
-                program, participant, existing, idempotency_key, request
-            )
+        extra = {"idempotency_key": idempotency_key, "request_fingerprint": fingerprint(request)}
+        seats, capacity = self.seats(program_id), program.settings.capacity
+        try:
+            async with seats.shared():
+                seated = await self.programs.take_seat(program_id, capacity, pid)
+                crash_point("enrollment.enrolment.seat_taken")
+                if seated:
+                    return await self._save_enrolment(participant, existing, True, extra)
+            async with seats.exclusive():
+                # Full, says the counter; a crash between taking a seat and saving the enrolment
+                # leaves it too high, so count the holders before sending anyone to the waitlist.
+                await self.recount_seats(program_id)
+                seated = await self.programs.take_seat(program_id, capacity, pid)
+                return await self._save_enrolment(participant, existing, seated, extra)
+        except AlreadyExists:
+            async with seats.exclusive():
+                await self.recount_seats(program_id)  # a seat it took is nobody's
+            raise Conflict("you are already enrolled in this program", participant_id=pid) from None
 
-    async def _enrol_seated(
+    async def _save_enrolment(
         self,
-        program: Program,
         participant: Participant,
         existing: tuple[Participant, int, Document] | None,
-        idempotency_key: str | None,
-        request: Document,
+        seated: bool,
+        extra: Document,
     ) -> tuple[Participant, int, bool]:
+        """Enrolled or waitlisted (hold the program's seats); AlreadyExists when enrolled
+        meanwhile."""
         program_id, pid, now = (
-            program.program_id,
+            participant.program_id,
             participant.participant_id,
             participant.updated_at,
         )
-        capacity = program.settings.capacity
-        seated = await self.programs.take_seat(program_id, capacity, pid)
-        crash_point("enrollment.enrolment.seat_taken")
-        if not seated and capacity is not None:
-            # Full, says the counter; a crash between taking a seat and saving the enrolment
-            # leaves it too high, so count the holders before sending anyone to the waitlist.
-            await self.recount_seats(program_id)
-            seated = await self.programs.take_seat(program_id, capacity, pid)
         events: list[EventData]
         if seated:
             events = [ParticipantEnrolled(**participant.consent_fields(), enrolled_at=now)]
@@ -211,19 +261,13 @@ class ParticipantService:
             events = [
                 ParticipantWaitlisted(**participant.ids(), position=position, waitlisted_at=now)
             ]
-        extra = {"idempotency_key": idempotency_key, "request_fingerprint": fingerprint(request)}
-        try:
-            if existing is None:
-                version = await self.participants.insert(participant, events, extra)
-            else:
-                saved = await self.participants.save(participant, existing[1], events, extra)
-                if saved is None:
-                    raise AlreadyExists(pid)
-                version = saved
-        except AlreadyExists:
-            if seated:
-                await self.recount_seats(program_id)
-            raise Conflict("you are already enrolled in this program", participant_id=pid) from None
+        if existing is None:
+            version = await self.participants.insert(participant, events, extra)
+        else:
+            saved = await self.participants.save(participant, existing[1], events, extra)
+            if saved is None:
+                raise AlreadyExists(pid)
+            version = saved
         return participant, version, True
 
     # --- edit ------------------------------------------------------------------------------------
@@ -302,7 +346,7 @@ class ParticipantService:
         program_id, pid = participant.program_id, participant.participant_id
         seat_released = participant.seat_to_release
         if seat_released:
-            async with self.seats(program_id):
+            async with self.seats(program_id).exclusive():
                 await self.programs.release_seat(program_id, pid)
                 await self.promote_from_waitlist(program_id)
             crash_point("enrollment.withdrawal.seat_released")
@@ -329,7 +373,7 @@ class ParticipantService:
         return participant, version
 
     async def promote_from_waitlist(self, program_id: str) -> None:
-        """Give free seats to the waitlist, first in line first (hold ``seats(program_id)``)."""
+        """Give free seats to the waitlist, first in line first (hold ``seats(program_id)`` exclusively)."""
         loaded = await self.programs.load(program_id)
         if loaded is None or loaded[0].status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
             return
