@@ -188,11 +188,12 @@ class EmployeeRepository:
         return [(str(d["_id"]), WithdrawReason(d["cascade_due"])) async for d in cursor]
 
     async def cascade_done(self, employee_id: str, reason: WithdrawReason) -> None:
-        """Not versioned (the marker is no part of the employee's history); by ``_id`` alone so
-        FerretDB finds it without a scan, after checking it is still this cascade's."""
-        document = await self.collection.find_one({"_id": employee_id}, {"cascade_due": 1})
-        if document is not None and document.get("cascade_due") == reason.value:
-            await self.collection.update_one({"_id": employee_id}, {"$set": {"cascade_due": None}})
+        """Not versioned (the marker is no part of the employee's history); only if it is
+        still this cascade's. One update: the local FerretDB finds a filter naming the ``_id``
+        by its index, whatever else the filter says."""
+        await self.collection.update_one(
+            {"_id": employee_id, "cascade_due": reason.value}, {"$set": {"cascade_due": None}}
+        )
 
     async def page(self, after: str | None, limit: int) -> list[tuple[Employee, int]]:
         query: dict[str, Any] = {"_id": {"$gt": after}} if after else {}

@@ -306,7 +306,11 @@ class ParticipantService:
     # --- withdraw, pause, resume -----------------------------------------------------------------
 
     async def withdraw(
-        self, pid: str, reason: WithdrawReason, expected_version: int | None = None
+        self,
+        pid: str,
+        reason: WithdrawReason,
+        expected_version: int | None = None,
+        loaded: tuple[Participant, int] | None = None,
     ) -> tuple[Participant, int]:
         """Withdraw, then let the seat and the group follow.
 
@@ -314,7 +318,9 @@ class ParticipantService:
         change, the seat to give away); ``finish_withdrawal`` does those and clears them. Each
         step can run again, so a crash in between is finished on restart, once."""
         for _ in range(RETRIES):
-            participant, version = await self.get(pid)
+            # The caller's copy first (the cascade just read it); a conflict reads it again.
+            participant, version = loaded or await self.get(pid)
+            loaded = None
             if expected_version is not None and version != expected_version:
                 raise stale_write(version)
             if participant.status is ParticipantStatus.WITHDRAWN:
@@ -440,7 +446,9 @@ class ParticipantService:
         await self.followed_ready.wait()
         for participant, version in await self.enrolments_of(employee_id):
             if participant.status in ACTIVE:
-                await self.withdraw(participant.participant_id, reason)
+                await self.withdraw(
+                    participant.participant_id, reason, loaded=(participant, version)
+                )
                 crash_point("enrollment.cascade.program_done")
                 continue
             if reason is WithdrawReason.ERASED:
