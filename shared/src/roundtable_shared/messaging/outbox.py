@@ -113,7 +113,7 @@ class OutboxRelay:
             yield
         finally:
             self._pauses -= 1
-            self.nudge()
+            self._wake.set()  # what the writes named goes now; the next sweep finds the rest
 
     def stop(self) -> None:
         self._running = False
@@ -154,10 +154,8 @@ class OutboxRelay:
         sent = 0
         for name in self._collections:
             if sweep:
-                self._pending[name].clear()  # the sweep finds them as well
                 sent += await self._sweep(name)
-            else:
-                sent += await self._relay_pending(name)
+            sent += await self._relay_pending(name)
         return sent
 
     async def _sweep(self, name: str) -> int:
@@ -166,8 +164,10 @@ class OutboxRelay:
             .find({PENDING: True}, {"outbox": 1, "outbox_rev": 1}, limit=self._batch_size)
             .to_list()
         )
-        if len(documents) == self._batch_size:
-            self._sweep_requested = True  # more may wait: the next pass goes on sweeping
+        if len(documents) == self._batch_size and not self._pending[name]:
+            # More may wait and no write named them (a crash's leftovers): sweep on. When writes
+            # did name documents (a bulk import), reading those by _id is the cheaper way on.
+            self._sweep_requested = True
         return await self._publish_and_clear(name, documents)
 
     async def _relay_pending(self, name: str) -> int:
