@@ -205,7 +205,7 @@ class DirectoryService:
                     await self.employees.set_import_hash(row.employee_id, current[1], digest)
         if run.dry_run or not operations:
             return
-        matched, failed = await self.employees.bulk(operations)
+        matched, failed = await self.employees.bulk(operations, [eid for eid, *_ in planned])
         updates = sum(1 for *_, version in planned if version is not None)
         if matched < updates:
             # Someone (a webhook) changed some of them meanwhile: find which, redo those alone.
@@ -253,7 +253,7 @@ class DirectoryService:
                 if outcome.changed:
                     operations.append(self.employees.update_op(employee, version, outcome.events))
                     planned.append(employee_id)
-            _, failed = await self.employees.bulk(operations)
+            _, failed = await self.employees.bulk(operations, planned)
             for index in failed:
                 await self._apply_alone(planned[index], change)
 
