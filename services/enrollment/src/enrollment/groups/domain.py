@@ -89,17 +89,7 @@ def remove(
                 dissolved_at=at,
             )
         ], released
-    return [
-        GroupChanged(
-            group_id=group.group_id,
-            program_id=group.program_id,
-            name=group.name,
-            members=group.members,
-            removed_employee_ids=[leaving.employee_id],
-            reason=reason,
-            changed_at=at,
-        )
-    ], []
+    return [_changed(group, reason, at, removed=[leaving.employee_id])], []
 
 
 def add(
@@ -107,17 +97,7 @@ def add(
 ) -> list[EventData]:
     group.members = [*group.members, member]
     group.refill_candidates = [p for p in group.refill_candidates if p != member.participant_id]
-    return [
-        GroupChanged(
-            group_id=group.group_id,
-            program_id=group.program_id,
-            name=group.name,
-            members=group.members,
-            added_employee_ids=[member.employee_id],
-            reason=reason,
-            changed_at=at,
-        )
-    ]
+    return [_changed(group, reason, at, added=[member.employee_id])]
 
 
 def dissolve(group: PeerGroup, reason: DissolveReason, at: datetime) -> list[EventData]:
@@ -139,18 +119,7 @@ def replace(
     if leaving is None:
         return []
     group.members = [joining if m.participant_id == leaving_id else m for m in group.members]
-    return [
-        GroupChanged(
-            group_id=group.group_id,
-            program_id=group.program_id,
-            name=group.name,
-            members=group.members,
-            added_employee_ids=[joining.employee_id],
-            removed_employee_ids=[leaving.employee_id],
-            reason=reason,
-            changed_at=at,
-        )
-    ]
+    return [_changed(group, reason, at, added=[joining.employee_id], removed=[leaving.employee_id])]
 
 
 def forget_name(group: PeerGroup, employee_id: str, placeholder: str) -> bool:
@@ -203,20 +172,31 @@ def accept_refill(group: PeerGroup, joining: list[GroupMember], at: datetime) ->
     group.refill_candidates = [p for p in group.refill_candidates if p not in added]
     group.refill.status = RefillStatus.ACCEPTED
     group.refill.decided_at = at
-    return [
-        GroupChanged(
-            group_id=group.group_id,
-            program_id=group.program_id,
-            name=group.name,
-            members=group.members,
-            added_employee_ids=[m.employee_id for m in joining],
-            reason=GroupChangeReason.ADMIN,
-            changed_at=at,
-        )
-    ]
+    return [_changed(group, GroupChangeReason.ADMIN, at, added=[m.employee_id for m in joining])]
 
 
 def decline_refill(group: PeerGroup, at: datetime) -> None:
     assert group.refill is not None
     group.refill.status = RefillStatus.DECLINED
     group.refill.decided_at = at
+
+
+def _changed(
+    group: PeerGroup,
+    reason: GroupChangeReason,
+    at: datetime,
+    *,
+    added: list[str] | None = None,
+    removed: list[str] | None = None,
+) -> GroupChanged:
+    """The group as it is now, and who joined or left it."""
+    return GroupChanged(
+        group_id=group.group_id,
+        program_id=group.program_id,
+        name=group.name,
+        members=group.members,
+        added_employee_ids=added or [],
+        removed_employee_ids=removed or [],
+        reason=reason,
+        changed_at=at,
+    )
