@@ -10,14 +10,19 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from enrollment.directory.repository import EmployeeRepository
-from enrollment.participants.repository import FollowedDirectory, ParticipantRepository
+from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
+from enrollment.participants.repository import (
+    PARTICIPANTS,
+    FollowedDirectory,
+    ParticipantRepository,
+)
 from enrollment.participants.service import ParticipantService
-from enrollment.programs.repository import ProgramRepository
+from enrollment.programs.repository import PROGRAMS, ProgramRepository
 from enrollment.settings import EnrollmentSettings
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
 from roundtable_shared.events.catalogue.enrollment import WithdrawReason
 from roundtable_shared.events.registry import parse_data
+from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, connect
 
 CONSENTING = {"goals": ["Delegate more"], "consent_to_reporting": True}
@@ -134,12 +139,12 @@ async def test_changes_that_concern_no_enrolment_cost_no_scan(
     pid = await open_program(client, admin)
     par = await enrol(client, token, pid, "e-1", CONSENTING)
     source = settings.event_source
-    participants = CountingParticipants(service_db, source=source)
+    participants = CountingParticipants(AggregateStore(service_db[PARTICIPANTS], source=source))
     followed = FollowedDirectory(service_db)
     service = ParticipantService(
         participants,
-        ProgramRepository(service_db, source=source),
-        EmployeeRepository(service_db, source=source),
+        ProgramRepository(AggregateStore(service_db[PROGRAMS], source=source)),
+        EmployeeRepository(AggregateStore(service_db[EMPLOYEES], source=source)),
         followed,
     )
     service.followed_ready.set()
@@ -212,12 +217,12 @@ async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
     par = await enrol(client, token, pid, "e-1", CONSENTING)
     await enrol(client, token, pid, "e-2", CONSENTING)
     source = settings.event_source
-    participants = ScanningParticipants(service_db, source=source)
-    programs = ProgramRepository(service_db, source=source)
+    participants = ScanningParticipants(AggregateStore(service_db[PARTICIPANTS], source=source))
+    programs = ProgramRepository(AggregateStore(service_db[PROGRAMS], source=source))
     service = ParticipantService(
         participants,
         programs,
-        EmployeeRepository(service_db, source=source),
+        EmployeeRepository(AggregateStore(service_db[EMPLOYEES], source=source)),
         FollowedDirectory(service_db),
     )
     service.followed_ready.set()

@@ -54,17 +54,14 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         ],
         outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS],
     )
-    # Each write tells the relay which document holds its events; a bulk write asks for a sweep.
-    source, nudge, pending = settings.event_source, runtime.relay.nudge, runtime.relay.pending
-    employees = EmployeeRepository(runtime.db, source=source, nudge=nudge, pending=pending)
-    programs = ProgramRepository(runtime.db, source=source, nudge=nudge, pending=pending)
-    participant_repository = ParticipantRepository(
-        runtime.db, source=source, nudge=nudge, pending=pending
-    )
+    # Each store tells the relay which documents its writes filled.
+    employees = EmployeeRepository(runtime.aggregate_store(EMPLOYEES))
+    programs = ProgramRepository(runtime.aggregate_store(PROGRAMS))
+    participant_repository = ParticipantRepository(runtime.aggregate_store(PARTICIPANTS))
     participants = ParticipantService(
         participant_repository, programs, employees, FollowedDirectory(runtime.db)
     )
-    group_repository = GroupRepository(runtime.db, source=source, nudge=nudge, pending=pending)
+    group_repository = GroupRepository(runtime.aggregate_store(GROUPS))
     matching = MatchingService(
         programs,
         participant_repository,

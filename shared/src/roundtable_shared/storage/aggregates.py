@@ -37,10 +37,13 @@ class AggregateStore:
         self._nudge = nudge
         self._pending = pending
 
-    def _announce(self, aggregate_id: Any) -> None:
+    def announce(self, *aggregate_ids: Any) -> None:
+        """Tell the relay these documents hold new events (for writes made outside ``insert``
+        and ``update``, e.g. a bulk write of prepared operations)."""
         if self._pending is None:
             self._nudge()
-        else:
+            return
+        for aggregate_id in aggregate_ids:
             self._pending(self.collection.name, aggregate_id)
 
     def envelopes(
@@ -67,7 +70,7 @@ class AggregateStore:
         except DuplicateKeyError:
             raise AlreadyExists(str(document["_id"])) from None
         if outbox:
-            self._announce(document["_id"])
+            self.announce(document["_id"])
         return version
 
     async def update(
@@ -90,5 +93,5 @@ class AggregateStore:
         if result.matched_count == 0:
             return None
         if outbox:
-            self._announce(aggregate_id)
+            self.announce(aggregate_id)
         return expected_version + bump

@@ -7,7 +7,7 @@ processed" can never be split by a crash.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from pymongo import IndexModel, InsertOne, UpdateOne
@@ -18,7 +18,7 @@ from roundtable_shared.events.catalogue.enrollment import EmploymentStatus, With
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+from roundtable_shared.storage.mongo import Collection, Document, Indexes
 
 EMPLOYEES = "employees"
 INDEXES = Indexes(
@@ -61,20 +61,10 @@ def from_document(document: Document) -> Employee:
 
 
 class EmployeeRepository:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        source: str,
-        nudge: Callable[[], None] | None = None,
-        pending: Callable[[str, Any], None] | None = None,
-    ) -> None:
-        self.collection: Collection = db[EMPLOYEES]
-        self._nudge: Callable[[], None] = nudge or (lambda: None)
-        self._pending = pending
-        self.store = AggregateStore(
-            self.collection, source=source, nudge=self._nudge, pending=pending
-        )
+    def __init__(self, store: AggregateStore) -> None:
+        """``store``: the ``employees`` collection's (``ServiceRuntime.aggregate_store``)."""
+        self.store = store
+        self.collection: Collection = store.collection
 
     async def load(self, employee_id: str) -> tuple[Employee, int, list[str]] | None:
         document = await self.collection.find_one({"_id": employee_id}, {"outbox": 0})
@@ -161,12 +151,8 @@ class EmployeeRepository:
             details = exc.details
             failed = {int(error["index"]) for error in details.get("writeErrors", [])}
             matched = int(details.get("nMatched", 0))
-        if self._pending is None:
-            self._nudge()
-        else:  # the relay reads these by _id instead of searching 50,000 employees for them
-            for index, employee_id in enumerate(employee_ids):
-                if index not in failed:
-                    self._pending(EMPLOYEES, employee_id)
+        # The relay reads these by _id instead of searching 50,000 employees for them.
+        self.store.announce(*(eid for index, eid in enumerate(employee_ids) if index not in failed))
         return matched, failed
 
     async def import_hashes(self) -> dict[str, str | None]:

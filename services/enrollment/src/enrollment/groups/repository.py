@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import IndexModel
@@ -10,7 +10,7 @@ from pymongo import IndexModel
 from enrollment.groups.domain import PeerGroup
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+from roundtable_shared.storage.mongo import Collection, Document, Indexes
 
 GROUPS = "groups"
 INDEXES = Indexes(
@@ -33,18 +33,10 @@ def from_document(document: Document) -> PeerGroup:
 
 
 class GroupRepository:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        source: str,
-        nudge: Callable[[], None] | None = None,
-        pending: Callable[[str, Any], None] | None = None,
-    ) -> None:
-        self.collection: Collection = db[GROUPS]
-        self.store = AggregateStore(
-            self.collection, source=source, nudge=nudge or (lambda: None), pending=pending
-        )
+    def __init__(self, store: AggregateStore) -> None:
+        """``store``: the ``groups`` collection's (``ServiceRuntime.aggregate_store``)."""
+        self.store = store
+        self.collection: Collection = store.collection
 
     async def insert(self, group: PeerGroup, events: Sequence[EventData]) -> int:
         return await self.store.insert(to_document(group), events)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import IndexModel, UpdateOne
@@ -54,18 +54,10 @@ def from_document(document: Document) -> Participant:
 
 
 class ParticipantRepository:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        source: str,
-        nudge: Callable[[], None] | None = None,
-        pending: Callable[[str, Any], None] | None = None,
-    ) -> None:
-        self.collection: Collection = db[PARTICIPANTS]
-        self.store = AggregateStore(
-            self.collection, source=source, nudge=nudge or (lambda: None), pending=pending
-        )
+    def __init__(self, store: AggregateStore) -> None:
+        """``store``: the ``participants`` collection's (``ServiceRuntime.aggregate_store``)."""
+        self.store = store
+        self.collection: Collection = store.collection
 
     async def load(self, participant_id: str) -> tuple[Participant, int, Document] | None:
         document = await self.collection.find_one({"_id": participant_id}, {"outbox": 0})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import IndexModel, ReturnDocument
@@ -11,7 +11,7 @@ from enrollment.programs.domain import Program, ProgramSettings
 from roundtable_shared.events.catalogue.enrollment import ProgramStatus
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+from roundtable_shared.storage.mongo import Collection, Document, Indexes
 
 PROGRAMS = "programs"
 INDEXES = Indexes(PROGRAMS, [IndexModel([("status", 1), ("_id", 1)])])
@@ -27,18 +27,10 @@ def from_document(document: Document) -> Program:
 
 
 class ProgramRepository:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        source: str,
-        nudge: Callable[[], None] | None = None,
-        pending: Callable[[str, Any], None] | None = None,
-    ) -> None:
-        self.collection: Collection = db[PROGRAMS]
-        self.store = AggregateStore(
-            self.collection, source=source, nudge=nudge or (lambda: None), pending=pending
-        )
+    def __init__(self, store: AggregateStore) -> None:
+        """``store``: the ``programs`` collection's (``ServiceRuntime.aggregate_store``)."""
+        self.store = store
+        self.collection: Collection = store.collection
 
     async def insert(self, program: Program, events: Sequence[EventData], fingerprint: str) -> int:
         return await self.store.insert(
