@@ -48,6 +48,7 @@ from journey_support import (
     hire,
     hr_event,
     ok,
+    open_roundtable_program,
     running_system,
     wait_for,
 )
@@ -151,33 +152,17 @@ def program(system: RunningSystem) -> Program:
     hired_at = datetime.now(UTC) - timedelta(days=1)
     for person in [*PEOPLE, SPONSOR]:
         hire(system, person, hired_at)
-    created = ok(
-        admin.post(
-            "enrollment",
-            "/v1/programs",
-            {
-                "name": "Offboarding Roundtables",
-                "description": "The offboarding journeys' program.",
-                "sponsor_ids": [SPONSOR["id"]],
-                "format": "roundtable",
-                "group_size_min": 3,
-                "group_size_max": 4,
-                "eligibility": {"levels": ["L4", "L5"]},
-                "cadence": "biweekly",
-                "session_duration_minutes": 60,
-                "time_zone": "Europe/Berlin",
-                "reminders": {
-                    "before_session_minutes": [REMINDER_MINUTES],
-                    "before_action_due_hours": [48],
-                    "notify_partner_when_overdue": True,
-                },
-            },
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        ),
-        201,
+    program_id = open_roundtable_program(
+        admin,
+        "Offboarding Roundtables",
+        SPONSOR["id"],
+        ["L4", "L5"],
+        reminders={
+            "before_session_minutes": [REMINDER_MINUTES],
+            "before_action_due_hours": [48],
+            "notify_partner_when_overdue": True,
+        },
     )
-    program_id = created["program_id"]
-    ok(admin.post("enrollment", f"/v1/programs/{program_id}/open"))
 
     participant_ids: dict[str, str] = {}
     for employee_id, api in member_api.items():
