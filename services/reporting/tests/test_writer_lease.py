@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack
 from nats.aio.client import Client as NatsClient
 
 from reporting.app import build_app
-from reporting.projections.lease import LEASE_ID
+from reporting.projections.lease import LEASE_ID, Hold
 from reporting.projections.writer import ProjectionWriter
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
@@ -101,3 +101,24 @@ async def test_only_the_lease_holder_applies_and_a_standby_takes_over_when_it_st
             watcher.cancel()
             await second.state.runtime.mongo.drop_database(settings.database_name)
     assert open_at_once == []
+
+
+async def test_a_stopping_process_gives_up_a_lease_its_cancelled_take_won(
+    make_settings: Callable[..., ReportingSettings],
+) -> None:
+    """A stop that cancels a take in flight may leave the take applied but unseen by the
+    process; it gives the lease up all the same, so the next process does not wait for it to
+    expire (a full lease: 15 s by default)."""
+    settings = make_settings(ReportingSettings, writer_lease_seconds=60)
+    app = build_app(settings)
+    writer: ProjectionWriter = app.state.writer
+    async with running_app(app):
+        db = app.state.runtime.db
+        try:
+            await until(writer.gate.is_set, 5)
+            writer.hold = Hold()  # the take's answer never reached the process
+            await writer.stop()
+            lease = await db["reporting_meta"].find_one({"_id": LEASE_ID})
+            assert lease is not None and lease["holder"] is None
+        finally:
+            await app.state.runtime.mongo.drop_database(settings.database_name)
