@@ -13,6 +13,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from reporting.app import build_app
+from reporting.projections.batch import read_journal
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
 from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
@@ -80,7 +81,7 @@ async def test_a_crash_mid_batch_leaves_the_read_models_equal_to_a_rebuild(
             # effect markers, at least, were claimed or are in the journal alone)
             journal = await db["g1_journal"].find_one({"_id": "last"})
             assert journal is not None
-            batch = journal["batch"]
+            batch = read_journal(journal)
             totals = {c["id"] for c in batch["incs"] if c["c"] == "totals"} | {
                 c["id"] for e in batch["effects"] for c in e["changes"] if c["c"] == "totals"
             }

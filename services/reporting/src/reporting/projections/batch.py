@@ -44,7 +44,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import bson
 import structlog
+from bson import Binary, CodecOptions
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
@@ -246,7 +248,7 @@ class Batch:
             # crash leaves is always the last batch. (The batch id makes the new value differ
             # from the old, so FerretDB's $set cannot take them for equal: see ``reconcile``.)
             await self.models.journal.update_one(
-                {"_id": JOURNAL_ID}, {"$set": {"batch": journal}}, upsert=True
+                {"_id": JOURNAL_ID}, {"$set": journal_fields(journal)}, upsert=True
             )
             crash_point("reporting.batch.journaled")
             await _apply(self.models, journal, recovering=False)
@@ -259,6 +261,27 @@ class Batch:
         for collection, doc_id in self._dirty:
             if collection in state.stored:
                 state.stored[collection].add(doc_id)
+
+
+def journal_fields(journal: Mapping[str, Any]) -> Doc:
+    """The journal document's fields: the batch as one BSON value, opaque to the server.
+
+    FerretDB 1.24 turns every nested field of a document into its own JSON with type
+    information, and rewrites all of it on each update: a journal of hundreds of small changes
+    stored as documents took 15 ms a batch, 40% of the projections' time."""
+    return {"id": journal["id"], "batch": Binary(bson.encode(journal, codec_options=_CODEC))}
+
+
+def read_journal(stored: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The batch a journal document holds (as ``journal_fields`` wrote it, or as documents,
+    as journals were written before)."""
+    batch = stored["batch"]
+    if isinstance(batch, Mapping):
+        return batch
+    return bson.decode(bytes(batch), codec_options=_CODEC)
+
+
+_CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
 
 
 def _contributions(stored: Any) -> dict[str, int]:
@@ -351,8 +374,9 @@ async def apply_pending(models: ReadModels) -> None:
     state.forget_copies()
     found = await models.journal.find_one({"_id": JOURNAL_ID})
     if found is not None:
-        log.info("read models: applying the last batch again", batch=found["batch"]["id"])
-        await _apply(models, found["batch"], recovering=True)
+        batch = read_journal(found)
+        log.info("read models: applying the last batch again", batch=batch["id"])
+        await _apply(models, batch, recovering=True)
     state.clean = True
 
 
