@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -227,6 +228,27 @@ async def test_token_expired_within_leeway_is_accepted(
 ) -> None:
     token = dev_issuer.mint("emp-1", ["participant"], ttl_seconds=-(LEEWAY - 20))
     assert (await verifier.verify(token)).employee_id == "emp-1"
+
+
+async def test_a_verified_token_is_not_checked_again_until_it_expires(
+    verifier: TokenVerifier, dev_issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # within the leeway for two more seconds: accepted, then refused although accepted before
+    token = dev_issuer.mint("emp-1", ["participant"], ttl_seconds=-(LEEWAY - 2))
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counting_decode(jwt_: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(jwt_)
+        return decode(jwt_, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first
+    assert decoded == [token]
+    await asyncio.sleep(2.5)
+    assert "expired" in await _rejection(verifier, token)
+    assert decoded == [token, token]
 
 
 async def test_token_not_yet_valid_beyond_leeway_is_rejected(

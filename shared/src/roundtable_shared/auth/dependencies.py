@@ -36,7 +36,7 @@ def bearer_token(authorization: str | None) -> str:
     token = token.strip()
     if scheme.lower() != "bearer":
         raise Unauthorized("The Authorization header must use the Bearer scheme.")
-    if not token or any(char.isspace() for char in token):
+    if not token or len(token.split(maxsplit=1)) > 1:  # whitespace inside
         raise Unauthorized("The Authorization header must be 'Bearer <token>' with one token.")
     return token
 

@@ -7,12 +7,14 @@ becomes ``ServiceUnavailable`` (503), because then the fault is ours, not the ca
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import anyio.to_thread
 import jwt
+from cachetools import TLRUCache
 from jwt import PyJWK, PyJWKClient
 from jwt.exceptions import (
     PyJWKClientConnectionError,
@@ -31,6 +33,11 @@ REQUIRED_CLAIMS: Final[tuple[str, ...]] = ("exp", "iss", "aud", "sub")
 JWKS_LIFESPAN_SECONDS: Final = 300.0
 # PyJWKClient's default is 30 s; a hung issuer should not hold requests that long.
 JWKS_TIMEOUT_SECONDS: Final = 5.0
+# A token verified once is taken at its word for this long (or until it expires): a frontend
+# sends the same token with every request, and checking it again cost a fifth of a request's
+# CPU. Shorter than the key set's lifespan, so it trusts a withdrawn key no longer than that.
+VERIFIED_TOKEN_SECONDS: Final = 60.0
+VERIFIED_TOKENS_KEPT: Final = 10_000
 
 
 class Role(enum.StrEnum):
@@ -85,6 +92,9 @@ class TokenVerifier:
             lifespan=jwks_lifespan_seconds,
             timeout=jwks_timeout_seconds,
         )
+        self._verified: TLRUCache[str, Principal] = TLRUCache(
+            maxsize=VERIFIED_TOKENS_KEPT, ttu=self._verdict_ends, timer=time.time
+        )
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> TokenVerifier:
@@ -106,12 +116,23 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """Return the principal of a valid token; raise ``Unauthorized`` otherwise."""
+        principal = self._verified.get(token)
+        if principal is not None:
+            return principal
         kid = _checked_key_id(token)
         key = self._cached_key(kid)
         if key is None:
             # PyJWKClient fetches with blocking urllib: keep it off the event loop.
             key = await anyio.to_thread.run_sync(self._load_key, kid)
-        return self._principal(self._decode(token, key))
+        principal = self._principal(self._decode(token, key))
+        self._verified[token] = principal
+        return principal
+
+    def _verdict_ends(self, _token: str, principal: Principal, now: float) -> float:
+        """When a verified token must be checked again: when ``_decode`` would refuse it as
+        expired, or ``VERIFIED_TOKEN_SECONDS`` from now, whichever comes first."""
+        expires = float(principal.claims["exp"]) + self.leeway_seconds
+        return min(expires, now + VERIFIED_TOKEN_SECONDS)
 
     def _cached_key(self, kid: str) -> PyJWK | None:
         """The key from the still-fresh JWKS cache, without any I/O (the common, cheap case)."""
