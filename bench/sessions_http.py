@@ -131,6 +131,7 @@ async def run(
                 sessions[g].append((r.json()["id"], r.json()["version"]))
 
         latencies: dict[str, list[float]] = {"read": [], "write": []}
+        by_request: dict[str, list[float]] = {}  # "read session", ...: which request is slow
         errors: dict[str, int] = {}
 
         async def timed(
@@ -143,33 +144,39 @@ async def run(
                     errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
             except httpx.HTTPError as exc:
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-            latencies[kind].append((time.perf_counter() - due) * 1000)
+            took = (time.perf_counter() - due) * 1000
+            latencies[kind.split()[0]].append(took)
+            by_request.setdefault(kind, []).append(took)
 
         def request() -> tuple[str, Callable[[], Awaitable[httpx.Response]]]:
             g, m = random.randrange(args.groups), random.randrange(4)
             session_id, _version = random.choice(sessions[g])
             roll = random.random()
             if roll < 0.30:
-                return "read", lambda: client.get(f"/v1/sessions/{session_id}", headers=auth(g, m))
+                return "read session", lambda: client.get(
+                    f"/v1/sessions/{session_id}", headers=auth(g, m)
+                )
             if roll < 0.50:
-                return "read", lambda: client.get(
+                return "read group's sessions", lambda: client.get(
                     f"/v1/groups/g-{g}/sessions?limit=20", headers=auth(g, m)
                 )
             if roll < 0.60:
-                return "read", lambda: client.get(
+                return "read my private notes", lambda: client.get(
                     f"/v1/sessions/{session_id}/private-notes", headers=auth(g, m)
                 )
             if roll < 0.70:
-                return "read", lambda: client.get("/v1/me/action-steps", headers=auth(g, m))
+                return "read my action steps", lambda: client.get(
+                    "/v1/me/action-steps", headers=auth(g, m)
+                )
             if roll < 0.80:
                 key = uuid.uuid4().hex
-                return "write", lambda: client.post(
+                return "write schedule", lambda: client.post(
                     f"/v1/groups/g-{g}/sessions",
                     json=plan(random.uniform(1, 60)),
                     headers={**auth(g, m), "Idempotency-Key": key},
                 )
             if roll < 0.90:
-                return "write", lambda: client.post(
+                return "write private note", lambda: client.post(
                     f"/v1/sessions/{session_id}/private-notes",
                     json={"text": "bench note"},
                     headers=auth(g, m),
@@ -188,7 +195,7 @@ async def run(
                     ]
                 return r
 
-            return "write", reschedule
+            return "write reschedule", reschedule
 
         # CPU time is what the run costs whatever else the machine runs: latency is not.
         cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
@@ -225,7 +232,7 @@ async def run(
         print(
             f"sent {total} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s); errors: {errors or 'none'}"
         )
-        return latencies
+        return latencies | by_request
 
 
 def main() -> None:
@@ -277,7 +284,8 @@ def main() -> None:
                     )
                     time.sleep(0.2)
                 load_before = os.getloadavg()[0]
-                processes = {"service": service.pid}
+                # the driver too: it shares the cores with what it measures
+                processes = {"service": service.pid, "driver": os.getpid()}
                 if servers.mongo.managed is not None:
                     processes[servers.mongo.kind or "database"] = servers.mongo.managed.process.pid
                 if servers.nats.managed is not None:
@@ -300,13 +308,17 @@ def main() -> None:
     # The machine is shared: other work running at the same time shows here, and in the figures.
     print(f"load average (1 min): {load_before:.1f} before the run, {load_after:.1f} after it")
     targets = {"read": 20.0, "write": 50.0}
-    for kind, values in latencies.items():
-        p50, p95, p99 = (percentile(values, p) for p in (50, 95, 99))
-        verdict = "meets" if p99 < targets[kind] else "MISSES"
+    for kind, target in targets.items():
+        p50, p95, p99 = (percentile(latencies[kind], p) for p in (50, 95, 99))
+        verdict = "meets" if p99 < target else "MISSES"
         print(
-            f"{kind:5}  n={len(values):5}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms"
-            f"  ({verdict} p99 < {targets[kind]:.0f} ms)"
+            f"{kind:5}  n={len(latencies[kind]):5}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms"
+            f"  p99 {p99:6.1f} ms  ({verdict} p99 < {target:.0f} ms)"
         )
+    for request in sorted(latencies.keys() - targets.keys()):
+        values = latencies[request]
+        p50, p99 = percentile(values, 50), percentile(values, 99)
+        print(f"  {request:24} n={len(values):5}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
 
 
 if __name__ == "__main__":
