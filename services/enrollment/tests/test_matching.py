@@ -4,13 +4,15 @@ refill proposals accepted or declined."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from enrollment.groups.domain import PeerGroup
+from enrollment.groups.repository import GroupRepository
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
 from roundtable_shared.events.registry import parse_data
 
@@ -189,6 +191,55 @@ async def test_withdrawal_changes_the_group_and_admins_move_members(
     changed = next(e for e in events if e.subject == gid and e.type.endswith("changed"))
     assert changed.data["reason"] == "member_withdrawn"
     assert changed.data["removed_employee_ids"] == [leaving["employee_id"]]
+
+
+async def test_a_swap_that_loses_a_race_on_the_other_group_changes_neither(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other group changes between the swap's read and its write: the first group, already
+    saved, is put back, so nobody is left in two groups; a retry then swaps."""
+    pid, participants = await enrolled_program(client, admin, token)
+    path = f"/v1/programs/{pid}/matching/previews"
+    proposal = (await client.post(path, headers=admin)).json()
+    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    mine = (await client.get("/v1/me/groups", headers=token("e-1"))).json()[0]["group_id"]
+    theirs = (await client.get("/v1/me/groups", headers=token("e-2"))).json()[0]["group_id"]
+    before = {
+        g: (await client.get(f"/v1/groups/{g}", headers=admin)).json() for g in (mine, theirs)
+    }
+
+    save = GroupRepository.save
+    raced: list[str] = []
+
+    async def save_after_another_admin(
+        self: GroupRepository, group: PeerGroup, version: int, events: Sequence[Any]
+    ) -> int | None:
+        if group.group_id == theirs and not raced:  # another admin's write lands first
+            raced.append(group.group_id)
+            current = await self.load(theirs)
+            assert current is not None
+            assert await save(self, current[0], current[1], []) is not None
+        return await save(self, group, version, events)
+
+    monkeypatch.setattr(GroupRepository, "save", save_after_another_admin)
+    swap = {"participant_id": participants["e-1"], "with_participant_id": participants["e-2"]}
+    refused = await client.post(f"/v1/groups/{mine}/swap", json=swap, headers=admin)
+    assert refused.status_code == 409, refused.text
+    assert raced == [theirs]
+    for g in (mine, theirs):
+        after = (await client.get(f"/v1/groups/{g}", headers=admin)).json()
+        assert after["members"] == before[g]["members"]
+    for eid, group_id in (("e-1", mine), ("e-2", theirs)):
+        groups = (await client.get("/v1/me/groups", headers=token(eid))).json()
+        assert [g["group_id"] for g in groups] == [group_id]
+
+    monkeypatch.undo()
+    swapped = await client.post(f"/v1/groups/{mine}/swap", json=swap, headers=admin)
+    assert swapped.status_code == 200, swapped.text
+    assert "e-2" in [m["employee_id"] for m in swapped.json()["members"]]
 
 
 async def test_matching_bad_requests(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import structlog
+
 from enrollment.clock import utcnow
 from enrollment.directory.domain import ERASED_NAME
 from enrollment.groups import domain
@@ -17,6 +19,8 @@ from roundtable_shared.events.catalogue.enrollment import (
     WithdrawReason,
 )
 from roundtable_shared.http.problems import Conflict, NotFound
+
+log = structlog.get_logger(__name__)
 
 RETRIES = 10
 REFILL_PROPOSALS = 5
@@ -268,7 +272,11 @@ class GroupService:
             raise Conflict("the group changed meanwhile; retry")
         events = domain.replace(other_group, other_id, member_me, GroupChangeReason.ADMIN, now)
         if await self.groups.save(other_group, other_version, events) is None:
-            raise Conflict("the other group changed meanwhile; retry")
+            # The first half is saved: undo it, so the other member is not left in two groups.
+            # The swap was checked against the other group as it was read; the admin retries
+            # it against the group as it is now.
+            await self._swap_back(group_id, other_id, member_me)
+            raise Conflict("the other group changed meanwhile; nothing was swapped, retry")
         for pid, gid in ((participant_id, other_group.group_id), (other_id, group_id)):
             for _ in range(RETRIES):
                 participant, pversion = await self._participant(pid)
@@ -276,6 +284,15 @@ class GroupService:
                 if await self.participants.save(participant, pversion, []) is not None:
                     break
         return group, saved
+
+    async def _swap_back(self, group_id: str, other_id: str, member_me: GroupMember) -> None:
+        """Put ``member_me`` back in the place the first half of a swap gave ``other_id``."""
+        for _ in range(RETRIES):
+            group, version = await self.get(group_id)
+            events = domain.replace(group, other_id, member_me, GroupChangeReason.ADMIN, utcnow())
+            if not events or await self.groups.save(group, version, events) is not None:
+                return
+        log.error("swap: the first group could not be put back", group_id=group_id)
 
     async def forget_member_name(self, employee_id: str) -> None:
         """An erased employee's name leaves every group still listing them (a group dissolved
