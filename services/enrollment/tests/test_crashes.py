@@ -231,3 +231,65 @@ async def test_a_termination_interrupted_by_a_crash_completes_after_restart_once
         assert kinds[groups[b], "dissolved"] == 1
         withdrawn = [e for e in after if e.type.endswith("participant.withdrawn")]
         assert {e.data["reason"] for e in withdrawn} == {"terminated"}
+
+
+async def test_a_swap_interrupted_by_a_crash_is_finished_by_the_retry(
+    settings: EnrollmentSettings,
+    token: Callable[..., dict[str, str]],
+    admin: dict[str, str],
+) -> None:
+    async with running_app(build_app(settings)) as client:
+        for n in range(1, 7):
+            await send_hr(client, hired(f"e-{n}"))
+        program = await open_program(client, admin, group_size_min=3, group_size_max=3)
+        ids = {}
+        for n in range(1, 7):
+            answer = await client.post(
+                f"/v1/programs/{program}/enrolments", json={}, headers=token(f"e-{n}")
+            )
+            ids[f"e-{n}"] = answer.json()["participant_id"]
+        path = f"/v1/programs/{program}/matching/previews"
+        preview = (await client.post(path, headers=admin)).json()
+        await client.post(f"{path}/{preview['proposal_id']}/publish", headers=admin)
+        groups = {
+            eid: (await client.get("/v1/me/groups", headers=token(eid))).json()[0]["group_id"]
+            for eid in ids
+        }
+        mine = groups["e-1"]
+        theirs, them = next((g, eid) for eid, g in groups.items() if g != mine)
+        me, other = ids["e-1"], ids[them]
+    swap = {"participant_id": me, "with_participant_id": other}
+
+    def swap_e1(url: str) -> httpx.Response:
+        path = f"{url}/v1/groups/{mine}/swap"
+        return httpx.post(path, json=swap, headers=admin, timeout=10.0)
+
+    code = await asyncio.to_thread(
+        run_until_crash, settings, "enrollment.swap.first_group_saved", swap_e1
+    )
+    assert code == -9
+
+    async with running_app(build_app(settings)) as client:
+        half = (await client.get(f"/v1/groups/{theirs}", headers=admin)).json()
+        assert other in [m["participant_id"] for m in half["members"]]  # in both groups now
+        bystander = next(
+            m["participant_id"] for m in half["members"] if m["participant_id"] != other
+        )
+        wrong = {"participant_id": bystander, "with_participant_id": other}
+        refused = await client.post(f"/v1/groups/{mine}/swap", json=wrong, headers=admin)
+        assert refused.status_code == 404  # not the swap the crash interrupted
+        assert (await client.get(f"/v1/groups/{theirs}", headers=admin)).json() == half
+        retried = await client.post(f"/v1/groups/{mine}/swap", json=swap, headers=admin)
+        assert retried.status_code == 200, retried.text
+        members = {
+            g: [
+                m["participant_id"]
+                for m in (await client.get(f"/v1/groups/{g}", headers=admin)).json()["members"]
+            ]
+            for g in (mine, theirs)
+        }
+        assert other in members[mine] and me not in members[mine]
+        assert me in members[theirs] and other not in members[theirs]
+        for pid, gid in ((me, theirs), (other, mine)):
+            enrolment = (await client.get(f"/v1/participants/{pid}", headers=admin)).json()
+            assert enrolment["group_id"] == gid

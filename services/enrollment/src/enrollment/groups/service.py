@@ -18,6 +18,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     GroupMember,
     WithdrawReason,
 )
+from roundtable_shared.faults import crash_point
 from roundtable_shared.http.problems import Conflict, NotFound
 
 log = structlog.get_logger(__name__)
@@ -240,10 +241,15 @@ class GroupService:
     async def swap(
         self, group_id: str, participant_id: str, other_id: str
     ) -> tuple[PeerGroup, int]:
-        """Exchange a member of this group with a member of another group of the program."""
+        """Exchange a member of this group with a member of another group of the program.
+
+        The change spans four documents (two groups, then two enrolments). A swap a crash
+        interrupted is finished by the same request made again: the admin's retry."""
         group, version = await self.get(group_id)
         other, _ = await self._participant(other_id)
         if group.member(participant_id) is None:
+            if group.member(other_id) is not None and other.group_id not in (None, group_id):
+                return await self._finish_swap(group, version, participant_id, other)
             raise NotFound(f"{participant_id} is not a member of {group_id}")
         if other.group_id is None or other.group_id == group_id:
             raise Conflict("swap with a member of another group")
@@ -270,6 +276,7 @@ class GroupService:
         saved = await self.groups.save(group, version, events)
         if saved is None:
             raise Conflict("the group changed meanwhile; retry")
+        crash_point("enrollment.swap.first_group_saved")
         events = domain.replace(other_group, other_id, member_me, GroupChangeReason.ADMIN, now)
         if await self.groups.save(other_group, other_version, events) is None:
             # The first half is saved: undo it, so the other member is not left in two groups.
@@ -277,13 +284,46 @@ class GroupService:
             # it against the group as it is now.
             await self._swap_back(group_id, other_id, member_me)
             raise Conflict("the other group changed meanwhile; nothing was swapped, retry")
-        for pid, gid in ((participant_id, other_group.group_id), (other_id, group_id)):
-            for _ in range(RETRIES):
-                participant, pversion = await self._participant(pid)
-                participant.group_id = gid
-                if await self.participants.save(participant, pversion, []) is not None:
-                    break
+        await self._set_group(participant_id, other_group.group_id)
+        await self._set_group(other_id, group_id)
         return group, saved
+
+    async def _finish_swap(
+        self, group: PeerGroup, version: int, participant_id: str, other: Participant
+    ) -> tuple[PeerGroup, int]:
+        """The rest of a swap whose first group was saved (it lists ``other`` in place of
+        ``participant_id``, and ``other``'s enrolment still names the other group)."""
+        assert other.group_id is not None
+        me, _ = await self._participant(participant_id)
+        if me.program_id != group.program_id or me.group_id not in (group.group_id, other.group_id):
+            # not the member this group's half of a swap took out: nothing to finish
+            raise NotFound(f"{participant_id} is not a member of {group.group_id}")
+        for _ in range(RETRIES):
+            other_group, other_version = await self.get(other.group_id)
+            if other_group.member(participant_id) is not None:
+                if other_group.member(other.participant_id) is not None:
+                    # a member of the other group all along, not the one this swap took out
+                    raise NotFound(f"{participant_id} is not a member of {group.group_id}")
+                break  # the second group was saved too
+            if other_group.member(other.participant_id) is None:
+                raise Conflict("the other member has left their group since; nothing to finish")
+            program = await self.matching.program(group.program_id)
+            (candidate,) = await self.matching.candidates(program, [me])
+            member_me = GroupMember(
+                employee_id=candidate.employee_id,
+                participant_id=participant_id,
+                display_name=candidate.display_name,
+            )
+            events = domain.replace(
+                other_group, other.participant_id, member_me, GroupChangeReason.ADMIN, utcnow()
+            )
+            if await self.groups.save(other_group, other_version, events) is not None:
+                break
+        else:
+            raise Conflict("the group is changing too fast; retry")
+        await self._set_group(participant_id, other.group_id)
+        await self._set_group(other.participant_id, group.group_id)
+        return group, version
 
     async def _swap_back(self, group_id: str, other_id: str, member_me: GroupMember) -> None:
         """Put ``member_me`` back in the place the first half of a swap gave ``other_id``."""
