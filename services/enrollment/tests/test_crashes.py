@@ -23,6 +23,7 @@ from enrollment.testing import (
     HR_SECRET,
     enrollment_events,
     hired,
+    match_program,
     open_program,
     send_hr,
     signed,
@@ -159,10 +160,7 @@ async def test_a_termination_interrupted_by_a_crash_completes_after_restart_once
         ] == "waitlisted"
         groups = {}
         for program in (a, b):
-            path = f"/v1/programs/{program}/matching/previews"
-            preview = (await client.post(path, headers=admin)).json()
-            published = await client.post(f"{path}/{preview['proposal_id']}/publish", headers=admin)
-            (groups[program],) = published.json()["published_group_ids"]
+            (groups[program],) = await match_program(client, admin, program)
         before = len(await enrollment_events(nats_client, namespace, 7 + 8 + 2))
 
     # Killed right after e-1's first withdrawal is saved: its group and seat have not followed.
@@ -248,9 +246,7 @@ async def test_a_swap_interrupted_by_a_crash_is_finished_by_the_retry(
                 f"/v1/programs/{program}/enrolments", json={}, headers=token(f"e-{n}")
             )
             ids[f"e-{n}"] = answer.json()["participant_id"]
-        path = f"/v1/programs/{program}/matching/previews"
-        preview = (await client.post(path, headers=admin)).json()
-        await client.post(f"{path}/{preview['proposal_id']}/publish", headers=admin)
+        await match_program(client, admin, program)
         groups = {
             eid: (await client.get("/v1/me/groups", headers=token(eid))).json()[0]["group_id"]
             for eid in ids

@@ -13,7 +13,14 @@ from nats.aio.client import Client as NatsClient
 
 from enrollment.groups.domain import PeerGroup
 from enrollment.groups.repository import GroupRepository
-from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
+from enrollment.testing import (
+    enrollment_events,
+    hired,
+    match_program,
+    open_program,
+    send_hr,
+    wait_for,
+)
 from roundtable_shared.events.registry import parse_data
 
 # e-1 manages e-2; e-3 and e-4 share a manager; the others have managers of their own.
@@ -136,9 +143,7 @@ async def test_withdrawal_changes_the_group_and_admins_move_members(
     namespace: str,
 ) -> None:
     pid, participants = await enrolled_program(client, admin, token)
-    path = f"/v1/programs/{pid}/matching/previews"
-    proposal = (await client.post(path, headers=admin)).json()
-    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    await match_program(client, admin, pid)
     group = (await client.get("/v1/me/groups", headers=token("e-5"))).json()[0]
     gid = group["group_id"]
     leaving = next(m for m in group["members"] if m["employee_id"] not in {"e-1", "e-2", "e-5"})
@@ -202,9 +207,7 @@ async def test_a_swap_that_loses_a_race_on_the_other_group_changes_neither(
     """The other group changes between the swap's read and its write: the first group, already
     saved, is put back, so nobody is left in two groups; a retry then swaps."""
     pid, participants = await enrolled_program(client, admin, token)
-    path = f"/v1/programs/{pid}/matching/previews"
-    proposal = (await client.post(path, headers=admin)).json()
-    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    await match_program(client, admin, pid)
     mine = (await client.get("/v1/me/groups", headers=token("e-1"))).json()[0]["group_id"]
     theirs = (await client.get("/v1/me/groups", headers=token("e-2"))).json()[0]["group_id"]
     before = {
@@ -322,9 +325,7 @@ async def test_a_withdrawal_proposes_a_refill_that_an_admin_accepts_once(
     namespace: str,
 ) -> None:
     pid, _ = await enrolled_program(client, admin, token)
-    path = f"/v1/programs/{pid}/matching/previews"
-    proposal = (await client.post(path, headers=admin)).json()
-    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    await match_program(client, admin, pid)
     # Enrolled after matching, so free to refill: e-10 reports to e-5 and may never join e-5.
     late = {"e-9": "e-95", "e-10": "e-5", "e-11": "e-94"}
     for eid, manager in late.items():
@@ -395,9 +396,7 @@ async def test_a_stale_or_declined_refill_is_refused(
     token: Callable[..., dict[str, str]],
 ) -> None:
     pid, _ = await enrolled_program(client, admin, token)
-    path = f"/v1/programs/{pid}/matching/previews"
-    proposal = (await client.post(path, headers=admin)).json()
-    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    await match_program(client, admin, pid)
     for eid in ("e-9", "e-11"):
         await send_hr(client, hired(eid, manager_id=f"m-{eid}", department="Design"))
     free = {eid: await enrol(client, pid, token(eid)) for eid in ("e-9", "e-11")}
@@ -494,9 +493,7 @@ async def test_erasure_after_termination_forgets_the_answers_and_the_name_in_dis
         headers={**token(leaver), "If-Match": own.headers["ETag"]},
     )
     assert edited.status_code == 200, edited.text
-    path = f"/v1/programs/{pid}/matching/previews"
-    proposal = (await client.post(path, headers=admin)).json()
-    await client.post(f"{path}/{proposal['proposal_id']}/publish", headers=admin)
+    await match_program(client, admin, pid)
     group = (await client.get("/v1/me/groups", headers=token(leaver))).json()[0]
     gid = group["group_id"]
     # Two others unmatched: the group dissolves and still lists the two left in it, e-5 too.

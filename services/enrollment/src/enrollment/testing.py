@@ -81,6 +81,19 @@ async def open_program(client: httpx.AsyncClient, admin: dict[str, str], **setti
     return program_id
 
 
+async def match_program(
+    client: httpx.AsyncClient, admin: dict[str, str], program_id: str
+) -> list[str]:
+    """The program's enrolled participants matched and the groups published; their ids."""
+    path = f"/v1/programs/{program_id}/matching/previews"
+    preview = await client.post(path, headers=admin)
+    assert preview.status_code == 201, preview.text
+    publish = f"{path}/{preview.json()['proposal_id']}/publish"
+    published = await client.post(publish, headers=admin)
+    assert published.status_code == 200, published.text
+    return [str(g) for g in published.json()["published_group_ids"]]
+
+
 async def wait_for(check: Any, wait_seconds: float = 10.0) -> None:
     """Poll an async predicate until it holds (for effects of event consumers)."""
     deadline = asyncio.get_running_loop().time() + wait_seconds
