@@ -210,7 +210,7 @@ class MongoWireServer:
         self.kind = "mongod" if mongod else "ferretdb"
         # Go's collector at its default share took a quarter of FerretDB's CPU under load; a
         # heap four times the live data (tens of MB here) costs far less.
-        env = {**os.environ, "GOGC": os.environ.get("GOGC", "400")}
+        env = None if mongod else {**os.environ, "GOGC": os.environ.get("GOGC", "400")}
         self.managed = spawn(self.kind, argv, self.data_dir / "logs" / f"{self.kind}.log", env)
         wait_for_port(self.port, 60, self.managed.process)
         return self
