@@ -111,3 +111,29 @@ async def test_the_worker_finds_reminders_through_due_slots_and_the_sweep_files_
             }
         finally:
             await worker.close()
+
+
+async def test_an_entry_noted_before_its_reminder_is_written_is_kept_until_it_is(
+    make_settings: Any, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer, smtp: Any
+) -> None:
+    """``add`` notes the slot entry first, then writes the reminder: a pass in between finds an
+    entry without a reminder, and must not drop it as settled (the reminder would never go)."""
+    async with reminders_world(
+        make_settings, nats_client, namespace, dev_issuer, smtp_port=smtp.port, worker_enabled=False
+    ) as w:
+        await w.employee("emp_racing")
+        repo = ReminderRepository(w.db)
+        worker = DeliveryWorker(
+            w.settings, repo, RecipientRepository(w.db), PreferencesRepository(w.db)
+        )
+        try:
+            at = now()
+            plan = welcome("emp_racing", at)
+            await repo.note_due([(plan.reminder_id, plan.due_at)], at)  # add's first write
+            assert await worker.run_once() == 0
+            assert set(await slot_entries(w, due_slot(at)) or {}) == {plan.reminder_id}
+            await w.db["reminders"].insert_one(plan_document(plan, at))  # add's second write
+            assert await worker.run_once() == 1
+            assert [m["To"] for m in smtp.messages] == ["emp_racing@example.com"]
+        finally:
+            await worker.close()

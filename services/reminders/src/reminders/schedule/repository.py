@@ -309,7 +309,12 @@ class ReminderRepository:
                 state = await self.collection.find_one(
                     {"_id": rid}, {"status": 1, "next_at": 1, "lease_until": 1}
                 )
-                if state and state.get("status") == str(Status.CLAIMED):
+                if state is None:
+                    # Noted before it is written (``add``): its write may be in flight, so the
+                    # entry stays. After a crash between the two, it outlives its reminder
+                    # harmlessly, in a slot soon older than any pass reads.
+                    continue
+                if state.get("status") == str(Status.CLAIMED):
                     busy[rid] = state.get("lease_until") or now
                 elif not self.still_due_in(state, slot, now):
                     stale.setdefault(slot, {})[rid] = at
