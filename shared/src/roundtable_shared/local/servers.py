@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -36,9 +37,40 @@ def cache_dir() -> Path:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port free on 127.0.0.1 now, below the kernel's range of ephemeral ports.
+
+    A port from ``bind(0)`` lies in that range, so between our choosing it and a server binding
+    it, any outgoing connection (a service connecting to NATS) may take it as its own source
+    port: a service then failed to start with "address already in use". Never the same port
+    twice in one process."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12_000), low)  # noqa: S311 (not a secret)
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded range
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_handed_out: set[int] = set()
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; elsewhere a guess
 
 
 def wait_for_port(
