@@ -174,6 +174,33 @@ async def test_a_batch_read_by_ids_uses_the_id_index(servers: ServerUrls, namesp
         await client.close()
 
 
+async def test_a_document_of_many_fields_keeps_each_field_once_and_in_order(
+    servers: ServerUrls, namespace: str
+) -> None:
+    """Decoding sets each field in turn; the fix skips the search for a field not yet there, so
+    what must still hold is that a field set again is replaced, not repeated."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_uri)
+    name = namespace.replace(".", "_") + "wide"
+    try:
+        collection = client[name]["slots"]
+        fields = {f"r{n:05d}": n for n in range(5_000)}
+        await collection.insert_one({"_id": "wide", "due": fields})
+        await collection.update_one(
+            {"_id": "wide"}, {"$set": {"due.r00007": -7, "due.r04999": -1, "due.new": 1}}
+        )
+        await collection.update_one({"_id": "wide"}, {"$unset": {"due.r00008": ""}})
+
+        found = await collection.find_one({"_id": "wide"})
+
+        assert found is not None
+        expected = {**fields, "r00007": -7, "r04999": -1, "new": 1}
+        del expected["r00008"]
+        assert list(found["due"].items()) == list(expected.items())
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
 def test_an_unexpected_source_fails_the_build_loudly(tmp_path: Path) -> None:
     for edit in ferretdb_fixes.EDITS:
         file = tmp_path / edit.path
