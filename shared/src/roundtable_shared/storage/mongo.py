@@ -6,18 +6,28 @@ and no array-index paths (``a.0``) in queries: the helpers here avoid all four.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+T = TypeVar("T")
 Document = dict[str, Any]
 Database = AsyncDatabase[Document]
 Collection = AsyncCollection[Document]
+
+BULK_STATEMENTS = 50
+"""Statements per bulk write: FerretDB 1.24 hangs on bulk updates of 100 statements or more."""
+
+
+def in_bulks(items: Sequence[T], size: int = BULK_STATEMENTS) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive parts of at most ``size``, one bulk write each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def connect(uri: str, *, app_name: str) -> AsyncMongoClient[Document]:

@@ -15,11 +15,11 @@ from enrollment.participants.domain import (
 )
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes, in_bulks
 
 PARTICIPANTS = "participants"
 FOLLOWED_DIRECTORY = "followed_directory"
-BATCH = 50  # FerretDB hangs on bulk writes of 100 statements or more
+
 INDEXES = Indexes(
     PARTICIPANTS,
     [
@@ -196,7 +196,7 @@ class FollowedDirectory:
             async for d in self.collection.find({}, {"participant_ids": 1})
         }
         missing = sorted(e for e, ids in by_employee.items() if not ids <= known.get(e, set()))
-        for start in range(0, len(missing), BATCH):
+        for part in in_bulks(missing):
             await self.collection.bulk_write(
                 [
                     UpdateOne(
@@ -207,7 +207,7 @@ class FollowedDirectory:
                         },
                         upsert=True,
                     )
-                    for eid in missing[start : start + BATCH]
+                    for eid in part
                 ],
                 ordered=False,
             )

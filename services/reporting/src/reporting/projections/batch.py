@@ -52,17 +52,12 @@ from pymongo.errors import BulkWriteError
 
 from reporting.projections.readmodel import APPLIED_BATCH, BUCKETS, ReadModels, counter_id
 from roundtable_shared.faults import crash_point
+from roundtable_shared.storage.mongo import in_bulks
 
 log = structlog.get_logger(__name__)
 
-BULK = 50  # FerretDB 1.24 hangs on bulk writes of 100 statements or more
 Doc = dict[str, Any]
 Key = tuple[str, str]
-
-
-def chunks(items: Sequence[Any], size: int = BULK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class Batch:
@@ -451,7 +446,7 @@ async def _took(models: ReadModels, target: Key, batch_id: str) -> bool:
 
 
 async def _bulk(models: ReadModels, name: str, updates: Sequence[Any]) -> None:
-    for part in chunks(updates):
+    for part in in_bulks(updates):
         await models.collection(name).bulk_write(list(part), ordered=True)
 
 
@@ -459,7 +454,7 @@ async def _claim(models: ReadModels, keys: list[str], token: str) -> list[str]:
     """The effect keys not counted before, now marked as counted under ``token`` (one insert per
     50); a repeat with the same token gets the same answer."""
     taken: list[str] = []
-    for part in chunks(keys):
+    for part in in_bulks(keys):
         try:
             await models.effects.insert_many([{"_id": k, "by": token} for k in part], ordered=False)
         except BulkWriteError as exc:
