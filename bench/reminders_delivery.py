@@ -7,16 +7,17 @@ Starts nats-server and the MongoDB-wire server (FerretDB on SQLite, or ``mongod`
 folder unless ``NATS_URL`` and ``MONGODB_URI`` name running ones. ``--total`` reminders are
 inserted through the service's repository (reminder documents and their due slots); ``--due`` of them are due at times spread evenly over
 ``--window`` seconds starting a few seconds after scheduling, the rest days ahead. ``--workers``
-delivery workers (the service's ``DeliveryWorker``, each with its own database connection, as
-replicas would be) deliver to an aiosmtpd sink in a process of its own, which notes when each
-message arrives. Prints p50,
-p99 and max of (arrival - due time) and the delivery rate; stops after ``--max-seconds``.
+delivery workers (the service's ``DeliveryWorker``, each in a process of its own, as replicas
+are) deliver to an aiosmtpd sink in a process of its own, which notes when each message arrives.
+Prints p50, p99 and max of (arrival - due time), the delivery rate, and the CPU time each process
+(workers, sink, database server) spent per delivered reminder; stops after ``--max-seconds``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing
 import os
 import platform
@@ -30,6 +31,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from bench.sessions_http import cpu_seconds
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
@@ -77,7 +79,39 @@ def arrivals(log_path: Path) -> dict[str, float]:
     return found
 
 
-async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict[str, Any]:
+def run_worker(settings: RemindersSettings, name: str, stop: Any, profile: str | None) -> None:
+    """One delivery worker in a process of its own, until ``stop`` is set; with ``profile``, its
+    cProfile statistics are written to that folder."""
+
+    async def work() -> None:
+        client = connect(settings.mongodb_uri, app_name=name)
+        db = client[settings.database_name]
+        worker = DeliveryWorker(
+            settings,
+            ReminderRepository(db),
+            RecipientRepository(db),
+            PreferencesRepository(db),
+            name=name,
+        )
+        task = asyncio.create_task(worker.run())
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await worker.close()
+        await client.close()
+
+    if not profile:
+        asyncio.run(work())
+        return
+    profiler = cProfile.Profile()
+    profiler.runcall(asyncio.run, work())
+    profiler.dump_stats(Path(profile) / f"{name}.pstats")
+
+
+async def run(
+    args: argparse.Namespace, mongodb_uri: str, nats_url: str, server_pids: dict[str, int]
+) -> dict[str, Any]:
     smtp_port = free_port()
     log_path = Path(tempfile.mkdtemp(prefix="reminders-sink-")) / "arrivals.log"
     log_path.touch()
@@ -122,7 +156,9 @@ async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict
             k = n // step
             due_at = first_due + timedelta(seconds=args.window * k / max(args.due, 1))
         else:
-            due_at = started + timedelta(days=2, seconds=n)
+            # Days ahead, on whole minutes, as reminders cluster (24 h and 1 h before sessions
+            # that start on the quarter-hour, on action steps' due days): 50 or so a minute.
+            due_at = started.replace(second=0, microsecond=0) + timedelta(days=2, minutes=n // 50)
         plan = Plan(
             key=f"bench:{n}",
             kind=ReminderKind.WELCOME,
@@ -141,26 +177,28 @@ async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict
     scheduled_in = time.perf_counter() - t0
     print(f"scheduled {args.total} reminders in {scheduled_in:.1f} s", flush=True)
 
-    workers = []
-    for n in range(args.workers):
-        worker_client = connect(mongodb_uri, app_name=f"bench-worker-{n}")
-        wdb = worker_client[settings.database_name]
-        workers.append(
-            DeliveryWorker(
-                settings,
-                ReminderRepository(wdb),
-                RecipientRepository(wdb),
-                PreferencesRepository(wdb),
-                name=f"bench-{n}",
-            )
-        )
-    tasks = [asyncio.create_task(w.run()) for w in workers]
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a replica has
+    worker_stop = context.Event()
+    workers = [
+        context.Process(target=run_worker, args=(settings, f"bench-{n}", worker_stop, args.profile))
+        for n in range(args.workers)
+    ]
+    for worker in workers:
+        worker.start()
+    assert sink.pid is not None
+    processes = {"sink": sink.pid, **server_pids}
+    for n, worker in enumerate(workers):
+        assert worker.pid is not None
+        processes[f"worker {n}"] = worker.pid
+    # CPU time is what a reminder costs whatever else the machine runs: delays are not.
+    cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     deadline = time.time() + args.lead + args.window + args.max_seconds
     while time.time() < deadline and len(arrivals(log_path)) < args.due:
         await asyncio.sleep(0.5)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
+    worker_stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
     stop.set()
     sink.join(timeout=10)
     arrived = arrivals(log_path)
@@ -181,6 +219,9 @@ async def run(args: argparse.Namespace, mongodb_uri: str, nats_url: str) -> dict
         "max_delay_s": round(delays[-1], 3) if delays else None,
         "rate_per_s": round(len(times) / span, 1) if span else None,
         "workers": args.workers,
+        "cpu_ms_per_reminder": ", ".join(
+            f"{name} {seconds / max(len(arrived), 1) * 1000:.2f}" for name, seconds in cpu.items()
+        ),
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
         "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -198,17 +239,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument("--profile", help="write each worker's cProfile statistics here")
     parser.add_argument("--due-first", action="store_true", help="insert the due ones first")
     args = parser.parse_args()
     if os.environ.get("MONGODB_URI") and os.environ.get("NATS_URL"):
-        result = asyncio.run(run(args, os.environ["MONGODB_URI"], os.environ["NATS_URL"]))
+        result = asyncio.run(run(args, os.environ["MONGODB_URI"], os.environ["NATS_URL"], {}))
     else:
         with (
             tempfile.TemporaryDirectory(prefix="roundtable-reminders-bench-") as folder,
             LocalServers(Path(folder)) as servers,
         ):
             print(f"servers: {servers.mongo.kind or 'external'}", flush=True)
-            result = asyncio.run(run(args, servers.mongodb_uri, servers.nats_url))
+            managed = servers.mongo.managed
+            pids = {servers.mongo.kind or "database": managed.process.pid} if managed else {}
+            result = asyncio.run(run(args, servers.mongodb_uri, servers.nats_url, pids))
     for key, value in result.items():
         print(f"{key}: {value}")
 
