@@ -5,6 +5,10 @@ replicas). Each due reminder is claimed by exactly one (see ``ReminderRepository
 worker's claims are taken over when their lease expires. Delivery is at least once, with the
 reminder id (and channel) as idempotency key. The outcome and its ``reminder.sent``/
 ``reminder.failed`` events are written in one update of the reminder's document (its outbox).
+
+A pass works on its batch as a whole, as the server charges per operation more than per
+document: the claims go in bulk writes, the people the batch goes to and names and their
+preferences are read in one go, and the outcomes are written in bulk writes at the end.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import structlog
 
 from reminders.delivery.channels import EmailChannel, Outcome, WebhookChannel
 from reminders.delivery.messages import Message, compose, compose_digest
-from reminders.people.repository import Recipient, RecipientRepository
+from reminders.people.repository import Recipient, RecipientRepository, names_of
 from reminders.preferences.domain import (
     ChannelName,
     DailyDigest,
@@ -43,7 +47,7 @@ from reminders.schedule.domain import (
     kind_of,
     retry_delay,
 )
-from reminders.schedule.repository import ReminderRepository
+from reminders.schedule.repository import ClaimOutcome, ReminderRepository
 from reminders.settings import RemindersSettings
 from roundtable_shared.events.catalogue.reminders import (
     FailureReason,
@@ -66,6 +70,15 @@ class WorkerStats:
     sent: int = 0
     failed: int = 0
     deferred: int = 0
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a pass's reminders go to and name, read once for the whole pass."""
+
+    recipients: dict[str, Recipient]
+    names: dict[str, str]
+    preferences: dict[str, Preferences]
 
 
 class DeliveryWorker:
@@ -182,7 +195,11 @@ class DeliveryWorker:
             return 0
         self.stats.claimed += len(batch)
         crash_point("reminders.after_claim")
-        await asyncio.gather(*(self._deliver_limited(claim.doc) for claim in batch))
+        audience = await self._audience([claim.doc for claim in batch])
+        outcomes = await asyncio.gather(
+            *(self._deliver_limited(claim.doc, audience) for claim in batch)
+        )
+        await self._finish([outcome for outcome in outcomes if outcome is not None])
         # What was settled, or moved to another minute, leaves the slot it was found in; what is
         # still claimed (a delivery that raised, a claim taken over) stays to be found again.
         settled: dict[str, dict[str, datetime]] = {}
@@ -193,35 +210,61 @@ class DeliveryWorker:
             await self.reminders.drop_from_slot(slot, entries)
         return len(batch)
 
-    async def _deliver_limited(self, doc: Document) -> None:
+    async def _audience(self, docs: list[Document]) -> Audience:
+        """Everyone a batch of reminders goes to or names, and their preferences: three reads,
+        whatever the batch's size, rather than three per reminder."""
+        recipient_ids = {doc["recipient_id"] for doc in docs}
+        named: set[str] = set()
+        for doc in docs:
+            context = doc.get("context") or {}
+            named |= {*context.get("peer_ids", []), context.get("owner_id")} - {None}
+        people = await self.recipients.get_many(recipient_ids | named)
+        return Audience(people, names_of(people), await self.preferences.get_many(recipient_ids))
+
+    async def _finish(self, outcomes: list[ClaimOutcome]) -> None:
+        """Record the outcomes of a pass (one bulk write per 50), then tell the relay which
+        reminders hold new events."""
+        written = await self.reminders.finish(outcomes)
+        for outcome in outcomes:
+            if outcome.doc["_id"] not in written:
+                continue  # the claim was taken from us: the new holder records it
+            outcome.doc.update(outcome.changes)  # read back to tidy the due slots
+            self.stats.sent += outcome.sent
+            self.stats.failed += outcome.failed
+            if outcome.events:
+                self.events_written(outcome.doc["_id"])
+
+    async def _deliver_limited(self, doc: Document, audience: Audience) -> ClaimOutcome | None:
         async with self._limit:
             try:
-                await self.deliver(doc)
+                return await self.deliver(doc, audience)
             except Exception:
                 # The claim lapses and another pass retries it; nothing is lost.
                 log.exception("delivering a reminder failed", reminder_id=doc["_id"])
+                return None
 
-    async def deliver(self, doc: Document) -> None:
+    async def deliver(self, doc: Document, audience: Audience) -> ClaimOutcome | None:
+        """Deliver one claimed reminder; its outcome, for the pass to record (None when there is
+        nothing to record, or a digest recorded its own)."""
         now = self.clock()
         kind = kind_of(doc["kind"])
-        recipient = await self.recipients.get(doc["recipient_id"])
+        recipient = audience.recipients.get(doc["recipient_id"])
         if recipient is not None and recipient.erased:
-            await self.reminders.finish(
-                doc, {"status": str(Status.CANCELLED), "cancel_reason": "recipient_erased"}, []
+            return ClaimOutcome(
+                doc, {"status": str(Status.CANCELLED), "cancel_reason": "recipient_erased"}
             )
-            return
-        preferences, _ = await self.preferences.get(doc["recipient_id"])
+        preferences = audience.preferences.get(doc["recipient_id"]) or Preferences()
         directory_zone = recipient.time_zone if recipient else None
         if preferences.daily_digest and kind is not NoticeKind.DIGEST:
-            await self._bundle(doc, preferences.daily_digest, preferences, directory_zone, now)
-            return
+            return await self._bundle(
+                doc, preferences.daily_digest, preferences, directory_zone, now
+            )
         release = release_time(now, preferences, directory_zone)
         if release > now:
             self.stats.deferred += 1
-            await self.reminders.finish(
-                doc, {"status": str(Status.PENDING), "next_at": release, "held_at": now}, []
+            return ClaimOutcome(
+                doc, {"status": str(Status.PENDING), "next_at": release, "held_at": now}
             )
-            return
         attempt = int(doc.get("attempts", 0)) + 1
         channels_state: dict[str, Any] = dict(doc.get("channels") or {})
         wanted = preferences.channels_for(kind)
@@ -230,10 +273,9 @@ class DeliveryWorker:
         if kind is NoticeKind.DIGEST:
             bundle = await self._bundle_of(doc)
             if not bundle:
-                await self.reminders.finish(
-                    doc, {"status": str(Status.CANCELLED), "cancel_reason": "nothing_due"}, []
+                return ClaimOutcome(
+                    doc, {"status": str(Status.CANCELLED), "cancel_reason": "nothing_due"}
                 )
-                return
         if recipient is None:
             outcomes = {
                 c: Outcome.failed(FailureReason.RECIPIENT_UNKNOWN, None, retry=True) for c in todo
@@ -246,17 +288,22 @@ class DeliveryWorker:
                     frontend_url=self.settings.frontend_url,
                 )
             else:
-                message = await self._message(doc, preferences, recipient)
+                message = self._compose(doc, preferences, recipient, audience.names)
             outcomes = await self._send_all(doc, todo, recipient.email, preferences, message)
         crash_point("reminders.after_deliver")
         if bundle:
             await self._settle_bundle(doc, bundle, channels_state, outcomes, now)
-        await self._record(doc, kind, attempt, channels_state, outcomes, now)
+        outcome = self._record(doc, kind, attempt, channels_state, outcomes, now)
+        if not bundle:
+            return outcome
+        # A digest's leftovers are released only once its own outcome is written.
+        await self._finish([outcome])
         settled = attempt >= self.settings.max_attempts or all(
             o.sent or not o.retry for o in outcomes.values()
         )
-        if bundle and settled:
+        if settled:
             await self.reminders.unbundle_leftovers(doc["_id"], now)
+        return None
 
     async def _bundle(
         self,
@@ -265,17 +312,15 @@ class DeliveryWorker:
         preferences: Preferences,
         directory_zone: str | None,
         now: datetime,
-    ) -> None:
+    ) -> ClaimOutcome:
         """Hold a reminder for the person's next digest, planning that digest if need be."""
         tz = zone(preferences.time_zone or directory_zone)
         plan = daily_digest(
             doc["recipient_id"], doc["program_id"], next_digest_at(now, digest.at, tz)
         )
         await self.reminders.add([plan], now)  # already planned by an earlier reminder: no-op
-        await self.reminders.finish(
-            doc,
-            {"status": str(Status.BUNDLED), "digest_id": plan.reminder_id, "bundled_at": now},
-            [],
+        return ClaimOutcome(
+            doc, {"status": str(Status.BUNDLED), "digest_id": plan.reminder_id, "bundled_at": now}
         )
 
     async def _bundle_of(self, digest: Document) -> list[Document]:
@@ -326,16 +371,21 @@ class DeliveryWorker:
                 self.events_written(item["_id"])
 
     async def _message(
-        self, doc: Document, preferences: Preferences, recipient: Recipient | None
+        self, doc: Document, preferences: Preferences, recipient: Recipient
     ) -> Message:
         context = doc.get("context") or {}
         ids = [*context.get("peer_ids", []), context.get("owner_id")]
         names = await self.recipients.names([i for i in ids if i])
+        return self._compose(doc, preferences, recipient, names)
+
+    def _compose(
+        self, doc: Document, preferences: Preferences, recipient: Recipient, names: dict[str, str]
+    ) -> Message:
         return compose(
             kind_of(doc["kind"]),
-            context,
-            recipient_name=recipient.display_name if recipient else None,
-            recipient_zone=preferences.time_zone or (recipient.time_zone if recipient else None),
+            doc.get("context") or {},
+            recipient_name=recipient.display_name,
+            recipient_zone=preferences.time_zone or recipient.time_zone,
             names=names,
             frontend_url=self.settings.frontend_url,
             reminder_id=doc["_id"],
@@ -366,7 +416,7 @@ class DeliveryWorker:
                 outcomes[channel] = await self.webhooks[channel].send(url, message, key)
         return outcomes
 
-    async def _record(
+    def _record(
         self,
         doc: Document,
         kind: Kind,
@@ -374,7 +424,8 @@ class DeliveryWorker:
         channels_state: dict[str, Any],
         outcomes: dict[ChannelName, Outcome],
         now: datetime,
-    ) -> None:
+    ) -> ClaimOutcome:
+        """The outcome of an attempt on each channel: the reminder's new state and its events."""
         last_attempt = attempt >= self.settings.max_attempts
         events: list[EventData] = []
         event_ids: list[str] = []
@@ -425,11 +476,8 @@ class DeliveryWorker:
             _envelope(data, doc["_id"], version + n + 1, self.settings.event_source, event_id)
             for n, (data, event_id) in enumerate(zip(events, event_ids, strict=True))
         ]
-        if await self.reminders.finish(doc, changes, envelopes):
-            self.stats.sent += sum(1 for o in outcomes.values() if o.sent)
-            self.stats.failed += sum(1 for o in outcomes.values() if not o.sent)
-            if envelopes:
-                self.events_written(doc["_id"])
+        sent = sum(1 for o in outcomes.values() if o.sent)
+        return ClaimOutcome(doc, changes, envelopes, sent=sent, failed=len(outcomes) - sent)
 
 
 def _event_fields(doc: Document, kind: ReminderKind, channel: ChannelName) -> dict[str, Any]:

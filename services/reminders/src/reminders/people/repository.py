@@ -6,6 +6,7 @@ An erased person keeps only their id and ``erased: true``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,15 @@ class Recipient:
         )
 
 
+def names_of(recipients: dict[str, Recipient]) -> dict[str, str]:
+    """The names messages may use: an erased person has none."""
+    return {
+        employee_id: recipient.display_name
+        for employee_id, recipient in recipients.items()
+        if recipient.display_name and not recipient.erased
+    }
+
+
 class RecipientRepository:
     def __init__(self, db: Database) -> None:
         self.collection: Collection = db[RECIPIENTS]
@@ -46,13 +56,13 @@ class RecipientRepository:
         doc = await self.collection.find_one({"_id": employee_id})
         return Recipient.from_document(doc) if doc else None
 
+    async def get_many(self, employee_ids: Iterable[str]) -> dict[str, Recipient]:
+        """The recipients of these ids that are known, in one read by ``_id``."""
+        docs = await self.collection.find({"_id": {"$in": sorted(set(employee_ids))}}).to_list()
+        return {str(doc["_id"]): Recipient.from_document(doc) for doc in docs}
+
     async def names(self, employee_ids: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for employee_id in employee_ids:
-            recipient = await self.get(employee_id)
-            if recipient and recipient.display_name and not recipient.erased:
-                found[employee_id] = recipient.display_name
-        return found
+        return names_of(await self.get_many(employee_ids))
 
     async def upsert(self, employee_id: str, version: int, fields: dict[str, Any]) -> bool:
         return await upsert_if_newer(self.collection, employee_id, version, fields)

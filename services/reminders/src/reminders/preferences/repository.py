@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -22,6 +23,13 @@ class PreferencesRepository:
         if not doc:
             return Preferences(), 0
         return Preferences.model_validate(doc["preferences"]), int(doc["version"])
+
+    async def get_many(self, employee_ids: Iterable[str]) -> dict[str, Preferences]:
+        """Each person's preferences (the defaults for one who never edited them), in one read."""
+        ids = sorted(set(employee_ids))
+        docs = await self.collection.find({"_id": {"$in": ids}}).to_list()
+        edited = {str(doc["_id"]): Preferences.model_validate(doc["preferences"]) for doc in docs}
+        return {employee_id: edited.get(employee_id) or Preferences() for employee_id in ids}
 
     async def save(self, employee_id: str, expected_version: int, preferences: Preferences) -> bool:
         """False when someone changed them since ``expected_version`` (a stale write)."""

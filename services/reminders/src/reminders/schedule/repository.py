@@ -16,19 +16,27 @@ a crash, a backlog older than the slots a worker reads.
 
 from __future__ import annotations
 
-import asyncio
+import random
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from reminders.schedule.domain import OPEN_STATUSES, Plan, Status
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.messaging.outbox import with_outbox
-from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+from roundtable_shared.storage.mongo import (
+    BULK_STATEMENTS,
+    Collection,
+    Database,
+    Document,
+    Indexes,
+    in_bulks,
+)
 
 REMINDERS = "reminders"
 DUE_SLOTS = "reminder_due_slots"
@@ -70,6 +78,18 @@ class Claim:
     noted_at: datetime
     """The time its slot entry said: the entry is dropped only if it still says so."""
     doc: Document
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    """What became of a claimed reminder: the changes to its document, the events they raise."""
+
+    doc: Document
+    changes: dict[str, Any]
+    events: Sequence[Envelope] = ()
+    sent: int = 0
+    """Channels this attempt reached (for the worker's counts)."""
+    failed: int = 0
 
 
 def plan_document(plan: Plan, now: datetime, status: Status = Status.PENDING) -> Document:
@@ -266,12 +286,10 @@ class ReminderRepository:
         first = (now - lookback).replace(second=0, microsecond=0)
         minutes = int((now - first).total_seconds() // 60) + 1
         slots = [due_slot(first + timedelta(minutes=n)) for n in range(minutes)]
-        found: list[Document | None] = []
-        for start in range(0, len(slots), 100):  # a day's worth after an outage: not all at once
-            found += await asyncio.gather(
-                *(self.slots.find_one({"_id": slot}) for slot in slots[start : start + 100])
-            )
-        return {str(doc["_id"]): dict(doc.get("due") or {}) for doc in found if doc}
+        found: list[Document] = []
+        for part in in_bulks(slots, 1000):  # a day's after an outage; FerretDB indexes 1,000 ids
+            found += await self.slots.find({"_id": {"$in": list(part)}}).to_list()
+        return {str(doc["_id"]): dict(doc.get("due") or {}) for doc in found}
 
     async def claim(
         self,
@@ -286,68 +304,81 @@ class ReminderRepository:
         """Claim up to ``limit`` due reminders (or ones whose lease expired) for ``worker``, found
         through the due slots. ``busy``: reminders this worker saw claimed by another, with the
         end of that lease; updated here, so it does not try them again before then. Entries of
-        reminders that are settled, or due in another slot, are dropped from their slot."""
+        reminders that are settled, or due in another slot, are dropped from their slot.
+
+        Claims go in bulk writes of conditional updates by ``_id`` (each atomic, so of two
+        workers racing for a reminder exactly one matches), marked with this pass's token; one
+        read by ``_id`` then tells which this pass won and what became of the others. On
+        FerretDB a statement of a bulk write costs a quarter of a write of its own."""
         candidates = sorted(
             (at, reminder_id, slot)
             for slot, entries in (await self.due_entries(now, lookback)).items()
             for reminder_id, at in entries.items()
             if at <= now and busy.get(reminder_id, at) <= now
         )
+        # Workers read the same slots: each tries the oldest in its own order, so two passes at
+        # once mostly claim different reminders instead of losing the same races.
+        oldest = candidates[: 2 * limit]
+        random.shuffle(oldest)
+        token = f"{worker}:{uuid.uuid4().hex}"
+        tried: dict[str, tuple[datetime, str]] = {}
+        won = 0
+        for start in range(0, len(oldest), BULK_STATEMENTS):
+            if won >= limit:
+                break
+            chunk = oldest[start : start + min(limit - won, BULK_STATEMENTS)]
+            tried |= {rid: (at, slot) for at, rid, slot in chunk}
+            ids = [rid for _, rid, _ in chunk]
+            won += await self._claim_all(ids, now, worker, token, lease)
+        if not tried:
+            return []
         claimed: list[Claim] = []
         stale: dict[str, dict[str, datetime]] = {}
-        position = 0
-        while position < len(candidates) and len(claimed) < limit:
-            chunk = candidates[position : position + min(limit - len(claimed), 25)]
-            position += len(chunk)
-            docs = await asyncio.gather(
-                *(self._claim_one(rid, now, worker, lease) for _, rid, _ in chunk)
-            )
-            for (at, rid, slot), doc in zip(chunk, docs, strict=True):
-                if doc is not None:
-                    claimed.append(Claim(slot, at, doc))
-                    continue
-                state = await self.collection.find_one(
-                    {"_id": rid}, {"status": 1, "next_at": 1, "lease_until": 1}
-                )
-                if state is None:
-                    # Noted before it is written (``add``): its write may be in flight, so the
-                    # entry stays. After a crash between the two, it outlives its reminder
-                    # harmlessly, in a slot soon older than any pass reads.
-                    continue
-                if state.get("status") == str(Status.CLAIMED):
-                    busy[rid] = state.get("lease_until") or now
-                elif not self.still_due_in(state, slot, now):
-                    stale.setdefault(slot, {})[rid] = at
+        found = await self.collection.find({"_id": {"$in": list(tried)}}, {"outbox": 0}).to_list()
+        for doc in found:
+            at, slot = tried[doc["_id"]]
+            if doc.get("claim_token") == token:
+                claimed.append(Claim(slot, at, doc))
+            elif doc.get("status") == str(Status.CLAIMED):
+                busy[doc["_id"]] = doc.get("lease_until") or now
+            elif not self.still_due_in(doc, slot, now):
+                stale.setdefault(slot, {})[doc["_id"]] = at
+        # One not found was noted before it is written (``add``): its write may be in flight, so
+        # its entry stays. After a crash between the two, it outlives its reminder harmlessly, in
+        # a slot soon older than any pass reads.
         for slot, entries in stale.items():
             await self.drop_from_slot(slot, entries)
-        return claimed
+        return sorted(claimed, key=lambda claim: claim.noted_at)
 
-    async def _claim_one(
-        self, reminder_id: str, now: datetime, worker: str, lease: timedelta
-    ) -> Document | None:
-        # One conditional update by _id: updates are atomic, so of two workers racing for the
-        # same reminder (or the same expired lease) exactly one matches and gets the document.
-        doc = await self.collection.find_one_and_update(
-            {
-                "_id": reminder_id,
-                "$or": [
-                    {"status": str(Status.PENDING), "next_at": {"$lte": now}},
-                    {"status": str(Status.CLAIMED), "lease_until": {"$lte": now}},
-                ],
+    async def _claim_all(
+        self, reminder_ids: list[str], now: datetime, worker: str, token: str, lease: timedelta
+    ) -> int:
+        claim = {
+            "$set": {
+                "status": str(Status.CLAIMED),
+                "lease_until": now + lease,
+                "worker": worker,
+                "claim_token": token,
             },
-            {
-                "$set": {
-                    "status": str(Status.CLAIMED),
-                    "lease_until": now + lease,
-                    "worker": worker,
-                },
-                "$inc": {"claim": 1},
-            },
-            return_document=ReturnDocument.AFTER,
+            "$inc": {"claim": 1},
+        }
+        result = await self.collection.bulk_write(
+            [
+                UpdateOne(
+                    {
+                        "_id": reminder_id,
+                        "$or": [
+                            {"status": str(Status.PENDING), "next_at": {"$lte": now}},
+                            {"status": str(Status.CLAIMED), "lease_until": {"$lte": now}},
+                        ],
+                    },
+                    claim,
+                )
+                for reminder_id in reminder_ids
+            ],
+            ordered=False,
         )
-        if doc is not None:
-            doc.pop("outbox", None)  # no projection with find_one_and_update on FerretDB
-        return doc
+        return result.modified_count
 
     @staticmethod
     def still_due_in(state: Document | None, slot: str, now: datetime) -> bool:
@@ -398,20 +429,40 @@ class ReminderRepository:
         await self.note_due([(doc["_id"], doc.get("next_at") or now) for doc in missed], now)
         return len(missed)
 
-    async def finish(
-        self, doc: Document, changes: dict[str, Any], events: Sequence[Envelope]
-    ) -> bool:
-        """Write the outcome of a claim with its events, if the claim is still ours."""
-        if changes.get("status") == str(Status.PENDING) and changes.get("next_at"):
-            await self.note_due([(doc["_id"], changes["next_at"])], changes["next_at"])
-        update = with_outbox({"$set": changes, "$inc": {"version": len(events)}}, events)
-        result = await self.collection.update_one(
-            {"_id": doc["_id"], "claim": doc["claim"]}, update
-        )
-        if result.matched_count == 1:
-            doc.update(changes)  # the worker reads the outcome back to tidy the due slots
-            return True
-        return False
+    async def finish(self, outcomes: Sequence[ClaimOutcome]) -> set[str]:
+        """Write the outcomes of claims with their events, each only if its claim is still ours
+        (a pause or a takeover bumps the claim number), in bulk writes. Returns the ids written."""
+        if not outcomes:
+            return set()
+        retries = [
+            (outcome.doc["_id"], outcome.changes["next_at"])
+            for outcome in outcomes
+            if outcome.changes.get("status") == str(Status.PENDING)
+            and outcome.changes.get("next_at")
+        ]
+        if retries:
+            await self.note_due(retries, min(at for _, at in retries))
+        writes = [
+            UpdateOne(
+                {"_id": outcome.doc["_id"], "claim": outcome.doc["claim"]},
+                with_outbox(
+                    {"$set": outcome.changes, "$inc": {"version": len(outcome.events)}},
+                    outcome.events,
+                ),
+            )
+            for outcome in outcomes
+        ]
+        matched = 0
+        for part in in_bulks(writes):
+            matched += (await self.collection.bulk_write(part, ordered=False)).matched_count
+        ids = [outcome.doc["_id"] for outcome in outcomes]
+        if matched == len(outcomes):
+            return set(ids)
+        # Some claim was taken from us: the claim number only grows, so where it is still ours,
+        # ours was the write.
+        ours = {outcome.doc["_id"]: outcome.doc["claim"] for outcome in outcomes}
+        now_held = await self.collection.find({"_id": {"$in": ids}}, {"claim": 1}).to_list()
+        return {doc["_id"] for doc in now_held if doc.get("claim") == ours[doc["_id"]]}
 
     # --- queries ----------------------------------------------------------------------------
 
