@@ -200,7 +200,7 @@ class DeliveryWorker:
             *(self._deliver_limited(claim.doc, audience) for claim in batch)
         )
         await self._finish([outcome for outcome in outcomes if outcome is not None])
-        # What was settled, or moved to another minute, leaves the slot it was found in; what is
+        # What was settled, or moved to another second, leaves the slot it was found in; what is
         # still claimed (a delivery that raised, a claim taken over) stays to be found again.
         settled: dict[str, dict[str, datetime]] = {}
         for claim in batch:

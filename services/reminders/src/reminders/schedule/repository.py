@@ -2,16 +2,19 @@
 
 FerretDB answers a filter from an index only when it holds ``_id: <value>``; any other filter
 reads the whole collection, whose size is every reminder ever planned. So the worker never
-searches the schedule: each reminder id is also noted in the due slot of the minute it falls due
-(``reminder_due_slots``, ``_id: "due:2026-11-28T11:50"``, ``due: {reminder id: time}``), written
-before the reminder itself whenever its due time is set. A worker reads the slots of the last few
-minutes by ``_id``, and claims each listed reminder by ``_id`` with a conditional update (atomic,
-so exactly one worker wins it). The reminder stays the truth: a slot entry is only a hint, checked
-against the reminder, so a crash between the two writes leaves at worst a stale entry, dropped
-when read. A slot entry stays until its reminder is settled or moved to another slot, so a crashed
-worker's claim is found again when its lease expires. A slow sweep (a search of the schedule every
-few minutes) files what the slots missed: reminders planned before slots existed, entries lost to
-a crash, a backlog older than the slots a worker reads.
+searches the schedule: each reminder id is also noted in the due slot of the second it falls due
+(``reminder_due_slots``, ``_id: "due:2026-11-28T11:50:07"``, ``due: {reminder id: time}``),
+written before the reminder itself whenever its due time is set. A worker reads the slots of the
+last few minutes in one read by ``_id``, and claims the listed reminders by ``_id`` with
+conditional updates (atomic, so exactly one worker wins each). Slots are a second wide so that
+each stays small at hundreds of reminders a second: every pass reads the slots it claims from
+and rewrites them as it settles their entries, at a cost that grows with their size. The
+reminder stays the truth: a slot entry is only a hint, checked against the reminder, so a crash
+between the two writes leaves at worst a stale entry, dropped when read. A slot entry stays
+until its reminder is settled or moved to another slot, so a crashed worker's claim is found again
+when its lease expires. A slow sweep (a search of the schedule every few minutes) files what the
+slots missed: reminders planned before slots existed (or noted in the minute-wide slots of earlier
+builds), entries lost to a crash, a backlog older than the slots a worker reads.
 """
 
 from __future__ import annotations
@@ -60,13 +63,13 @@ REMINDER_INDEXES = [
 
 
 def due_slot(at: datetime) -> str:
-    """The due slot of a time: its minute in UTC."""
-    return "due:" + at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    """The due slot of a time: its second in UTC."""
+    return "due:" + at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def slot_of(next_at: datetime, now: datetime) -> str:
-    """Where a reminder due at ``next_at`` is noted: its own minute, or the current one when it
-    is already due (its own minute may be older than the slots workers read)."""
+    """Where a reminder due at ``next_at`` is noted: its own second, or the current one when it
+    is already due (its own second may be older than the slots workers read)."""
     return due_slot(max(next_at, now))
 
 
@@ -269,23 +272,35 @@ class ReminderRepository:
     # --- claiming ---------------------------------------------------------------------------
 
     async def note_due(self, entries: Iterable[tuple[str, datetime]], now: datetime) -> None:
-        """Note reminders in the due slots of their times: one write per slot. Called before the
-        reminder's own write, so a crash in between leaves an extra entry, never a missing one."""
+        """Note reminders in the due slots of their times: one upsert per slot, in bulk writes.
+        Called before the reminder's own write, so a crash in between leaves an extra entry,
+        never a missing one."""
         by_slot: dict[str, dict[str, datetime]] = {}
         for reminder_id, at in entries:
             by_slot.setdefault(slot_of(at, now), {})[f"due.{reminder_id}"] = at
-        for slot, fields in by_slot.items():
+        for part in in_bulks(list(by_slot.items())):
             try:
-                await self.slots.update_one({"_id": slot}, {"$set": fields}, upsert=True)
-            except DuplicateKeyError:
-                # Two writers created the slot at once; the other's insert won, ours is an update.
-                await self.slots.update_one({"_id": slot}, {"$set": fields})
+                await self.slots.bulk_write(
+                    [
+                        UpdateOne({"_id": slot}, {"$set": notes}, upsert=True)
+                        for slot, notes in part
+                    ],
+                    ordered=False,
+                )
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(error.get("code") != 11000 for error in errors):
+                    raise
+                # Two writers created a slot at once; the other's insert won, ours is an update.
+                for error in errors:
+                    slot, notes = part[error["index"]]
+                    await self.slots.update_one({"_id": slot}, {"$set": notes})
 
     async def due_entries(self, now: datetime, lookback: timedelta) -> dict[str, dict[str, Any]]:
         """The entries of the due slots from ``now - lookback`` to ``now``, read by ``_id``."""
-        first = (now - lookback).replace(second=0, microsecond=0)
-        minutes = int((now - first).total_seconds() // 60) + 1
-        slots = [due_slot(first + timedelta(minutes=n)) for n in range(minutes)]
+        first = (now - lookback).replace(microsecond=0)
+        seconds = int((now - first).total_seconds()) + 1
+        slots = [due_slot(first + timedelta(seconds=n)) for n in range(seconds)]
         found: list[Document] = []
         for part in in_bulks(slots, 1000):  # a day's after an outage; FerretDB indexes 1,000 ids
             found += await self.slots.find({"_id": {"$in": list(part)}}).to_list()
