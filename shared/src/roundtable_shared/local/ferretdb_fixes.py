@@ -1,8 +1,8 @@
-"""Four upstream shortcomings of FerretDB 1.24.2 on SQLite, fixed in its source before it is built.
+"""Five upstream shortcomings of FerretDB 1.24.2 on SQLite, fixed in its source before it is built.
 
 The first two were measured here (docs/benchmarks.md, "FerretDB fixes") and break what the brief
-assumes of a MongoDB-wire server; the third made batch reads cost a full scan, the fourth made
-big documents slow to decode. So the local server is built with these small source edits:
+assumes of a MongoDB-wire server; the third made batch reads cost a full scan, the fourth and
+fifth cost CPU on every command. So the local server is built with these small source edits:
 
 1. **Lookups by ``_id`` could not use the ``_id`` index.** The SQLite backend indexes
    ``_ferretdb_sjson->"_id"`` but queries ``_ferretdb_sjson->'$._id'``: SQLite sees two
@@ -32,6 +32,12 @@ big documents slow to decode. So the local server is built with these small sour
    cost 4.5 million string comparisons on every read and update (a fifth of the server's CPU in
    the reminder benchmark, measured 2026-11-28). The fix skips the search when the map says the
    key is not there.
+5. **Every cursor and iterator was tracked with a stack trace, and a leak crashed the server.**
+   ``resource.Track`` adds each to a pprof profile (which walks the stack) and sets a finalizer
+   that panics if the object was never closed, in release builds too: 7% of the server's CPU
+   in the reminder and sessions benchmarks, and a leak anywhere in FerretDB would stop the
+   server rather than cost memory. The fix tracks them only in FerretDB's debug builds, which
+   is what its leak checks are for.
 
 Each edit names the exact text it replaces, so a different FerretDB source fails the build
 loudly instead of building something unfixed.
@@ -109,6 +115,15 @@ EDITS: tuple[SourceEdit, ...] = (
         "\tif d.keys[key] > 0 {\n"
         "\t\tfor i, f := range d.fields {\n\t\t\tif f.key == key {\n"
         "\t\t\t\td.fields[i].value = value\n\t\t\t\treturn\n\t\t\t}\n\t\t}\n\t}\n",
+    ),
+    *(
+        SourceEdit(
+            "internal/util/resource/resource.go",
+            f"func {name}(obj any, token *Token) {{\n\tcheckArgs(obj, token)\n",
+            f"func {name}(obj any, token *Token) {{\n\tcheckArgs(obj, token)\n\n"
+            "\tif !debugbuild.Enabled {\n\t\treturn\n\t}\n",
+        )
+        for name in ("Track", "Untrack")
     ),
 )
 
