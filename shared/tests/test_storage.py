@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pymongo import IndexModel
+from pymongo.errors import DuplicateKeyError
 
 from roundtable_shared.events.catalogue.sessions import ActionCompleted
 from roundtable_shared.messaging.inbox import apply_once
 from roundtable_shared.storage.aggregates import AggregateStore, AlreadyExists
-from roundtable_shared.storage.mongo import Database, upsert_if_newer
+from roundtable_shared.storage.mongo import (
+    Database,
+    Indexes,
+    apply_indexes,
+    is_ferretdb,
+    upsert_if_newer,
+)
 
 
 def completed(action_id: str) -> ActionCompleted:
@@ -65,3 +73,20 @@ async def test_apply_once_counts_each_event_once(mongo_db: Database) -> None:
         await apply_once(counters, "week-48", event_id, {"$inc": {"held": 1}})
     doc = await counters.find_one({"_id": "week-48"})
     assert doc is not None and doc["held"] == 3
+
+
+async def test_indexes_are_made_where_the_server_reads_them(mongo_db: Database) -> None:
+    declared = [
+        Indexes("people", [IndexModel([("email", 1)], unique=True)]),
+        Indexes("people", [IndexModel([("status", 1), ("due_at", 1)])]),
+    ]
+    await apply_indexes(mongo_db, declared)
+    await apply_indexes(mongo_db, declared)  # a restart: nothing changes, nothing fails
+
+    keys = [dict(index["key"]) for index in (await mongo_db["people"].index_information()).values()]
+    assert {"email": 1} in keys
+    # FerretDB answers queries from the _id index alone: there, other indexes only cost writes.
+    assert ({"status": 1, "due_at": 1} in keys) is not await is_ferretdb(mongo_db)
+    await mongo_db["people"].insert_one({"_id": "p-1", "email": "ada@example.com"})
+    with pytest.raises(DuplicateKeyError):
+        await mongo_db["people"].insert_one({"_id": "p-2", "email": "ada@example.com"})

@@ -43,11 +43,25 @@ class Indexes:
     models: Sequence[IndexModel] = field(default_factory=tuple)
 
 
+async def is_ferretdb(db: Database) -> bool:
+    return "ferretdbVersion" in await db.client.admin.command("buildInfo")
+
+
 async def apply_indexes(db: Database, declarations: Sequence[Indexes]) -> None:
+    """Create the declared indexes (those that exist already are left as they are).
+
+    On FerretDB only the unique ones: FerretDB 1.24 on SQLite answers queries from the ``_id``
+    index alone (it pushes down no other condition and no sort), so any other index is never
+    read there, while every write pays for its upkeep (a fifth of the server's CPU per update of
+    a reminder, with its seven indexes; docs/benchmarks/reminders.md). A unique index keeps its
+    promise there, so it stays. On MongoDB every index is made."""
+    ferretdb = await is_ferretdb(db)
     # One index per command: FerretDB 1.24 crashes on a createIndexes naming several indexes
     # when some of them exist already, which is every restart.
     for declaration in declarations:
         for model in declaration.models:
+            if ferretdb and not model.document.get("unique"):
+                continue
             await db[declaration.collection].create_indexes([model])
 
 
