@@ -1,7 +1,7 @@
 """Real NATS and MongoDB-wire servers started from local binaries, for machines without Docker.
 
 The MongoDB-wire server is, in order: ``mongod`` when it is on PATH, else FerretDB 1.24 built once
-from its Go module, with two upstream defects fixed (``ferretdb_fixes``), into a cache folder and
+from its Go module, with upstream defects fixed (``ferretdb_fixes``), into a cache folder and
 reused (SQLite handler, telemetry disabled).
 """
 
