@@ -5,12 +5,16 @@ Run: ``uv run python -m bench.reminders_delivery [--total N] [--due N] [--window
 
 Starts nats-server and the MongoDB-wire server (FerretDB on SQLite, or ``mongod``) in a temporary
 folder unless ``NATS_URL`` and ``MONGODB_URI`` name running ones. ``--total`` reminders are
-inserted through the service's repository (reminder documents and their due slots); ``--due`` of them are due at times spread evenly over
-``--window`` seconds starting a few seconds after scheduling, the rest days ahead. ``--workers``
-delivery workers (the service's ``DeliveryWorker``, each in a process of its own, as replicas
+inserted through the service's repository (reminder documents and their due slots); ``--due`` of
+them fall due at times spread evenly over ``--window`` seconds, starting ``--lead`` seconds after
+scheduling began (so ``--lead`` must exceed the time scheduling takes), the rest days ahead.
+``--workers`` delivery workers (the service's ``DeliveryWorker``, each in a process of its own, as replicas
 are) deliver to an aiosmtpd sink in a process of its own, which notes when each message arrives.
 Prints p50, p99 and max of (arrival - due time), the delivery rate, and the CPU time each process
 (workers, sink, database server) spent per delivered reminder; stops after ``--max-seconds``.
+With ``--relay`` each worker process is the service's worker replica (``python -m
+reminders.worker``): its outbox relay publishes the ``reminder.sent`` events to NATS as well, and
+the run prints how many were still unpublished when the last reminder arrived.
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from bench.sessions_http import cpu_seconds
+from reminders.app import build_runtime
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
 from reminders.schedule.domain import Plan
-from reminders.schedule.repository import REMINDER_INDEXES, ReminderRepository
+from reminders.schedule.repository import REMINDER_INDEXES, REMINDERS, ReminderRepository
 from reminders.settings import RemindersSettings
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 from roundtable_shared.local.servers import LocalServers, free_port
+from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.storage.mongo import apply_indexes, connect
 
 
@@ -79,27 +85,38 @@ def arrivals(log_path: Path) -> dict[str, float]:
     return found
 
 
-def run_worker(settings: RemindersSettings, name: str, stop: Any, profile: str | None) -> None:
-    """One delivery worker in a process of its own, until ``stop`` is set; with ``profile``, its
-    cProfile statistics are written to that folder."""
+def run_worker(
+    settings: RemindersSettings, name: str, stop: Any, profile: str | None, relay: bool
+) -> None:
+    """One delivery worker in a process of its own, until ``stop`` is set. With ``relay``, the
+    service's worker replica as ``python -m reminders.worker`` runs it: with its outbox relay
+    publishing ``reminder.sent`` to NATS. With ``profile``, its cProfile statistics are written
+    to that folder."""
 
     async def work() -> None:
-        client = connect(settings.mongodb_uri, app_name=name)
-        db = client[settings.database_name]
-        worker = DeliveryWorker(
-            settings,
-            ReminderRepository(db),
-            RecipientRepository(db),
-            PreferencesRepository(db),
-            name=name,
-        )
+        runtime: ServiceRuntime | None = None
+        if relay:
+            runtime, worker = build_runtime(settings)
+            await runtime.start()
+        else:
+            db = connect(settings.mongodb_uri, app_name=name)[settings.database_name]
+            worker = DeliveryWorker(
+                settings,
+                ReminderRepository(db),
+                RecipientRepository(db),
+                PreferencesRepository(db),
+                name=name,
+            )
         task = asyncio.create_task(worker.run())
         while not stop.is_set():
             await asyncio.sleep(0.2)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await worker.close()
-        await client.close()
+        if runtime is not None:
+            await runtime.stop()
+        else:
+            await worker.reminders.collection.database.client.close()
 
     if not profile:
         asyncio.run(work())
@@ -180,7 +197,10 @@ async def run(
     context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a replica has
     worker_stop = context.Event()
     workers = [
-        context.Process(target=run_worker, args=(settings, f"bench-{n}", worker_stop, args.profile))
+        context.Process(
+            target=run_worker,
+            args=(settings, f"bench-{n}", worker_stop, args.profile, args.relay),
+        )
         for n in range(args.workers)
     ]
     for worker in workers:
@@ -208,6 +228,9 @@ async def run(
     )
     times = sorted(arrived.values())
     span = (times[-1] - times[0]) if len(times) > 1 else 0.0
+    unpublished = (
+        await db[REMINDERS].count_documents({"outbox_pending": True}) if args.relay else None
+    )
     await client.drop_database(settings.database_name)
     result = {
         "total": args.total,
@@ -219,6 +242,7 @@ async def run(
         "max_delay_s": round(delays[-1], 3) if delays else None,
         "rate_per_s": round(len(times) / span, 1) if span else None,
         "workers": args.workers,
+        "reminder_events_unpublished_at_end": unpublished,
         "cpu_ms_per_reminder": ", ".join(
             f"{name} {seconds / max(len(arrived), 1) * 1000:.2f}" for name, seconds in cpu.items()
         ),
@@ -239,6 +263,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--relay", action="store_true", help="workers publish reminder.sent through their relay"
+    )
     parser.add_argument("--profile", help="write each worker's cProfile statistics here")
     parser.add_argument("--due-first", action="store_true", help="insert the due ones first")
     args = parser.parse_args()
