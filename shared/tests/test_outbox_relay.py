@@ -12,7 +12,7 @@ from nats.aio.client import Client as NatsClient
 
 from roundtable_shared.events.catalogue.sessions import ActionCompleted
 from roundtable_shared.events.envelope import new_envelope
-from roundtable_shared.messaging.outbox import new_document_outbox
+from roundtable_shared.messaging.outbox import SWEEP_SHARE, new_document_outbox, sweep_interval
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
@@ -106,3 +106,11 @@ async def test_a_nudge_asks_for_a_sweep_at_once(
         await wait_until(lambda: published(nats_client, namespace), 60, timeout=10)
     finally:
         await runtime.stop()
+
+
+def test_a_slow_sweep_spaces_the_periodic_ones_out() -> None:
+    # A quick sweep (MongoDB's index) keeps the configured period...
+    assert sweep_interval(5.0, last_sweep_took=0.02) == 5.0
+    # ...a scan of a big collection on FerretDB takes at most SWEEP_SHARE of the time.
+    took = 1.5
+    assert sweep_interval(5.0, last_sweep_took=took) * SWEEP_SHARE == took

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 
 from roundtable_shared.messaging.consumer import ConsumerRunner, EventConsumer
 from roundtable_shared.messaging.inbox import INBOX_INDEXES, Inbox
-from roundtable_shared.messaging.outbox import OutboxRelay
+from roundtable_shared.messaging.outbox import OutboxRelay, outbox_indexes
 from roundtable_shared.messaging.publisher import JetStreamPublisher
 from roundtable_shared.messaging.streams import (
     PRODUCERS,
@@ -58,7 +58,7 @@ class ServiceRuntime:
             poll_seconds=settings.outbox_poll_seconds,
             sweep_seconds=settings.outbox_sweep_seconds,
         )
-        self._indexes = [*indexes, INBOX_INDEXES]
+        self._indexes = [*indexes, INBOX_INDEXES, *map(outbox_indexes, outbox_collections)]
         self._consumers: list[ConsumerRunner] = []
         self._relay_task: asyncio.Task[None] | None = None
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
