@@ -108,6 +108,30 @@ async def test_a_nudge_asks_for_a_sweep_at_once(
         await runtime.stop()
 
 
+async def test_an_event_batch_is_published_then_deleted(
+    make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
+) -> None:
+    settings = make_settings(
+        ServiceSettings, service_name="sessions", outbox_poll_seconds=0.05, outbox_sweep_seconds=60
+    )
+    runtime = ServiceRuntime(settings, event_batch_collections=["step_events"])
+    await runtime.start()
+    try:
+        envelopes = [
+            new_envelope(completed(f"a-{n}"), subject=f"a-{n}", aggregate_version=1, source="/s")
+            for n in range(3)
+        ]
+        await runtime.db["step_events"].insert_one(
+            {"_id": "batch-1", **new_document_outbox(envelopes)}
+        )
+        runtime.relay.pending("step_events", "batch-1")
+
+        await wait_until(lambda: published(nats_client, namespace), 3, timeout=5)
+        await wait_until(lambda: runtime.db["step_events"].count_documents({}), 0, timeout=5)
+    finally:
+        await runtime.stop()
+
+
 def test_a_slow_sweep_spaces_the_periodic_ones_out() -> None:
     # A quick sweep (MongoDB's index) keeps the configured period...
     assert sweep_interval(5.0, last_sweep_took=0.02) == 5.0

@@ -36,7 +36,11 @@ class ServiceRuntime:
         *,
         indexes: Sequence[Indexes] = (),
         outbox_collections: Sequence[str] = (),
+        event_batch_collections: Sequence[str] = (),
     ) -> None:
+        """``outbox_collections``: collections whose documents carry an outbox beside their
+        state. ``event_batch_collections``: collections whose documents are only an outbox (a
+        batch of events written on its own), deleted once their events are published."""
         self.settings = settings
         self.mongo: AsyncMongoClient[Document] = connect(
             settings.mongodb_uri, app_name=settings.service_name
@@ -53,10 +57,11 @@ class ServiceRuntime:
         self.inbox = Inbox(self.db)
         self.relay = OutboxRelay(
             self.db,
-            outbox_collections,
+            [*outbox_collections, *event_batch_collections],
             self.publisher,
             poll_seconds=settings.outbox_poll_seconds,
             sweep_seconds=settings.outbox_sweep_seconds,
+            spent_when_published=event_batch_collections,
         )
         self._indexes = [*indexes, INBOX_INDEXES, *map(outbox_indexes, outbox_collections)]
         self._consumers: list[ConsumerRunner] = []

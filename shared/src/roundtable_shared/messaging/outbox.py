@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import structlog
-from pymongo import IndexModel, UpdateOne
+from pymongo import DeleteOne, IndexModel, UpdateOne
 
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.faults import crash_point
@@ -92,9 +92,13 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         sweep_seconds: float = 5.0,
         batch_size: int = 50,  # FerretDB 1.24 hangs on bulk updates of 100 or more
+        spent_when_published: Sequence[str] = (),
     ) -> None:
+        """``spent_when_published``: collections whose documents are only a batch of events,
+        deleted (not cleared) once those are published."""
         self._db = db
         self._collections = list(collections)
+        self._spent = set(spent_when_published)
         self._publisher = publisher
         self._poll_seconds = poll_seconds
         self._sweep_seconds = sweep_seconds
@@ -223,13 +227,16 @@ class OutboxRelay:
 
         counts = await asyncio.gather(*(publish_in_order(doc) for doc in documents))
         # Cleared only where no event was added since we read it (outbox_rev unchanged).
+        unchanged = [
+            {"_id": doc["_id"], "outbox_rev": doc.get("outbox_rev", 0)} for doc in documents
+        ]
+        spent = name in self._spent
         await self._db[name].bulk_write(
             [
-                UpdateOne(
-                    {"_id": doc["_id"], "outbox_rev": doc.get("outbox_rev", 0)},
-                    {"$set": {"outbox": [], PENDING: False}},
-                )
-                for doc in documents
+                DeleteOne(selector)
+                if spent
+                else UpdateOne(selector, {"$set": {"outbox": [], PENDING: False}})
+                for selector in unchanged
             ],
             ordered=False,
         )
