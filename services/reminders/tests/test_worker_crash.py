@@ -126,3 +126,56 @@ async def _sent_events(w: World) -> list[Any] | None:
     events = await w.events("roundtable.reminders.reminder.sent")
     unique = {e.id: e for e in events}
     return list(unique.values()) if len(unique) >= COUNT else None
+
+
+async def test_a_worker_killed_between_its_events_and_its_outcomes_publishes_each_event_once(
+    make_settings: Any, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer, smtp: Any
+) -> None:
+    """A pass writes its events (one document for the relay) before its outcomes: killed in
+    between, its reminders are delivered again and raise the same events, which leave once."""
+    async with reminders_world(
+        make_settings,
+        nats_client,
+        namespace,
+        dev_issuer,
+        smtp_port=smtp.port,
+        worker_enabled=False,
+        lease_seconds=LEASE,
+    ) as w:
+        people = [f"emp_{n:02d}" for n in range(6)]
+        for person in people:
+            await w.employee(person)
+        due = now()
+        await ReminderRepository(w.db).add(
+            [
+                Plan(
+                    key=f"between:{person}",
+                    kind=ReminderKind.WELCOME,
+                    recipient_id=person,
+                    program_id="prg_1",
+                    due_at=due,
+                )
+                for person in people
+            ],
+            due,
+        )
+
+        killed = -signal.SIGKILL
+        crash_at = "reminders.outcome_events_saved"
+        assert await asyncio.to_thread(run_worker, w, crash_at, smtp.port) == killed
+        assert len(smtp.messages) == len(people)  # all sent, none recorded
+        assert {d["status"] for d in await w.reminders()} == {"claimed"}
+
+        worker = _worker(w)  # after the leases expire, the same reminders go again
+        await w.until(lambda: _all_sent(w, worker), timeout=30)
+        assert len(smtp.messages) == 2 * len(people)
+        assert len({m["Message-ID"] for m in smtp.messages}) == len(people)
+
+        async def each_event_once() -> list[Any] | None:
+            events = await w.events("roundtable.reminders.reminder.sent")
+            return events if len(events) >= len(people) else None
+
+        events = await w.until(each_event_once, timeout=20)
+        await asyncio.sleep(1.0)  # a second copy, if any, would have arrived by now
+        events = await w.events("roundtable.reminders.reminder.sent")
+        assert sorted(e.data["recipient_id"] for e in events) == people

@@ -16,7 +16,12 @@ from reminders.preferences.endpoints import router as preferences_router
 from reminders.preferences.repository import PreferencesRepository
 from reminders.preferences.service import PreferencesService
 from reminders.schedule.consumers import consumers
-from reminders.schedule.repository import REMINDER_INDEXES, REMINDERS, ReminderRepository
+from reminders.schedule.repository import (
+    OUTCOME_EVENTS,
+    REMINDER_INDEXES,
+    REMINDERS,
+    ReminderRepository,
+)
 from reminders.schedule.service import ScheduleService
 from reminders.settings import RemindersSettings
 from roundtable_shared.http.app import create_app
@@ -29,6 +34,7 @@ def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, Delivery
         settings,
         indexes=[*REMINDER_INDEXES, RECIPIENT_INDEXES],
         outbox_collections=[REMINDERS],
+        event_batch_collections=[OUTCOME_EVENTS],
     )
     reminders = ReminderRepository(runtime.db)
     recipients = RecipientRepository(runtime.db)
@@ -37,7 +43,7 @@ def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, Delivery
         reminders,
         recipients,
         PreferencesRepository(runtime.db),
-        events_written=lambda reminder_id: runtime.relay.pending(REMINDERS, reminder_id),
+        events_written=runtime.relay.pending,
     )
     return runtime, worker
 

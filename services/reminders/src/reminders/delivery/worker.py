@@ -3,8 +3,9 @@
 Several workers may run at once (in the service process and in ``python -m reminders.worker``
 replicas). Each due reminder is claimed by exactly one (see ``ReminderRepository.claim``); a crashed
 worker's claims are taken over when their lease expires. Delivery is at least once, with the
-reminder id (and channel) as idempotency key. The outcome and its ``reminder.sent``/
-``reminder.failed`` events are written in one update of the reminder's document (its outbox).
+reminder id (and channel) as idempotency key. The outcomes of a pass are written after their
+``reminder.sent``/``reminder.failed`` events, which go to the relay in one document per pass (see
+``ReminderRepository.finish``).
 
 A pass works on its batch as a whole, as the server charges per operation more than per
 document: the claims go in bulk writes, the people the batch goes to and names and their
@@ -47,7 +48,12 @@ from reminders.schedule.domain import (
     kind_of,
     retry_delay,
 )
-from reminders.schedule.repository import ClaimOutcome, ReminderRepository
+from reminders.schedule.repository import (
+    OUTCOME_EVENTS,
+    REMINDERS,
+    ClaimOutcome,
+    ReminderRepository,
+)
 from reminders.settings import RemindersSettings
 from roundtable_shared.events.catalogue.reminders import (
     FailureReason,
@@ -89,7 +95,7 @@ class DeliveryWorker:
         recipients: RecipientRepository,
         preferences: PreferencesRepository,
         *,
-        events_written: Callable[[str], None] = lambda reminder_id: None,
+        events_written: Callable[[str, str], None] = lambda collection, document_id: None,
         clock: Clock = lambda: datetime.now(UTC),
         name: str | None = None,
     ) -> None:
@@ -97,8 +103,8 @@ class DeliveryWorker:
         self.reminders = reminders
         self.recipients = recipients
         self.preferences = preferences
-        # Tells the outbox relay which reminder holds new events, so it reads that one by _id
-        # instead of searching the whole schedule.
+        # Tells the outbox relay which document (of which collection) holds new events, so it
+        # reads that one by _id instead of searching.
         self.events_written = events_written
         self.clock = clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -224,15 +230,15 @@ class DeliveryWorker:
     async def _finish(self, outcomes: list[ClaimOutcome]) -> None:
         """Record the outcomes of a pass (one bulk write per 50), then tell the relay which
         reminders hold new events."""
-        written = await self.reminders.finish(outcomes)
+        finished = await self.reminders.finish(outcomes)
+        if finished.events_batch:
+            self.events_written(OUTCOME_EVENTS, finished.events_batch)
         for outcome in outcomes:
-            if outcome.doc["_id"] not in written:
+            if outcome.doc["_id"] not in finished.written:
                 continue  # the claim was taken from us: the new holder records it
             outcome.doc.update(outcome.changes)  # read back to tidy the due slots
             self.stats.sent += outcome.sent
             self.stats.failed += outcome.failed
-            if outcome.events:
-                self.events_written(outcome.doc["_id"])
 
     async def _deliver_limited(self, doc: Document, audience: Audience) -> ClaimOutcome | None:
         async with self._limit:
@@ -368,7 +374,7 @@ class DeliveryWorker:
             await self.reminders.sent_in_digest(item, digest["_id"], now, events)
             self.stats.sent += 1
             if events:
-                self.events_written(item["_id"])
+                self.events_written(REMINDERS, item["_id"])
 
     async def _message(
         self, doc: Document, preferences: Preferences, recipient: Recipient

@@ -31,7 +31,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from reminders.schedule.domain import OPEN_STATUSES, Plan, Status
 from roundtable_shared.events.envelope import Envelope
-from roundtable_shared.messaging.outbox import with_outbox
+from roundtable_shared.faults import crash_point
+from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
 from roundtable_shared.storage.mongo import (
     BULK_STATEMENTS,
     Collection,
@@ -43,6 +44,8 @@ from roundtable_shared.storage.mongo import (
 
 REMINDERS = "reminders"
 DUE_SLOTS = "reminder_due_slots"
+OUTCOME_EVENTS = "reminder_outcome_events"
+"""The events of a pass's outcomes, one document per pass, deleted by the relay once published."""
 COPIES = "source_copies"
 """Version-guarded copies of sessions, actions and programs (what later events need)."""
 
@@ -95,6 +98,14 @@ class ClaimOutcome:
     failed: int = 0
 
 
+@dataclass(frozen=True)
+class Finished:
+    """Which outcomes were written, and the document holding their events (None: no events)."""
+
+    written: set[str]
+    events_batch: str | None
+
+
 def plan_document(plan: Plan, now: datetime, status: Status = Status.PENDING) -> Document:
     return {
         "_id": plan.reminder_id,
@@ -126,6 +137,7 @@ class ReminderRepository:
         self.collection: Collection = db[REMINDERS]
         self.slots: Collection = db[DUE_SLOTS]
         self.copies: Collection = db[COPIES]
+        self.outcome_events: Collection = db[OUTCOME_EVENTS]
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -444,11 +456,24 @@ class ReminderRepository:
         await self.note_due([(doc["_id"], doc.get("next_at") or now) for doc in missed], now)
         return len(missed)
 
-    async def finish(self, outcomes: Sequence[ClaimOutcome]) -> set[str]:
-        """Write the outcomes of claims with their events, each only if its claim is still ours
-        (a pause or a takeover bumps the claim number), in bulk writes. Returns the ids written."""
+    async def finish(self, outcomes: Sequence[ClaimOutcome]) -> Finished:
+        """Write the outcomes of claims, each only if its claim is still ours (a pause or a
+        takeover bumps the claim number), in bulk writes; their events go before them, all in
+        one document of ``OUTCOME_EVENTS`` for the relay.
+
+        Events first: a crash between the two writes leaves events of outcomes not recorded,
+        so their reminders are delivered again and raise the same events (their ids are
+        deterministic), which JetStream and consumers drop. What the events say stays true: a
+        message was sent, or an attempt failed. One document per pass, rather than each
+        reminder's own outbox, spares the relay a read and a write per reminder."""
         if not outcomes:
-            return set()
+            return Finished(set(), None)
+        events = [event for outcome in outcomes for event in outcome.events]
+        batch_id = None
+        if events:
+            batch_id = uuid.uuid4().hex
+            await self.outcome_events.insert_one({"_id": batch_id, **new_document_outbox(events)})
+            crash_point("reminders.outcome_events_saved")
         retries = [
             (outcome.doc["_id"], outcome.changes["next_at"])
             for outcome in outcomes
@@ -460,10 +485,7 @@ class ReminderRepository:
         writes = [
             UpdateOne(
                 {"_id": outcome.doc["_id"], "claim": outcome.doc["claim"]},
-                with_outbox(
-                    {"$set": outcome.changes, "$inc": {"version": len(outcome.events)}},
-                    outcome.events,
-                ),
+                {"$set": outcome.changes, "$inc": {"version": len(outcome.events)}},
             )
             for outcome in outcomes
         ]
@@ -472,12 +494,13 @@ class ReminderRepository:
             matched += (await self.collection.bulk_write(part, ordered=False)).matched_count
         ids = [outcome.doc["_id"] for outcome in outcomes]
         if matched == len(outcomes):
-            return set(ids)
+            return Finished(set(ids), batch_id)
         # Some claim was taken from us: the claim number only grows, so where it is still ours,
         # ours was the write.
         ours = {outcome.doc["_id"]: outcome.doc["claim"] for outcome in outcomes}
         now_held = await self.collection.find({"_id": {"$in": ids}}, {"claim": 1}).to_list()
-        return {doc["_id"] for doc in now_held if doc.get("claim") == ours[doc["_id"]]}
+        written = {doc["_id"] for doc in now_held if doc.get("claim") == ours[doc["_id"]]}
+        return Finished(written, batch_id)
 
     # --- queries ----------------------------------------------------------------------------
 
