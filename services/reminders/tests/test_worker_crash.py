@@ -44,6 +44,26 @@ def run_worker(w: World, crash_at: str, smtp_port: int) -> int:
     ).returncode
 
 
+async def welcomes_due_now(w: World, count: int) -> list[str]:
+    """``count`` people, each with a welcome due now; their ids."""
+    people = [f"emp_{n:02d}" for n in range(count)]
+    for person in people:
+        await w.employee(person)
+    due = now()
+    plans = [
+        Plan(
+            key=f"kill:{person}",
+            kind=ReminderKind.WELCOME,
+            recipient_id=person,
+            program_id="prg_1",
+            due_at=due,
+        )
+        for person in people
+    ]
+    await ReminderRepository(w.db).add(plans, due)
+    return people
+
+
 async def test_killed_workers_claims_are_taken_over_and_each_reminder_is_delivered_once(
     make_settings: Any, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer, smtp: Any
 ) -> None:
@@ -56,21 +76,7 @@ async def test_killed_workers_claims_are_taken_over_and_each_reminder_is_deliver
         worker_enabled=False,
         lease_seconds=LEASE,
     ) as w:
-        people = [f"emp_{n:02d}" for n in range(COUNT)]
-        for person in people:
-            await w.employee(person)
-        due = now()
-        plans = [
-            Plan(
-                key=f"kill:{person}",
-                kind=ReminderKind.WELCOME,
-                recipient_id=person,
-                program_id="prg_1",
-                due_at=due,
-            )
-            for person in people
-        ]
-        await ReminderRepository(w.db).add(plans, due)
+        people = await welcomes_due_now(w, COUNT)
 
         # 1. Killed right after claiming a batch: 8 claims held, nothing sent.
         killed = -signal.SIGKILL
@@ -142,23 +148,7 @@ async def test_a_worker_killed_between_its_events_and_its_outcomes_publishes_eac
         worker_enabled=False,
         lease_seconds=LEASE,
     ) as w:
-        people = [f"emp_{n:02d}" for n in range(6)]
-        for person in people:
-            await w.employee(person)
-        due = now()
-        await ReminderRepository(w.db).add(
-            [
-                Plan(
-                    key=f"between:{person}",
-                    kind=ReminderKind.WELCOME,
-                    recipient_id=person,
-                    program_id="prg_1",
-                    due_at=due,
-                )
-                for person in people
-            ],
-            due,
-        )
+        people = await welcomes_due_now(w, 6)
 
         killed = -signal.SIGKILL
         crash_at = "reminders.outcome_events_saved"

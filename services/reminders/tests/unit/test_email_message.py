@@ -29,6 +29,19 @@ def introduction() -> Message:
     )
 
 
+def session_upcoming(title: str) -> Message:
+    return compose(
+        ReminderKind.SESSION_UPCOMING,
+        {"title": title, "starts_at": None},
+        recipient_name="Ana",
+        recipient_zone="UTC",
+        names={},
+        frontend_url="http://127.0.0.1:8080",
+        reminder_id="rem_1",
+        session_id="ses_1",
+    )
+
+
 def read_back(raw: bytes) -> EmailMessage:
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
@@ -71,16 +84,7 @@ def test_each_message_has_its_own_boundary_and_date() -> None:
 
 
 def test_a_title_typed_with_a_line_break_cannot_add_a_header() -> None:
-    message = compose(
-        ReminderKind.SESSION_UPCOMING,
-        {"title": "Quarterly review\r\nBcc: everyone@example.com", "starts_at": None},
-        recipient_name="Ana",
-        recipient_zone="UTC",
-        names={},
-        frontend_url="http://127.0.0.1:8080",
-        reminder_id="rem_1",
-        session_id="ses_1",
-    )
+    message = session_upcoming("Quarterly review\r\nBcc: everyone@example.com")
     channel = EmailChannel("127.0.0.1", 25, "reminders@example.com", 5.0)
 
     parsed = read_back(channel.build("ana@example.com", message, "rem_1.email"))
@@ -90,16 +94,7 @@ def test_a_title_typed_with_a_line_break_cannot_add_a_header() -> None:
 
 
 def test_a_long_ascii_subject_is_folded_not_encoded() -> None:
-    message = compose(
-        ReminderKind.SESSION_UPCOMING,
-        {"title": "A session with a title long enough to need folding " * 2, "starts_at": None},
-        recipient_name="Ana",
-        recipient_zone="UTC",
-        names={},
-        frontend_url="http://127.0.0.1:8080",
-        reminder_id="rem_1",
-        session_id="ses_1",
-    )
+    message = session_upcoming("A session with a title long enough to need folding " * 2)
     raw = EmailChannel("127.0.0.1", 25, "reminders@example.com", 5.0).build(
         "ana@example.com", message, "rem_1.email"
     )
