@@ -113,6 +113,8 @@ class ConversationService:
             "updated_at": now,
             "request_fingerprint": fingerprint(payload),
         }
+        # The id on its shelf first: a crash before the insert leaves an id, never a lost note.
+        await self.notes.note(session_id, principal.employee_id, note_id)
         try:
             version = await self.notes.store.insert(document, [])
         except AlreadyExists:
@@ -135,11 +137,12 @@ class ConversationService:
         return document
 
     async def my_notes(self, session_id: str, principal: Principal) -> list[Document]:
-        group_id = await self.conversations.group_of(session_id)
-        if group_id is None:
+        scope = await self.conversations.notes_scope(session_id)
+        if scope is None:
             raise NotFound(f"no session {session_id!r}")
+        group_id, all_noted = scope
         await self.membership.member_group(group_id, principal)
-        return await self.notes.of_author(session_id, principal.employee_id)
+        return await self.notes.of_author(session_id, principal.employee_id, all_noted=all_noted)
 
     async def edit_note(
         self, note_id: str, session_id: str, text: str, principal: Principal, version: int

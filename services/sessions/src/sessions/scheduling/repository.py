@@ -24,6 +24,9 @@ log = structlog.get_logger(__name__)
 SESSIONS = "sessions"
 GROUP_SCHEDULES = "group_schedules"
 CALENDAR_FEEDS = "calendar_feeds"
+# Set on every session scheduled since private notes are noted on their shelf before they are
+# written (see conversations' PrivateNoteRepository): a shelf of such a session lists every note.
+NOTES_NOTED = "private_notes_noted"
 # How long a group's schedule listing is trusted before it is rebuilt from the sessions: the
 # bound on how stale a crash between a session's write and its listing's write can leave it.
 LISTING_TRUSTED_FOR = timedelta(minutes=5)
@@ -38,7 +41,7 @@ INDEXES = [
     Indexes(CALENDAR_FEEDS, [IndexModel([("token_hash", 1)], unique=True)]),
 ]
 # The schedule only: the conversation, its history and the outbox are not the schedule's business.
-SCHEDULE_ONLY = {"record": 0, "history": 0, "outbox": 0}
+SCHEDULE_ONLY = {"record": 0, "history": 0, "outbox": 0, NOTES_NOTED: 0}
 # The schedule and who attended (metadata even admins see), in one read.
 SCHEDULE_AND_ATTENDANCE = {
     **{name: 1 for name in Session.model_fields if name not in ("id", "version")},

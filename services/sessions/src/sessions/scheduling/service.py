@@ -18,6 +18,7 @@ from sessions.membership.service import MembershipService
 from sessions.scheduling import domain, ics
 from sessions.scheduling.domain import Plan, Session
 from sessions.scheduling.repository import (
+    NOTES_NOTED,
     CalendarFeedRepository,
     ScheduleListing,
     SessionRepository,
@@ -89,7 +90,8 @@ class SchedulingService:
                 return existing
             raise
         try:
-            version = await self.sessions.store.insert(session.document(), events)
+            document = {**session.document(), NOTES_NOTED: True}
+            version = await self.sessions.store.insert(document, events)
         except AlreadyExists:
             # A retry, or the same key racing itself: answer with what the first one created.
             existing = await self.load(session_id)
