@@ -75,11 +75,17 @@ class Session(BaseModel):
         return self.model_dump(by_alias=True, exclude={"version"})
 
 
+def changed(session: Session, changes: dict[str, Any]) -> dict[str, Any]:
+    """The session's document as a write of ``changes`` (``$set`` of top-level fields only)
+    leaves it, but its version."""
+    if not changes.keys() <= {"$set"} or any("." in k for k in changes.get("$set", {})):
+        raise ValueError(f"not a $set of whole fields: {sorted(changes)}")
+    return {**session.document(), **changes.get("$set", {})}
+
+
 def after_change(session: Session, changes: dict[str, Any], version: int) -> Session:
     """The session as a successful write of ``changes`` (``$set`` only) left it."""
-    return Session.model_validate(
-        {**session.document(), **changes.get("$set", {}), "version": version}
-    )
+    return Session.model_validate({**changed(session, changes), "version": version})
 
 
 def check_plan(plan: Plan, now: datetime) -> Plan:

@@ -55,7 +55,7 @@ def token_hash(token: str) -> str:
 
 
 class SessionRepository:
-    def __init__(self, db: Database, store: AggregateStore) -> None:
+    def __init__(self, db: Database, store: ListedSessionStore) -> None:
         self.collection = db[SESSIONS]
         self.store = store
 
@@ -134,10 +134,14 @@ class ScheduleListing:
             await self.store_entry(document)
 
     async def store_entry(self, document: Document) -> None:
-        # No upsert: a missing listing is rebuilt, whole, by the next read.
+        """A session's entry, unless the listing already holds a later version of it.
+
+        No upsert: a missing listing is rebuilt, whole, by the next read."""
         entry = {k: v for k, v in document.items() if k not in SCHEDULE_ONLY}
+        listed = f"sessions.{entry['_id']}"
         await self.collection.update_one(
-            {"_id": entry["group_id"]}, {"$set": {f"sessions.{entry['_id']}": entry}}
+            {"_id": entry["group_id"], f"{listed}.version": {"$not": {"$gte": entry["version"]}}},
+            {"$set": {listed: entry}},
         )
 
     def _lock(self, session_id: str) -> asyncio.Lock:
@@ -179,10 +183,19 @@ class ListedSessionStore(AggregateStore):
         expected_version: int,
         changes: dict[str, Any],
         events: Sequence[EventData],
+        *,
+        result: Document | None = None,
     ) -> int | None:
+        """``result``: the session as the change leaves it (but its version), when the caller
+        knows it (a ``$set`` on what it read at ``expected_version``): its listing entry is then
+        written from it, without reading the session back."""
         version = await super().update(aggregate_id, expected_version, changes, events)
         if version is not None:
-            await _keep(self.listing.refresh(str(aggregate_id)), aggregate_id)
+            if result is None:
+                await _keep(self.listing.refresh(str(aggregate_id)), aggregate_id)
+            else:
+                entry = {**result, "_id": aggregate_id, "version": version}
+                await _keep(self.listing.store_entry(entry), aggregate_id)
         return version
 
 

@@ -145,10 +145,13 @@ class SchedulingService:
         changes, events = domain.reschedule(
             session, group, principal.employee_id, plan, self.clock()
         )
-        new_version = await self.sessions.store.update(session.id, version, changes, events)
+        # No read back, for the answer or the listing: the write was conditional on the version
+        # we changed.
+        new_version = await self.sessions.store.update(
+            session.id, version, changes, events, result=domain.changed(session, changes)
+        )
         if new_version is None:
             raise stale_write((await self.load(session_id)).version)
-        # No read back: the write was conditional on the version we changed.
         return domain.after_change(session, changes, new_version)
 
     async def cancel(
@@ -160,7 +163,9 @@ class SchedulingService:
         changes, events = domain.cancel(
             session, SessionCancelReason.MEMBER, principal.employee_id, note, self.clock()
         )
-        new_version = await self.sessions.store.update(session.id, expected, changes, events)
+        new_version = await self.sessions.store.update(
+            session.id, expected, changes, events, result=domain.changed(session, changes)
+        )
         if new_version is None:
             raise stale_write((await self.load(session_id)).version)
         return domain.after_change(session, changes, new_version)
