@@ -175,13 +175,17 @@ class OutboxRelay:
             self._sweep_requested = False
             self._last_sweep = started
         sent = 0
+        took = 0.0
+        # Collection by collection, as the services' writes go: what a write told us of in one
+        # leaves before a sweep of the next finds anything raised after it.
         for name in self._collections:
             if sweep:
+                sweep_started = time.monotonic()
                 sent += await self._sweep(name)
-        if sweep:
-            self._last_sweep_took = time.monotonic() - started
-        for name in self._collections:
+                took += time.monotonic() - sweep_started
             sent += await self._relay_pending(name)
+        if sweep:
+            self._last_sweep_took = took
         return sent
 
     async def _sweep(self, name: str) -> int:
@@ -208,6 +212,11 @@ class OutboxRelay:
             .find({"_id": {"$in": ids}, PENDING: True}, {"outbox": 1, "outbox_rev": 1})
             .to_list()
         )
+        # In the order the writes told us, which the server's answer does not keep: events of
+        # one subject raised in two documents (a participant's change, then its pause) leave in
+        # the order they were raised.
+        told = {document_id: n for n, document_id in enumerate(ids)}
+        found.sort(key=lambda doc: told[doc["_id"]])
         return await self._publish_and_clear(name, found)
 
     async def _publish_and_clear(self, name: str, documents: list[Document]) -> int:
