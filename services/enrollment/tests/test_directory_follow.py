@@ -99,7 +99,9 @@ async def test_an_hr_change_of_department_reaches_a_consenting_participant_once(
     }
     assert not [e for e in events if e.subject == private and not e.type.endswith("enrolled")]
     mine = [e.type.rsplit(".", 1)[1] for e in events if e.subject == consenting]
-    assert mine == ["enrolled", "updated", "paused"]
+    # The cascade acts on the directory as it is when it looks: if the leave was stored before
+    # it looked, the change and the pause come out of one save, pause first.
+    assert mine[0] == "enrolled" and sorted(mine[1:]) == ["paused", "updated"], mine
 
 
 @pytest.fixture
