@@ -333,3 +333,26 @@ async def test_notes_written_before_ids_were_noted_are_found_by_reading_them_all
     )
     listed = (await w.client.get(base, headers=w.auth("e-2"))).json()
     assert [n["text"] for n in listed] == ["from before", "new"]
+
+
+async def test_a_sessions_notes_scope_is_remembered_but_membership_is_checked_each_time(
+    group_world: World,
+) -> None:
+    w = group_world
+    key = {"Idempotency-Key": "later"}
+    # Not scheduled yet: 404, and not remembered as missing.
+    session_id = await w.client.post("/v1/groups/g-1/sessions", json={}, headers=w.auth("e-1"))
+    assert session_id.status_code == 422
+    assert_problem(
+        await w.client.get("/v1/sessions/nope/private-notes", headers=w.auth("e-2")), 404
+    )
+    session = await w.schedule("g-1", "e-1")
+    base = f"/v1/sessions/{session['id']}/private-notes"
+    for _ in range(2):  # the second read and write use the remembered scope
+        written = await w.client.post(base, json={"text": "x"}, headers={**w.auth("e-2"), **key})
+        assert written.status_code == 201, written.text
+        assert [n["text"] for n in (await w.client.get(base, headers=w.auth("e-2"))).json()] == [
+            "x"
+        ]
+        assert_problem(await w.client.get(base, headers=w.auth("e-9")), 403)
+        assert_problem(await w.client.post(base, json={"text": "y"}, headers=w.auth("e-9")), 403)

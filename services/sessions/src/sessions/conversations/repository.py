@@ -54,10 +54,17 @@ CONVERSATION = {
 }
 
 
+# How many sessions' notes scopes (group, rule) one process remembers.
+SCOPES_KEPT = 10_000
+
+
 class ConversationRepository:
     def __init__(self, db: Database, store: AggregateStore) -> None:
         self.collection = db[SESSIONS]
         self.store = store
+        # A session's group and whether its notes are noted never change (sessions are never
+        # deleted, and no write sets either): each is read once per process.
+        self._scopes: dict[str, tuple[str, bool]] = {}
 
     async def get(self, session_id: str) -> Conversation | None:
         document = await self.collection.find_one({"_id": session_id}, CONVERSATION)
@@ -66,12 +73,21 @@ class ConversationRepository:
     async def notes_scope(self, session_id: str) -> tuple[str, bool] | None:
         """The session's group, and whether each of its private notes is noted on its shelf
         before it is written (sessions scheduled since that rule), without reading its record."""
+        scope = self._scopes.get(session_id)
+        if scope is not None:
+            return scope
         document = await self.collection.find_one(
             {"_id": session_id}, {"group_id": 1, NOTES_NOTED: 1}
         )
         if document is None:
-            return None
-        return str(document["group_id"]), bool(document.get(NOTES_NOTED))
+            return None  # not remembered: it may be scheduled yet
+        if len(self._scopes) >= SCOPES_KEPT:
+            self._scopes.clear()  # crude, but bounded; a refill costs one read per session
+        scope = self._scopes[session_id] = (
+            str(document["group_id"]),
+            bool(document.get(NOTES_NOTED)),
+        )
+        return scope
 
     async def mentioning(self, employee_id: str) -> list[Conversation]:
         found = self.collection.find(

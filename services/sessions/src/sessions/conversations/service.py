@@ -98,15 +98,14 @@ class ConversationService:
     async def add_note(
         self, session_id: str, text: str, principal: Principal, key: str | None
     ) -> Document:
-        conversation = await self.load(session_id)
-        await self.membership.member_group(conversation.group_id, principal)
+        group_id = await self._notes_group(session_id, principal)
         note_id = new_resource_id(f"note:{session_id}", principal.employee_id, key)
         payload = {"text": text}
         now = self.clock()
         document = {
             "_id": note_id,
             "session_id": session_id,
-            "group_id": conversation.group_id,
+            "group_id": group_id,
             "author_id": principal.employee_id,
             "text": text,
             "created_at": now,
@@ -137,12 +136,20 @@ class ConversationService:
         return document
 
     async def my_notes(self, session_id: str, principal: Principal) -> list[Document]:
+        all_noted = (await self._notes_scope(session_id, principal))[1]
+        return await self.notes.of_author(session_id, principal.employee_id, all_noted=all_noted)
+
+    async def _notes_group(self, session_id: str, principal: Principal) -> str:
+        return (await self._notes_scope(session_id, principal))[0]
+
+    async def _notes_scope(self, session_id: str, principal: Principal) -> tuple[str, bool]:
+        """The session's group (the caller must be a member now) and whether its notes are
+        noted on their shelves before they are written."""
         scope = await self.conversations.notes_scope(session_id)
         if scope is None:
             raise NotFound(f"no session {session_id!r}")
-        group_id, all_noted = scope
-        await self.membership.member_group(group_id, principal)
-        return await self.notes.of_author(session_id, principal.employee_id, all_noted=all_noted)
+        await self.membership.member_group(scope[0], principal)
+        return scope
 
     async def edit_note(
         self, note_id: str, session_id: str, text: str, principal: Principal, version: int
