@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import random
@@ -50,6 +51,7 @@ except ImportError:
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 NAMESPACE = "bench."
+POOLS = 8
 
 
 def free_port() -> int:
@@ -107,10 +109,22 @@ async def run(
     def auth(g: int, m: int) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens[(g, m)]}"}
 
-    limits = httpx.Limits(
-        max_connections=args.max_in_flight, max_keepalive_connections=args.max_in_flight
-    )
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
+    # Several small connection pools instead of one of --max-in-flight: httpcore looks at every
+    # connection of its pool on each request, so once a burst has opened all 64 the driver's CPU
+    # per request tripled and stayed so (its cores are the service's), turning a hiccup into a
+    # collapse. Each request goes to the pool with the fewest in flight.
+    pools = POOLS
+    per_pool = -(-args.max_in_flight // pools)
+    limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base, limits=limits, timeout=10)
+            )
+            for _ in range(pools)
+        ]
+        busy = [0] * pools
+        client = clients[0]  # for the seeding below
         # Wait for the consumer to copy the last group, then seed sessions to read and reschedule.
         deadline = time.monotonic() + 60
         last = args.groups - 1
@@ -143,54 +157,58 @@ async def run(
         errors: dict[str, int] = {}
 
         async def timed(
-            kind: str, due: float, call: Callable[[], Awaitable[httpx.Response]]
+            kind: str, due: float, call: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
         ) -> None:
+            pool = busy.index(min(busy))
+            busy[pool] += 1
             try:
-                response = await call()
+                response = await call(clients[pool])
                 ok = response.status_code < 400 or response.status_code == 412
                 if not ok:
                     errors[str(response.status_code)] = errors.get(str(response.status_code), 0) + 1
             except httpx.HTTPError as exc:
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+            finally:
+                busy[pool] -= 1
             took = (time.perf_counter() - due) * 1000
             latencies[kind.split()[0]].append(took)
             by_request.setdefault(kind, []).append(took)
 
-        def request() -> tuple[str, Callable[[], Awaitable[httpx.Response]]]:
+        def request() -> tuple[str, Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]]:
             g, m = random.randrange(args.groups), random.randrange(4)
             session_id, _version = random.choice(sessions[g])
             roll = random.random()
             if roll < 0.30:
-                return "read session", lambda: client.get(
+                return "read session", lambda client: client.get(
                     f"/v1/sessions/{session_id}", headers=auth(g, m)
                 )
             if roll < 0.50:
-                return "read group's sessions", lambda: client.get(
+                return "read group's sessions", lambda client: client.get(
                     f"/v1/groups/g-{g}/sessions?limit=20", headers=auth(g, m)
                 )
             if roll < 0.60:
-                return "read my private notes", lambda: client.get(
+                return "read my private notes", lambda client: client.get(
                     f"/v1/sessions/{session_id}/private-notes", headers=auth(g, m)
                 )
             if roll < 0.70:
-                return "read my action steps", lambda: client.get(
+                return "read my action steps", lambda client: client.get(
                     "/v1/me/action-steps", headers=auth(g, m)
                 )
             if roll < 0.80:
                 key = uuid.uuid4().hex
-                return "write schedule", lambda: client.post(
+                return "write schedule", lambda client: client.post(
                     f"/v1/groups/g-{g}/sessions",
                     json=plan(random.uniform(1, 60)),
                     headers={**auth(g, m), "Idempotency-Key": key},
                 )
             if roll < 0.90:
-                return "write private note", lambda: client.post(
+                return "write private note", lambda client: client.post(
                     f"/v1/sessions/{session_id}/private-notes",
                     json={"text": "bench note"},
                     headers=auth(g, m),
                 )
 
-            async def reschedule() -> httpx.Response:
+            async def reschedule(client: httpx.AsyncClient) -> httpx.Response:
                 current = dict(sessions[g])[session_id]
                 r = await client.patch(
                     f"/v1/sessions/{session_id}",
@@ -222,7 +240,7 @@ async def run(
             async def one(
                 kind: str = kind,
                 due: float = due,
-                call: Callable[[], Awaitable[httpx.Response]] = call,
+                call: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]] = call,
             ) -> None:
                 async with in_flight:
                     await timed(kind, due, call)
