@@ -361,7 +361,9 @@ class ReminderRepository:
             return []
         claimed: list[Claim] = []
         stale: dict[str, dict[str, datetime]] = {}
-        found = await self.collection.find({"_id": {"$in": list(tried)}}, {"outbox": 0}).to_list()
+        found: list[Document] = []
+        for part in in_bulks(list(tried), 1000):  # FerretDB indexes an $in of up to 1,000
+            found += await self.collection.find({"_id": {"$in": part}}, {"outbox": 0}).to_list()
         for doc in found:
             at, slot = tried[doc["_id"]]
             if doc.get("claim_token") == token:
