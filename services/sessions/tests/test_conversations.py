@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -230,6 +231,20 @@ async def test_my_notes_list_follows_every_write_and_is_rebuilt_when_lost(
     assert_problem(
         await w.client.get("/v1/sessions/nope/private-notes", headers=w.auth("e-2")), 404
     )
+
+
+async def test_notes_written_at_once_by_a_double_tap_are_both_kept(group_world: World) -> None:
+    w = group_world
+    session = await w.schedule("g-1", "e-1")
+    base = f"/v1/sessions/{session['id']}/private-notes"
+
+    answers = await asyncio.gather(
+        *(w.client.post(base, json={"text": f"note {n}"}, headers=w.auth("e-2")) for n in range(4))
+    )
+
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    listed = await w.client.get(base, headers=w.auth("e-2"))
+    assert sorted(n["text"] for n in listed.json()) == [f"note {n}" for n in range(4)]
 
 
 async def test_a_crash_between_noting_a_note_and_writing_it_leaves_the_list_right(

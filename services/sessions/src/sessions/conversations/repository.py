@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from pymongo import IndexModel
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, Document, Indexes
@@ -203,11 +203,15 @@ class PrivateNoteRepository:
     async def note(self, session_id: str, author_id: str, note_id: str) -> None:
         """The id of a note about to be inserted, on its shelf (made if missing): first, so a
         crash before the insert leaves an id with no note, never a note the shelf misses."""
-        await self.shelves.update_one(
-            {"_id": shelf_id(session_id, author_id)},
-            {"$set": {f"ids.{note_id}": utcnow()}, "$setOnInsert": {"author_id": author_id}},
-            upsert=True,
-        )
+        selector = {"_id": shelf_id(session_id, author_id)}
+        noted = {"$set": {f"ids.{note_id}": utcnow()}}
+        try:
+            await self.shelves.update_one(
+                selector, {**noted, "$setOnInsert": {"author_id": author_id}}, upsert=True
+            )
+        except DuplicateKeyError:
+            # Two notes at once made the shelf together (a double tap); the other's insert won.
+            await self.shelves.update_one(selector, noted)
 
     async def shelve(self, note: Document) -> None:
         """A copy of a note as it was just inserted (no upsert: the id made the shelf)."""
