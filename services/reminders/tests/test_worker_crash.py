@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -44,6 +45,23 @@ def run_worker(w: World, crash_at: str, smtp_port: int) -> int:
     ).returncode
 
 
+@pytest.fixture
+async def w(
+    make_settings: Any, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer, smtp: Any
+) -> AsyncIterator[World]:
+    """The service, its worker off, with short leases: workers are started (and killed) here."""
+    async with reminders_world(
+        make_settings,
+        nats_client,
+        namespace,
+        dev_issuer,
+        smtp_port=smtp.port,
+        worker_enabled=False,
+        lease_seconds=LEASE,
+    ) as world:
+        yield world
+
+
 async def welcomes_due_now(w: World, count: int) -> list[str]:
     """``count`` people, each with a welcome due now; their ids."""
     people = [f"emp_{n:02d}" for n in range(count)]
@@ -65,48 +83,37 @@ async def welcomes_due_now(w: World, count: int) -> list[str]:
 
 
 async def test_killed_workers_claims_are_taken_over_and_each_reminder_is_delivered_once(
-    make_settings: Any, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer, smtp: Any
+    w: World, smtp: Any
 ) -> None:
-    async with reminders_world(
-        make_settings,
-        nats_client,
-        namespace,
-        dev_issuer,
-        smtp_port=smtp.port,
-        worker_enabled=False,
-        lease_seconds=LEASE,
-    ) as w:
-        people = await welcomes_due_now(w, COUNT)
+    people = await welcomes_due_now(w, COUNT)
 
-        # 1. Killed right after claiming a batch: 8 claims held, nothing sent.
-        killed = -signal.SIGKILL
-        assert await asyncio.to_thread(run_worker, w, "reminders.after_claim", smtp.port) == killed
-        claimed = await w.reminders(status="claimed")
-        assert len(claimed) == 8
-        assert smtp.messages == []
+    # 1. Killed right after claiming a batch: 8 claims held, nothing sent.
+    killed = -signal.SIGKILL
+    assert await asyncio.to_thread(run_worker, w, "reminders.after_claim", smtp.port) == killed
+    claimed = await w.reminders(status="claimed")
+    assert len(claimed) == 8
+    assert smtp.messages == []
 
-        # 2. Another worker, killed after its fifth delivery, before recording it: it dies holding
-        #    claims too (some its own, some the first worker's if their leases ran out).
-        assert (
-            await asyncio.to_thread(run_worker, w, "reminders.after_deliver:5", smtp.port) == killed
-        )
-        assert await w.reminders(status="claimed")
-        assert 5 <= len(smtp.messages) < COUNT
+    # 2. Another worker, killed after its fifth delivery, before recording it: it dies holding
+    #    claims too (some its own, some the first worker's if their leases ran out).
+    assert await asyncio.to_thread(run_worker, w, "reminders.after_deliver:5", smtp.port) == killed
+    assert await w.reminders(status="claimed")
+    assert 5 <= len(smtp.messages) < COUNT
 
-        # 3. A healthy worker (the service's own) finishes once the leases expire.
-        worker = _worker(w)
-        await w.until(lambda: _all_sent(w, worker), timeout=30)
+    # 3. A healthy worker (the service's own) finishes once the leases expire.
+    worker = _worker(w)
+    await w.until(lambda: _all_sent(w, worker), timeout=30)
 
-        ids = collections.Counter(m["Message-ID"] for m in smtp.messages)
-        assert len(ids) == COUNT  # every reminder reached its person
-        assert sorted(m["To"] for m in {m["Message-ID"]: m for m in smtp.messages}.values()) == [
-            f"{p}@example.com" for p in people
-        ]
-        # Raw copies beyond one are only ones the second worker sent but could not record; they
-        # carry the same Message-ID, so a receiver that honours it shows each reminder once.
-        assert sum(ids.values()) - COUNT <= 8
-        sent = await w.until(lambda: _sent_events(w))
-        assert sorted(e.data["recipient_id"] for e in sent) == people
+    ids = collections.Counter(m["Message-ID"] for m in smtp.messages)
+    assert len(ids) == COUNT  # every reminder reached its person
+    assert sorted(m["To"] for m in {m["Message-ID"]: m for m in smtp.messages}.values()) == [
+        f"{p}@example.com" for p in people
+    ]
+    # Raw copies beyond one are only ones the second worker sent but could not record; they
+    # carry the same Message-ID, so a receiver that honours it shows each reminder once.
+    assert sum(ids.values()) - COUNT <= 8
+    sent = await w.until(lambda: _sent_events(w))
+    assert sorted(e.data["recipient_id"] for e in sent) == people
 
 
 def _worker(w: World) -> Any:
@@ -135,37 +142,28 @@ async def _sent_events(w: World) -> list[Any] | None:
 
 
 async def test_a_worker_killed_between_its_events_and_its_outcomes_publishes_each_event_once(
-    make_settings: Any, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer, smtp: Any
+    w: World, smtp: Any
 ) -> None:
     """A pass writes its events (one document for the relay) before its outcomes: killed in
     between, its reminders are delivered again and raise the same events, which leave once."""
-    async with reminders_world(
-        make_settings,
-        nats_client,
-        namespace,
-        dev_issuer,
-        smtp_port=smtp.port,
-        worker_enabled=False,
-        lease_seconds=LEASE,
-    ) as w:
-        people = await welcomes_due_now(w, 6)
+    people = await welcomes_due_now(w, 6)
 
-        killed = -signal.SIGKILL
-        crash_at = "reminders.outcome_events_saved"
-        assert await asyncio.to_thread(run_worker, w, crash_at, smtp.port) == killed
-        assert len(smtp.messages) == len(people)  # all sent, none recorded
-        assert {d["status"] for d in await w.reminders()} == {"claimed"}
+    killed = -signal.SIGKILL
+    crash_at = "reminders.outcome_events_saved"
+    assert await asyncio.to_thread(run_worker, w, crash_at, smtp.port) == killed
+    assert len(smtp.messages) == len(people)  # all sent, none recorded
+    assert {d["status"] for d in await w.reminders()} == {"claimed"}
 
-        worker = _worker(w)  # after the leases expire, the same reminders go again
-        await w.until(lambda: _all_sent(w, worker), timeout=30)
-        assert len(smtp.messages) == 2 * len(people)
-        assert len({m["Message-ID"] for m in smtp.messages}) == len(people)
+    worker = _worker(w)  # after the leases expire, the same reminders go again
+    await w.until(lambda: _all_sent(w, worker), timeout=30)
+    assert len(smtp.messages) == 2 * len(people)
+    assert len({m["Message-ID"] for m in smtp.messages}) == len(people)
 
-        async def each_event_once() -> list[Any] | None:
-            events = await w.events("roundtable.reminders.reminder.sent")
-            return events if len(events) >= len(people) else None
-
-        events = await w.until(each_event_once, timeout=20)
-        await asyncio.sleep(1.0)  # a second copy, if any, would have arrived by now
+    async def each_event_once() -> list[Any] | None:
         events = await w.events("roundtable.reminders.reminder.sent")
-        assert sorted(e.data["recipient_id"] for e in events) == people
+        return events if len(events) >= len(people) else None
+
+    await w.until(each_event_once, timeout=20)
+    await asyncio.sleep(1.0)  # a second copy, if any, would have arrived by now
+    events = await w.events("roundtable.reminders.reminder.sent")
+    assert sorted(e.data["recipient_id"] for e in events) == people
