@@ -52,9 +52,9 @@ async def apply_indexes(db: Database, declarations: Sequence[Indexes]) -> None:
 
     On FerretDB only the unique ones: FerretDB 1.24 on SQLite answers queries from the ``_id``
     index alone (it pushes down no other condition and no sort), so any other index is never
-    read there, while every write pays for its upkeep (a fifth of the server's CPU per update of
-    a reminder, with its seven indexes; docs/benchmarks/reminders.md). A unique index keeps its
-    promise there, so it stays. On MongoDB every index is made."""
+    read there, while every write pays for its upkeep (the reminder schedule's seven cost 2.73
+    against 2.38 ms of the server's CPU per delivered reminder; docs/benchmarks/reminders.md). A
+    unique index keeps its promise there, so it stays. On MongoDB every index is made."""
     ferretdb = await is_ferretdb(db)
     # One index per command: FerretDB 1.24 crashes on a createIndexes naming several indexes
     # when some of them exist already, which is every restart.
