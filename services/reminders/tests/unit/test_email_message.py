@@ -8,9 +8,9 @@ import email
 import email.policy
 from email.message import EmailMessage
 
-from reminders.delivery.channels import EmailChannel, message_id
+from reminders.delivery.channels import EmailChannel, Outcome, message_id
 from reminders.delivery.messages import Message, compose, email_html, email_text
-from roundtable_shared.events.catalogue.reminders import ReminderKind
+from roundtable_shared.events.catalogue.reminders import FailureReason, ReminderKind
 
 
 def introduction() -> Message:
@@ -102,3 +102,12 @@ def test_a_long_ascii_subject_is_folded_not_encoded() -> None:
     assert b"=?" not in raw
     assert max(len(line) for line in raw.splitlines()) <= 78
     assert read_back(raw)["Subject"] == " ".join(message.subject.split())
+
+
+async def test_an_address_that_is_not_ascii_fails_for_good_before_any_connection() -> None:
+    # Nothing listens on port 9: the answer comes before any attempt to connect.
+    channel = EmailChannel("127.0.0.1", 9, "reminders@example.com", 5.0)
+
+    outcome = await channel.send("zoë@example.com", introduction(), "rem_1.email")
+
+    assert outcome == Outcome.failed(FailureReason.INVALID_ADDRESS, None, retry=False)

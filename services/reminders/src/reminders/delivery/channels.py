@@ -128,7 +128,9 @@ class EmailChannel:
         return (head + body).encode("ascii")
 
     async def send(self, to: str | None, message: Message, idempotency_key: str) -> Outcome:
-        if not to or "@" not in to or any(c in to for c in "\r\n <>"):
+        # An address that is not ASCII would need SMTPUTF8, which not every relay offers: it
+        # fails for good, with the reason, rather than be retried for ever.
+        if not to or "@" not in to or any(c in to for c in "\r\n <>") or not to.isascii():
             return Outcome.failed(FailureReason.INVALID_ADDRESS, None, retry=False)
         email = self.build(to, message, idempotency_key)
         try:
