@@ -22,6 +22,8 @@ Collection = AsyncCollection[Document]
 
 BULK_STATEMENTS = 50
 """Statements per bulk write: FerretDB 1.24 hangs on bulk updates of 100 statements or more."""
+IDS_PER_READ = 1000
+"""Ids per ``{_id: {$in: ids}}`` read: the most the local FerretDB answers from its ``_id`` index."""
 
 
 def in_bulks(items: Sequence[T], size: int = BULK_STATEMENTS) -> Iterator[Sequence[T]]:

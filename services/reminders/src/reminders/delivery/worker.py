@@ -217,8 +217,8 @@ class DeliveryWorker:
         return len(batch)
 
     async def _audience(self, docs: list[Document]) -> Audience:
-        """Everyone a batch of reminders goes to or names, and their preferences: three reads,
-        whatever the batch's size, rather than three per reminder."""
+        """Everyone a batch of reminders goes to or names, and their preferences: two reads
+        (for up to 1,000 people), whatever the batch's size, rather than three per reminder."""
         recipient_ids = {doc["recipient_id"] for doc in docs}
         named: set[str] = set()
         for doc in docs:
@@ -228,8 +228,8 @@ class DeliveryWorker:
         return Audience(people, names_of(people), await self.preferences.get_many(recipient_ids))
 
     async def _finish(self, outcomes: list[ClaimOutcome]) -> None:
-        """Record the outcomes of a pass (one bulk write per 50), then tell the relay which
-        reminders hold new events."""
+        """Record the outcomes of a pass (one bulk write per 50), and tell the relay where their
+        events wait."""
         finished = await self.reminders.finish(outcomes)
         if finished.events_batch:
             self.events_written(OUTCOME_EVENTS, finished.events_batch)

@@ -35,6 +35,7 @@ from roundtable_shared.faults import crash_point
 from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
 from roundtable_shared.storage.mongo import (
     BULK_STATEMENTS,
+    IDS_PER_READ,
     Collection,
     Database,
     Document,
@@ -314,7 +315,7 @@ class ReminderRepository:
         seconds = int((now - first).total_seconds()) + 1
         slots = [due_slot(first + timedelta(seconds=n)) for n in range(seconds)]
         found: list[Document] = []
-        for part in in_bulks(slots, 1000):  # a day's after an outage; FerretDB indexes 1,000 ids
+        for part in in_bulks(slots, IDS_PER_READ):  # a day's worth after an outage
             found += await self.slots.find({"_id": {"$in": list(part)}}).to_list()
         return {str(doc["_id"]): dict(doc.get("due") or {}) for doc in found}
 
@@ -362,7 +363,7 @@ class ReminderRepository:
         claimed: list[Claim] = []
         stale: dict[str, dict[str, datetime]] = {}
         found: list[Document] = []
-        for part in in_bulks(list(tried), 1000):  # FerretDB indexes an $in of up to 1,000
+        for part in in_bulks(list(tried), IDS_PER_READ):
             found += await self.collection.find({"_id": {"$in": part}}, {"outbox": 0}).to_list()
         for doc in found:
             at, slot = tried[doc["_id"]]

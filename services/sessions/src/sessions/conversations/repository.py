@@ -10,7 +10,7 @@ from pymongo import IndexModel
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Database, Document, Indexes
+from roundtable_shared.storage.mongo import IDS_PER_READ, Database, Document, Indexes, in_bulks
 from sessions.common import utcnow
 from sessions.conversations.domain import Conversation
 from sessions.scheduling.repository import NOTES_NOTED, SESSIONS
@@ -24,8 +24,6 @@ SHELF_TRUSTED_FOR = timedelta(minutes=5)
 # How long an id noted on a shelf may go without its note before a rebuild forgets it: far longer
 # than a note's insert takes, so only what a crash or a failed insert left behind is dropped.
 UNWRITTEN_NOTE_GRACE = timedelta(minutes=1)
-# FerretDB answers an `_id` `$in` from its index for up to this many ids.
-IDS_PER_READ = 1000
 NOT_ON_SHELF = ("outbox", "outbox_pending", "outbox_rev")
 INDEXES = [
     Indexes(
@@ -150,8 +148,8 @@ class PrivateNoteRepository:
     async def _read(self, note_ids: list[str], session_id: str, author_id: str) -> list[Document]:
         """The notes of these ids that exist, by ``_id`` (and the author's own, to be sure)."""
         notes = []
-        for start in range(0, len(note_ids), IDS_PER_READ):
-            found = self.collection.find({"_id": {"$in": note_ids[start : start + IDS_PER_READ]}})
+        for part in in_bulks(note_ids, IDS_PER_READ):
+            found = self.collection.find({"_id": {"$in": part}})
             notes += [
                 _shelved(d)
                 async for d in found
