@@ -194,17 +194,23 @@ async def test_private_notes_are_their_authors_alone(group_world: World) -> None
     assert "PRIVATE" not in str(await w.events())
 
 
+async def scheduled_before_noting(w: World) -> tuple[dict[str, Any], str]:
+    """A session as scheduled before each private note's id was noted on its shelf first, and
+    the address of its private notes."""
+    session = await w.schedule("g-1", "e-1")
+    await w.db["sessions"].update_one(
+        {"_id": session["id"]}, {"$unset": {"private_notes_noted": ""}}
+    )
+    return session, f"/v1/sessions/{session['id']}/private-notes"
+
+
 async def test_my_notes_list_follows_every_write_and_is_rebuilt_when_lost(
     group_world: World,
 ) -> None:
     w = group_world
-    session = await w.schedule("g-1", "e-1")
-    base = f"/v1/sessions/{session['id']}/private-notes"
     # A session scheduled before notes' ids were noted on their shelves: its shelves are built,
     # and rebuilt when lost, by reading every note.
-    await w.db["sessions"].update_one(
-        {"_id": session["id"]}, {"$unset": {"private_notes_noted": ""}}
-    )
+    _, base = await scheduled_before_noting(w)
 
     async def mine() -> list[tuple[str, str]]:
         response = await w.client.get(base, headers=w.auth("e-2"))
@@ -316,12 +322,8 @@ async def test_notes_written_before_ids_were_noted_are_found_by_reading_them_all
     group_world: World,
 ) -> None:
     w = group_world
-    session = await w.schedule("g-1", "e-1")
-    base = f"/v1/sessions/{session['id']}/private-notes"
     # A session scheduled before the rule, with a note written then (no id, no shelf) ...
-    await w.db["sessions"].update_one(
-        {"_id": session["id"]}, {"$unset": {"private_notes_noted": ""}}
-    )
+    session, base = await scheduled_before_noting(w)
     now = datetime.now(UTC)
     await w.db["private_notes"].insert_one(
         {
