@@ -109,11 +109,11 @@ async def run(sessions: int, sample: int, requests: int) -> None:
         print(f"read model built in {time.perf_counter() - started:.1f} s: {sizes}")
         sponsor = Principal("e-sponsor", frozenset({"sponsor"}))
         for _ in range(min(10, requests)):  # warm-up
-            await service.summary(models, sponsor, PROGRAM)
+            await service.summary(models, sponsor, PROGRAM, datetime.now(UTC))
         timings = []
         for _ in range(requests):
             t = time.perf_counter()
-            result = await service.summary(models, sponsor, PROGRAM)
+            result = await service.summary(models, sponsor, PROGRAM, datetime.now(UTC))
             timings.append((time.perf_counter() - t) * 1000)
         timings.sort()
         p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]

@@ -10,8 +10,10 @@ from nats.aio.client import Client as NatsClient
 
 from reporting.app import build_app
 from reporting.settings import ReportingSettings
+from reporting.testing.history import NOW
 from reporting.testing.world import World
 from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_shared.clock import fixed_clock
 from roundtable_shared.testing.http import running_app
 
 
@@ -24,7 +26,7 @@ def settings(make_settings: Callable[..., ReportingSettings]) -> ReportingSettin
 async def world(
     settings: ReportingSettings, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer
 ) -> AsyncIterator[tuple[World, httpx.AsyncClient]]:
-    app = build_app(settings)
+    app = build_app(settings, clock=fixed_clock(NOW))
     async with running_app(app) as client:
         yield World(app, nats_client, namespace, dev_issuer), client
         await app.state.runtime.mongo.drop_database(settings.database_name)

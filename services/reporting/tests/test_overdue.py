@@ -3,12 +3,12 @@ now, to the instant), also for a step due late in the day in a far time zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 import httpx
 
-from reporting.testing.history import PROGRAM, SPONSOR, History
+from reporting.testing.history import NOW, PROGRAM, SPONSOR, History
 from reporting.testing.world import World
 from roundtable_shared.events.catalogue import sessions as se
 
@@ -30,7 +30,7 @@ async def test_a_step_due_late_in_a_far_zones_day_is_overdue_once_that_instant_p
     world: tuple[World, httpx.AsyncClient],
 ) -> None:
     w, client = world
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = NOW
     passed = latest_local_time(now - timedelta(minutes=2))
     assert passed.hour >= 21 and passed.utcoffset() != timedelta(0)
     h = History()

@@ -3,11 +3,11 @@ step whose due time moves back and forth, a group that meets on one day, then an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
-from reporting.testing.history import PROGRAM, SPONSOR, History, at
+from reporting.testing.history import NOW, PROGRAM, SPONSOR, History, at
 from reporting.testing.world import World
 from roundtable_shared.events.catalogue import sessions as se
 
@@ -16,7 +16,7 @@ async def test_a_due_time_moved_twice_moves_the_overdue_count_each_time(
     world: tuple[World, httpx.AsyncClient],
 ) -> None:
     w, client = world
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = NOW
     h = History()
     h.program(PROGRAM, [SPONSOR])
     h.action(PROGRAM, "act-1", now - timedelta(days=3), now + timedelta(days=2))

@@ -18,12 +18,14 @@ from reporting.projections.writer import ProjectionWriter
 from reporting.rebuilds.endpoints import router as rebuilds_router
 from reporting.rebuilds.service import Rebuilds
 from reporting.settings import ReportingSettings
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 
 
-def build_app(given: ServiceSettings | None = None) -> FastAPI:
+def build_app(given: ServiceSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
+    """The service; ``clock`` is the time its figures are as of (tests fix it)."""
     if given is None:
         settings = ReportingSettings()  # from the environment
     elif isinstance(given, ReportingSettings):
@@ -65,6 +67,7 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
     )
     app.mount("/dashboard/static", dashboard_static, name="dashboard-static")
     app.state.settings = settings
+    app.state.clock = clock
     app.state.generations = generations
     app.state.rebuilds = rebuilds
     app.state.writer = writer

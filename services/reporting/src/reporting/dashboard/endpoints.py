@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from reporting.breakdowns.service import Dimension
 from reporting.dashboard.service import dashboard
-from reporting.dependencies import current_models
+from reporting.dependencies import current_models, now
 from roundtable_shared.auth.dependencies import bearer_token, token_verifier
 from roundtable_shared.auth.tokens import Principal, Role
 from roundtable_shared.http.problems import Forbidden, Unauthorized
@@ -79,7 +79,12 @@ async def get_dashboard(
     viewer = await _viewer(request)
     models = await current_models(request)
     view = await dashboard(
-        models, viewer, program, dimension, int(request.app.state.settings.k_anonymity)
+        models,
+        viewer,
+        program,
+        dimension,
+        int(request.app.state.settings.k_anonymity),
+        now(request),
     )
     return templates.TemplateResponse(
         request,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from reporting.breakdowns.schemas import BreakdownOut
@@ -30,7 +31,12 @@ class DashboardView:
 
 
 async def dashboard(
-    models: ReadModels, viewer: Principal, program_id: str | None, dimension: Dimension, k: int
+    models: ReadModels,
+    viewer: Principal,
+    program_id: str | None,
+    dimension: Dimension,
+    k: int,
+    now: datetime,
 ) -> DashboardView:
     programs = await visible_programs(models, viewer, after=None, limit=200)
     chosen = next((p for p in programs if p.program_id == program_id), None)
@@ -40,7 +46,7 @@ async def dashboard(
     if chosen is None:
         return view
     pid = chosen.program_id
-    view.summary = await kpis.summary(models, viewer, pid)
+    view.summary = await kpis.summary(models, viewer, pid, now)
     points = (await kpis.time_series(models, viewer, pid, None, None))[-26:]
     view.trend = line_chart(
         [p.week for p in points],

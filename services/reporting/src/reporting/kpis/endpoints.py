@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from reporting.dependencies import Models, Viewer
+from reporting.dependencies import Models, Now, Viewer
 from reporting.exports.domain import flatten, to_csv
 from reporting.exports.responses import csv_openapi, csv_response
 from reporting.kpis import domain, service
@@ -111,8 +111,8 @@ WEEK_COLUMNS = list(domain.WeekPoint.model_fields)
         "program_id,participants.enrolled,...\r\nprg_2026_leadforward,120,...\r\n"
     ),
 )
-async def summary_csv(program_id: ProgramId, viewer: Viewer, models: Models) -> Response:
-    result = await service.summary(models, viewer, program_id)
+async def summary_csv(program_id: ProgramId, viewer: Viewer, models: Models, now: Now) -> Response:
+    result = await service.summary(models, viewer, program_id, now)
     return csv_response(to_csv([flatten(result)]), f"{program_id}-summary.csv")
 
 
@@ -121,8 +121,10 @@ async def summary_csv(program_id: ProgramId, viewer: Viewer, models: Models) -> 
     summary="The program's KPIs to date",
     responses={200: {"content": {"application/json": {"example": SUMMARY_EXAMPLE}}}},
 )
-async def get_summary(program_id: ProgramId, viewer: Viewer, models: Models) -> domain.Summary:
-    return await service.summary(models, viewer, program_id)
+async def get_summary(
+    program_id: ProgramId, viewer: Viewer, models: Models, now: Now
+) -> domain.Summary:
+    return await service.summary(models, viewer, program_id, now)
 
 
 @router.get(

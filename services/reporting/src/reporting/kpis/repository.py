@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from reporting.kpis.domain import CurrentState, WeekRow, Weeks
@@ -30,13 +30,10 @@ def total_weeks(doc: Mapping[str, Any]) -> Weeks:
     return Weeks([WeekRow("total", family, counts) for family, counts in families.items()])
 
 
-def current_state(
-    doc: Mapping[str, Any], program: ProgramCopy, now: datetime | None = None
-) -> CurrentState:
+def current_state(doc: Mapping[str, Any], program: ProgramCopy, now: datetime) -> CurrentState:
     """Overdue steps (open, due before now: the sessions service's rule) and engaged groups
     (active, last met on or after the day ``cadence`` days ago), summed from the totals'
     buckets of due instants and meeting days."""
-    now = now or datetime.now(UTC)
     cutoff = (now - timedelta(days=program.cadence_days)).date().isoformat()
     due: Mapping[str, int] = doc.get("due") or {}
     met: Mapping[str, int] = doc.get("met") or {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from reporting.kpis import domain, repository
 from reporting.programs.service import readable_program
@@ -31,11 +31,15 @@ def checked_week(value: str | None, field: str) -> str | None:
     return value
 
 
-async def summary(models: ReadModels, viewer: Principal, program_id: str) -> domain.Summary:
+async def summary(
+    models: ReadModels, viewer: Principal, program_id: str, now: datetime
+) -> domain.Summary:
+    """The program's figures to date; ``now`` decides which open steps are overdue and which
+    groups are engaged."""
     program = await readable_program(models, viewer, program_id)
     totals = await repository.totals(models, program_id)
     return domain.summary(
-        program_id, repository.total_weeks(totals), repository.current_state(totals, program)
+        program_id, repository.total_weeks(totals), repository.current_state(totals, program, now)
     )
 
 

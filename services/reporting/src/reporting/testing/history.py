@@ -13,7 +13,10 @@ from roundtable_shared.events.catalogue import reminders as rm
 from roundtable_shared.events.catalogue import sessions as se
 from roundtable_shared.events.envelope import Envelope, EventData, new_envelope, service_of
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+"""The instant the known history is told up to: a fixed Wednesday noon, so the history's last
+week is the week of NOW whatever the day the tests run (the service under test is given a clock
+fixed at NOW)."""
 BASE = NOW - timedelta(days=35)
 SPONSOR = "e-sponsor"
 PROGRAM = "prg-1"
