@@ -120,6 +120,8 @@ async def test_chat_webhooks_in_slack_and_teams_formats_with_an_idempotency_key(
         r = await w.client.get("/v1/admin/programs/prg_1/stats", headers=admin)
         assert r.status_code == 200
         assert r.json()["by_status"]["sent"] == 1 and r.json()["by_status"]["failed"] == 1
+        r = await w.client.get("/v1/admin/programs/prg_unknown/stats", headers=admin)
+        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM_JSON
         r = await w.client.post("/v1/admin/reminders/rem_nope/retry", headers=admin)
         assert r.status_code == 404
         r = await w.client.post(f"/v1/admin/reminders/{docs['emp_a']['_id']}/retry", headers=admin)

@@ -76,8 +76,13 @@ async def retry_reminder(request: Request, _: ProgramAdmin, reminder_id: Reminde
     "/programs/{program_id}/stats",
     summary="Reminders of a program by delivery status",
     response_model=DeliveryStats,
+    responses={404: {"description": "No program of that id is known here"}},
 )
 async def program_stats(request: Request, _: ProgramAdmin, program_id: ProgramId) -> DeliveryStats:
-    counts = await _repository(request).stats(program_id)
+    repository = _repository(request)
+    counts = await repository.stats(program_id)
+    # Reminders can arrive before their program's own event, so either one makes it known.
+    if not counts and await repository.copy(f"program:{program_id}") is None:
+        raise NotFound(f"no program {program_id}")
     by_status = {str(status): counts.get(str(status), 0) for status in Status}
     return DeliveryStats(program_id=program_id, by_status=by_status)
