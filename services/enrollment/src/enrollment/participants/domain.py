@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from enrollment.programs.domain import Clock
+from enrollment.programs.domain import TimeOfDay
 from roundtable_shared.events.catalogue.enrollment import (
     EmploymentStatus,
     ParticipantPaused,
@@ -48,8 +48,8 @@ class Availability(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    working_hours_start: Clock = "09:00"
-    working_hours_end: Clock = "17:00"
+    working_hours_start: TimeOfDay = "09:00"
+    working_hours_end: TimeOfDay = "17:00"
 
     @model_validator(mode="after")
     def _ordered(self) -> Availability:

@@ -24,7 +24,7 @@ from roundtable_shared.events.catalogue.enrollment import (
 )
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
-Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
+TimeOfDay = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
 
 
 class Leftover(StrEnum):
@@ -60,8 +60,8 @@ class MatchingRules(BaseModel):
     min_overlap_hours: float = Field(
         2.0, ge=0, le=24, description="Working hours all members share, across time zones."
     )
-    working_hours_start: Clock = "09:00"
-    working_hours_end: Clock = "17:00"
+    working_hours_start: TimeOfDay = "09:00"
+    working_hours_end: TimeOfDay = "17:00"
     weights: Weights = Field(default_factory=Weights)
     leftover: Leftover = Leftover.TRIAD
 
