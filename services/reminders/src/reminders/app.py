@@ -76,7 +76,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.preferences = PreferencesService(
         PreferencesRepository(runtime.db),
         worker.recipients,
-        require_https=settings.webhook_require_https,
+        webhook_rules=settings.webhook_rules,
     )
     app.state.wake_worker = worker.wake
     app.state.worker = worker
