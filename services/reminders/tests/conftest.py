@@ -60,6 +60,8 @@ def smtp() -> Iterator[SmtpCatcher]:
 class WebhookReceiver:
     url: str = ""
     status: int = 200
+    location: str | None = None
+    """Sent as the Location header when set (with a 3xx ``status``: a redirect)."""
     calls: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,9 +81,15 @@ def webhooks() -> Iterator[WebhookReceiver]:
         body = await request.json()
         with receiver.lock:
             receiver.calls.append(
-                {"hook": name, "key": request.headers.get("Idempotency-Key"), "body": body}
+                {
+                    "hook": name,
+                    "key": request.headers.get("Idempotency-Key"),
+                    "host": request.headers.get("Host"),
+                    "body": body,
+                }
             )
-        return Response(status_code=receiver.status)
+        headers = {"Location": receiver.location} if receiver.location else None
+        return Response(status_code=receiver.status, headers=headers)
 
     with serve_in_thread(app) as url:
         receiver.url = url

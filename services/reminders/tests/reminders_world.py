@@ -152,7 +152,7 @@ async def reminders_world(
         "retry_base_seconds": 0.3,
         "retry_max_seconds": 1.0,
         "max_attempts": 3,
-        "webhook_require_https": False,
+        "webhook_loopback_for_tests": True,
         "lease_seconds": 5.0,
         **overrides,
     }

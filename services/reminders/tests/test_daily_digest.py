@@ -58,7 +58,7 @@ def run_worker(w: World, crash_at: str) -> int:
         "REMINDERS_NAMESPACE": s.namespace,
         "REMINDERS_SMTP_PORT": str(s.smtp_port),
         "REMINDERS_LEASE_SECONDS": str(s.lease_seconds),
-        "REMINDERS_WEBHOOK_REQUIRE_HTTPS": "false",
+        "REMINDERS_WEBHOOK_LOOPBACK_FOR_TESTS": "true",
         "REMINDERS_WORKER_POLL_SECONDS": "0.1",
         "ROUNDTABLE_CRASH_AT": crash_at,
     }

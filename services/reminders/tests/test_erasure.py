@@ -16,7 +16,7 @@ from roundtable_shared.events.catalogue.sessions import ActionCommitted
 
 GONE = "emp_gone"
 PEER = "emp_peer"
-SLACK_URL = "http://hooks.example.com/services/T000/B000/gone-personal-hook"
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/gone-personal-hook"
 STEP_TITLE = "Tell my manager about the burnout"
 
 

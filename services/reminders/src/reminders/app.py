@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import structlog
 from fastapi import FastAPI
 
 from reminders.admin.endpoints import router as admin_router
@@ -28,8 +29,13 @@ from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 
+log = structlog.get_logger(__name__)
+
 
 def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, DeliveryWorker]:
+    if settings.webhook_loopback_for_tests:
+        # Loud, as it lets chat webhooks reach this machine's own services.
+        log.warning("webhook_loopback_for_tests is on: chat webhooks may go to loopback (tests)")
     runtime = ServiceRuntime(
         settings,
         indexes=[*REMINDER_INDEXES, RECIPIENT_INDEXES],
@@ -76,7 +82,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.preferences = PreferencesService(
         PreferencesRepository(runtime.db),
         worker.recipients,
-        require_https=settings.webhook_require_https,
+        webhook_rules=settings.webhook_rules,
     )
     app.state.wake_worker = worker.wake
     app.state.worker = worker

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from reminders.preferences.webhooks import (
+    DEFAULT_WEBHOOK_HOSTS,
+    WebhookRules,
+    host_pattern_problem,
+)
 from roundtable_shared.settings import ServiceSettings, service_settings_config
 
 
@@ -22,8 +27,26 @@ class RemindersSettings(ServiceSettings):
         "http://localhost:3000", description="Base URL of the web frontend, linked from reminders."
     )
     webhook_timeout_seconds: float = Field(10.0, description="Timeout of one chat webhook call.")
-    webhook_require_https: bool = Field(
-        True, description="Refuse chat webhook URLs that are not https (off for local receivers)."
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_WEBHOOK_HOSTS),
+        description=(
+            "Hosts a person's chat webhook URL may name (JSON list): a host name, or `*.domain` "
+            "for any name under that domain. The defaults are the chat vendors' webhook hosts "
+            "(Slack, Microsoft Teams incoming webhooks and Workflows/Power Automate triggers, "
+            "Google Chat). Whatever the list, a URL must be https on port 443, name its host (no "
+            "IP address) and carry no user-info, and when a reminder is sent every address the "
+            "host resolves to must be public (no private, loopback, link-local, multicast, "
+            "reserved or unspecified address, IPv4 or IPv6): the connection goes to the address "
+            "checked, and redirects are not followed."
+        ),
+    )
+    webhook_loopback_for_tests: bool = Field(
+        False,
+        description=(
+            "Tests only, never in a deployment: also accept http, any port, the literal "
+            "loopback addresses as webhook hosts, and loopback addresses at send time, so tests "
+            "can deliver to a receiver on 127.0.0.1."
+        ),
     )
     worker_enabled: bool = Field(
         True, description="Run a delivery worker inside the service process."
@@ -58,3 +81,19 @@ class RemindersSettings(ServiceSettings):
     stale_after_hours: float = Field(
         24.0, gt=0, description="Reminders planned further in the past than this are not sent."
     )
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, patterns: list[str]) -> list[str]:
+        normalised = [pattern.strip().lower() for pattern in patterns]
+        problems = [p for p in map(host_pattern_problem, normalised) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return normalised
+
+    @property
+    def webhook_rules(self) -> WebhookRules:
+        return WebhookRules(
+            allowed_hosts=tuple(self.webhook_allowed_hosts),
+            loopback_for_tests=self.webhook_loopback_for_tests,
+        )

@@ -1,4 +1,4 @@
-"""Channels: email over SMTP (aiosmtplib) and chat incoming webhooks (Slack, Teams) over httpx.
+"""Channels: email over SMTP (aiosmtplib) here, chat incoming webhooks in ``chat_webhook``.
 
 Each send carries the reminder's idempotency key (the email's Message-ID, the webhook's
 Idempotency-Key header), so a receiver that honours it never shows one reminder twice. A send
@@ -15,19 +15,10 @@ import uuid
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
-from typing import Any
 
 import aiosmtplib
-import httpx
 
-from reminders.delivery.messages import (
-    Message,
-    email_html,
-    email_text,
-    slack_payload,
-    teams_payload,
-)
-from reminders.preferences.service import webhook_url_problem
+from reminders.delivery.messages import Message, email_html, email_text
 from roundtable_shared.events.catalogue.reminders import FailureReason
 
 
@@ -171,38 +162,3 @@ def _smtp_answer(code: int) -> Outcome:
         reason = FailureReason.INVALID_ADDRESS if code in (550, 553) else FailureReason.REJECTED
         return Outcome.failed(reason, str(code), retry=False)
     return Outcome.failed(FailureReason.REJECTED, str(code), retry=True)
-
-
-class WebhookChannel:
-    """Slack or Teams incoming webhook; ``style`` picks the payload format."""
-
-    def __init__(self, style: str, client: httpx.AsyncClient, require_https: bool) -> None:
-        self.style = style
-        self.client = client
-        self.require_https = require_https
-
-    def payload(self, message: Message) -> dict[str, Any]:
-        return slack_payload(message) if self.style == "slack" else teams_payload(message)
-
-    async def send(self, url: str | None, message: Message, idempotency_key: str) -> Outcome:
-        if not url or webhook_url_problem(url, self.require_https):
-            return Outcome.failed(FailureReason.INVALID_ADDRESS, None, retry=False)
-        try:
-            response = await self.client.post(
-                url,
-                json=self.payload(message),
-                headers={"Idempotency-Key": idempotency_key},
-            )
-        except httpx.TimeoutException:
-            return Outcome.failed(FailureReason.TIMEOUT, None, retry=True)
-        except httpx.InvalidURL:
-            return Outcome.failed(FailureReason.INVALID_ADDRESS, None, retry=False)
-        except (httpx.HTTPError, OSError):
-            return Outcome.failed(FailureReason.UNREACHABLE, None, retry=True)
-        status = response.status_code
-        if 200 <= status < 300:
-            return Outcome.ok()
-        # Rate limits and server errors pass; other 4xx mean the hook is gone or wrong.
-        retry = status == 429 or status == 408 or status >= 500
-        reason = FailureReason.INVALID_ADDRESS if status in (404, 410) else FailureReason.REJECTED
-        return Outcome.failed(reason, str(status), retry=retry)

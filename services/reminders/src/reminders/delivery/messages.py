@@ -1,11 +1,20 @@
-"""What each kind of reminder says (pure), and its rendering as email text, HTML and chat."""
+"""What each kind of reminder says (pure), and its rendering as email text, HTML and chat.
+
+Titles, join URLs, action-step titles and display names are other people's words: every
+rendering shows them as text, never as markup. The HTML email escapes everything (autoescape is on
+for every template but the plain-text one), only http(s) addresses become links, and the chat
+payloads escape what Slack parses (``&``, ``<``, ``>``: links, ``<!channel>``) and break the
+Markdown link syntax Teams renders.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -22,6 +31,32 @@ class Message:
     action_url: str
     preferences_url: str
     greeting: str
+    join_url: str | None = None
+    """The session's video-call link: only ever an http(s) address (see ``web_url``)."""
+
+
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+def web_url(url: object) -> str | None:
+    """``url`` when it is an absolute http or https address that can be a link target; None
+    otherwise (``javascript:``, ``data:``, relative, or with spaces, control characters or
+    backslashes, which browsers and parsers read differently). Quotes and angle brackets in it
+    are left to the template's escaping."""
+    if not isinstance(url, str) or not url or _URL_FORBIDDEN.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def _path(identifier: str | None) -> str:
+    # Ids come from other services' events: quoted, one can only ever be one path segment.
+    return quote(identifier or "", safe="")
 
 
 def _when(iso: str | None, tz_name: str | None) -> str:
@@ -45,7 +80,9 @@ def compose(
     group_id: str | None = None,
 ) -> Message:
     base = frontend_url.rstrip("/")
+    session, action, group = _path(session_id), _path(action_id), _path(group_id)
     title = context.get("title") or "your session"
+    join_url = None
     peers = [names.get(p, "a peer") for p in context.get("peer_ids", [])]
     url, label = f"{base}/", "Open Roundtable"
     if kind is ReminderKind.WELCOME:
@@ -60,35 +97,35 @@ def compose(
             f"Your peers: {', '.join(peers) or 'your group'}.",
             "Agree on a time and schedule your first session.",
         ]
-        url, label = f"{base}/groups/{group_id}", "Schedule the first session"
+        url, label = f"{base}/groups/{group}", "Schedule the first session"
     elif kind is ReminderKind.SESSION_UPCOMING:
         subject = f"Coming up: {title}"
         lines = [f"{title} starts {_when(context.get('starts_at'), recipient_zone)}."]
-        if context.get("join_url"):
-            lines.append(f"Join: {context['join_url']}")
-        url, label = f"{base}/sessions/{session_id}", "See the session"
+        # A join URL that is not a web address (javascript:, data:) is left out altogether.
+        join_url = web_url(context.get("join_url"))
+        url, label = f"{base}/sessions/{session}", "See the session"
     elif kind is ReminderKind.SESSION_CANCELLED:
         subject = f"Cancelled: {title}"
         lines = [
             f"{title}, planned for {_when(context.get('starts_at'), recipient_zone)}, "
             "will not take place."
         ]
-        url, label = f"{base}/groups/{group_id}", "Plan another session"
+        url, label = f"{base}/groups/{group}", "Plan another session"
     elif kind is ReminderKind.RECORD_ACTION_STEPS:
         subject = "Record your action steps"
         lines = ["Your session is over: write down the action steps you committed to."]
-        url, label = f"{base}/sessions/{session_id}", "Record action steps"
+        url, label = f"{base}/sessions/{session}", "Record action steps"
     elif kind is ReminderKind.ACTION_DUE:
         subject = f"Due soon: {title}"
         lines = [f"Your action step is due {_when(context.get('due_at'), recipient_zone)}."]
-        url, label = f"{base}/actions/{action_id}", "Update the action step"
+        url, label = f"{base}/actions/{action}", "Update the action step"
     elif kind is ReminderKind.ACTION_OVERDUE_OWNER:
         subject = f"Overdue: {title}"
         lines = [
             "Your action step is past its due date. Complete it, or agree a new date with "
             "your accountability partner."
         ]
-        url, label = f"{base}/actions/{action_id}", "Update the action step"
+        url, label = f"{base}/actions/{action}", "Update the action step"
     elif kind is ReminderKind.ACTION_OVERDUE:
         owner = names.get(context.get("owner_id", ""), "your peer")
         subject = f"Check in with {owner}"
@@ -100,7 +137,7 @@ def compose(
             f"{owner}'s {step} is overdue.",
             "You are their accountability partner: ask how it is going.",
         ]
-        url, label = f"{base}/actions/{action_id}", "See the action step"
+        url, label = f"{base}/actions/{action}", "See the action step"
     elif kind is ReminderKind.WELCOME_BACK:
         subject = "Welcome back to your peer program"
         lines = [
@@ -121,7 +158,7 @@ def compose(
             f"Your group has no session planned within its {context.get('cadence_days', '')}"
             "-day rhythm. Pick a time together."
         ]
-        url, label = f"{base}/groups/{group_id}", "Schedule a session"
+        url, label = f"{base}/groups/{group}", "Schedule a session"
     return Message(
         subject=subject,
         lines=lines,
@@ -129,6 +166,7 @@ def compose(
         action_url=url,
         preferences_url=f"{base}/settings/reminders",
         greeting=f"Hello {recipient_name}," if recipient_name else "Hello,",
+        join_url=join_url,
     )
 
 
@@ -141,7 +179,12 @@ def compose_digest(
     """One person's daily digest: each bundled reminder as its subject and what it says."""
     base = frontend_url.rstrip("/")
     count = len(items)
-    lines = [f"{item.subject}: {' '.join(item.lines)} ({item.action_url})" for item in items]
+    lines = [
+        f"{item.subject}: {' '.join(item.lines)}"
+        + (f" Join: {item.join_url}" if item.join_url else "")
+        + f" ({item.action_url})"
+        for item in items
+    ]
     return Message(
         subject=f"Your Roundtable digest: {count} reminder{'s' if count != 1 else ''}",
         lines=lines,
@@ -154,9 +197,17 @@ def compose_digest(
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
+    # Escaped unless the template is plain text: a template added under any other name (or a
+    # ".html.j2" that select_autoescape(["html"]) would miss) is escaped by default.
+    autoescape=select_autoescape(
+        enabled_extensions=("html", "htm", "xml", "html.j2"),
+        disabled_extensions=("txt", "txt.j2"),
+        default_for_string=True,
+        default=True,
+    ),
     keep_trailing_newline=True,
 )
+_templates.tests["web_url"] = lambda url: web_url(url) is not None
 
 
 def email_text(message: Message) -> str:
@@ -167,12 +218,52 @@ def email_html(message: Message) -> str:
     return _templates.get_template("email.html.j2").render(m=message)
 
 
+# "@here", "@channel", "@everyone" typed in a title: a word joiner after the "@" keeps them from
+# notifying a whole channel, whatever the workspace's parsing settings.
+_BROADCAST = re.compile(r"@(?=(?:here|channel|everyone)\b)", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
+
+
+def slack_text(text: str) -> str:
+    """``text`` as Slack shows it literally: ``&``, ``<`` and ``>`` are its control characters
+    (links ``<url|text>``, mentions ``<!channel>``, ``<@U123>``) and become entities."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@" + _WORD_JOINER, escaped)
+
+
+def slack_plain(text: str) -> str:
+    """For ``plain_text`` objects, which Slack does not parse for links: broadcasts only."""
+    return _BROADCAST.sub("@" + _WORD_JOINER, text)
+
+
+def teams_text(text: str) -> str:
+    """``text`` as Teams shows it literally. Its cards render Markdown and a little HTML: markup
+    characters become entities, and a word joiner after each ``]`` breaks every Markdown link
+    form (``[text](url)``, ``[text][ref]``, ``[ref]: url``, images) while reading the same."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@" + _WORD_JOINER, escaped.replace("]", "]" + _WORD_JOINER))
+
+
+def _slack_link(url: str, label: str) -> str:
+    # Our own link (the frontend's URL and quoted ids): "|" and ">" would end it early.
+    target = url.replace("&", "&amp;").replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+    return f"<{target}|{slack_text(label)}>"
+
+
+def _chat_lines(message: Message) -> list[str]:
+    return [*message.lines, *([f"Join: {message.join_url}"] if message.join_url else [])]
+
+
 def slack_payload(message: Message) -> dict[str, Any]:
-    text = "\n".join(message.lines)
+    text = "\n".join(slack_text(line) for line in _chat_lines(message))
+    link = _slack_link(message.action_url, message.action_label)
     return {
-        "text": f"{message.subject}\n{text}\n<{message.action_url}|{message.action_label}>",
+        "text": f"{slack_text(message.subject)}\n{text}\n{link}",
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": slack_plain(message.subject)[:150]},
+            },
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {
                 "type": "actions",
@@ -189,12 +280,13 @@ def slack_payload(message: Message) -> dict[str, Any]:
 
 
 def teams_payload(message: Message) -> dict[str, Any]:
+    subject = teams_text(message.subject)
     return {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
-        "summary": message.subject,
-        "title": message.subject,
-        "text": "\n\n".join(message.lines),
+        "summary": subject,
+        "title": subject,
+        "text": "\n\n".join(teams_text(line) for line in _chat_lines(message)),
         "potentialAction": [
             {
                 "@type": "OpenUri",

@@ -25,10 +25,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 
-from reminders.delivery.channels import EmailChannel, Outcome, WebhookChannel
+from reminders.delivery.channels import EmailChannel, Outcome
+from reminders.delivery.chat_webhook import (
+    Resolver,
+    WebhookChannel,
+    chat_client,
+    system_resolver,
+)
 from reminders.delivery.messages import Message, compose, compose_digest
 from reminders.people.repository import Recipient, RecipientRepository, names_of
 from reminders.preferences.domain import (
@@ -98,6 +103,7 @@ class DeliveryWorker:
         events_written: Callable[[str, str], None] = lambda collection, document_id: None,
         clock: Clock = lambda: datetime.now(UTC),
         name: str | None = None,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.settings = settings
         self.reminders = reminders
@@ -108,7 +114,9 @@ class DeliveryWorker:
         self.events_written = events_written
         self.clock = clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+        rules = settings.webhook_rules
+        # What a webhook host resolves to is checked at each connection: tests inject a resolver.
+        self.http = chat_client(settings.webhook_timeout_seconds, rules, resolver)
         self.email = EmailChannel(
             settings.smtp_host,
             settings.smtp_port,
@@ -117,8 +125,8 @@ class DeliveryWorker:
             connections=min(settings.worker_concurrency, 8),
         )
         self.webhooks = {
-            ChannelName.SLACK: WebhookChannel("slack", self.http, settings.webhook_require_https),
-            ChannelName.TEAMS: WebhookChannel("teams", self.http, settings.webhook_require_https),
+            ChannelName.SLACK: WebhookChannel("slack", self.http, rules),
+            ChannelName.TEAMS: WebhookChannel("teams", self.http, rules),
         }
         self.stats = WorkerStats()
         self._wake = asyncio.Event()

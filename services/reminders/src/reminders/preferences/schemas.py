@@ -33,8 +33,23 @@ class PreferencesIn(BaseModel):
     default_channels: list[ChannelName] = Field(
         default_factory=lambda: [ChannelName.EMAIL], min_length=1, max_length=3
     )
-    slack_webhook_url: str | None = Field(default=None, max_length=2000)
-    teams_webhook_url: str | None = Field(default=None, max_length=2000)
+    slack_webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description=(
+            "A Slack incoming webhook (https://hooks.slack.com/...). Only https URLs to the chat "
+            "vendors' webhook hosts are accepted (the operator's allow-list), by name: an IP "
+            "address, user-info or another host is a 422."
+        ),
+    )
+    teams_webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description=(
+            "A Microsoft Teams incoming webhook or Workflows (Power Automate) trigger URL; the "
+            "same rules as the Slack URL."
+        ),
+    )
     quiet_hours: QuietHours | None = Field(
         default=None, description="Held to their end, in the person's time zone."
     )

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.domain import ChannelName, Preferences, valid_zone
 from reminders.preferences.repository import PreferencesRepository
 from reminders.preferences.schemas import PreferencesIn, PreferencesOut
+from reminders.preferences.webhooks import WebhookRules, webhook_url_problem
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.problems import Conflict, Unprocessable
-
-
-def webhook_url_problem(url: str, require_https: bool) -> str | None:
-    """Why a chat webhook URL is not usable, or None when it is."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "is not a URL"
-    schemes = ("https",) if require_https else ("https", "http")
-    if parts.scheme not in schemes:
-        return f"must be an {' or '.join(schemes)} URL"
-    if not parts.hostname or " " in url:
-        return "has no host"
-    return None
 
 
 class PreferencesService:
@@ -32,11 +17,11 @@ class PreferencesService:
         preferences: PreferencesRepository,
         recipients: RecipientRepository,
         *,
-        require_https: bool,
+        webhook_rules: WebhookRules,
     ) -> None:
         self.preferences = preferences
         self.recipients = recipients
-        self.require_https = require_https
+        self.webhook_rules = webhook_rules
 
     async def read(self, employee_id: str) -> PreferencesOut:
         preferences, version = await self.preferences.get(employee_id)
@@ -71,7 +56,7 @@ class PreferencesService:
             ("slack_webhook_url", body.slack_webhook_url),
             ("teams_webhook_url", body.teams_webhook_url),
         ):
-            problem = url is not None and webhook_url_problem(url, self.require_https)
+            problem = url is not None and webhook_url_problem(url, self.webhook_rules)
             if problem:
                 errors.append({"field": field, "message": problem})
         used = set(body.default_channels).union(*body.channels.values())
