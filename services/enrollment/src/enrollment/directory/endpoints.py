@@ -21,7 +21,7 @@ from enrollment.directory.schemas import (
 )
 from enrollment.directory.service import DirectoryService
 from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin, Role, verified_webhook_body
-from roundtable_shared.http.pagination import Page, PageRequest, encode_cursor, page_request
+from roundtable_shared.http.pagination import AfterId, Page, PageRequest, page_request
 from roundtable_shared.http.problems import Forbidden, UnsupportedMediaType
 from roundtable_shared.http.validation import parse_json_body
 
@@ -147,11 +147,14 @@ def directory_router(service: DirectoryService, hr_secrets: list[str]) -> APIRou
     async def list_employees(
         _admin: ProgramAdmin, page: Annotated[PageRequest, Depends(page_request)]
     ) -> Page[EmployeeView]:
-        after = page.position("after")
+        position = page.position(AfterId)
+        after = position.after if position else None
         found = await service.employees.page(after, page.limit)
         items = [employee_view(e, v) for e, v in found]
         cursor = (
-            encode_cursor({"after": items[-1].employee_id}) if len(items) == page.limit else None
+            page.next_cursor(AfterId(after=items[-1].employee_id))
+            if len(items) == page.limit
+            else None
         )
         return Page[EmployeeView](items=items, next_cursor=cursor)
 
