@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from nats.aio.client import Client as NatsClient
@@ -202,3 +203,30 @@ async def test_an_unbalanced_quote_on_the_last_rows_is_reported_not_swallowed(
         (3, "unterminated quoted field: no closing quote before the end of the file")
     ]
     assert (await client.get("/v1/employees/e-3", headers=admin)).status_code == 200
+
+
+async def test_an_as_of_in_the_future_is_refused(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """It would stamp the fields with a future time and so freeze them against every HR change
+    until then, a termination included."""
+    body = b"employee_id,display_name,email\ne-1,Ada,ada@example.com\n"
+    now = datetime.now(UTC)
+
+    async def imported(as_of: datetime) -> httpx.Response:
+        return await client.post(
+            "/v1/directory/imports",
+            params={"as_of": as_of.isoformat()},
+            content=body,
+            headers={**admin, **CSV_HEADERS},
+        )
+
+    for ahead in (timedelta(days=365), timedelta(hours=1)):
+        refused = await imported(now + ahead)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["field"] == "as_of"
+    assert (await client.get("/v1/employees/e-1", headers=admin)).status_code == 404
+    # within clock skew, or in the past: taken
+    assert (await imported(now + timedelta(minutes=1))).status_code == 200
+    assert (await imported(now - timedelta(days=30))).json()["unchanged"] == 1
