@@ -146,9 +146,11 @@ async def test_dashboard_renders_in_chromium(
     with serve_in_thread(build_app(settings)) as base:
         token = w.token(SPONSOR, ["participant", "sponsor"])
         async with chromium() as browser:
-            # the sponsor signs in: the token goes in a form's body, never in a URL
-            await browser.call("Page.navigate", url=f"{base}/dashboard/sign-in?program={PROGRAM}")
+            # the sponsor opens the dashboard, is sent to sign in, and signs in: the token goes
+            # in a form's body, never in a URL
+            await browser.call("Page.navigate", url=f"{base}/dashboard?program={PROGRAM}")
             await browser.wait_for("Page.loadEventFired")
+            assert await browser.evaluate("location.pathname") == "/dashboard/sign-in"
             await browser.evaluate(
                 f"document.getElementById('token').value = {json.dumps(token)};"
                 "document.getElementById('sign-in').submit()"
@@ -215,6 +217,11 @@ async def test_dashboard_over_http_without_a_browser(
     assert page.status_code == 200 and "<svg" in page.text and "Program prg-1" in page.text
     assert (await client.get("/dashboard/static/dashboard.css")).status_code == 200
     assert (await client.get("/dashboard")).status_code == 401
+    browser = await client.get(f"/dashboard?program={PROGRAM}", headers={"Accept": "text/html"})
+    assert browser.status_code == 303
+    assert browser.headers["location"] == (
+        f"/dashboard/sign-in?dimension=department&program={PROGRAM}"
+    )
     participant = w.headers("e-1", ["participant"])
     assert (await client.get("/dashboard", headers=participant)).status_code == 403
     bad = await client.get(

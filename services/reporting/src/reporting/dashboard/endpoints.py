@@ -62,16 +62,27 @@ async def _viewer(request: Request) -> Principal:
     "/dashboard",
     summary="The sponsors' dashboard page (HTML)",
     description="Send a bearer token, or sign in first (POST /dashboard/session) for a session "
-    "cookie. A token in the URL is not taken.",
+    "cookie. A token in the URL is not taken. A browser without a session is sent to the "
+    "sign-in page.",
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {"example": "<!doctype html>..."}}}},
+    responses={
+        200: {"content": {"text/html": {"example": "<!doctype html>..."}}},
+        303: {"description": "A browser without a session: on to /dashboard/sign-in"},
+    },
 )
 async def get_dashboard(
     request: Request,
     program: Annotated[str | None, Query(max_length=128, description="Program id.")] = None,
     dimension: Annotated[Dimension, Query(description="Breakdown shown.")] = Dimension.DEPARTMENT,
 ) -> Response:
-    viewer = await _viewer(request)
+    try:
+        viewer = await _viewer(request)
+    except Unauthorized:
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        # a browser without a (valid) session: to the sign-in page, and back here after it
+        query = {"dimension": str(dimension), **({"program": program} if program else {})}
+        return RedirectResponse(f"/dashboard/sign-in?{urlencode(query)}", status_code=303)
     models = await current_models(request)
     view = await dashboard(
         models, viewer, program, dimension, int(request.app.state.settings.k_anonymity)
