@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from nats.aio.client import Client as NatsClient
@@ -129,3 +132,101 @@ async def test_import_authorization_and_bad_requests(
         headers={**admin, **CSV_HEADERS},
     )
     assert binary.json()["errors"][0] == {"row": 2, "employee_id": None, "reason": "not UTF-8 text"}
+
+
+def _wide_rows(count: int) -> list[str]:
+    """Rows of about 1 KB, as an HR export with long titles and org paths has them."""
+    filler = "x" * 180
+    return [
+        f"e-{i},Employee {i} {filler},e{i}@example.com,Title {filler},"
+        f"Department {filler},Location {filler}"
+        for i in range(count)
+    ]
+
+
+async def test_an_unbalanced_quote_costs_one_row_in_linear_time_and_the_loop_answers(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    rows = _wide_rows(6_000)
+    rows[1] = 'e-1,"Quote never closed,e1@example.com,Title,Department,Location'
+    body = ("employee_id,display_name,email,title,department,location\n" + "\n".join(rows)).encode()
+    assert len(body) > 4 * 1024 * 1024
+
+    async def upload() -> httpx.Response:
+        return await client.post(
+            "/v1/directory/imports?dry_run=true",
+            content=chunks(body, 64 * 1024),
+            headers={**admin, **CSV_HEADERS},
+        )
+
+    started = time.perf_counter()
+    importing = asyncio.create_task(upload())
+    health: list[float] = []
+    while not importing.done():  # the event loop keeps answering while the file is parsed
+        asked = time.perf_counter()
+        assert (await client.get("/healthz")).status_code == 200
+        health.append(time.perf_counter() - asked)
+        await asyncio.sleep(0.02)
+    answer = await importing
+    took = time.perf_counter() - started
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    # the row with the stray quote is the one bad row; every row after it goes in
+    assert report["errors"] == [
+        {
+            "row": 3,
+            "employee_id": None,
+            "reason": "unterminated quoted field: no closing quote within 64 KiB",
+        }
+    ]
+    assert (report["rows"], report["created"]) == (6_000, 5_999)
+    # a 5 MB file used to take 24 s, all of it on the event loop (quadratic re-joining)
+    assert took < 10, took
+    assert len(health) >= 2 and max(health) < 1.0, health
+
+
+async def test_an_unbalanced_quote_on_the_last_rows_is_reported_not_swallowed(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    csv_text = (
+        "employee_id,display_name,email\n"
+        "e-1,Ada,ada@example.com\n"
+        'e-2,"Grace,grace@example.com\n'
+        "e-3,Katherine,katherine@example.com\n"
+    )
+    answer = await client.post(
+        "/v1/directory/imports", content=csv_text.encode(), headers={**admin, **CSV_HEADERS}
+    )
+    report = answer.json()
+    assert report["created"] == 2, report
+    assert [(e["row"], e["reason"]) for e in report["errors"]] == [
+        (3, "unterminated quoted field: no closing quote before the end of the file")
+    ]
+    assert (await client.get("/v1/employees/e-3", headers=admin)).status_code == 200
+
+
+async def test_an_as_of_in_the_future_is_refused(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """It would stamp the fields with a future time and so freeze them against every HR change
+    until then, a termination included."""
+    body = b"employee_id,display_name,email\ne-1,Ada,ada@example.com\n"
+    now = datetime.now(UTC)
+
+    async def imported(as_of: datetime) -> httpx.Response:
+        return await client.post(
+            "/v1/directory/imports",
+            params={"as_of": as_of.isoformat()},
+            content=body,
+            headers={**admin, **CSV_HEADERS},
+        )
+
+    for ahead in (timedelta(days=365), timedelta(hours=1)):
+        refused = await imported(now + ahead)
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["field"] == "as_of"
+    assert (await client.get("/v1/employees/e-1", headers=admin)).status_code == 404
+    # within clock skew, or in the past: taken
+    assert (await imported(now + timedelta(minutes=1))).status_code == 200
+    assert (await imported(now - timedelta(days=30))).json()["unchanged"] == 1

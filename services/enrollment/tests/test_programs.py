@@ -142,3 +142,52 @@ async def test_bad_program_input_is_a_problem_not_a_500(
     assert bad_etag.status_code == 400
     assert (await client.get("/v1/programs/nope", headers=admin)).status_code == 404
     assert (await client.post("/v1/programs/nope/open", headers=admin)).status_code == 404
+
+
+OVERFLOW = 2**64  # above BSON's 64-bit integers: unbounded, it reached PyMongo and was a 500
+
+
+async def test_every_number_of_a_program_is_bounded(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    reminders = {"before_session_minutes": [60], "before_action_due_hours": [48]}
+    cases: list[dict[str, Any]] = [
+        {**PROGRAM, "reminders": {**reminders, "before_session_minutes": [OVERFLOW]}},
+        {**PROGRAM, "reminders": {**reminders, "before_session_minutes": [999_999_999_999]}},
+        {**PROGRAM, "reminders": {**reminders, "before_action_due_hours": [OVERFLOW]}},
+        {**PROGRAM, "reminders": {**reminders, "before_session_minutes": list(range(1, 12))}},
+        {**PROGRAM, "reminders": {**reminders, "overdue_after_days": OVERFLOW}},
+        {**PROGRAM, "capacity": OVERFLOW},
+        {**PROGRAM, "session_duration_minutes": OVERFLOW},
+        {**PROGRAM, "group_size_max": OVERFLOW},
+        {**PROGRAM, "eligibility": {"min_tenure_days": OVERFLOW}},
+        {**PROGRAM, "eligibility": {"levels": ["L1"] * 1_001}},
+        {**PROGRAM, "matching": {"min_overlap_hours": OVERFLOW}},
+    ]
+    for body in cases:
+        answer = await client.post("/v1/programs", json=body, headers=admin)
+        assert answer.status_code == 422, (body, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+    # a month ahead is the furthest a reminder goes
+    month = {**reminders, "before_session_minutes": [30 * 24 * 60]}
+    created = await client.post("/v1/programs", json={**PROGRAM, "reminders": month}, headers=admin)
+    assert created.status_code == 201, created.text
+    pid = created.json()["program_id"]
+
+    # a patch is held to the same bounds as a create (it used to drop them)
+    for patch in (
+        {"capacity": OVERFLOW},
+        {"group_size_min": OVERFLOW},
+        {"session_duration_minutes": OVERFLOW},
+        {"reminders": {**reminders, "before_session_minutes": [OVERFLOW]}},
+    ):
+        answer = await client.patch(
+            f"/v1/programs/{pid}", json=patch, headers={**admin, "If-Match": '"1"'}
+        )
+        assert answer.status_code == 422, (patch, answer.text)
+    huge_etag = await client.patch(
+        f"/v1/programs/{pid}", json={"capacity": 3}, headers={**admin, "If-Match": f'"{OVERFLOW}"'}
+    )
+    assert huge_etag.status_code == 400, huge_etag.text
+    unchanged = (await client.get(f"/v1/programs/{pid}", headers=admin)).json()
+    assert (unchanged["version"], unchanged["capacity"]) == (1, PROGRAM["capacity"])

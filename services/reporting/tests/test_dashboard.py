@@ -8,6 +8,7 @@ import base64
 import contextlib
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -15,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -144,13 +146,23 @@ async def test_dashboard_renders_in_chromium(
     with serve_in_thread(build_app(settings)) as base:
         token = w.token(SPONSOR, ["participant", "sponsor"])
         async with chromium() as browser:
-            await browser.call(
-                "Page.navigate", url=f"{base}/dashboard?program={PROGRAM}&token={token}"
+            # the sponsor opens the dashboard, is sent to sign in, and signs in: the token goes
+            # in a form's body, never in a URL
+            await browser.call("Page.navigate", url=f"{base}/dashboard?program={PROGRAM}")
+            await browser.wait_for("Page.loadEventFired")
+            assert await browser.evaluate("location.pathname") == "/dashboard/sign-in"
+            await browser.evaluate(
+                f"document.getElementById('token').value = {json.dumps(token)};"
+                "document.getElementById('sign-in').submit()"
             )
             await browser.wait_for("Page.loadEventFired")
             assert await browser.evaluate("location.pathname + location.search") == (
                 f"/dashboard?dimension=department&program={PROGRAM}"
-            ), "the token must leave the address bar"
+            ), await browser.evaluate("document.body.innerText")
+            visited = await browser.evaluate(
+                "performance.getEntriesByType('navigation').map(n => n.name).join(' ')"
+            )
+            assert token not in visited, "the token must never be in a URL"
             assert await browser.evaluate("document.cookie") == "", "the cookie must be HttpOnly"
             assert await browser.evaluate("document.querySelectorAll('#tiles .tile').length") == 10
             assert (
@@ -197,16 +209,19 @@ async def test_dashboard_over_http_without_a_browser(
     await w.publish_all(known_history().events)
     await w.settle()
     token = w.token(SPONSOR, ["sponsor"])
-    redirect = await client.get(f"/dashboard?token={token}")
-    assert redirect.status_code == 303 and "token" not in redirect.headers["location"]
-    cookie = redirect.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
+    # a token in the URL signs nobody in (it was login CSRF, and it landed in proxy logs)
+    in_url = await client.get(f"/dashboard?token={token}")
+    assert in_url.status_code == 401 and "set-cookie" not in in_url.headers
+    assert not client.cookies
     page = await client.get("/dashboard", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 200 and "<svg" in page.text and "Program prg-1" in page.text
     assert (await client.get("/dashboard/static/dashboard.css")).status_code == 200
-    client.cookies.clear()
     assert (await client.get("/dashboard")).status_code == 401
-    assert (await client.get("/dashboard?token=not-a-jwt")).status_code == 401
+    browser = await client.get(f"/dashboard?program={PROGRAM}", headers={"Accept": "text/html"})
+    assert browser.status_code == 303
+    assert browser.headers["location"] == (
+        f"/dashboard/sign-in?dimension=department&program={PROGRAM}"
+    )
     participant = w.headers("e-1", ["participant"])
     assert (await client.get("/dashboard", headers=participant)).status_code == 403
     bad = await client.get(
@@ -215,3 +230,63 @@ async def test_dashboard_over_http_without_a_browser(
     assert bad.status_code == 422
     other = await client.get("/dashboard?program=prg-2", headers=w.headers("e-nobody", ["sponsor"]))
     assert other.status_code == 200 and "you sponsor none yet" in other.text
+
+
+OWN = "http://service"  # the in-process client's origin
+FRONTEND = "http://localhost:3000"  # the default allowed frontend origin (REPORTING_CORS_ORIGINS)
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def _sign_in_form(client: httpx.AsyncClient) -> str:
+    """The sign-in page's CSRF value (its cookie lands in the client's jar)."""
+    page = await client.get(f"/dashboard/sign-in?program={PROGRAM}")
+    assert page.status_code == 200 and "set-cookie" in page.headers
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+async def test_a_session_starts_only_from_a_posted_token_on_a_trusted_page(
+    world: tuple[World, httpx.AsyncClient],
+) -> None:
+    w, client = world
+    await w.publish_all(known_history().events)
+    await w.settle()
+    token = w.token(SPONSOR, ["sponsor"])
+    csrf = await _sign_in_form(client)
+
+    async def post(origin: str | None, **fields: str) -> httpx.Response:
+        headers = {**FORM, **({"Origin": origin} if origin else {})}
+        return await client.post("/dashboard/session", content=urlencode(fields), headers=headers)
+
+    refused = {
+        "no Origin (not a browser form)": await post(None, token=token, csrf=csrf),
+        "another site (login CSRF)": await post("https://evil.example", token=token, csrf=csrf),
+        "our page without its CSRF value": await post(OWN, token=token),
+        "our page with another CSRF value": await post(OWN, token=token, csrf="guessed"),
+    }
+    for case, response in refused.items():
+        assert response.status_code == 403, (case, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "rt_dashboard=" not in response.headers.get("set-cookie", ""), case
+    assert (await post(OWN, token="not-a-jwt", csrf=csrf)).status_code == 401
+    participant = w.token("e-1", ["participant"])
+    assert (await post(OWN, token=participant, csrf=csrf)).status_code == 403
+    wrong_type = await client.post(
+        "/dashboard/session", json={"token": token}, headers={"Origin": OWN}
+    )
+    assert wrong_type.status_code == 415
+
+    signed_in = await post(OWN, token=token, csrf=csrf, program=PROGRAM)
+    assert signed_in.status_code == 303, signed_in.text
+    assert signed_in.headers["location"] == f"/dashboard?dimension=department&program={PROGRAM}"
+    cookie = signed_in.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
+    page = await client.get(signed_in.headers["location"])
+    assert page.status_code == 200 and "Program prg-1" in page.text
+
+    # the company's frontend hands a token over with a form of its own: its Origin is trusted
+    client.cookies.clear()
+    handed = await post(FRONTEND, token=token)
+    assert handed.status_code == 303, handed.text
+    assert (await client.get("/dashboard")).status_code == 200

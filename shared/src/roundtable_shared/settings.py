@@ -6,7 +6,7 @@ so ``ENROLLMENT_MONGODB_URI`` configures the enrollment service alone.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,12 @@ class ServiceSettings(BaseSettings):
         description="Frontend origins allowed by CORS (JSON list).",
     )
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted (bytes).")
+    cursor_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="HMAC key signing this service's pagination cursors (at least 16 characters, "
+        "the same on every replica). Unset: a random key the service keeps in its own database.",
+    )
     jwt_issuer: str = Field("http://127.0.0.1:8000", description="Expected `iss` of bearer tokens.")
     jwt_audience: str = Field("roundtable", description="Expected `aud` of bearer tokens.")
     jwks_url: str = Field(

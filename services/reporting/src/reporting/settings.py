@@ -20,7 +20,7 @@ class ReportingSettings(ServiceSettings):
     dashboard_cookie_seconds: int = Field(
         900,
         gt=0,
-        description="Lifetime of the dashboard's session cookie set from a `?token=` link (seconds).",
+        description="Lifetime of the dashboard's session cookie set at sign-in (seconds).",
     )
     writer_lease_seconds: float = Field(
         15.0,

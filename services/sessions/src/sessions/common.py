@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Header
+from pydantic import AwareDatetime, Field
 
-from roundtable_shared.http.pagination import PageRequest, encode_cursor
-from roundtable_shared.http.problems import BadRequest, Unprocessable
-from roundtable_shared.storage.mongo import Collection, Document
+from roundtable_shared.http.pagination import PageRequest, Position
+from roundtable_shared.http.problems import Unprocessable
+from roundtable_shared.storage.mongo import Document
 
 Clock = Callable[[], datetime]
 """Now, in UTC. Injected so tests can hold a session in the future without waiting for it."""
@@ -52,76 +53,24 @@ def invalid(field: str, message: str) -> Unprocessable:
     )
 
 
-def after_position(page: PageRequest) -> tuple[datetime, str] | None:
-    """Where the page starts, from its cursor (400 on one this API did not give out)."""
-    if page.cursor is None:
-        return None
-    try:
-        key = datetime.fromisoformat(str(page.cursor["k"]))
-        position = str(page.cursor["id"])
-    except (KeyError, ValueError):
-        raise BadRequest("the cursor is not one this API gave out") from None
-    if key.tzinfo is None:
-        raise BadRequest("the cursor is not one this API gave out")
-    return key, position
+class SortPosition(Position):
+    """Where a page ordered by (a time, id) ends: the last item's time and id."""
+
+    k: AwareDatetime
+    id: str = Field(min_length=1, max_length=128)
 
 
 def page_in_memory(
     documents: list[Document], sort_field: str, page: PageRequest
 ) -> tuple[list[Document], str | None]:
-    """The same page (and cursor) as ``keyset_page``, cut from documents already read."""
+    """One page ordered by (sort_field, _id), cut from documents already read; the cursor holds
+    the last item's position (400 on a cursor this listing did not give out)."""
     ordered = sorted(documents, key=lambda d: (d[sort_field], d["_id"]))
-    after = after_position(page)
+    after = page.position(SortPosition)
     if after is not None:
-        ordered = [d for d in ordered if (d[sort_field], d["_id"]) > after]
+        ordered = [d for d in ordered if (d[sort_field], d["_id"]) > (after.k, after.id)]
     if len(ordered) <= page.limit:
         return ordered, None
     documents = ordered[: page.limit]
     last = documents[-1]
-    return documents, encode_cursor({"k": last[sort_field].isoformat(), "id": last["_id"]})
-
-
-async def keyset_page(
-    collection: Collection,
-    query: Mapping[str, Any],
-    sort_field: str,
-    page: PageRequest,
-    projection: Mapping[str, Any] | None = None,
-    *,
-    descending: bool = False,
-) -> tuple[list[Document], str | None]:
-    """One page ordered by (sort_field, _id); the cursor holds the last item's position."""
-    direction = -1 if descending else 1
-    filters: dict[str, Any] = dict(query)
-    if page.cursor is not None:
-        try:
-            after_key = datetime.fromisoformat(str(page.cursor["k"]))
-            after_id = str(page.cursor["id"])
-        except (KeyError, ValueError):
-            raise BadRequest("the cursor is not one this API gave out") from None
-        op = "$lt" if descending else "$gt"
-        filters = {
-            "$and": [
-                dict(query),
-                {
-                    "$or": [
-                        {sort_field: {op: after_key}},
-                        {sort_field: after_key, "_id": {op: after_id}},
-                    ]
-                },
-            ]
-        }
-    cursor = collection.find(
-        filters,
-        dict(projection) if projection is not None else None,
-        sort=[(sort_field, direction), ("_id", direction)],
-        limit=page.limit + 1,
-    )
-    documents = [document async for document in cursor]
-    if len(documents) <= page.limit:
-        return documents, None
-    documents = documents[: page.limit]
-    last = documents[-1]
-    key = last[sort_field]
-    position = {"k": key.isoformat() if isinstance(key, datetime) else str(key), "id": last["_id"]}
-    return documents, encode_cursor(position)
+    return documents, page.next_cursor(SortPosition(k=last[sort_field], id=last["_id"]))

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from roundtable_shared.bounded import Version
 from roundtable_shared.observability.tracing import traceparent_for_new_event
 
 
@@ -43,8 +44,8 @@ class Envelope(BaseModel):
     subject: str = Field(min_length=1, description="The aggregate's id.")
     datacontenttype: Literal["application/json"] = "application/json"
     traceparent: str
-    aggregateversion: int = Field(ge=1)
-    schemaversion: int = Field(ge=1)
+    aggregateversion: Version
+    schemaversion: Version
     data: dict[str, Any]
 
     def to_json(self) -> bytes:

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from roundtable_shared.auth.dependencies import CurrentPrincipal
 from roundtable_shared.auth.tokens import TokenVerifier
 from roundtable_shared.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from roundtable_shared.http.pagination import CursorKeys
 from roundtable_shared.http.problems import (
     PROBLEM_BASE,
     PROBLEM_JSON,
@@ -28,6 +29,7 @@ from roundtable_shared.http.problems import (
 from roundtable_shared.http.validation import input_problem
 from roundtable_shared.observability.logging import configure_logging
 from roundtable_shared.runtime import ServiceRuntime
+from roundtable_shared.storage.secrets import service_secret
 
 log = structlog.get_logger(__name__)
 
@@ -115,6 +117,10 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.token_verifier = TokenVerifier.from_settings(settings)
+    configured = settings.cursor_key.get_secret_value().encode() if settings.cursor_key else None
+    app.state.cursor_keys = CursorKeys(
+        settings.service_name, configured, lambda: service_secret(runtime.db, "cursor_key")
+    )
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)

@@ -6,7 +6,7 @@ import re
 
 from roundtable_shared.http.problems import BadRequest, PreconditionFailed, PreconditionRequired
 
-_ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+_ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')  # a version fits a 64-bit integer
 
 
 def etag(version: int) -> str:

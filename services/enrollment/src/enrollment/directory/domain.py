@@ -9,7 +9,7 @@ overwrites a newer one, whatever order they arrive in, and replaying any change 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from enrollment.clock import as_utc
@@ -39,6 +39,16 @@ PERSONAL_FIELDS = (*PROFILE_FIELDS, "leave_expected_return_on")
 """Removed on erasure."""
 
 ERASED_NAME = "Erased employee"
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of our clock an import's ``as_of`` may be: HR's clock may run a little fast."""
+
+
+def future_as_of(as_of: datetime, now: datetime) -> bool:
+    """An import stamps every field it sets with its ``as_of``, and only a later change beats a
+    stamp: an ``as_of`` in the future would freeze those fields against every HR change until
+    then, a termination included. So it may be ahead of now by clock skew, no more."""
+    return as_of > now + CLOCK_SKEW
 
 
 def stamp(effective_at: datetime, change_id: str) -> str:

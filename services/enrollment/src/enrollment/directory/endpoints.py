@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, TypeAdapter
 
-from enrollment.clock import utcnow
 from enrollment.directory.domain import Employee
 from enrollment.directory.parsing import csv_rows, ndjson_rows
 from enrollment.directory.schemas import (
@@ -21,7 +19,7 @@ from enrollment.directory.schemas import (
 )
 from enrollment.directory.service import DirectoryService
 from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin, Role, verified_webhook_body
-from roundtable_shared.http.pagination import Page, PageRequest, encode_cursor, page_request
+from roundtable_shared.http.pagination import AfterId, Page, PageRequest, page_request
 from roundtable_shared.http.problems import Forbidden, UnsupportedMediaType
 from roundtable_shared.http.validation import parse_json_body
 
@@ -124,7 +122,10 @@ def directory_router(service: DirectoryService, hr_secrets: list[str]) -> APIRou
         ] = False,
         as_of: Annotated[
             AwareDatetime | None,
-            Query(description="Effective time of the file's data; default now."),
+            Query(
+                description="Effective time of the file's data; default now. Not in the future "
+                "(five minutes of clock skew allowed): 422."
+            ),
         ] = None,
     ) -> ImportReport:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -134,10 +135,9 @@ def directory_router(service: DirectoryService, hr_secrets: list[str]) -> APIRou
             parser = ndjson_rows
         else:
             raise UnsupportedMediaType("send text/csv or application/x-ndjson")
-        effective: datetime = as_of or utcnow()
         return await service.import_rows(
             parser(request.stream()),
-            as_of=effective,
+            as_of=as_of,
             dry_run=dry_run,
             full_snapshot=full_snapshot,
             import_id=uuid.uuid4().hex,
@@ -147,11 +147,14 @@ def directory_router(service: DirectoryService, hr_secrets: list[str]) -> APIRou
     async def list_employees(
         _admin: ProgramAdmin, page: Annotated[PageRequest, Depends(page_request)]
     ) -> Page[EmployeeView]:
-        after = page.position("after")
+        position = page.position(AfterId)
+        after = position.after if position else None
         found = await service.employees.page(after, page.limit)
         items = [employee_view(e, v) for e, v in found]
         cursor = (
-            encode_cursor({"after": items[-1].employee_id}) if len(items) == page.limit else None
+            page.next_cursor(AfterId(after=items[-1].employee_id))
+            if len(items) == page.limit
+            else None
         )
         return Page[EmployeeView](items=items, next_cursor=cursor)
 

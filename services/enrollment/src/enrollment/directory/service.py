@@ -32,7 +32,7 @@ from enrollment.directory.schemas import (
 )
 from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
 from roundtable_shared.events.envelope import first_error
-from roundtable_shared.http.problems import Conflict, NotFound
+from roundtable_shared.http.problems import Conflict, NotFound, Unprocessable
 from roundtable_shared.storage.aggregates import AlreadyExists
 
 MAX_REPORTED_ERRORS = 1000
@@ -66,8 +66,10 @@ class DirectoryService:
         *,
         batch_size: int = 1000,
         relay_paused: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.employees = employees
+        self.clock = clock
         self.batch_size = batch_size
         self._relay_paused = relay_paused
 
@@ -120,11 +122,20 @@ class DirectoryService:
         self,
         rows: AsyncIterator[RawRow],
         *,
-        as_of: datetime,
+        as_of: datetime | None,
         dry_run: bool,
         full_snapshot: bool,
         import_id: str,
     ) -> ImportReport:
+        """``as_of``: when the file's data took effect (default now); not in the future."""
+        now = self.clock()
+        if as_of is None:
+            as_of = now
+        elif domain.future_as_of(as_of, now):
+            raise Unprocessable(
+                "as_of: is in the future; an import says how things are now or were",
+                errors=[{"field": "as_of", "message": "is in the future", "type": "rule"}],
+            )
         async with self._relay_paused():
             return await self._import(rows, as_of, dry_run, full_snapshot, import_id)
 

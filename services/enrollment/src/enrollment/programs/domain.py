@@ -9,6 +9,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from roundtable_shared.bounded import MAX_SPONSORS, Seats, SessionMinutes, TenureDays
 from roundtable_shared.events.catalogue.enrollment import (
     PAIR_SIZE,
     ROUNDTABLE_MAX,
@@ -24,6 +25,8 @@ from roundtable_shared.events.catalogue.enrollment import (
 )
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
+GroupSize = Annotated[int, Field(ge=PAIR_SIZE, le=ROUNDTABLE_MAX)]
+MAX_FILTER_VALUES = 1_000  # levels, departments or locations one eligibility rule may name
 TimeOfDay = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["09:00"])]
 
 
@@ -71,10 +74,16 @@ class Eligibility(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    levels: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list)
-    departments: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list)
-    locations: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list)
-    min_tenure_days: int | None = Field(None, ge=0, le=36500)
+    levels: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES
+    )
+    departments: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES
+    )
+    locations: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES
+    )
+    min_tenure_days: TenureDays | None = None
     allow_list: list[Id] = Field(default_factory=list, max_length=10_000)
 
 
@@ -90,16 +99,16 @@ class ProgramSettings(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, examples=["LEADForward Roundtables 2026"])
     description: str = Field("", max_length=5000)
-    sponsor_ids: list[Id] = Field(default_factory=list, max_length=100)
+    sponsor_ids: list[Id] = Field(default_factory=list, max_length=MAX_SPONSORS)
     format: ProgramFormat = ProgramFormat.ROUNDTABLE
-    group_size_min: int = Field(ROUNDTABLE_MIN, ge=PAIR_SIZE, le=ROUNDTABLE_MAX)
-    group_size_max: int = Field(6, ge=PAIR_SIZE, le=ROUNDTABLE_MAX)
+    group_size_min: GroupSize = ROUNDTABLE_MIN
+    group_size_max: GroupSize = 6
     eligibility: Eligibility = Field(default_factory=Eligibility)
-    capacity: int | None = Field(None, gt=0, le=1_000_000)
+    capacity: Seats | None = None
     enrolment_opens_at: AwareDatetime | None = None
     enrolment_closes_at: AwareDatetime | None = None
     cadence: Cadence = Cadence.BIWEEKLY
-    session_duration_minutes: int = Field(60, gt=0, le=480)
+    session_duration_minutes: SessionMinutes = 60
     time_zone: TimeZoneName = "UTC"
     starts_on: date | None = None
     ends_on: date | None = None

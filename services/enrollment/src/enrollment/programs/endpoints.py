@@ -12,7 +12,7 @@ from enrollment.programs.service import ProgramService
 from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin
 from roundtable_shared.http.concurrency import etag, expected_version
 from roundtable_shared.http.idempotency import IdempotencyKey, new_resource_id
-from roundtable_shared.http.pagination import Page, PageRequest, encode_cursor, page_request
+from roundtable_shared.http.pagination import AfterId, Page, PageRequest, page_request
 from roundtable_shared.http.problems import NotFound
 from roundtable_shared.storage.mongo import Document
 
@@ -55,12 +55,15 @@ def programs_router(service: ProgramService) -> APIRouter:
     async def list_programs(
         principal: CurrentPrincipal, page: Annotated[PageRequest, Depends(page_request)]
     ) -> Page[ProgramView]:
-        after = page.position("after")
+        position = page.position(AfterId)
+        after = position.after if position else None
         statuses = None if principal.has_role("program_admin") else ["open", "running", "closed"]
         found = await service.programs.page(after, page.limit, statuses)
         items = [program_view(*f) for f in found]
         cursor = (
-            encode_cursor({"after": items[-1].program_id}) if len(items) == page.limit else None
+            page.next_cursor(AfterId(after=items[-1].program_id))
+            if len(items) == page.limit
+            else None
         )
         return Page[ProgramView](items=items, next_cursor=cursor)
 

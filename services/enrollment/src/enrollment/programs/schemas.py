@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -55,7 +55,12 @@ class ProgramCreate(ProgramSettings):
 
 
 _PATCH_FIELDS: dict[str, Any] = {
-    name: (Optional[info.annotation], Field(None, description=info.description))  # noqa: UP045
+    # The field's constraints (its range, its length) travel with its type: a patch is held to
+    # the same bounds as a create, and the schema shows them.
+    name: (
+        Optional[Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation],  # noqa: UP045
+        Field(None, description=info.description),
+    )
     for name, info in ProgramSettings.model_fields.items()
 }
 ProgramPatch: type[BaseModel] = create_model(  # every setting, all optional: a merge patch

@@ -11,8 +11,8 @@ from reminders.schedule.domain import Status
 from reminders.schedule.repository import ReminderRepository
 from reminders.schedule.service import utc_now
 from roundtable_shared.auth.dependencies import ProgramAdmin
-from roundtable_shared.http.pagination import Page, PageRequest, encode_cursor, page_request
-from roundtable_shared.http.problems import BadRequest, Conflict, NotFound
+from roundtable_shared.http.pagination import AfterId, Page, PageRequest, page_request
+from roundtable_shared.http.problems import Conflict, NotFound
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -36,11 +36,8 @@ async def failed_reminders(
     page: Annotated[PageRequest, Depends(page_request)],
     program_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Page[ReminderOut]:
-    after = None
-    if page.cursor is not None:
-        after = page.cursor.get("after")
-        if not isinstance(after, str):
-            raise BadRequest("the cursor is not one this API gave out")
+    position = page.position(AfterId)
+    after = position.after if position else None
     query: dict[str, object] = {"status": str(Status.FAILED)}
     if program_id:
         query["program_id"] = program_id
@@ -49,7 +46,7 @@ async def failed_reminders(
     more = len(docs) > page.limit
     return Page(
         items=items,
-        next_cursor=encode_cursor({"after": items[-1].reminder_id}) if more else None,
+        next_cursor=page.next_cursor(AfterId(after=items[-1].reminder_id)) if more else None,
     )
 
 

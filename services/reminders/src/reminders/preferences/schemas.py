@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -27,7 +27,7 @@ class PreferencesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE]})
 
-    channels: dict[ReminderKind, list[ChannelName]] = Field(
+    channels: dict[ReminderKind, Annotated[list[ChannelName], Field(max_length=3)]] = Field(
         default_factory=dict, description="Channels per kind of reminder; others use the default."
     )
     default_channels: list[ChannelName] = Field(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from reporting.dependencies import Models, Viewer
 from reporting.programs.domain import ProgramCopy
 from reporting.programs.service import visible_programs
-from roundtable_shared.http.pagination import Page, PageRequest, encode_cursor, page_request
+from roundtable_shared.http.pagination import AfterId, Page, PageRequest, page_request
 
 router = APIRouter(prefix="/v1/programs", tags=["programs"])
 
@@ -35,9 +35,10 @@ _EXAMPLE: dict[str, Any] = {
 async def list_programs(
     viewer: Viewer, models: Models, page: Annotated[PageRequest, Depends(page_request)]
 ) -> Page[ProgramCopy]:
-    after = str(page.cursor.get("after")) if page.cursor else None
+    position = page.position(AfterId)
+    after = position.after if position else None
     programs = await visible_programs(models, viewer, after=after, limit=page.limit + 1)
     more = len(programs) > page.limit
     programs = programs[: page.limit]
-    cursor = encode_cursor({"after": programs[-1].program_id}) if more and programs else None
+    cursor = page.next_cursor(AfterId(after=programs[-1].program_id)) if more and programs else None
     return Page[ProgramCopy](items=programs, next_cursor=cursor)

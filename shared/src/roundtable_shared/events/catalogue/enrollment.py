@@ -18,6 +18,16 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from roundtable_shared.bounded import (
+    MAX_REMINDER_OFFSETS,
+    MAX_SPONSORS,
+    DaysAfter,
+    HoursBefore,
+    MinutesBefore,
+    QueuePosition,
+    Seats,
+    SessionMinutes,
+)
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.events.registry import event
 
@@ -109,11 +119,13 @@ class ReminderSettings(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    before_session_minutes: list[Annotated[int, Field(gt=0)]] = Field(
+    before_session_minutes: list[MinutesBefore] = Field(
+        max_length=MAX_REMINDER_OFFSETS,
         description="Remind attendees this many minutes before each session starts.",
         examples=[[1440, 60]],
     )
-    before_action_due_hours: list[Annotated[int, Field(gt=0)]] = Field(
+    before_action_due_hours: list[HoursBefore] = Field(
+        max_length=MAX_REMINDER_OFFSETS,
         description="Remind the owner this many hours before an action step is due.",
         examples=[[48]],
     )
@@ -121,10 +133,8 @@ class ReminderSettings(BaseModel):
         default=True,
         description="Also tell the accountability partner when the owner is told of an overdue step.",
     )
-    overdue_after_days: int = Field(
+    overdue_after_days: DaysAfter = Field(
         default=2,
-        ge=0,
-        le=60,
         description="Tell the owner of an action step this many days overdue (0: once it is due).",
     )
 
@@ -195,14 +205,15 @@ class _ProgramSnapshot(EventData):
     group_size_min: int = Field(ge=PAIR_SIZE, le=ROUNDTABLE_MAX, examples=[3])
     group_size_max: int = Field(ge=PAIR_SIZE, le=ROUNDTABLE_MAX, examples=[6])
     cadence: Cadence
-    session_duration_minutes: int = Field(gt=0, le=480, examples=[60])
+    session_duration_minutes: SessionMinutes = Field(examples=[60])
     time_zone: TimeZoneName = Field(description="Default time zone of the program's sessions.")
     starts_on: date | None = Field(default=None, description="Planned first day.")
     ends_on: date | None = Field(default=None, description="Planned last day.")
-    capacity: int | None = Field(
-        default=None, gt=0, description="Most participants; further enrolments are waitlisted."
+    capacity: Seats | None = Field(
+        default=None, description="Most participants; further enrolments are waitlisted."
     )
     sponsor_ids: list[Id] = Field(
+        max_length=MAX_SPONSORS,
         description="Employee ids allowed to see this program's aggregates.",
         examples=[["emp_0042"]],
     )
@@ -315,7 +326,7 @@ class ParticipantWithdrawn(_ParticipantEvent):
 class ParticipantWaitlisted(_ParticipantEvent):
     """An employee asked to join a full program and is on its waitlist."""
 
-    position: int = Field(ge=1, description="1 is next in line.")
+    position: QueuePosition = Field(description="1 is next in line.")
     waitlisted_at: AwareDatetime
 
 
@@ -357,8 +368,8 @@ class GroupChanged(EventData):
     program_id: Id
     name: str = Field(min_length=1, max_length=200)
     members: list[GroupMember] = Field(min_length=1, max_length=ROUNDTABLE_MAX)
-    added_employee_ids: list[Id] = Field(default_factory=list)
-    removed_employee_ids: list[Id] = Field(default_factory=list)
+    added_employee_ids: list[Id] = Field(default_factory=list, max_length=ROUNDTABLE_MAX)
+    removed_employee_ids: list[Id] = Field(default_factory=list, max_length=ROUNDTABLE_MAX)
     reason: GroupChangeReason
     changed_at: AwareDatetime
 

@@ -11,6 +11,7 @@ from typing import Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from roundtable_shared.bounded import Attempts
 from roundtable_shared.events.catalogue.enrollment import Id
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.events.registry import event
@@ -105,6 +106,6 @@ class ReminderFailed(_ReminderEvent):
         description="The channel's status code; never the message or the address.",
         examples=["550"],
     )
-    attempts: int = Field(ge=1)
+    attempts: Attempts
     final: bool = Field(description="True when no further attempt will be made.")
     failed_at: AwareDatetime
