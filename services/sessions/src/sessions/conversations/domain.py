@@ -19,7 +19,7 @@ from roundtable_shared.events.catalogue.sessions import (
     SessionCompleted,
 )
 from roundtable_shared.events.envelope import EventData
-from roundtable_shared.http.problems import Conflict
+from roundtable_shared.http.problems import Conflict, Forbidden
 from sessions.common import invalid
 from sessions.membership.domain import Group
 from sessions.scheduling.domain import SessionStatus
@@ -102,13 +102,51 @@ class RecordDraft(BaseModel):
     shared_notes: list[NoteDraft] = Field(default_factory=list)
 
 
+# --- who may read and write a session's conversation -----------------------------------------------
+
+
+def was_there(conversation: Conversation, group: Group, employee_id: str) -> bool:
+    """A current member who was a member at some moment of the session's planned time.
+
+    The planned time, not the recorded one: it is fixed once the session has begun (only a
+    session still to come is rescheduled), while the recorded times are whatever a writer says.
+    """
+    return group.present_during(employee_id, conversation.starts_at, conversation.ends_at)
+
+
+def may_read(conversation: Conversation, group: Group, employee_id: str) -> bool:
+    """Those who were in the group when the session was held read its record and history."""
+    return was_there(conversation, group, employee_id)
+
+
+def require_readable(conversation: Conversation, group: Group, employee_id: str) -> None:
+    group.require_member(employee_id)
+    if not may_read(conversation, group, employee_id):
+        raise Forbidden(
+            "this session was held before you joined the group: its conversation is for "
+            "those who were members then"
+        )
+
+
+def require_writer(conversation: Conversation, group: Group, employee_id: str) -> None:
+    """Only someone who was in the group when the session was held records or corrects it."""
+    group.require_member(employee_id)
+    if not was_there(conversation, group, employee_id):
+        raise Forbidden(
+            "this session was held before you joined the group: only those who were members "
+            "then record or correct it"
+        )
+
+
 def _check(draft: RecordDraft, conversation: Conversation, group: Group) -> None:
     attendees = draft.attendee_ids
     if not attendees:
         raise invalid("attendee_ids", "at least one member attended")
     if len(set(attendees)) != len(attendees):
         raise invalid("attendee_ids", "each attendee once")
-    allowed = set(group.member_ids) | set(conversation.invited_ids)
+    # Someone who joined after the session cannot have attended it.
+    present = group.present_members(conversation.starts_at, conversation.ends_at)
+    allowed = set(present) | set(conversation.invited_ids)
     strangers = sorted(set(attendees) - allowed)
     if strangers:
         raise invalid("attendee_ids", f"not members of the group: {', '.join(strangers)}")
@@ -156,7 +194,7 @@ def _notes(
 def record(
     conversation: Conversation, group: Group, by: str, draft: RecordDraft, now: datetime
 ) -> tuple[dict[str, Any], list[EventData]]:
-    group.require_member(by)
+    require_writer(conversation, group, by)
     if conversation.status is SessionStatus.CANCELLED:
         raise Conflict("the session was cancelled; a cancelled session cannot be recorded")
     if conversation.record is not None:
@@ -193,7 +231,7 @@ def _invited_count(conversation: Conversation, result: Record) -> int:
 def correct(
     conversation: Conversation, group: Group, by: str, draft: RecordDraft, now: datetime
 ) -> tuple[dict[str, Any], list[EventData]]:
-    group.require_member(by)
+    require_writer(conversation, group, by)
     previous = conversation.record
     if previous is None:
         raise Conflict("the session is not recorded yet; record it with POST first")

@@ -83,15 +83,18 @@ class ConversationService:
             raise stale_write((await self.load(session_id)).version)
         return await self._out(await self.load(session_id))
 
-    async def read(self, session_id: str, principal: Principal) -> RecordOut:
+    async def readable(self, session_id: str, principal: Principal) -> Conversation:
+        """The conversation, when the caller may read it (members who were there); 403 else."""
         conversation = await self.load(session_id)
-        await self.membership.member_group(conversation.group_id, principal)
-        return await self._out(conversation)
+        group = await self.membership.member_group(conversation.group_id, principal)
+        domain.require_readable(conversation, group, principal.employee_id)
+        return conversation
+
+    async def read(self, session_id: str, principal: Principal) -> RecordOut:
+        return await self._out(await self.readable(session_id, principal))
 
     async def history(self, session_id: str, principal: Principal) -> list[Revision]:
-        conversation = await self.load(session_id)
-        await self.membership.member_group(conversation.group_id, principal)
-        return conversation.history
+        return (await self.readable(session_id, principal)).history
 
     # --- private notes: their author's alone -------------------------------------------------
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import IndexModel
+from pymongo.errors import DuplicateKeyError
 
 from roundtable_shared.events.catalogue.enrollment import GroupMember
 from roundtable_shared.storage.mongo import Database, Document, Indexes, upsert_if_newer
-from sessions.membership.domain import Group, Member, pseudonymised_members
+from sessions.membership.domain import Group, Member, MembershipChange, pseudonymised_members
 
 GROUPS = "groups"
+# Every membership enrollment announced, keyed "v<version>": who was in the group from when.
+MEMBERSHIP_LOG = "membership_log"
 EMPLOYEES = "employees"
 INDEXES = [Indexes(GROUPS, [IndexModel([("member_ids", 1)])])]
 CACHE_LIMIT = 10_000
@@ -30,7 +34,21 @@ def _group(document: Document) -> Group:
         withdrawn_participants=frozenset(document.get("withdrawn_participants", [])),
         erased_employees=frozenset(document.get("erased_employees", [])),
         dissolved=bool(document.get("dissolved", False)),
+        changes=tuple(
+            MembershipChange(
+                version=int(entry["version"]),
+                at=as_aware(entry["at"]),
+                member_ids=frozenset(entry.get("member_ids", [])),
+                added_ids=frozenset(entry.get("added_ids", [])),
+            )
+            for entry in document.get(MEMBERSHIP_LOG, {}).values()
+        ),
     )
+
+
+def as_aware(moment: datetime) -> datetime:
+    # The driver hands back naive UTC datetimes unless the client was made tz-aware.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class GroupRepository:
@@ -87,7 +105,21 @@ class GroupRepository:
         program_id: str,
         name: str,
         members: list[GroupMember],
+        at: datetime,
+        added_ids: list[str],
     ) -> bool:
+        # The membership first, unguarded (a late older version still tells who was in the group
+        # when) and idempotent (one entry per version); then the copy, version-guarded. A crash in
+        # between is healed by the redelivery, and no copy ever lists someone the log does not.
+        await self.store_membership(
+            group_id,
+            MembershipChange(
+                version=version,
+                at=at,
+                member_ids=frozenset(m.employee_id for m in members),
+                added_ids=frozenset(added_ids),
+            ),
+        )
         fields: dict[str, Any] = {
             "program_id": program_id,
             "name": name,
@@ -99,6 +131,34 @@ class GroupRepository:
             return await upsert_if_newer(self.collection, group_id, version, fields)
         finally:
             self.forget(group_id)
+
+    async def store_membership(self, group_id: str, change: MembershipChange) -> None:
+        entry = {
+            "version": change.version,
+            "at": change.at,
+            "member_ids": sorted(change.member_ids),
+            "added_ids": sorted(change.added_ids),
+        }
+        selector = {"_id": group_id}
+        logged = {"$set": {f"{MEMBERSHIP_LOG}.v{change.version}": entry}}
+        try:
+            await self.collection.update_one(
+                selector,
+                {
+                    **logged,
+                    "$setOnInsert": {
+                        "version": 0,
+                        "members": [],
+                        "member_ids": [],
+                        "dissolved": False,
+                    },
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            # Another event of the group made the copy at the same moment; it exists now.
+            await self.collection.update_one(selector, logged)
+        self.forget(group_id)
 
     async def store_dissolved(self, group_id: str, version: int, *, program_id: str) -> bool:
         try:

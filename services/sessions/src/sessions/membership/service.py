@@ -23,8 +23,18 @@ class MembershipService:
     # --- copies from enrollment's events -------------------------------------------------------
 
     async def group_formed(self, version: int, data: GroupFormed | GroupChanged) -> bool:
+        if isinstance(data, GroupFormed):
+            at, added = data.formed_at, [m.employee_id for m in data.members]
+        else:
+            at, added = data.changed_at, data.added_employee_ids
         stored = await self.groups.store_members(
-            data.group_id, version, program_id=data.program_id, name=data.name, members=data.members
+            data.group_id,
+            version,
+            program_id=data.program_id,
+            name=data.name,
+            members=data.members,
+            at=at,
+            added_ids=added,
         )
         # The erasure may have come first: the copy must not make an erased person a member.
         for employee_id in await self.employees.erased_among([m.employee_id for m in data.members]):

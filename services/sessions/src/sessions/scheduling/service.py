@@ -108,16 +108,24 @@ class SchedulingService:
         if found is None:
             raise NotFound(f"no session {session_id!r}")
         session, attendees = found
-        _, member = await self.membership.group_for_metadata(session.group_id, principal)
+        group, member = await self.membership.group_for_metadata(session.group_id, principal)
+        member = member and domain.content_visible(session, group, principal.employee_id)
         steps = await self.step_count(session_id) if attendees is not None else None
         return session, member, attendees, steps
 
     async def of_group(
         self, group_id: str, principal: Principal, page: PageRequest
-    ) -> tuple[list[Session], str | None, bool]:
-        _, member = await self.membership.group_for_metadata(group_id, principal)
+    ) -> tuple[list[tuple[Session, bool]], str | None]:
+        """A page of the group's sessions, each with whether the caller sees its content (a
+        member who was in the group when it was held) or its metadata only (admins, and
+        members who joined after it)."""
+        group, member = await self.membership.group_for_metadata(group_id, principal)
         sessions, cursor = await self.listing.page(group_id, page)
-        return sessions, cursor, member
+        shown = [
+            (s, member and domain.content_visible(s, group, principal.employee_id))
+            for s in sessions
+        ]
+        return shown, cursor
 
     async def reschedule(
         self, session_id: str, request: RescheduleRequest, principal: Principal, version: int
