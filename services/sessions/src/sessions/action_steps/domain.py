@@ -142,6 +142,10 @@ def commit(
     fingerprint: str | None,
 ) -> tuple[ActionStep, list[EventData]]:
     group.require_member(by)
+    if owner_id != by:
+        # The step is attributed to its owner (reminders, reports, the partner's follow-up):
+        # nobody commits words to someone else's name.
+        raise Forbidden("only the owner commits an action step: commit your own")
     if not session.held:
         raise Conflict("action steps are committed in a held (recorded) session")
     _check_people(group, owner_id, partner_id)

@@ -174,6 +174,8 @@ def _check(draft: RecordDraft, conversation: Conversation, group: Group) -> None
 def _notes(
     drafts: list[NoteDraft], previous: list[SharedNote], by: str, now: datetime
 ) -> list[SharedNote]:
+    """The shared notes as the draft leaves them. A note stays attributed to its author, so only
+    its author changes or removes it (403 for anyone else); a new note is the writer's."""
     known = {note.note_id: note for note in previous}
     notes = []
     for n, draft in enumerate(drafts):
@@ -183,12 +185,25 @@ def _notes(
             )
         elif draft.note_id in known:
             old = known[draft.note_id]
-            notes.append(
-                old if old.text == draft.text else old.model_copy(update={"text": draft.text})
-            )
+            if old.text != draft.text:
+                _require_author(old, by)
+                old = old.model_copy(update={"text": draft.text})
+            notes.append(old)
         else:
             raise invalid(f"shared_notes.{n}.note_id", "no such note in this record")
+    kept = {note.note_id for note in notes}
+    for note in previous:
+        if note.note_id not in kept:
+            _require_author(note, by)
     return notes
+
+
+def _require_author(note: SharedNote, by: str) -> None:
+    if note.author_id != by:
+        raise Forbidden(
+            "a shared note is its author's words: only its author changes or removes it "
+            "(add a note of your own instead)"
+        )
 
 
 def record(
