@@ -23,8 +23,12 @@ def at(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
 
 
-def change(version: int, hours: float, members: str, added: str = "") -> MembershipChange:
-    return MembershipChange(version, at(hours), frozenset(members), frozenset(added))
+def change(
+    version: int, hours: float, members: str, added: str = "", removed: str = ""
+) -> MembershipChange:
+    return MembershipChange(
+        version, at(hours), frozenset(members), frozenset(added), frozenset(removed)
+    )
 
 
 def group(*changes: MembershipChange) -> Group:
@@ -50,20 +54,20 @@ def test_a_member_added_later_was_not_there_before_they_joined() -> None:
 
 
 def test_someone_who_left_is_not_there_now_even_for_what_they_attended() -> None:
-    g = group(change(1, 0, "abc", "abc"), change(2, 10, "ab"))
+    g = group(change(1, 0, "abc", "abc"), change(2, 10, "ab", removed="c"))
     assert membership_periods(g.changes, "c") == [Period(at(0), at(10))]
     assert not g.present_during("c", at(5), at(6))  # no longer a member: nothing at all
 
 
 def test_leaving_and_coming_back_covers_only_the_times_in_the_group() -> None:
-    g = group(change(1, 0, "ab", "ab"), change(2, 10, "a"), change(3, 20, "ab", "b"))
+    g = group(change(1, 0, "ab", "ab"), change(2, 10, "a", removed="b"), change(3, 20, "ab", "b"))
     assert membership_periods(g.changes, "b") == [Period(at(0), at(10)), Period(at(20), None)]
     assert g.present_during("b", at(5), at(6))
     assert not g.present_during("b", at(12), at(13))
 
 
 def test_changes_arriving_in_any_order_give_the_same_periods() -> None:
-    changes = [change(1, 0, "ab", "ab"), change(2, 10, "a"), change(3, 20, "ab", "b")]
+    changes = [change(1, 0, "ab", "ab"), change(2, 10, "a", removed="b"), change(3, 20, "ab", "b")]
     assert membership_periods(reversed(changes), "b") == membership_periods(changes, "b")
 
 
@@ -77,6 +81,12 @@ def test_a_missing_addition_makes_the_joiner_join_later() -> None:
     # Version 2 (c joins at 10) has not arrived yet; version 3 (d joins at 20) has.
     changes = [change(1, 0, "ab", "ab"), change(3, 20, "abcd", "d")]
     assert membership_periods(changes, "c") == [Period(at(20), None)]
+
+
+def test_a_departure_whose_change_is_missing_ends_the_stay_at_the_last_change_seen() -> None:
+    # Version 2 (b left at 10) is missing; version 3 (at 20, c joins) no longer lists b.
+    changes = [change(1, 0, "ab", "ab"), change(3, 20, "ac", "c")]
+    assert membership_periods(changes, "b") == [Period(at(0), at(0))]
 
 
 def test_a_re_addition_whose_removal_is_missing_ends_the_earlier_stay_early() -> None:
@@ -106,7 +116,9 @@ def histories(draw: st.DrawFn) -> list[MembershipChange]:
     previous: frozenset[str] = frozenset()
     for version, hour in enumerate(hours, start=1):
         members = frozenset(draw(st.sets(st.sampled_from(PEOPLE), min_size=1)))
-        changes.append(MembershipChange(version, at(hour), members, members - previous))
+        changes.append(
+            MembershipChange(version, at(hour), members, members - previous, previous - members)
+        )
         previous = members
     return changes
 

@@ -24,12 +24,13 @@ class Member:
 @dataclass(frozen=True)
 class MembershipChange:
     """One membership enrollment announced (group.formed or group.changed): who was in the group
-    from ``at`` on, as of the group's ``version``; ``added_ids`` are those the change added."""
+    from ``at`` on, as of the group's ``version``; who the change added and who it removed."""
 
     version: int
     at: datetime
     member_ids: frozenset[str]
     added_ids: frozenset[str] = frozenset()
+    removed_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,10 @@ def membership_periods(changes: Iterable[MembershipChange], employee_id: str) ->
 
     The changes are taken in version order (events arrive in any order; the version is the
     group's own order), each at the latest time seen so far (a change cannot take effect before
-    the one it follows). A change still missing can only shorten what is derived: someone added
-    by it shows as joining at the next change known; and someone re-added while the change that
-    removed them is missing is taken to have left right after the last change that listed them.
+    the one it follows). A change still missing only shortens what is derived: someone it added
+    shows as joining at the next change known; someone it removed (a later change no longer
+    lists them without being the one that removed them, or adds them again) is taken to have
+    left right after the last change that listed them.
     """
     periods: list[Period] = []
     start: datetime | None = None
@@ -61,7 +63,8 @@ def membership_periods(changes: Iterable[MembershipChange], employee_id: str) ->
         seen_at = at
         present = employee_id in change.member_ids
         if start is not None and (not present or employee_id in change.added_ids):
-            periods.append(Period(start, at if not present else previous_at))
+            removed_here = not present and employee_id in change.removed_ids
+            periods.append(Period(start, at if removed_here else previous_at))
             start = None
         if present and start is None:
             start = at

@@ -40,6 +40,7 @@ def _group(document: Document) -> Group:
                 at=as_aware(entry["at"]),
                 member_ids=frozenset(entry.get("member_ids", [])),
                 added_ids=frozenset(entry.get("added_ids", [])),
+                removed_ids=frozenset(entry.get("removed_ids", [])),
             )
             for entry in document.get(MEMBERSHIP_LOG, {}).values()
         ),
@@ -107,6 +108,7 @@ class GroupRepository:
         members: list[GroupMember],
         at: datetime,
         added_ids: list[str],
+        removed_ids: list[str],
     ) -> bool:
         # The membership first, unguarded (a late older version still tells who was in the group
         # when) and idempotent (one entry per version); then the copy, version-guarded. A crash in
@@ -118,6 +120,7 @@ class GroupRepository:
                 at=at,
                 member_ids=frozenset(m.employee_id for m in members),
                 added_ids=frozenset(added_ids),
+                removed_ids=frozenset(removed_ids),
             ),
         )
         fields: dict[str, Any] = {
@@ -138,6 +141,7 @@ class GroupRepository:
             "at": change.at,
             "member_ids": sorted(change.member_ids),
             "added_ids": sorted(change.added_ids),
+            "removed_ids": sorted(change.removed_ids),
         }
         selector = {"_id": group_id}
         logged = {"$set": {f"{MEMBERSHIP_LOG}.v{change.version}": entry}}

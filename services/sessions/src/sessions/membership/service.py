@@ -24,9 +24,9 @@ class MembershipService:
 
     async def group_formed(self, version: int, data: GroupFormed | GroupChanged) -> bool:
         if isinstance(data, GroupFormed):
-            at, added = data.formed_at, [m.employee_id for m in data.members]
+            at, added, removed = data.formed_at, [m.employee_id for m in data.members], []
         else:
-            at, added = data.changed_at, data.added_employee_ids
+            at, added, removed = data.changed_at, data.added_employee_ids, data.removed_employee_ids
         stored = await self.groups.store_members(
             data.group_id,
             version,
@@ -35,6 +35,7 @@ class MembershipService:
             members=data.members,
             at=at,
             added_ids=added,
+            removed_ids=removed,
         )
         # The erasure may have come first: the copy must not make an erased person a member.
         for employee_id in await self.employees.erased_among([m.employee_id for m in data.members]):
