@@ -120,3 +120,61 @@ async def test_a_late_copy_of_an_earlier_membership_does_not_open_the_past(
     for newcomer in ("e-4", "e-5"):
         assert_problem(await w.client.get(url, headers=w.auth(newcomer)), 403)
     assert (await w.client.get(url, headers=w.auth("e-2"))).status_code == 200
+
+
+async def test_the_group_shares_a_session_with_later_members_only_when_everyone_agrees(
+    group_world: World,
+) -> None:
+    w = group_world
+    held = await w.held_session("g-1", "e-1", ["e-1", "e-2"])  # e-3 is a member, not there
+    url = f"/v1/sessions/{held['id']}/record"
+    sharing = f"{url}/sharing"
+    await join(w, "e-4", version=2, members=["e-1", "e-2", "e-3", "e-4"])
+
+    # The newcomer can neither read it nor share it with themselves.
+    assert_problem(await w.client.put(sharing, headers=w.auth("e-4")), 403)
+    assert_problem(await w.client.get(sharing, headers=w.auth("e-4")), 403)
+    first = await w.client.put(sharing, headers=w.auth("e-1"))
+    assert first.status_code == 200, first.text
+    assert first.json()["shared_with_later_members"] is False
+    assert first.json()["waiting_for"] == ["e-2", "e-3"]
+    again = await w.client.put(sharing, headers=w.auth("e-1"))  # agreeing twice: no change
+    assert again.json()["version"] == first.json()["version"]
+    assert (await w.client.put(sharing, headers=w.auth("e-2"))).status_code == 200
+    assert_problem(await w.client.get(url, headers=w.auth("e-4")), 403)
+
+    # The last one agrees: the newcomer reads the record and its history.
+    last = (await w.client.put(sharing, headers=w.auth("e-3"))).json()
+    assert last["shared_with_later_members"] is True and last["waiting_for"] == []
+    record = await w.client.get(url, headers=w.auth("e-4"))
+    assert record.status_code == 200 and "SECRET-CHALLENGE" in record.text
+    assert (await w.client.get(f"{url}/history", headers=w.auth("e-4"))).status_code == 200
+    # Reading is not writing: only those who were there correct it.
+    body = {"attendee_ids": ["e-1"]}
+    assert_problem(
+        await w.client.put(url, json=body, headers={**w.auth("e-4"), "If-Match": '"5"'}), 403
+    )
+
+    # One takes it back: it is theirs again.
+    taken_back = await w.client.delete(sharing, headers=w.auth("e-2"))
+    assert taken_back.json()["shared_with_later_members"] is False
+    assert_problem(await w.client.get(url, headers=w.auth("e-4")), 403)
+
+    # Someone whose words it holds has left the group: nobody can agree for them.
+    await w.publish(
+        GroupChanged(
+            group_id="g-1",
+            program_id="prg_1",
+            name="Roundtable g-1",
+            members=[member(e) for e in ["e-1", "e-3", "e-4"]],
+            removed_employee_ids=["e-2"],
+            reason="member_withdrawn",
+            changed_at=w.clock.now,
+        ),
+        subject="g-1",
+        version=3,
+    )
+    await w.group_at("g-1", 3)
+    status = (await w.client.get(sharing, headers=w.auth("e-1"))).json()
+    assert status["waiting_for"] == ["e-2"] and status["shared_with_later_members"] is False
+    assert_problem(await w.client.get(url, headers=w.auth("e-4")), 403)

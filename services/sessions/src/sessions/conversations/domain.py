@@ -70,6 +70,13 @@ class Revision(BaseModel):
     record: Record
 
 
+class Consent(BaseModel):
+    """A member's agreement to share the session's conversation with members who joined later."""
+
+    employee_id: str
+    at: AwareDatetime
+
+
 class Conversation(BaseModel):
     """The part of a session document this concept reads."""
 
@@ -84,6 +91,7 @@ class Conversation(BaseModel):
     invited_ids: list[str]
     record: Record | None = None
     history: list[Revision] = Field(default_factory=list)
+    sharing: list[Consent] = Field(default_factory=list)
     version: int
 
 
@@ -115,8 +123,58 @@ def was_there(conversation: Conversation, group: Group, employee_id: str) -> boo
 
 
 def may_read(conversation: Conversation, group: Group, employee_id: str) -> bool:
-    """Those who were in the group when the session was held read its record and history."""
-    return was_there(conversation, group, employee_id)
+    """Those who were in the group when the session was held read its record and history; the
+    members who joined later too, once the group agreed to share it with them."""
+    return was_there(conversation, group, employee_id) or shared_with_later_members(
+        conversation, group
+    )
+
+
+def voices(conversation: Conversation) -> set[str]:
+    """Everyone whose presence or words the record holds, in any of its versions."""
+    records = [conversation.record] if conversation.record else []
+    records += [revision.record for revision in conversation.history]
+    found: set[str] = set()
+    for record_ in records:
+        found |= set(record_.attendee_ids)
+        found |= {note.author_id for note in record_.shared_notes}
+        for seat in record_.hot_seats:
+            found |= {seat.employee_id, *(s.by for s in seat.suggestions)}
+    return found
+
+
+def consent_needed(conversation: Conversation, group: Group) -> set[str]:
+    """Whose agreement sharing with later members needs: every member who was there and still
+    is, and everyone the record holds the presence or words of (an erased person's words are
+    gone, so not them). Someone who was there and has left cannot agree: it stays unshared."""
+    present = group.present_members(conversation.starts_at, conversation.ends_at)
+    return (set(present) | voices(conversation)) - group.erased_employees
+
+
+def shared_with_later_members(conversation: Conversation, group: Group) -> bool:
+    needed = consent_needed(conversation, group)
+    consented = {consent.employee_id for consent in conversation.sharing}
+    return bool(needed) and needed <= consented
+
+
+def consent_to_share(
+    conversation: Conversation, group: Group, by: str, now: datetime
+) -> dict[str, Any] | None:
+    """The caller (one who was there) agrees to share with later members; None if they had."""
+    require_writer(conversation, group, by)
+    if any(consent.employee_id == by for consent in conversation.sharing):
+        return None
+    sharing = [*conversation.sharing, Consent(employee_id=by, at=now)]
+    return {"$set": {"sharing": [consent.model_dump() for consent in sharing]}}
+
+
+def withdraw_consent(conversation: Conversation, group: Group, by: str) -> dict[str, Any] | None:
+    """The caller takes their agreement back (the record is no longer shared); None if none."""
+    require_writer(conversation, group, by)
+    sharing = [consent for consent in conversation.sharing if consent.employee_id != by]
+    if len(sharing) == len(conversation.sharing):
+        return None
+    return {"$set": {"sharing": [consent.model_dump() for consent in sharing]}}
 
 
 def require_readable(conversation: Conversation, group: Group, employee_id: str) -> None:
@@ -124,7 +182,7 @@ def require_readable(conversation: Conversation, group: Group, employee_id: str)
     if not may_read(conversation, group, employee_id):
         raise Forbidden(
             "this session was held before you joined the group: its conversation is for "
-            "those who were members then"
+            "those who were members then, unless they all agree to share it"
         )
 
 
