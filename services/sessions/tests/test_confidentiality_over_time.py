@@ -62,6 +62,13 @@ async def test_a_member_who_joins_later_sees_that_earlier_sessions_were_but_not_
     assert listed(page, held["id"])["starts_at"] == meta["starts_at"]
     # What is planned since they joined is theirs too.
     assert listed(page, upcoming["id"])["agenda"] == "Next: Grace's hot seat"
+    # Their calendar holds what they are part of, not the place and link of what was before.
+    assert_problem(
+        await w.client.get(f"/v1/sessions/{held['id']}/calendar.ics", headers=w.auth("e-4")), 403
+    )
+    created = (await w.client.post("/v1/me/calendar-feed", headers=w.auth("e-4"))).json()["url"]
+    feed = (await w.client.get(created[created.index("/v1/") :])).text
+    assert upcoming["id"] in feed and held["id"] not in feed
 
     # Those who were there read it all, as before.
     record = await w.client.get(url, headers=w.auth("e-3"))

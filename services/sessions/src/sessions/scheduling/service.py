@@ -11,7 +11,7 @@ from roundtable_shared.events.catalogue.sessions import SessionCancelReason
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
 from roundtable_shared.http.pagination import PageRequest
-from roundtable_shared.http.problems import NotFound, Problem
+from roundtable_shared.http.problems import Forbidden, NotFound, Problem
 from roundtable_shared.storage.aggregates import AlreadyExists
 from sessions.common import Clock
 from sessions.membership.service import MembershipService
@@ -217,7 +217,9 @@ class SchedulingService:
 
     async def ics(self, session_id: str, principal: Principal) -> bytes:
         session = await self.load(session_id)
-        await self.membership.member_group(session.group_id, principal)
+        group = await self.membership.member_group(session.group_id, principal)
+        if not domain.content_visible(session, group, principal.employee_id):
+            raise Forbidden("this session was held before you joined the group")
         return ics.calendar([session], self.clock())
 
     async def new_feed(self, principal: Principal) -> str:
@@ -235,4 +237,7 @@ class SchedulingService:
         groups = await self.membership.groups.groups_of(employee_id)
         now = self.clock()
         sessions = await self.sessions.of_groups([g.group_id for g in groups], now - FEED_PAST)
+        # Not the place and link of sessions held before the person joined their group.
+        of = {g.group_id: g for g in groups}
+        sessions = [s for s in sessions if domain.content_visible(s, of[s.group_id], employee_id)]
         return ics.calendar(sessions, now, name="Roundtable sessions")
