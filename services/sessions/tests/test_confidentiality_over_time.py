@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sessions_world import HOT_SEAT, World, assert_problem, member
@@ -185,3 +186,40 @@ async def test_the_group_shares_a_session_with_later_members_only_when_everyone_
     status = (await w.client.get(sharing, headers=w.auth("e-1"))).json()
     assert status["waiting_for"] == ["e-2"] and status["shared_with_later_members"] is False
     assert_problem(await w.client.get(url, headers=w.auth("e-4")), 403)
+
+
+async def test_action_steps_of_an_earlier_session_are_for_those_who_were_there(
+    group_world: World,
+) -> None:
+    w = group_world
+    held = await w.held_session("g-1", "e-1", ["e-1", "e-2", "e-3"])
+    steps = f"/v1/sessions/{held['id']}/action-steps"
+    due_on = (w.clock.now + timedelta(days=7)).date().isoformat()
+    body = {"accountability_partner_id": "e-3", "title": "SECRET-STEP", "due_on": due_on}
+    committed = await w.client.post(steps, json=body, headers=w.auth("e-2"))
+    assert committed.status_code == 201, committed.text
+    step = committed.json()
+    await join(w, "e-4", version=2, members=["e-1", "e-2", "e-3", "e-4"])
+
+    listing = await w.client.get(steps, headers=w.auth("e-4"))
+    assert listing.status_code == 200 and listing.json() == []
+    assert_problem(await w.client.get(f"/v1/action-steps/{step['id']}", headers=w.auth("e-4")), 403)
+    # Nor do they commit in a session they were not part of.
+    mine = {**body, "accountability_partner_id": "e-1"}
+    assert_problem(await w.client.post(steps, json=mine, headers=w.auth("e-4")), 403)
+    assert [s["id"] for s in (await w.client.get(steps, headers=w.auth("e-1"))).json()] == [
+        step["id"]
+    ]
+
+    # The owner may make them their accountability partner: then they follow that step.
+    partnered = await w.client.patch(
+        f"/v1/action-steps/{step['id']}",
+        json={"accountability_partner_id": "e-4"},
+        headers={**w.auth("e-2"), "If-Match": f'"{step["version"]}"'},
+    )
+    assert partnered.status_code == 200, partnered.text
+    seen = await w.client.get(f"/v1/action-steps/{step['id']}", headers=w.auth("e-4"))
+    assert seen.status_code == 200 and seen.json()["title"] == "SECRET-STEP"
+    assert [s["id"] for s in (await w.client.get(steps, headers=w.auth("e-4"))).json()] == [
+        step["id"]
+    ]
