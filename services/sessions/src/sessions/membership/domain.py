@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from roundtable_shared.http.problems import Conflict, Forbidden
 
@@ -89,8 +90,12 @@ class Group:
     erased_employees: frozenset[str] = field(default_factory=frozenset)
     dissolved: bool = False
     changes: tuple[MembershipChange, ...] = ()
+    # Each person's periods, derived once per copy (a copy is cached and read by many requests).
+    _periods: dict[str, list[Period]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    @property
+    @cached_property
     def member_ids(self) -> list[str]:
         """Current members: a withdrawn enrolment or an erased person no longer counts, whatever
         a late copy says."""
@@ -114,9 +119,13 @@ class Group:
         The rule of confidentiality over time: a session's content is for those who were in
         the group while it was held, not for whoever joins later (see docs/confidentiality.md).
         """
-        return self.is_member(employee_id) and overlaps(
-            membership_periods(self.changes, employee_id), start, end
-        )
+        return self.is_member(employee_id) and overlaps(self.periods_of(employee_id), start, end)
+
+    def periods_of(self, employee_id: str) -> list[Period]:
+        found = self._periods.get(employee_id)
+        if found is None:
+            found = self._periods[employee_id] = membership_periods(self.changes, employee_id)
+        return found
 
     def present_members(self, start: datetime, end: datetime) -> list[str]:
         """The current members who were members at some moment of ``[start, end)``."""
