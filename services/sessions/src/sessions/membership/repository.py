@@ -106,23 +106,8 @@ class GroupRepository:
         program_id: str,
         name: str,
         members: list[GroupMember],
-        at: datetime,
-        added_ids: list[str],
-        removed_ids: list[str],
     ) -> bool:
-        # The membership first, unguarded (a late older version still tells who was in the group
-        # when) and idempotent (one entry per version); then the copy, version-guarded. A crash in
-        # between is healed by the redelivery, and no copy ever lists someone the log does not.
-        await self.store_membership(
-            group_id,
-            MembershipChange(
-                version=version,
-                at=at,
-                member_ids=frozenset(m.employee_id for m in members),
-                added_ids=frozenset(added_ids),
-                removed_ids=frozenset(removed_ids),
-            ),
-        )
+        """The copy, version-guarded (``store_membership`` logs the change, before it)."""
         fields: dict[str, Any] = {
             "program_id": program_id,
             "name": name,
