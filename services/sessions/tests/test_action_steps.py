@@ -71,7 +71,7 @@ async def test_committing_in_a_held_session_with_a_peer_as_partner(group_world: 
     )  # outside the group
     assert_problem(await commit(w, sid, "e-2", accountability_partner_id="e-2"), 422)  # themselves
     assert_problem(await commit(w, sid, "e-2", due_on=due(w, -30)), 422)  # before the session
-    assert_problem(await commit(w, sid, "e-2", owner_id="e-9"), 422)
+    assert_problem(await commit(w, sid, "e-2", owner_id="e-9"), 403)  # not theirs to commit
     assert_problem(await commit(w, sid, "e-2", due_on="tomorrow"), 422)
     assert_problem(await commit(w, sid, "e-9"), 403)
     assert_problem(await commit(w, "nope", "e-2"), 404)

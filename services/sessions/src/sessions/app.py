@@ -134,8 +134,10 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
         title="Roundtable sessions",
         description=(
             "Peer-coaching sessions: scheduling, the recorded conversation, action steps with "
-            "accountability partners, feedback. Conversation content is visible to the group's "
-            "members only (private notes to their author only); program admins see metadata."
+            "accountability partners, feedback. A session's conversation is visible to the "
+            "members who were in the group while it was held (members who joined later see "
+            "that it was, and its content only when all who were there agree to share it); "
+            "private notes to their author only; program admins see metadata."
         ),
         routers=[
             scheduling_endpoints.router(scheduling_service),

@@ -18,6 +18,20 @@ from roundtable_shared.events.catalogue.enrollment import (
     GroupMember,
 )
 from roundtable_shared.events.envelope import EventData
+from roundtable_shared.http.problems import Forbidden
+
+
+def forbid_self_placement(admin_employee_id: str, placed_employee_ids: list[str]) -> None:
+    """A program admin never places themselves into a group by an admin action.
+
+    Membership opens a group's conversations; an admin's power to move people must not be a way
+    to read them. An admin who takes part enrols like everyone and is matched (or another admin
+    places them: two people, not one)."""
+    if admin_employee_id in placed_employee_ids:
+        raise Forbidden(
+            "a program admin cannot place their own enrolment into a group; enrol and be "
+            "matched, or ask another admin"
+        )
 
 
 class GroupStatus(StrEnum):

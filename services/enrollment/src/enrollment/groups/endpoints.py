@@ -54,19 +54,24 @@ def groups_router(service: GroupService) -> APIRouter:
     @router.post(
         "/groups/{group_id}/members",
         summary="Move a participant into this group (admins; same checks as matching)",
-        description="409 with the broken rules when the move breaks a hard constraint.",
+        description="409 with the broken rules when the move breaks a hard constraint; 403 "
+        "when the participant is the admin's own enrolment (membership opens the group's "
+        "conversations: an admin takes part by enrolling and being matched).",
     )
-    async def move_member(group_id: str, body: MoveRequest, _admin: ProgramAdmin) -> GroupView:
-        group, version = await service.move(group_id, body.participant_id)
+    async def move_member(group_id: str, body: MoveRequest, admin: ProgramAdmin) -> GroupView:
+        group, version = await service.move(group_id, body.participant_id, admin.employee_id)
         return group_view(group, version, admin=True)
 
     @router.post(
         "/groups/{group_id}/swap",
         summary="Swap a member with a member of another group (admins; same checks)",
-        description="409 with the broken rules when either group would break a hard constraint.",
+        description="409 with the broken rules when either group would break a hard "
+        "constraint; 403 when either participant is the admin's own enrolment.",
     )
-    async def swap_members(group_id: str, body: SwapRequest, _admin: ProgramAdmin) -> GroupView:
-        group, version = await service.swap(group_id, body.participant_id, body.with_participant_id)
+    async def swap_members(group_id: str, body: SwapRequest, admin: ProgramAdmin) -> GroupView:
+        group, version = await service.swap(
+            group_id, body.participant_id, body.with_participant_id, admin.employee_id
+        )
         return group_view(group, version, admin=True)
 
     @router.delete(
@@ -85,10 +90,11 @@ def groups_router(service: GroupService) -> APIRouter:
         description="The proposed participants join with the same checks as a move (409 with "
         "the broken rules). 409 when the group changed since the proposal (stale), when a "
         "proposed participant was placed or left meanwhile, or when it was declined. Accepting "
-        "an accepted proposal again answers 200 with the group and changes nothing.",
+        "an accepted proposal again answers 200 with the group and changes nothing. 403 when "
+        "a proposed participant is the admin's own enrolment (another admin may accept it).",
     )
-    async def accept_refill(group_id: str, refill_id: str, _admin: ProgramAdmin) -> GroupView:
-        group, version = await service.accept_refill(group_id, refill_id)
+    async def accept_refill(group_id: str, refill_id: str, admin: ProgramAdmin) -> GroupView:
+        group, version = await service.accept_refill(group_id, refill_id, admin.employee_id)
         return group_view(group, version, admin=True)
 
     @router.post(

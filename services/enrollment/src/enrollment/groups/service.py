@@ -110,7 +110,7 @@ class GroupService:
             c.participant_id for c in joining
         ]
 
-    async def accept_refill(self, group_id: str, refill_id: str) -> tuple[PeerGroup, int]:
+    async def accept_refill(self, group_id: str, refill_id: str, by: str) -> tuple[PeerGroup, int]:
         """Put the proposed people into the group, with the checks of a move.
 
         Accepting an accepted proposal again answers the group as it is (a retry is safe);
@@ -138,6 +138,7 @@ class GroupService:
                     participant_id=pid,
                 )
             people.append(participant)
+        domain.forbid_self_placement(by, [p.employee_id for p in people])
         joining = await self.matching.candidates(program, people)
         broken = matching.violations([*await self._candidates_of(group), *joining], rules)
         if broken:
@@ -196,12 +197,13 @@ class GroupService:
                 people.append(loaded[0])
         return await self.matching.candidates(program, people)
 
-    async def move(self, group_id: str, participant_id: str) -> tuple[PeerGroup, int]:
+    async def move(self, group_id: str, participant_id: str, by: str) -> tuple[PeerGroup, int]:
         """Add an enrolled participant to a group (taking them out of their current one)."""
         group, version = await self.get(group_id)
         if group.status is not GroupStatus.ACTIVE:
             raise Conflict("the group is dissolved")
         participant, _ = await self._participant(participant_id)
+        domain.forbid_self_placement(by, [participant.employee_id])
         if participant.program_id != group.program_id:
             raise Conflict("the participant is in another program")
         if participant.status is not ParticipantStatus.ENROLLED:
@@ -239,7 +241,7 @@ class GroupService:
         raise Conflict("the group is changing too fast; retry")
 
     async def swap(
-        self, group_id: str, participant_id: str, other_id: str
+        self, group_id: str, participant_id: str, other_id: str, by: str
     ) -> tuple[PeerGroup, int]:
         """Exchange a member of this group with a member of another group of the program.
 
@@ -247,6 +249,9 @@ class GroupService:
         interrupted is finished by the same request made again: the admin's retry."""
         group, version = await self.get(group_id)
         other, _ = await self._participant(other_id)
+        moving, _ = await self._participant(participant_id)
+        # Both move: neither may be the admin's own enrolment.
+        domain.forbid_self_placement(by, [moving.employee_id, other.employee_id])
         if group.member(participant_id) is None:
             if group.member(other_id) is not None and other.group_id not in (None, group_id):
                 return await self._finish_swap(group, version, participant_id, other)

@@ -97,6 +97,7 @@ class HeldSession(BaseModel):
     program_id: str
     held: bool
     starts_at: AwareDatetime
+    ends_at: AwareDatetime
     attendee_ids: list[str]
     time_zone: str
 
@@ -107,6 +108,23 @@ END_OF_DAY = time(23, 59, 59)
 def due_at(due_on: date, time_zone: str, due_by: time | None = None) -> datetime:
     """The due moment: ``due_by`` (the end of the day by default) on the due day, owner's zone."""
     return as_utc(datetime.combine(due_on, due_by or END_OF_DAY, ZoneInfo(time_zone)))
+
+
+def may_see(step: ActionStep, session: HeldSession, group: Group, employee_id: str) -> bool:
+    """A step is part of its session's conversation: its owner and accountability partner see
+    it, and the members who were in the group when the session was held; not who joined later
+    (unless the owner makes them the partner)."""
+    if not group.is_member(employee_id):
+        return False
+    return employee_id in (step.owner_id, step.accountability_partner_id) or group.present_during(
+        employee_id, session.starts_at, session.ends_at
+    )
+
+
+def require_visible(step: ActionStep, session: HeldSession, group: Group, by: str) -> None:
+    group.require_member(by)
+    if not may_see(step, session, group, by):
+        raise Forbidden("this action step was committed in a session held before you joined")
 
 
 def _check_people(group: Group, owner_id: str, partner_id: str) -> None:
@@ -142,6 +160,12 @@ def commit(
     fingerprint: str | None,
 ) -> tuple[ActionStep, list[EventData]]:
     group.require_member(by)
+    if owner_id != by:
+        # The step is attributed to its owner (reminders, reports, the partner's follow-up):
+        # nobody commits words to someone else's name.
+        raise Forbidden("only the owner commits an action step: commit your own")
+    if not group.present_during(by, session.starts_at, session.ends_at):
+        raise Forbidden("action steps are committed in a session you were part of")
     if not session.held:
         raise Conflict("action steps are committed in a held (recorded) session")
     _check_people(group, owner_id, partner_id)

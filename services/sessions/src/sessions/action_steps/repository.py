@@ -60,6 +60,7 @@ class ActionStepRepository:
                 "program_id": 1,
                 "status": 1,
                 "starts_at": 1,
+                "ends_at": 1,
                 "time_zone": 1,
                 "record.attendee_ids": 1,
             },
@@ -72,6 +73,7 @@ class ActionStepRepository:
             program_id=document["program_id"],
             held=document.get("status") == "held",
             starts_at=document["starts_at"],
+            ends_at=document["ends_at"],
             attendee_ids=(document.get("record") or {}).get("attendee_ids", []),
             time_zone=document["time_zone"],
         )

@@ -31,7 +31,9 @@ class CommitRequest(BaseModel):
         },
     )
 
-    owner_id: EmployeeId | None = Field(None, description="Who commits; defaults to you.")
+    owner_id: EmployeeId | None = Field(
+        None, description="Who commits: you (the default); anyone else's id is a 403."
+    )
     accountability_partner_id: EmployeeId = Field(description="Another member of the group.")
     title: Title = Field(description="Shown in reminders.")
     description: Text | None = Field(None, description="Stays inside the group.")

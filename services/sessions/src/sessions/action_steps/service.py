@@ -50,9 +50,13 @@ class ActionStepService:
         return step
 
     async def visible(self, action_id: str, principal: Principal) -> ActionStep:
-        """Group members see a group's action steps; nobody else does (admins count them)."""
+        """Its owner, its partner and the members who were there see a step; nobody else does
+        (admins count them)."""
         step = await self.load(action_id)
-        await self.membership.member_group(step.group_id, principal)
+        group = await self.membership.member_group(step.group_id, principal)
+        domain.require_visible(
+            step, await self._session(step.session_id), group, principal.employee_id
+        )
         return step
 
     async def commit(
@@ -154,8 +158,9 @@ class ActionStepService:
 
     async def of_session(self, session_id: str, principal: Principal) -> list[ActionStep]:
         session = await self._session(session_id)
-        await self.membership.member_group(session.group_id, principal)
-        return await self.steps.of_session(session_id)
+        group = await self.membership.member_group(session.group_id, principal)
+        steps = await self.steps.of_session(session_id)
+        return [s for s in steps if domain.may_see(s, session, group, principal.employee_id)]
 
     async def mine(
         self,

@@ -19,7 +19,7 @@ from roundtable_shared.events.catalogue.sessions import (
     SessionCompleted,
 )
 from roundtable_shared.events.envelope import EventData
-from roundtable_shared.http.problems import Conflict
+from roundtable_shared.http.problems import Conflict, Forbidden
 from sessions.common import invalid
 from sessions.membership.domain import Group
 from sessions.scheduling.domain import SessionStatus
@@ -70,6 +70,13 @@ class Revision(BaseModel):
     record: Record
 
 
+class Consent(BaseModel):
+    """A member's agreement to share the session's conversation with members who joined later."""
+
+    employee_id: str
+    at: AwareDatetime
+
+
 class Conversation(BaseModel):
     """The part of a session document this concept reads."""
 
@@ -84,6 +91,7 @@ class Conversation(BaseModel):
     invited_ids: list[str]
     record: Record | None = None
     history: list[Revision] = Field(default_factory=list)
+    sharing: list[Consent] = Field(default_factory=list)
     version: int
 
 
@@ -102,13 +110,101 @@ class RecordDraft(BaseModel):
     shared_notes: list[NoteDraft] = Field(default_factory=list)
 
 
+# --- who may read and write a session's conversation -----------------------------------------------
+
+
+def was_there(conversation: Conversation, group: Group, employee_id: str) -> bool:
+    """A current member who was a member at some moment of the session's planned time.
+
+    The planned time, not the recorded one: it is fixed once the session has begun (only a
+    session still to come is rescheduled), while the recorded times are whatever a writer says.
+    """
+    return group.present_during(employee_id, conversation.starts_at, conversation.ends_at)
+
+
+def may_read(conversation: Conversation, group: Group, employee_id: str) -> bool:
+    """Those who were in the group when the session was held read its record and history; the
+    members who joined later too, once the group agreed to share it with them."""
+    return was_there(conversation, group, employee_id) or shared_with_later_members(
+        conversation, group
+    )
+
+
+def voices(conversation: Conversation) -> set[str]:
+    """Everyone whose presence or words the record holds, in any of its versions."""
+    records = [conversation.record] if conversation.record else []
+    records += [revision.record for revision in conversation.history]
+    found: set[str] = set()
+    for record_ in records:
+        found |= set(record_.attendee_ids)
+        found |= {note.author_id for note in record_.shared_notes}
+        for seat in record_.hot_seats:
+            found |= {seat.employee_id, *(s.by for s in seat.suggestions)}
+    return found
+
+
+def consent_needed(conversation: Conversation, group: Group) -> set[str]:
+    """Whose agreement sharing with later members needs: every member who was there and still
+    is, and everyone the record holds the presence or words of (an erased person's words are
+    gone, so not them). Someone who was there and has left cannot agree: it stays unshared."""
+    present = group.present_members(conversation.starts_at, conversation.ends_at)
+    return (set(present) | voices(conversation)) - group.erased_employees
+
+
+def shared_with_later_members(conversation: Conversation, group: Group) -> bool:
+    needed = consent_needed(conversation, group)
+    consented = {consent.employee_id for consent in conversation.sharing}
+    return bool(needed) and needed <= consented
+
+
+def consent_to_share(
+    conversation: Conversation, group: Group, by: str, now: datetime
+) -> dict[str, Any] | None:
+    """The caller (one who was there) agrees to share with later members; None if they had."""
+    require_writer(conversation, group, by)
+    if any(consent.employee_id == by for consent in conversation.sharing):
+        return None
+    sharing = [*conversation.sharing, Consent(employee_id=by, at=now)]
+    return {"$set": {"sharing": [consent.model_dump() for consent in sharing]}}
+
+
+def withdraw_consent(conversation: Conversation, group: Group, by: str) -> dict[str, Any] | None:
+    """The caller takes their agreement back (the record is no longer shared); None if none."""
+    require_writer(conversation, group, by)
+    sharing = [consent for consent in conversation.sharing if consent.employee_id != by]
+    if len(sharing) == len(conversation.sharing):
+        return None
+    return {"$set": {"sharing": [consent.model_dump() for consent in sharing]}}
+
+
+def require_readable(conversation: Conversation, group: Group, employee_id: str) -> None:
+    group.require_member(employee_id)
+    if not may_read(conversation, group, employee_id):
+        raise Forbidden(
+            "this session was held before you joined the group: its conversation is for "
+            "those who were members then, unless they all agree to share it"
+        )
+
+
+def require_writer(conversation: Conversation, group: Group, employee_id: str) -> None:
+    """Only someone who was in the group when the session was held records or corrects it."""
+    group.require_member(employee_id)
+    if not was_there(conversation, group, employee_id):
+        raise Forbidden(
+            "this session was held before you joined the group: only those who were members "
+            "then record or correct it"
+        )
+
+
 def _check(draft: RecordDraft, conversation: Conversation, group: Group) -> None:
     attendees = draft.attendee_ids
     if not attendees:
         raise invalid("attendee_ids", "at least one member attended")
     if len(set(attendees)) != len(attendees):
         raise invalid("attendee_ids", "each attendee once")
-    allowed = set(group.member_ids) | set(conversation.invited_ids)
+    # Someone who joined after the session cannot have attended it.
+    present = group.present_members(conversation.starts_at, conversation.ends_at)
+    allowed = set(present) | set(conversation.invited_ids)
     strangers = sorted(set(attendees) - allowed)
     if strangers:
         raise invalid("attendee_ids", f"not members of the group: {', '.join(strangers)}")
@@ -136,6 +232,8 @@ def _check(draft: RecordDraft, conversation: Conversation, group: Group) -> None
 def _notes(
     drafts: list[NoteDraft], previous: list[SharedNote], by: str, now: datetime
 ) -> list[SharedNote]:
+    """The shared notes as the draft leaves them. A note stays attributed to its author, so only
+    its author changes or removes it (403 for anyone else); a new note is the writer's."""
     known = {note.note_id: note for note in previous}
     notes = []
     for n, draft in enumerate(drafts):
@@ -145,18 +243,31 @@ def _notes(
             )
         elif draft.note_id in known:
             old = known[draft.note_id]
-            notes.append(
-                old if old.text == draft.text else old.model_copy(update={"text": draft.text})
-            )
+            if old.text != draft.text:
+                _require_author(old, by)
+                old = old.model_copy(update={"text": draft.text})
+            notes.append(old)
         else:
             raise invalid(f"shared_notes.{n}.note_id", "no such note in this record")
+    kept = {note.note_id for note in notes}
+    for note in previous:
+        if note.note_id not in kept:
+            _require_author(note, by)
     return notes
+
+
+def _require_author(note: SharedNote, by: str) -> None:
+    if note.author_id != by:
+        raise Forbidden(
+            "a shared note is its author's words: only its author changes or removes it "
+            "(add a note of your own instead)"
+        )
 
 
 def record(
     conversation: Conversation, group: Group, by: str, draft: RecordDraft, now: datetime
 ) -> tuple[dict[str, Any], list[EventData]]:
-    group.require_member(by)
+    require_writer(conversation, group, by)
     if conversation.status is SessionStatus.CANCELLED:
         raise Conflict("the session was cancelled; a cancelled session cannot be recorded")
     if conversation.record is not None:
@@ -193,7 +304,7 @@ def _invited_count(conversation: Conversation, result: Record) -> int:
 def correct(
     conversation: Conversation, group: Group, by: str, draft: RecordDraft, now: datetime
 ) -> tuple[dict[str, Any], list[EventData]]:
-    group.require_member(by)
+    require_writer(conversation, group, by)
     previous = conversation.record
     if previous is None:
         raise Conflict("the session is not recorded yet; record it with POST first")

@@ -14,8 +14,9 @@ from sessions.conversations.schemas import (
     RecordOut,
     RecordRequest,
     RevisionOut,
+    SharingOut,
 )
-from sessions.conversations.service import ConversationService
+from sessions.conversations.service import ConversationService, Sharing
 
 
 def router(service: ConversationService) -> APIRouter:
@@ -63,6 +64,33 @@ def router(service: ConversationService) -> APIRouter:
     )
     async def history(session_id: str, principal: CurrentPrincipal) -> list[RevisionOut]:
         return [RevisionOut.of(r) for r in await service.history(session_id, principal)]
+
+    @api.get(
+        "/record/sharing",
+        response_model=SharingOut,
+        summary="Whether the record is shared with members who joined later (who may read it)",
+    )
+    async def sharing(session_id: str, principal: CurrentPrincipal) -> SharingOut:
+        return _sharing_out(session_id, await service.sharing(session_id, principal))
+
+    @api.put(
+        "/record/sharing",
+        response_model=SharingOut,
+        summary="Agree to share the record with members who joined later (those who were there)",
+        description="The record and its history become readable by members who joined the "
+        "group after the session once every member who was there (and still is) and everyone "
+        "the record holds the words of has agreed. Agreeing twice changes nothing.",
+    )
+    async def share(session_id: str, principal: CurrentPrincipal) -> SharingOut:
+        return _sharing_out(session_id, await service.share(session_id, principal, agree=True))
+
+    @api.delete(
+        "/record/sharing",
+        response_model=SharingOut,
+        summary="Take back your agreement: later members no longer read the record",
+    )
+    async def unshare(session_id: str, principal: CurrentPrincipal) -> SharingOut:
+        return _sharing_out(session_id, await service.share(session_id, principal, agree=False))
 
     @api.post(
         "/private-notes",
@@ -139,3 +167,13 @@ def router(service: ConversationService) -> APIRouter:
         return Response(status_code=204)
 
     return api
+
+
+def _sharing_out(session_id: str, sharing: Sharing) -> SharingOut:
+    return SharingOut(
+        session_id=session_id,
+        shared_with_later_members=sharing.shared,
+        agreed=sharing.agreed,
+        waiting_for=sharing.waiting_for,
+        version=sharing.version,
+    )

@@ -48,6 +48,7 @@ CONVERSATION = {
     "invited_ids": 1,
     "record": 1,
     "history": 1,
+    "sharing": 1,
     "version": 1,
 }
 

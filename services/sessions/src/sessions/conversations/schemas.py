@@ -206,3 +206,33 @@ class PrivateNoteOut(BaseModel):
             updated_at=document["updated_at"],
             version=document["version"],
         )
+
+
+class SharingOut(BaseModel):
+    """Whether members who joined after the session read its conversation, and who agreed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "session_id": "ses_81a0",
+                    "shared_with_later_members": False,
+                    "agreed": ["emp_1", "emp_2"],
+                    "waiting_for": ["emp_3"],
+                    "version": 5,
+                }
+            ]
+        }
+    )
+
+    session_id: str
+    shared_with_later_members: bool = Field(
+        description="True once everyone in waiting_for has agreed: then members who joined "
+        "the group after the session read its record and history too."
+    )
+    agreed: list[str] = Field(description="Who agreed to share it (employee ids).")
+    waiting_for: list[str] = Field(
+        description="Whose agreement is still missing: every member who was there and still "
+        "is, and everyone the record holds the presence or words of."
+    )
+    version: int

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
-from roundtable_shared.http.problems import NotFound
+from roundtable_shared.http.problems import Conflict, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
 from sessions.common import Clock
@@ -15,9 +16,30 @@ from sessions.conversations import domain
 from sessions.conversations.domain import Conversation, RecordDraft, Revision
 from sessions.conversations.repository import ConversationRepository, PrivateNoteRepository
 from sessions.conversations.schemas import RecordOut, RecordRequest
+from sessions.membership.domain import Group
 from sessions.membership.service import MembershipService
 
 CommitmentLookup = Callable[[str], Awaitable[dict[str, list[str]]]]
+SHARING_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Sharing:
+    shared: bool
+    agreed: list[str]
+    waiting_for: list[str]
+    version: int
+
+
+def _sharing(conversation: Conversation, group: Group) -> Sharing:
+    agreed = [consent.employee_id for consent in conversation.sharing]
+    needed = domain.consent_needed(conversation, group)
+    return Sharing(
+        shared=domain.shared_with_later_members(conversation, group),
+        agreed=agreed,
+        waiting_for=sorted(needed - set(agreed)),
+        version=conversation.version,
+    )
 
 
 async def _no_commitments(_: str) -> dict[str, list[str]]:
@@ -83,15 +105,44 @@ class ConversationService:
             raise stale_write((await self.load(session_id)).version)
         return await self._out(await self.load(session_id))
 
-    async def read(self, session_id: str, principal: Principal) -> RecordOut:
+    async def readable(self, session_id: str, principal: Principal) -> Conversation:
+        """The conversation, when the caller may read it (members who were there); 403 else."""
         conversation = await self.load(session_id)
-        await self.membership.member_group(conversation.group_id, principal)
-        return await self._out(conversation)
+        group = await self.membership.member_group(conversation.group_id, principal)
+        domain.require_readable(conversation, group, principal.employee_id)
+        return conversation
+
+    async def read(self, session_id: str, principal: Principal) -> RecordOut:
+        return await self._out(await self.readable(session_id, principal))
 
     async def history(self, session_id: str, principal: Principal) -> list[Revision]:
-        conversation = await self.load(session_id)
-        await self.membership.member_group(conversation.group_id, principal)
-        return conversation.history
+        return (await self.readable(session_id, principal)).history
+
+    # --- sharing with members who joined later ----------------------------------------------
+
+    async def sharing(self, session_id: str, principal: Principal) -> Sharing:
+        conversation = await self.readable(session_id, principal)
+        return _sharing(conversation, await self.membership.group(conversation.group_id))
+
+    async def share(self, session_id: str, principal: Principal, *, agree: bool) -> Sharing:
+        """The caller's agreement to share with later members given (or taken back)."""
+        for _attempt in range(SHARING_ATTEMPTS):
+            conversation = await self.load(session_id)
+            group = await self.membership.member_group(conversation.group_id, principal)
+            if agree:
+                changes = domain.consent_to_share(
+                    conversation, group, principal.employee_id, self.clock()
+                )
+            else:
+                changes = domain.withdraw_consent(conversation, group, principal.employee_id)
+            if changes is None:
+                return _sharing(conversation, group)
+            if await self.conversations.store.update(
+                conversation.id, conversation.version, changes, []
+            ):
+                return _sharing(await self.load(session_id), group)
+            # Someone changed the session meanwhile: agreements commute, so apply it again.
+        raise Conflict("the session kept changing; retry")
 
     # --- private notes: their author's alone -------------------------------------------------
 

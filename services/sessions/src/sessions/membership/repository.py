@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import IndexModel
+from pymongo.errors import DuplicateKeyError
 
 from roundtable_shared.events.catalogue.enrollment import GroupMember
 from roundtable_shared.storage.mongo import Database, Document, Indexes, upsert_if_newer
-from sessions.membership.domain import Group, Member, pseudonymised_members
+from sessions.membership.domain import Group, Member, MembershipChange, pseudonymised_members
 
 GROUPS = "groups"
+# Every membership enrollment announced, keyed "v<version>": who was in the group from when.
+MEMBERSHIP_LOG = "membership_log"
 EMPLOYEES = "employees"
 INDEXES = [Indexes(GROUPS, [IndexModel([("member_ids", 1)])])]
 CACHE_LIMIT = 10_000
@@ -30,7 +34,22 @@ def _group(document: Document) -> Group:
         withdrawn_participants=frozenset(document.get("withdrawn_participants", [])),
         erased_employees=frozenset(document.get("erased_employees", [])),
         dissolved=bool(document.get("dissolved", False)),
+        changes=tuple(
+            MembershipChange(
+                version=int(entry["version"]),
+                at=as_aware(entry["at"]),
+                member_ids=frozenset(entry.get("member_ids", [])),
+                added_ids=frozenset(entry.get("added_ids", [])),
+                removed_ids=frozenset(entry.get("removed_ids", [])),
+            )
+            for entry in document.get(MEMBERSHIP_LOG, {}).values()
+        ),
     )
+
+
+def as_aware(moment: datetime) -> datetime:
+    # The driver hands back naive UTC datetimes unless the client was made tz-aware.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class GroupRepository:
@@ -88,6 +107,7 @@ class GroupRepository:
         name: str,
         members: list[GroupMember],
     ) -> bool:
+        """The copy, version-guarded (``store_membership`` logs the change, before it)."""
         fields: dict[str, Any] = {
             "program_id": program_id,
             "name": name,
@@ -99,6 +119,35 @@ class GroupRepository:
             return await upsert_if_newer(self.collection, group_id, version, fields)
         finally:
             self.forget(group_id)
+
+    async def store_membership(self, group_id: str, change: MembershipChange) -> None:
+        entry = {
+            "version": change.version,
+            "at": change.at,
+            "member_ids": sorted(change.member_ids),
+            "added_ids": sorted(change.added_ids),
+            "removed_ids": sorted(change.removed_ids),
+        }
+        selector = {"_id": group_id}
+        logged = {"$set": {f"{MEMBERSHIP_LOG}.v{change.version}": entry}}
+        try:
+            await self.collection.update_one(
+                selector,
+                {
+                    **logged,
+                    "$setOnInsert": {
+                        "version": 0,
+                        "members": [],
+                        "member_ids": [],
+                        "dissolved": False,
+                    },
+                },
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            # Another event of the group made the copy at the same moment; it exists now.
+            await self.collection.update_one(selector, logged)
+        self.forget(group_id)
 
     async def store_dissolved(self, group_id: str, version: int, *, program_id: str) -> bool:
         try:

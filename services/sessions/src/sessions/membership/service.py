@@ -11,7 +11,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ParticipantWithdrawn,
 )
 from roundtable_shared.http.problems import Forbidden, NotFound
-from sessions.membership.domain import Group
+from sessions.membership.domain import Group, MembershipChange
 from sessions.membership.repository import EmployeeRepository, GroupRepository
 
 
@@ -23,13 +23,32 @@ class MembershipService:
     # --- copies from enrollment's events -------------------------------------------------------
 
     async def group_formed(self, version: int, data: GroupFormed | GroupChanged) -> bool:
-        stored = await self.groups.store_members(
+        if isinstance(data, GroupFormed):
+            at, added, removed = data.formed_at, [m.employee_id for m in data.members], []
+        else:
+            at, added, removed = data.changed_at, data.added_employee_ids, data.removed_employee_ids
+        member_ids = [m.employee_id for m in data.members]
+        # First the change in the membership log, unguarded (a late older version still tells
+        # who was in the group when) and idempotent (one entry per version); it makes the copy's
+        # document if there was none.
+        await self.groups.store_membership(
+            data.group_id,
+            MembershipChange(
+                version=version,
+                at=at,
+                member_ids=frozenset(member_ids),
+                added_ids=frozenset(added),
+                removed_ids=frozenset(removed),
+            ),
+        )
+        # Then an erasure that came first: before the copy lists the person, so no reader of the
+        # new copy ever takes an erased person for a member.
+        for employee_id in await self.employees.erased_among(member_ids):
+            await self.groups.store_erasure(data.group_id, employee_id)
+        # Last the copy, version-guarded. A crash in between is healed by the redelivery.
+        return await self.groups.store_members(
             data.group_id, version, program_id=data.program_id, name=data.name, members=data.members
         )
-        # The erasure may have come first: the copy must not make an erased person a member.
-        for employee_id in await self.employees.erased_among([m.employee_id for m in data.members]):
-            await self.groups.store_erasure(data.group_id, employee_id)
-        return stored
 
     async def employee_erased(self, employee_id: str, version: int) -> list[str]:
         """Erased from the copies; the ids of the groups the person was in."""

@@ -75,6 +75,14 @@ class Session(BaseModel):
         return self.model_dump(by_alias=True, exclude={"version"})
 
 
+def content_visible(session: Session, group: Group, employee_id: str) -> bool:
+    """Whether a member sees what the group wrote about a session (agenda, place, link, a
+    cancellation's note) or only that it was there (its time, title and status): those who were
+    members at some moment of its planned time see it; who joined after it, only that it was.
+    A session still to come is seen by every current member (they are members during it)."""
+    return group.present_during(employee_id, session.starts_at, session.ends_at)
+
+
 def changed(session: Session, changes: dict[str, Any]) -> dict[str, Any]:
     """The session's document as a write of ``changes`` (``$set`` of top-level fields only)
     leaves it, but its version."""

@@ -59,9 +59,9 @@ def router(service: SchedulingService) -> APIRouter:
         principal: CurrentPrincipal,
         page: Annotated[PageRequest, Depends(page_request)],
     ) -> SessionPage:
-        sessions, cursor, member = await service.of_group(group_id, principal, page)
+        sessions, cursor = await service.of_group(group_id, principal, page)
         return SessionPage(
-            items=[SessionOut.of(s, member=member) for s in sessions], next_cursor=cursor
+            items=[SessionOut.of(s, member=member) for s, member in sessions], next_cursor=cursor
         )
 
     @api.get(

@@ -11,7 +11,7 @@ from roundtable_shared.events.catalogue.sessions import SessionCancelReason
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
 from roundtable_shared.http.pagination import PageRequest
-from roundtable_shared.http.problems import NotFound, Problem
+from roundtable_shared.http.problems import Forbidden, NotFound, Problem
 from roundtable_shared.storage.aggregates import AlreadyExists
 from sessions.common import Clock
 from sessions.membership.service import MembershipService
@@ -108,16 +108,24 @@ class SchedulingService:
         if found is None:
             raise NotFound(f"no session {session_id!r}")
         session, attendees = found
-        _, member = await self.membership.group_for_metadata(session.group_id, principal)
+        group, member = await self.membership.group_for_metadata(session.group_id, principal)
+        member = member and domain.content_visible(session, group, principal.employee_id)
         steps = await self.step_count(session_id) if attendees is not None else None
         return session, member, attendees, steps
 
     async def of_group(
         self, group_id: str, principal: Principal, page: PageRequest
-    ) -> tuple[list[Session], str | None, bool]:
-        _, member = await self.membership.group_for_metadata(group_id, principal)
+    ) -> tuple[list[tuple[Session, bool]], str | None]:
+        """A page of the group's sessions, each with whether the caller sees its content (a
+        member who was in the group when it was held) or its metadata only (admins, and
+        members who joined after it)."""
+        group, member = await self.membership.group_for_metadata(group_id, principal)
         sessions, cursor = await self.listing.page(group_id, page)
-        return sessions, cursor, member
+        shown = [
+            (s, member and domain.content_visible(s, group, principal.employee_id))
+            for s in sessions
+        ]
+        return shown, cursor
 
     async def reschedule(
         self, session_id: str, request: RescheduleRequest, principal: Principal, version: int
@@ -209,7 +217,9 @@ class SchedulingService:
 
     async def ics(self, session_id: str, principal: Principal) -> bytes:
         session = await self.load(session_id)
-        await self.membership.member_group(session.group_id, principal)
+        group = await self.membership.member_group(session.group_id, principal)
+        if not domain.content_visible(session, group, principal.employee_id):
+            raise Forbidden("this session was held before you joined the group")
         return ics.calendar([session], self.clock())
 
     async def new_feed(self, principal: Principal) -> str:
@@ -227,4 +237,7 @@ class SchedulingService:
         groups = await self.membership.groups.groups_of(employee_id)
         now = self.clock()
         sessions = await self.sessions.of_groups([g.group_id for g in groups], now - FEED_PAST)
+        # Not the place and link of sessions held before the person joined their group.
+        of = {g.group_id: g for g in groups}
+        sessions = [s for s in sessions if domain.content_visible(s, of[s.group_id], employee_id)]
         return ics.calendar(sessions, now, name="Roundtable sessions")
