@@ -47,6 +47,7 @@ def build_app(given: ServiceSettings | None = None) -> FastAPI:
         generations,
         lambda: runtime.broker.connection.jetstream(),
         settings.namespace,
+        runtime.keys,
         is_writer=writer.gate.is_set,
     )
     runtime.add_background(rebuilds.cancel_on_stop)

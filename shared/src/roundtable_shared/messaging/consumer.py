@@ -89,9 +89,17 @@ class ConsumerRunner:
     """
 
     def __init__(
-        self, consumer: EventConsumer, broker: NatsBroker, inbox: Inbox, namespace: str
+        self,
+        consumer: EventConsumer,
+        broker: NatsBroker,
+        inbox: Inbox,
+        namespace: str,
+        opener: Callable[[Envelope], Awaitable[Envelope]] | None = None,
     ) -> None:
+        """``opener``: what opens the sealed personal fields of an event before its handler
+        sees it (the raw message, still sealed, is what a dead letter keeps)."""
         self.consumer = consumer
+        self._open = opener
         self._broker = broker
         self._inbox = inbox
         self._namespace = namespace
@@ -219,6 +227,8 @@ class ConsumerRunner:
         try:
             envelope = Envelope.from_json(raw.data)
             handler = self.consumer.handlers.get(envelope.type)
+            if handler is not None and self._open is not None:
+                envelope = await self._open(envelope)
             data = parse_data(envelope) if handler else None
         except InvalidEvent as exc:
             await self._dead_letter(raw, f"invalid event: {exc}", raw.metadata.num_delivered or 1)

@@ -9,6 +9,8 @@ and their calendar feed is revoked. Every step is repeatable.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sessions.action_steps.service import ActionStepService
 from sessions.conversations.service import ConversationService
 from sessions.feedback.repository import FeedbackRepository
@@ -24,14 +26,19 @@ class ErasureService:
         conversations: ConversationService,
         actions: ActionStepService,
         feedback: FeedbackRepository,
+        shred: Callable[[str], Awaitable[None]],
     ) -> None:
+        """``shred``: destroys the person's key of this service's events (crypto-shredding)."""
         self.membership = membership
         self.scheduling = scheduling
         self.conversations = conversations
         self.actions = actions
         self.feedback = feedback
+        self.shred = shred
 
     async def erase(self, employee_id: str, version: int) -> None:
+        # First: the action-step titles in the stream are unreadable whatever follows.
+        await self.shred(employee_id)
         group_ids = await self.membership.employee_erased(employee_id, version)
         for group_id in group_ids:
             await self.scheduling.reinvite_upcoming(group_id)

@@ -8,13 +8,14 @@ reminders service has to show), never challenges, notes, suggestions or comments
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from roundtable_shared.events.catalogue.enrollment import ROUNDTABLE_MAX, Id, TimeZoneName
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.events.registry import event
+from roundtable_shared.events.sealing import Sealed
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -135,6 +136,8 @@ class SessionAttendanceCorrected(_SessionEvent):
 class _ActionEvent(EventData):
     """Which action step, where it was committed, and whose it is; not an event by itself."""
 
+    sealed_for: ClassVar[str] = "owner_id"
+
     action_id: Id = Field(examples=["act_5c3e"])
     session_id: Id = Field(description="The session it was committed in.")
     group_id: Id
@@ -148,7 +151,7 @@ class _ActionStep(_ActionEvent):
     accountability_partner_id: Id = Field(
         description="Employee id of the peer who holds the owner accountable."
     )
-    title: Title = Field(examples=["Book a skip-level 1:1 with the CFO"])
+    title: Sealed[Title] = Field(examples=["Book a skip-level 1:1 with the CFO"])
     due_at: AwareDatetime = Field(description="End of the due day in the owner's time zone.")
 
     @model_validator(mode="after")
