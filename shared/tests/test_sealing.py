@@ -3,7 +3,9 @@ service while the person's key exists, unreadable by anyone once it is shredded.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +26,10 @@ from roundtable_shared.events.catalogue.sessions import ActionCommitted
 from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent, new_envelope
 from roundtable_shared.events.registry import EVENT_TYPES, parse_data
 from roundtable_shared.events.sealing import KeyRing, key_bucket, sealed_paths
-from roundtable_shared.messaging.streams import PRODUCERS
+from roundtable_shared.messaging.consumer import EventConsumer
+from roundtable_shared.messaging.streams import PRODUCERS, dead_letter_stream
+from roundtable_shared.runtime import ServiceRuntime
+from roundtable_shared.settings import ServiceSettings
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ADA = "Ada Lovelace-Marker"
@@ -197,3 +202,52 @@ def test_the_catalogue_seals_every_field_that_holds_a_name_an_email_or_words() -
     assert "members.*.display_name" in sealed_paths(GroupChanged)
     schema = json.dumps(EmployeeUpserted.model_json_schema())
     assert '"x-personal": true' in schema
+
+
+async def test_a_dead_letter_keeps_the_event_sealed_and_shredding_reaches_it(
+    make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
+) -> None:
+    seen: list[str | None] = []
+
+    async def always_fails(envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ActionCommitted)
+        seen.append(data.title)
+        raise RuntimeError("cannot store it")
+
+    producer = ServiceRuntime(make_settings(ServiceSettings, service_name="sessions"))
+    consumer = ServiceRuntime(make_settings(ServiceSettings, service_name="reporting"))
+    consumer.add_consumer(
+        EventConsumer(
+            name="sealed-consumer",
+            source_service="sessions",
+            handlers={ActionCommitted.event_type: always_fails},
+            max_deliver=2,
+            backoff_seconds=(0.05,),
+        )
+    )
+    await producer.start()
+    await consumer.start()
+    try:
+        await producer.publisher.publish(step("e-ada"))
+        js = nats_client.jetstream()
+        stream = dead_letter_stream(namespace)
+        for _ in range(200):
+            if (await js.stream_info(stream)).state.messages:
+                break
+            await asyncio.sleep(0.05)
+        letter = (await js.get_msg(stream, 1)).data or b""
+
+        assert seen and seen[0] == STEP  # the consumer had the owner's words while keyed
+        assert STEP.encode() not in letter
+        dead = Envelope.from_json(letter)
+        fresh = KeyRing("support-tool", namespace)
+        await fresh.bind(js, PRODUCERS)
+        assert (await fresh.open(dead)).data["title"] == STEP
+
+        await producer.keys.shred("e-ada")
+        after = KeyRing("support-tool", namespace)
+        await after.bind(js, PRODUCERS)
+        assert (await after.open(dead)).data["title"] is None
+    finally:
+        await consumer.stop()
+        await producer.stop()
