@@ -71,6 +71,18 @@ class _SealedMarker:
 
 SEALED = _SealedMarker()
 
+
+class SealedFor:
+    """Names the field holding whose words one sealed field is, where that differs from the
+    model's ``sealed_for``: ``Annotated[Sealed[str], SealedFor("title_by")]``."""
+
+    def __init__(self, owner_field: str) -> None:
+        self.owner_field = owner_field
+
+    def __repr__(self) -> str:
+        return f"SealedFor({self.owner_field!r})"
+
+
 SEALED_JSON_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {
@@ -103,13 +115,15 @@ Sealed = Annotated[Optional[T], SEALED, WithJsonSchema(SEALED_JSON_SCHEMA)]  # n
 @functools.cache
 def _layout(
     model: type[BaseModel],
-) -> tuple[tuple[str, ...], tuple[tuple[str, type[BaseModel], bool], ...]]:
-    """The model's sealed fields, and its fields holding nested models (name, model, is a list)."""
-    sealed: list[str] = []
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, type[BaseModel], bool], ...]]:
+    """The model's sealed fields (name, the field naming their owner), and its fields holding
+    nested models (name, model, is a list)."""
+    sealed: list[tuple[str, str]] = []
     nested: list[tuple[str, type[BaseModel], bool]] = []
     for name, info in model.model_fields.items():
         if any(meta is SEALED for meta in info.metadata):
-            sealed.append(name)
+            owners = [meta.owner_field for meta in info.metadata if isinstance(meta, SealedFor)]
+            sealed.append((name, owners[-1] if owners else _owner_field(model)))
             continue
         found = _nested_model(info.annotation)
         if found is not None:
@@ -142,7 +156,7 @@ def sealed_paths(model: type[BaseModel]) -> list[str]:
     """The personal fields of a contract, as paths (``members.*.display_name``): the catalogue's
     list of what erasure shreds."""
     sealed, nested = _layout(model)
-    paths = list(sealed)
+    paths = [name for name, _ in sealed]
     for name, inner, many in nested:
         paths += [f"{name}{'.*' if many else ''}.{p}" for p in sealed_paths(inner)]
     return paths
@@ -160,8 +174,8 @@ async def _rewrite(
     model: type[BaseModel], data: dict[str, Any], path: str, change: FieldChange
 ) -> None:
     sealed, nested = _layout(model)
-    owner = data.get(_owner_field(model))
-    for name in sealed:
+    for name, owner_field in sealed:
+        owner = data.get(owner_field)
         if data.get(name) is not None:
             data[name] = await change(
                 data[name], owner if isinstance(owner, str) else None, path + name

@@ -2,7 +2,8 @@
 
 Ids are never personal data (the event contracts say so), so pseudonymising means dropping the
 names this service copied and the content the person wrote or brought: hot-seat content, their
-suggestions, shared and private notes, action-step texts and comments, feedback comments. Their
+suggestions, shared and private notes, action-step texts and comments, feedback comments, the
+titles, places, links and agendas of sessions and the notes of cancellations they wrote. Their
 open action steps are dropped, they are no longer invited to their groups' upcoming sessions
 and their calendar feed is revoked. Every step is repeatable.
 """
@@ -42,6 +43,7 @@ class ErasureService:
         group_ids = await self.membership.employee_erased(employee_id, version)
         for group_id in group_ids:
             await self.scheduling.reinvite_upcoming(group_id)
+        await self.scheduling.erase_words(employee_id)
         await self.conversations.erase(employee_id)
         await self.actions.erase(employee_id)
         await self.feedback.erase_comments(employee_id)

@@ -1,8 +1,9 @@
 """Events the sessions service publishes (stream ``roundtable-sessions``).
 
 Confidentiality: what is said in a peer-coaching conversation stays in the sessions service. These
-events carry ids, times, counts, ratings, statuses and the titles of action steps (which the
-reminders service has to show), never challenges, notes, suggestions or comments.
+events carry ids, times, counts, ratings, statuses and the titles of action steps and sessions
+(which the reminders service has to show), never challenges, notes, suggestions or comments. The
+words a member wrote (titles, a session's link) are ``Sealed`` with that member's key.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pydantic import AwareDatetime, Field, model_validator
 from roundtable_shared.events.catalogue.enrollment import ROUNDTABLE_MAX, Id, TimeZoneName
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.events.registry import event
-from roundtable_shared.events.sealing import Sealed
+from roundtable_shared.events.sealing import Sealed, SealedFor
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
+JoinUrl = Annotated[str, Field(max_length=2000)]
 
 
 class SessionCancelReason(StrEnum):
@@ -49,7 +51,10 @@ class _SessionEvent(EventData):
 class _SessionSchedule(_SessionEvent):
     """The whole schedule of a session, so reminders can (re)plan from one event."""
 
-    title: Title = Field(examples=["Roundtable 3: session 2"])
+    title: Annotated[Sealed[Title], SealedFor("title_by")] = Field(
+        examples=["Roundtable 3: session 2"],
+        description="Sealed for ``title_by`` when a member wrote it (a default one is plain).",
+    )
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     time_zone: TimeZoneName = Field(description="The zone the session was planned in.")
@@ -58,8 +63,14 @@ class _SessionSchedule(_SessionEvent):
         max_length=ROUNDTABLE_MAX,
         description="Employee ids expected to attend (the group's members when scheduled).",
     )
-    join_url: str | None = Field(
-        default=None, max_length=2000, examples=["https://meet.example.com/abc-defg"]
+    join_url: Annotated[Sealed[JoinUrl], SealedFor("join_url_by")] = Field(
+        default=None, examples=["https://meet.example.com/abc-defg"]
+    )
+    title_by: Id | None = Field(
+        default=None, description="Employee id of the member who wrote the title, if one did."
+    )
+    join_url_by: Id | None = Field(
+        default=None, description="Employee id of the member who gave the link, if one did."
     )
 
     @model_validator(mode="after")
