@@ -50,17 +50,20 @@ TYPES = {kind.event_type for kind in HANDLERS}
 
 
 async def _events(batch: Sequence[Msg], keys: KeyRing) -> list[tuple[Envelope, EventData]]:
-    out = []
-    for raw in batch:
-        try:
-            envelope = Envelope.from_json(raw.data)
-            if envelope.type in TYPES:
-                # An erased person's sealed fields open as None, as the live consumer sees them.
-                envelope = await keys.open(envelope)
-                out.append((envelope, parse_data(envelope)))
-        except InvalidEvent:
-            continue  # the live consumer dead-lettered it; it changed nothing there either
-    return out
+    opened = await asyncio.gather(*(_event(raw, keys) for raw in batch))
+    return [event for event in opened if event is not None]
+
+
+async def _event(raw: Msg, keys: KeyRing) -> tuple[Envelope, EventData] | None:
+    try:
+        envelope = Envelope.from_json(raw.data)
+        if envelope.type not in TYPES:
+            return None
+        # An erased person's sealed fields open as None, as the live consumer sees them.
+        envelope = await keys.open(envelope)
+        return envelope, parse_data(envelope)
+    except InvalidEvent:
+        return None  # the live consumer dead-lettered it; it changed nothing there either
 
 
 class _Drain:

@@ -23,7 +23,6 @@ A plain value in a sealed field (an event published before sealing existed) is p
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import functools
 import json
@@ -255,14 +254,18 @@ class PersonKeys:
 
     async def for_sealing(self, person_id: str) -> bytes | None:
         """The person's key, made on first use; None once they were erased."""
-        key = await self.for_opening(person_id)
-        if key is not None or person_id in self._shredded:
-            return key
-        # Another replica (or a tombstone) may be first: then read what it wrote.
-        with contextlib.suppress(KeyWrongLastSequenceError):
-            await self._kv.create(_kv_key(person_id), AESGCM.generate_key(bit_length=256))
-        entry = await self._kv.get(_kv_key(person_id))
-        return self._remember(person_id, entry.value)
+        cached = self._cached(person_id)
+        if cached is not None or person_id in self._shredded:
+            return cached
+        # Creating first costs one round trip for a person met for the first time (an import
+        # brings thousands); a person already keyed costs a second one, once per cache period.
+        fresh = AESGCM.generate_key(bit_length=256)
+        try:
+            await self._kv.create(_kv_key(person_id), fresh)
+        except KeyWrongLastSequenceError:
+            # Keyed already (by another replica, or a tombstone): read what is there.
+            return await self.for_opening(person_id)
+        return self._remember(person_id, fresh)
 
     async def shred(self, person_id: str) -> None:
         """Destroy the person's key for good (repeatable): a tombstone replaces it, and the

@@ -168,7 +168,9 @@ class ConsumerRunner:
                 await asyncio.sleep(1.0)
 
     async def process(self, batch: Sequence[Msg]) -> None:
-        deliveries = [d for d in [await self._parse(raw) for raw in batch] if d is not None]
+        # Side by side: opening sealed fields may read a key from the bucket for each event.
+        parsed = await asyncio.gather(*(self._parse(raw) for raw in batch))
+        deliveries = [d for d in parsed if d is not None]
         fresh = await self._drop_duplicates(deliveries)
         if self.consumer.batch_handler is not None:
             applied = await self._apply_batch(fresh)

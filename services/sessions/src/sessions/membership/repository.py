@@ -148,9 +148,14 @@ class EmployeeRepository:
         self.collection = db[EMPLOYEES]
 
     async def store(
-        self, employee_id: str, version: int, *, display_name: str | None, time_zone: str
+        self,
+        employee_id: str,
+        version: int,
+        *,
+        display_name: str | None,
+        time_zone: str | None,
     ) -> bool:
-        """``display_name`` is None when the person was erased before this copy was made."""
+        """Name and zone are None when the person was erased before this copy was made."""
         return await upsert_if_newer(
             self.collection,
             employee_id,

@@ -7,8 +7,9 @@ copy and never has to merge deltas; the envelope's ``aggregateversion`` orders t
 
 Personal data is kept to what consumers need (an id, a display name, an email, a time zone, a
 status). Department, level and location travel only on participant events, and only when the
-participant consented to reporting, because reporting is their only consumer. Names, emails and
-those attributes are ``Sealed``: encrypted with the person's key, unreadable once they are erased.
+participant consented to reporting, because reporting is their only consumer. Names, emails, time
+zones and those attributes are ``Sealed``: encrypted with the person's key, unreadable once they
+are erased.
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ class EmployeeUpserted(EventData):
     employee_id: Id = Field(examples=["emp_4711"])
     display_name: Sealed[DisplayName]
     email: Sealed[Email]
-    time_zone: TimeZoneName
+    time_zone: Sealed[TimeZoneName] = Field(
+        description="The person's IANA zone (where they are): sealed like their name."
+    )
     employment_status: EmploymentStatus
     updated_at: AwareDatetime = Field(description="When HR recorded the change.")
 
