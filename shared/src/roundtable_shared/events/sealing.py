@@ -333,6 +333,8 @@ class KeyRing:
                     # from the stream (a KV bucket refuses single-message deletes). The
                     # tombstone stays, so no replica ever makes the person a fresh key.
                     history=1,
+                    # Reads by direct get: any replica answers, one request per key.
+                    direct=True,
                     storage=StorageType.FILE,
                     replicas=self._replicas,
                 )
