@@ -10,8 +10,10 @@ the group's members; reminders sends them nothing more, while the others still h
 session; reporting counts one withdrawal, by reason terminated.
 
 The erasure journey, on the same system afterwards: an admin erases the person who left. Their
-name, email and everything they wrote are gone from every service's API answers; the sponsor's
-counts are exactly what they were before.
+name, email and everything they wrote are gone from every service's API answers and from every
+message of every stream (dead letters included), read as any NATS client reads them; the
+sponsor's counts are exactly what they were before, and again after reporting is rebuilt by
+replaying the streams.
 
 Everything goes over HTTP to real processes on real NATS JetStream and a real MongoDB-wire server,
 and email goes to the mail catcher (a real SMTP server).
@@ -19,6 +21,8 @@ and email goes to the mail catcher (a real SMTP server).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import itertools
 import re
@@ -32,10 +36,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import nats
 import pytest
 
 from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_shared.events.envelope import Envelope, InvalidEvent
+from roundtable_shared.events.sealing import KeyRing
 from roundtable_shared.local.supervisor import RunningSystem
+from roundtable_shared.messaging.streams import PRODUCERS, dead_letter_stream, stream_name
 
 sys.path.insert(0, str(Path(__file__).parent))
 from journey_support import (
@@ -644,6 +652,54 @@ def mentions(answers: dict[str, str], needles: list[str]) -> dict[str, list[str]
     return {n: where for n, where in found.items() if where}
 
 
+async def stored_events(system: RunningSystem, *, opened: bool) -> list[str]:
+    """Every message of every producer's stream and of the dead-letter stream, read with a raw
+    NATS client: as stored, or ``opened`` with the keys as a consumer started now would."""
+    namespace = system.config.namespace
+    connection = await nats.connect(system.servers.nats_url)
+    try:
+        js = connection.jetstream()
+        keys = KeyRing("support-tool", namespace)
+        await keys.bind(js, PRODUCERS)
+        texts: list[str] = []
+        streams = [stream_name(p, namespace) for p in PRODUCERS] + [dead_letter_stream(namespace)]
+        for stream in streams:
+            state = (await js.stream_info(stream)).state
+            for seq in range(max(state.first_seq, 1), state.last_seq + 1):
+                try:
+                    raw = (await js.get_msg(stream, seq)).data or b""
+                except nats.js.errors.NotFoundError:
+                    continue
+                text = raw.decode()
+                if opened:
+                    with contextlib.suppress(InvalidEvent):  # not an event: searched as it is
+                        text = (await keys.open(Envelope.from_json(raw))).model_dump_json()
+                texts.append(text)
+        return texts
+    finally:
+        await connection.close()
+
+
+def in_streams(system: RunningSystem, needles: list[str], *, opened: bool) -> set[str]:
+    texts = asyncio.run(stored_events(system, opened=opened))
+    return {n for n in needles if any(n in text for text in texts)}
+
+
+def rebuilt_counts(program: Program) -> dict[str, float]:
+    """Reporting's read models replayed from the streams and swapped in; then its figures."""
+    started = ok(program.admin.post("reporting", "/v1/admin/rebuilds"), 202)
+    path = f"/v1/admin/rebuilds/{started['rebuild_id']}"
+    done = wait_for(
+        "reporting's rebuild to finish",
+        lambda: (
+            (r := ok(program.admin.get("reporting", path)))["phase"] in ("done", "failed") and r
+        ),
+        timeout=60,
+    )
+    assert done["phase"] == "done", done
+    return settled_counts(program)
+
+
 def test_an_erasure_removes_the_person_everywhere_and_keeps_the_counts(
     terminated: Termination,
 ) -> None:
@@ -679,6 +735,10 @@ def test_an_erasure_removes_the_person_everywhere_and_keeps_the_counts(
         f"not found before the erasure: {set(must_be_found) - set(found_before)}"
     )
 
+    # The streams hold the person too, for whoever holds the keys (the services).
+    in_events = [person["name"], email_of(person), LEAVER_STEP_TITLE]
+    assert in_streams(program.system, in_events, opened=True) == set(in_events)
+
     erased = ok(program.admin.post("enrollment", f"/v1/employees/{leaver}/erasure"))
     assert erased["erased"] is True, erased
     assert (erased["display_name"], erased["email"]) == (None, None), erased
@@ -700,6 +760,26 @@ def test_an_erasure_removes_the_person_everywhere_and_keeps_the_counts(
     findings.check(
         "the sponsor's figures are what they were before the erasure",
         after == before,
+        {k: v for k, v in changed.items() if v[0] != v[1]},
+    )
+
+    # Every stored event, as stored and as anyone with every key now opens it: nothing of them.
+    findings.expect(
+        "no message of any stream to yield the person's name, email or words",
+        lambda: (
+            not (
+                (left := in_streams(program.system, needles, opened=True))
+                | in_streams(program.system, needles, opened=False)
+            )
+            or pytest.fail(f"still in the streams: {left}")
+        ),
+        timeout=30,
+    )
+    rebuilt = rebuilt_counts(program)
+    changed = {k: (before.get(k), rebuilt.get(k)) for k in before.keys() | rebuilt.keys()}
+    findings.check(
+        "reporting rebuilt from the streams after the erasure has the figures of before it",
+        rebuilt == before,
         {k: v for k, v in changed.items() if v[0] != v[1]},
     )
     findings.verdict()

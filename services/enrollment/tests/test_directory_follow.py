@@ -12,6 +12,7 @@ from nats.aio.client import Client as NatsClient
 
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
 from enrollment.participants.repository import (
+    FOLLOWED_DIRECTORY,
     PARTICIPANTS,
     FollowedDirectory,
     ParticipantRepository,
@@ -22,6 +23,7 @@ from enrollment.settings import EnrollmentSettings
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
 from roundtable_shared.events.catalogue.enrollment import WithdrawReason
 from roundtable_shared.events.registry import parse_data
+from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, connect
 
@@ -251,3 +253,53 @@ async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
     await programs.release_seat(pid, "p-x")
     await programs.released(pid, "p-x")
     assert await seats() == (0, [])
+
+
+@pytest.mark.cascade
+async def test_an_erasure_leaves_no_directory_fact_and_no_readable_event_of_the_person(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    nats_client: NatsClient,
+    namespace: str,
+    service_db: Database,
+) -> None:
+    marked = hired(
+        "e-1",
+        display_name="Erin Marker",
+        email="erin.marker@example.com",
+        department="Dept-Marker",
+        location="Town-Marker",
+    )
+    await send_hr(client, marked)
+    pid = await open_program(client, admin)
+    participant = await enrol(client, token, pid, "e-1", CONSENTING)
+    moved = hr_change("e-1", "u-1", "2026-02-01T00:00:00Z", level="Level-Marker")
+    await send_hr(client, moved)
+
+    async def followed() -> bool:
+        kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
+        return bool(kept and (kept.get("facts") or {}).get("reporting_attributes"))
+
+    await wait_for(followed)
+    assert (await client.post("/v1/employees/e-1/erasure", headers=admin)).status_code == 200
+
+    async def withdrawn_and_forgotten() -> bool:
+        answer = await client.get(f"/v1/participants/{participant}", headers=admin)
+        kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
+        return answer.json()["status"] == "withdrawn" and kept is not None and not kept["facts"]
+
+    await wait_for(withdrawn_and_forgotten)
+    kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
+    assert kept is not None and kept["participant_ids"] == [participant]  # ids stay
+    markers = ["Erin Marker", "erin.marker@example.com", "Dept-Marker", "Town-Marker", "Level-"]
+    js = nats_client.jetstream()
+    stream = stream_name("enrollment", namespace)
+    state = (await js.stream_info(stream)).state
+    raw = [(await js.get_msg(stream, s)).data or b"" for s in range(1, state.last_seq + 1)]
+    assert not [m for m in markers if any(m.encode() in r for r in raw)]
+    # Opened with the keys as they are now, as a replay would: nothing of the person either.
+    opened = await enrollment_events(nats_client, namespace, 0)
+    assert not [m for m in markers if any(m in e.model_dump_json() for e in opened)]
+    upserts = [e for e in opened if e.type.endswith("employee.upserted") and e.subject == "e-1"]
+    assert upserts and all(e.data["display_name"] is None for e in upserts)

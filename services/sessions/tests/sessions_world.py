@@ -22,6 +22,7 @@ from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.mongo import Database
 from roundtable_shared.testing.http import running_app
+from roundtable_shared.testing.sealed import opened
 from sessions.app import build_app
 from sessions.settings import SessionsSettings
 
@@ -118,8 +119,11 @@ class World:
         )
         await self.group_at(group_id, version)
 
-    async def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
-        """What the service published to its stream, once its outbox relay sent it."""
+    async def events(
+        self, event_type: str | None = None, *, sealed: bool = False
+    ) -> list[dict[str, Any]]:
+        """What the service published to its stream, once its outbox relay sent it; opened as
+        a consumer sees it, or ``sealed``: as the stream holds it."""
         js = self.nats.jetstream()
         stream = stream_name("sessions", self.namespace)
         try:
@@ -129,7 +133,14 @@ class World:
         found = [
             json.loads((await js.get_msg(stream, seq=n + 1)).data or b"{}") for n in range(count)
         ]
-        return [e for e in found if event_type is None or e["type"] == event_type]
+        if sealed:
+            return [e for e in found if event_type is None or e["type"] == event_type]
+        envelopes = [Envelope.model_validate(e) for e in found]
+        return [
+            e.model_dump(mode="json")
+            for e in await opened(self.nats, self.namespace, envelopes)
+            if event_type is None or e.type == event_type
+        ]
 
     async def wait_events(self, event_type: str, count: int = 1) -> list[dict[str, Any]]:
         async def enough() -> list[dict[str, Any]] | None:

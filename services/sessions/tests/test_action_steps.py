@@ -65,6 +65,8 @@ async def test_committing_in_a_held_session_with_a_peer_as_partner(group_world: 
         and event["data"]["accountability_partner_id"] == "e-3"
     )
     assert "SECRET" not in str(await w.events())
+    # The title is the owner's words: the stream holds it sealed with their key.
+    assert "Book a 1:1" not in str(await w.events(sealed=True))
 
     assert_problem(
         await commit(w, sid, "e-2", accountability_partner_id="e-9"), 422

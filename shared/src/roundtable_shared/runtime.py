@@ -12,6 +12,7 @@ import structlog
 from faststream.nats import NatsBroker
 from pymongo import AsyncMongoClient
 
+from roundtable_shared.events.sealing import KeyRing
 from roundtable_shared.messaging.consumer import ConsumerRunner, EventConsumer
 from roundtable_shared.messaging.inbox import INBOX_INDEXES, Inbox
 from roundtable_shared.messaging.outbox import OutboxRelay, outbox_indexes
@@ -53,7 +54,9 @@ class ServiceRuntime:
             graceful_timeout=10.0,
             log_level=logging.DEBUG,  # one line per message is noise at 1,000 events/s
         )
-        self.publisher = JetStreamPublisher(self.broker, settings.namespace)
+        self.keys = KeyRing(settings.service_name, settings.namespace, settings.stream_replicas)
+        """Per-person data keys: this service's own to seal and shred, every producer's to open."""
+        self.publisher = JetStreamPublisher(self.broker, settings.namespace, seal=self.keys.seal)
         self.inbox = Inbox(self.db)
         self.relay = OutboxRelay(
             self.db,
@@ -85,7 +88,9 @@ class ServiceRuntime:
 
     def add_consumer(self, consumer: EventConsumer) -> None:
         """Register before ``start``."""
-        runner = ConsumerRunner(consumer, self.broker, self.inbox, self.settings.namespace)
+        runner = ConsumerRunner(
+            consumer, self.broker, self.inbox, self.settings.namespace, opener=self.keys.open
+        )
         self._consumers.append(runner)
 
     async def start(self) -> None:
@@ -108,6 +113,7 @@ class ServiceRuntime:
         for producer in PRODUCERS:
             await declare_stream(js, stream_config(producer, ns, replicas))
         await declare_stream(js, dead_letter_config(ns, replicas))
+        await self.keys.bind(js, PRODUCERS)
 
     async def stop(self) -> None:
         for task in self._background_tasks:

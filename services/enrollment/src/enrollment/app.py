@@ -58,9 +58,8 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     employees = EmployeeRepository(runtime.aggregate_store(EMPLOYEES))
     programs = ProgramRepository(runtime.aggregate_store(PROGRAMS))
     participant_repository = ParticipantRepository(runtime.aggregate_store(PARTICIPANTS))
-    participants = ParticipantService(
-        participant_repository, programs, employees, FollowedDirectory(runtime.db)
-    )
+    followed = FollowedDirectory(runtime.db)
+    participants = ParticipantService(participant_repository, programs, employees, followed)
     group_repository = GroupRepository(runtime.aggregate_store(GROUPS))
     matching = MatchingService(
         programs,
@@ -74,7 +73,12 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         lambda: match_when_enrolment_closes(matching, settings.auto_match_poll_seconds)
     )
     participants.on_left_group = groups.on_participant_left
-    participants.on_erased = [matching.forget_in_previews, groups.forget_member_name]
+    participants.on_erased = [
+        runtime.keys.shred,  # first: every event naming the person becomes unreadable
+        matching.forget_in_previews,
+        groups.forget_member_name,
+        followed.forget_facts,
+    ]
     if settings.cascade_consumer:
         runtime.add_consumer(
             directory_cascade(participants, max_deliver=settings.consumer_max_deliver)

@@ -12,6 +12,7 @@ from nats.aio.client import Client as NatsClient
 from roundtable_shared.auth import sign
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.messaging.streams import stream_name
+from roundtable_shared.testing.sealed import opened
 
 HR_SECRET = "test-hr-secret"
 
@@ -67,7 +68,7 @@ async def enrollment_events(
         message = await js.get_msg(stream, seq)
         assert message.data is not None
         envelopes.append(Envelope.from_json(message.data))
-    return envelopes
+    return await opened(nats_client, namespace, envelopes)
 
 
 async def open_program(client: httpx.AsyncClient, admin: dict[str, str], **settings: Any) -> str:

@@ -49,6 +49,7 @@ def build_app(given: ServiceSettings | None = None, *, clock: Clock = utc_now) -
         generations,
         lambda: runtime.broker.connection.jetstream(),
         settings.namespace,
+        runtime.keys,
         is_writer=writer.gate.is_set,
     )
     runtime.add_background(rebuilds.cancel_on_stop)

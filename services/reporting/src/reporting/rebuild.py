@@ -36,6 +36,7 @@ from reporting.rebuilds.domain import Phase, RebuildProgress, StreamProgress
 from reporting.settings import ReportingSettings
 from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
 from roundtable_shared.events.registry import parse_data
+from roundtable_shared.events.sealing import KeyRing
 from roundtable_shared.messaging.streams import (
     PRODUCERS,
     durable_name,
@@ -48,16 +49,21 @@ log = structlog.get_logger(__name__)
 TYPES = {kind.event_type for kind in HANDLERS}
 
 
-def _events(batch: Sequence[Msg]) -> list[tuple[Envelope, EventData]]:
-    out = []
-    for raw in batch:
-        try:
-            envelope = Envelope.from_json(raw.data)
-            if envelope.type in TYPES:
-                out.append((envelope, parse_data(envelope)))
-        except InvalidEvent:
-            continue  # the live consumer dead-lettered it; it changed nothing there either
-    return out
+async def _events(batch: Sequence[Msg], keys: KeyRing) -> list[tuple[Envelope, EventData]]:
+    opened = await asyncio.gather(*(_event(raw, keys) for raw in batch))
+    return [event for event in opened if event is not None]
+
+
+async def _event(raw: Msg, keys: KeyRing) -> tuple[Envelope, EventData] | None:
+    try:
+        envelope = Envelope.from_json(raw.data)
+        if envelope.type not in TYPES:
+            return None
+        # An erased person's sealed fields open as None, as the live consumer sees them.
+        envelope = await keys.open(envelope)
+        return envelope, parse_data(envelope)
+    except InvalidEvent:
+        return None  # the live consumer dead-lettered it; it changed nothing there either
 
 
 class _Drain:
@@ -75,6 +81,7 @@ async def _replay(
     namespace: str,
     drain: _Drain,
     stream_progress: StreamProgress,
+    keys: KeyRing,
 ) -> int:
     """Apply the producer's stream to ``models`` from its start (see ``_Drain``)."""
     durable = durable_name(f"reporting-rebuild-{models.generation}-{producer}", namespace)
@@ -97,7 +104,7 @@ async def _replay(
                 if drain.stop_at is not None and time.monotonic() >= drain.stop_at:
                     return applied
                 continue
-            events = _events(batch)
+            events = await _events(batch, keys)
             await apply_batch(models, events)
             applied += len(events)
             stream_progress.events_applied = applied
@@ -134,6 +141,7 @@ async def rebuild_into(
     generations: Generations,
     namespace: str,
     progress: RebuildProgress,
+    keys: KeyRing,
     *,
     cache_seconds: float = 1.0,
 ) -> None:
@@ -152,7 +160,9 @@ async def rebuild_into(
         log.info("rebuild: replaying the streams", generation=target)
         drains = {p: _Drain() for p in PRODUCERS}
         tasks = [
-            asyncio.create_task(_replay(js, models, p, namespace, drains[p], progress.streams[p]))
+            asyncio.create_task(
+                _replay(js, models, p, namespace, drains[p], progress.streams[p], keys)
+            )
             for p in PRODUCERS
         ]
         caught_up = [asyncio.create_task(drains[p].caught_up.wait()) for p in PRODUCERS]
@@ -200,9 +210,11 @@ async def rebuild(settings: ReportingSettings, *, cache_seconds: float = 1.0) ->
     try:
         generations = Generations(client[settings.database_name], cache_seconds=0)
         js = connection.jetstream()
+        keys = KeyRing(settings.service_name, settings.namespace, settings.stream_replicas)
+        await keys.bind(js, PRODUCERS)
         progress = await start_progress(js, generations, settings.namespace)
         await rebuild_into(
-            js, generations, settings.namespace, progress, cache_seconds=cache_seconds
+            js, generations, settings.namespace, progress, keys, cache_seconds=cache_seconds
         )
         return progress.rebuild_id
     finally:

@@ -113,6 +113,7 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
         conversation_service,
         action_service,
         feedback_repository,
+        runtime.keys.shred,
     )
 
     scheduling_service.step_count = step_repository.count_of_session

@@ -28,6 +28,8 @@ class EventData(BaseModel):
     schema_version: ClassVar[int] = 1
     aggregate: ClassVar[str]
     """What ``subject`` names: an employee id, a program id, a session id..."""
+    sealed_for: ClassVar[str] = "employee_id"
+    """The field naming whose personal data the model's ``Sealed`` fields are (see sealing)."""
 
 
 class Envelope(BaseModel):

@@ -89,9 +89,17 @@ class ConsumerRunner:
     """
 
     def __init__(
-        self, consumer: EventConsumer, broker: NatsBroker, inbox: Inbox, namespace: str
+        self,
+        consumer: EventConsumer,
+        broker: NatsBroker,
+        inbox: Inbox,
+        namespace: str,
+        opener: Callable[[Envelope], Awaitable[Envelope]] | None = None,
     ) -> None:
+        """``opener``: what opens the sealed personal fields of an event before its handler
+        sees it (the raw message, still sealed, is what a dead letter keeps)."""
         self.consumer = consumer
+        self._open = opener
         self._broker = broker
         self._inbox = inbox
         self._namespace = namespace
@@ -160,7 +168,9 @@ class ConsumerRunner:
                 await asyncio.sleep(1.0)
 
     async def process(self, batch: Sequence[Msg]) -> None:
-        deliveries = [d for d in [await self._parse(raw) for raw in batch] if d is not None]
+        # Side by side: opening sealed fields may read a key from the bucket for each event.
+        parsed = await asyncio.gather(*(self._parse(raw) for raw in batch))
+        deliveries = [d for d in parsed if d is not None]
         fresh = await self._drop_duplicates(deliveries)
         if self.consumer.batch_handler is not None:
             applied = await self._apply_batch(fresh)
@@ -219,6 +229,8 @@ class ConsumerRunner:
         try:
             envelope = Envelope.from_json(raw.data)
             handler = self.consumer.handlers.get(envelope.type)
+            if handler is not None and self._open is not None:
+                envelope = await self._open(envelope)
             data = parse_data(envelope) if handler else None
         except InvalidEvent as exc:
             await self._dead_letter(raw, f"invalid event: {exc}", raw.metadata.num_delivered or 1)

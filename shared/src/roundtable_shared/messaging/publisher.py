@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from faststream.nats import NatsBroker
 
 from roundtable_shared.events.envelope import Envelope, service_of, subject_for
@@ -11,13 +13,24 @@ CLOUDEVENTS_JSON = "application/cloudevents+json"
 
 
 class JetStreamPublisher:
-    def __init__(self, broker: NatsBroker, namespace: str = "", timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        broker: NatsBroker,
+        namespace: str = "",
+        timeout: float = 5.0,
+        seal: Callable[[Envelope], Awaitable[Envelope]] | None = None,
+    ) -> None:
+        """``seal``: what turns the personal fields of an event into their sealed form; every
+        event leaves through it, so no stream ever holds them in the clear."""
         self._broker = broker
         self._namespace = namespace
         self._timeout = timeout
+        self._seal = seal
 
     async def publish(self, envelope: Envelope) -> None:
         """Returns once JetStream stored the event (or recognised it as a duplicate)."""
+        if self._seal is not None:
+            envelope = await self._seal(envelope)
         await self._broker.publish(
             envelope.to_json(),
             subject_for(envelope.type, self._namespace),

@@ -188,6 +188,11 @@ class FollowedDirectory:
             upsert=True,
         )
 
+    async def forget_facts(self, employee_id: str) -> None:
+        """Erasure: the directory attributes kept here go; the enrolment ids (opaque) stay, so a
+        repeated erasure still finds the enrolments."""
+        await self.collection.update_one({"_id": employee_id}, {"$set": {"facts": {}}})
+
     async def add_missing(self, by_employee: dict[str, set[str]]) -> int:
         """Documents and enrolment ids for enrolments saved before they were kept here (at
         start); returns for how many employees something was added."""

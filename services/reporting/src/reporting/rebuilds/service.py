@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from reporting.projections.generations import Generations
 from reporting.rebuild import rebuild_into, start_progress
 from reporting.rebuilds.domain import RebuildProgress
+from roundtable_shared.events.sealing import KeyRing
 from roundtable_shared.http.problems import Conflict, NotFound, ServiceUnavailable
 
 
@@ -27,9 +28,11 @@ class Rebuilds:
         generations: Generations,
         jetstream: Callable[[], JetStreamContext],
         namespace: str,
+        keys: KeyRing,
         is_writer: Callable[[], bool] = lambda: True,
     ) -> None:
         self.generations = generations
+        self.keys = keys
         self.jetstream = jetstream
         self.namespace = namespace
         self.is_writer = is_writer
@@ -69,6 +72,7 @@ class Rebuilds:
                 self.generations,
                 self.namespace,
                 progress,
+                self.keys,
                 cache_seconds=self.generations.cache_seconds,
             )
 

@@ -89,8 +89,19 @@ class ConversationRepository:
         return scope
 
     async def mentioning(self, employee_id: str) -> list[Conversation]:
+        """Every conversation holding something of this person: as an attendee or invitee, as
+        the author of a shared note (a member may add one to a session held before they
+        joined), in the current record or in one a correction moved to the history."""
         found = self.collection.find(
-            {"$or": [{"record.attendee_ids": employee_id}, {"invited_ids": employee_id}]},
+            {
+                "$or": [
+                    {"record.attendee_ids": employee_id},
+                    {"invited_ids": employee_id},
+                    {"record.shared_notes.author_id": employee_id},
+                    {"history.record.attendee_ids": employee_id},
+                    {"history.record.shared_notes.author_id": employee_id},
+                ]
+            },
             CONVERSATION,
         )
         return [Conversation.model_validate(d) async for d in found]

@@ -197,8 +197,14 @@ class EmployeeRepository:
         self.collection = db[EMPLOYEES]
 
     async def store(
-        self, employee_id: str, version: int, *, display_name: str, time_zone: str
+        self,
+        employee_id: str,
+        version: int,
+        *,
+        display_name: str | None,
+        time_zone: str | None,
     ) -> bool:
+        """Name and zone are None when the person was erased before this copy was made."""
         return await upsert_if_newer(
             self.collection,
             employee_id,

@@ -21,6 +21,9 @@ from sessions.common import as_utc, invalid, zone
 from sessions.membership.domain import Group
 
 MAX_DURATION = timedelta(hours=8)
+ERASED = "[erased]"
+WORDS = ("title", "location", "join_url", "agenda")
+"""A session's fields a member writes: their words, erased with them."""
 
 
 class SessionStatus(StrEnum):
@@ -66,6 +69,9 @@ class Session(BaseModel):
     status: SessionStatus = SessionStatus.SCHEDULED
     invited_ids: list[str]
     scheduled_by: str | None = None
+    written_by: dict[str, str] | None = None
+    """Who wrote each of the ``WORDS`` set (field -> employee id); None on sessions scheduled
+    before it was kept, whose words are taken as their scheduler's."""
     scheduled_at: AwareDatetime
     cancellation: Cancellation | None = None
     request_fingerprint: str | None = None
@@ -115,12 +121,19 @@ def schedule(
     group.require_member(by)
     group.require_active()
     plan = check_plan(plan, now)
+    written = {
+        name: by
+        for name in WORDS
+        # A title left to its default (the group's name) is nobody's words.
+        if getattr(plan, name) is not None and not (name == "title" and plan.title == group.name)
+    }
     session = Session(
         id=session_id,
         group_id=group.group_id,
         program_id=group.program_id,
         invited_ids=group.member_ids[:ROUNDTABLE_MAX],
         scheduled_by=by,
+        written_by=written,
         scheduled_at=now,
         request_fingerprint=fingerprint,
         **plan.model_dump(),
@@ -135,9 +148,32 @@ def schedule(
         time_zone=session.time_zone,
         attendee_ids=session.invited_ids,
         join_url=session.join_url,
+        title_by=written.get("title"),
+        join_url_by=written.get("join_url"),
         scheduled_by=by,
     )
     return session, [event]
+
+
+def authors(session: Session) -> dict[str, str]:
+    """Who wrote each of the session's words."""
+    if session.written_by is not None:
+        return dict(session.written_by)
+    by = session.scheduled_by
+    return {n: by for n in WORDS if by is not None and getattr(session, n) is not None}
+
+
+def _authors_after(session: Session, plan: Plan, by: str) -> dict[str, str]:
+    written = authors(session)
+    for name in WORDS:
+        new = getattr(plan, name)
+        if new == getattr(session, name):
+            continue
+        if new is None:
+            written.pop(name, None)
+        else:
+            written[name] = by
+    return written
 
 
 def _require_scheduled(session: Session) -> None:
@@ -153,7 +189,8 @@ def reschedule(
     _require_scheduled(session)
     plan = check_plan(plan, now)
     invited = group.member_ids[:ROUNDTABLE_MAX]
-    changes = {"$set": {**plan.model_dump(), "invited_ids": invited}}
+    written = _authors_after(session, plan, by)
+    changes = {"$set": {**plan.model_dump(), "invited_ids": invited, "written_by": written}}
     event = SessionRescheduled(
         session_id=session.id,
         group_id=session.group_id,
@@ -164,6 +201,8 @@ def reschedule(
         time_zone=plan.time_zone,
         attendee_ids=invited,
         join_url=plan.join_url,
+        title_by=written.get("title"),
+        join_url_by=written.get("join_url"),
         previous_starts_at=session.starts_at,
     )
     return changes, [event]
@@ -186,7 +225,13 @@ def reinvite(
     changes = {"$set": {"invited_ids": invited}}
     # The catalogue's way of telling reminders "same session, new people": a rescheduled event
     # carries the whole schedule and its attendees; the start does not move.
-    event = SessionRescheduled(
+    return changes, [_unmoved(session.model_copy(update={"invited_ids": invited}))]
+
+
+def _unmoved(session: Session) -> SessionRescheduled:
+    """The whole schedule of a session whose start does not move (new people, erased words)."""
+    written = authors(session)
+    return SessionRescheduled(
         session_id=session.id,
         group_id=session.group_id,
         program_id=session.program_id,
@@ -194,11 +239,38 @@ def reinvite(
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         time_zone=session.time_zone,
-        attendee_ids=invited,
+        attendee_ids=session.invited_ids,
         join_url=session.join_url,
+        title_by=written.get("title"),
+        join_url_by=written.get("join_url"),
         previous_starts_at=session.starts_at,
     )
-    return changes, [event]
+
+
+def erase_words(
+    session: Session, employee_id: str, now: datetime
+) -> tuple[dict[str, Any], list[EventData]] | None:
+    """The session without what this person wrote (title, place, link, agenda, cancellation
+    note), or None when nothing of theirs is in it. An upcoming session's new schedule goes to
+    reminders, whose copy held the words."""
+    written = authors(session)
+    mine = [name for name, by in written.items() if by == employee_id]
+    cancellation = session.cancellation
+    note_mine = (
+        cancellation is not None
+        and cancellation.by == employee_id
+        and cancellation.note is not None
+    )
+    if not mine and not note_mine:
+        return None
+    fields: dict[str, Any] = {name: ERASED if name == "title" else None for name in mine}
+    fields["written_by"] = {n: by for n, by in written.items() if by != employee_id}
+    if cancellation is not None and note_mine:
+        fields["cancellation"] = cancellation.model_copy(update={"note": None}).model_dump()
+    changes = {"$set": fields}
+    if session.status is not SessionStatus.SCHEDULED or session.starts_at <= now:
+        return changes, []
+    return changes, [_unmoved(after_change(session, changes, session.version))]
 
 
 def cancel(

@@ -17,7 +17,7 @@ from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
 from sessions.common import page_in_memory, utcnow
-from sessions.scheduling.domain import Session, SessionStatus
+from sessions.scheduling.domain import WORDS, Session, SessionStatus
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +78,22 @@ class SessionRepository:
             SCHEDULE_ONLY,
             sort=[("starts_at", 1)],
             limit=500,
+        )
+        return [Session.model_validate(d) async for d in found]
+
+    async def with_words_of(self, employee_id: str) -> list[Session]:
+        """Sessions holding something this person wrote: a title, place, link or agenda (on
+        sessions from before authors were kept, their scheduler's), or a cancellation note.
+        A scan, done once per erasure."""
+        found = self.collection.find(
+            {
+                "$or": [
+                    *({f"written_by.{name}": employee_id} for name in WORDS),
+                    {"written_by": None, "scheduled_by": employee_id},
+                    {"cancellation.by": employee_id},
+                ]
+            },
+            SCHEDULE_ONLY,
         )
         return [Session.model_validate(d) async for d in found]
 

@@ -213,6 +213,24 @@ class SchedulingService:
                 raise RuntimeError(f"session {session.id} kept changing; the event will return")
         return changed
 
+    async def erase_words(self, employee_id: str) -> int:
+        """Erasure: what the person wrote on any session leaves it (repeatable)."""
+        erased = 0
+        now = self.clock()
+        for session in await self.sessions.with_words_of(employee_id):
+            for _attempt in range(REINVITE_ATTEMPTS):
+                decision = domain.erase_words(session, employee_id, now)
+                if decision is None:
+                    break
+                changes, events = decision
+                if await self.sessions.store.update(session.id, session.version, changes, events):
+                    erased += 1
+                    break
+                session = await self.load(session.id)  # changed meanwhile: decide again
+            else:
+                raise RuntimeError(f"session {session.id} kept changing; the event will return")
+        return erased
+
     # --- calendars ------------------------------------------------------------------------------
 
     async def ics(self, session_id: str, principal: Principal) -> bytes:

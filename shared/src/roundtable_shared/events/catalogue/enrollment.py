@@ -7,14 +7,16 @@ copy and never has to merge deltas; the envelope's ``aggregateversion`` orders t
 
 Personal data is kept to what consumers need (an id, a display name, an email, a time zone, a
 status). Department, level and location travel only on participant events, and only when the
-participant consented to reporting, because reporting is their only consumer.
+participant consented to reporting, because reporting is their only consumer. Names, emails, time
+zones and those attributes are ``Sealed``: encrypted with the person's key, unreadable once they
+are erased.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -30,6 +32,7 @@ from roundtable_shared.bounded import (
 )
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.events.registry import event
+from roundtable_shared.events.sealing import Sealed
 
 # --- shared field types --------------------------------------------------------------------------
 
@@ -49,6 +52,10 @@ TimeZoneName = Annotated[
 ]
 
 DisplayName = Annotated[str, Field(min_length=1, max_length=200, examples=["Ada Lovelace"])]
+
+Email = Annotated[
+    str, Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320, examples=["ada.lovelace@example.com"])
+]
 
 
 class EmploymentStatus(StrEnum):
@@ -154,9 +161,11 @@ class GroupMember(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    sealed_for: ClassVar[str] = "employee_id"
+
     employee_id: Id
     participant_id: Id = Field(description="The member's enrolment in the group's program.")
-    display_name: DisplayName
+    display_name: Sealed[DisplayName]
 
 
 # --- employees (subject: employee id) ------------------------------------------------------------
@@ -167,11 +176,11 @@ class EmployeeUpserted(EventData):
     """An employee was added to or changed in the directory (from HR); the full current record."""
 
     employee_id: Id = Field(examples=["emp_4711"])
-    display_name: DisplayName
-    email: str = Field(
-        pattern=r"^[^@\s]+@[^@\s]+$", max_length=320, examples=["ada.lovelace@example.com"]
+    display_name: Sealed[DisplayName]
+    email: Sealed[Email]
+    time_zone: Sealed[TimeZoneName] = Field(
+        description="The person's IANA zone (where they are): sealed like their name."
     )
-    time_zone: TimeZoneName
     employment_status: EmploymentStatus
     updated_at: AwareDatetime = Field(description="When HR recorded the change.")
 
@@ -286,7 +295,7 @@ class _ParticipantConsentEvent(_ParticipantEvent):
     consent_to_reporting: bool = Field(
         description="Whether the participant allows their attributes in sponsors' breakdowns."
     )
-    reporting_attributes: ReportingAttributes | None = Field(
+    reporting_attributes: Sealed[ReportingAttributes] = Field(
         default=None, description="Present only when consent_to_reporting is true."
     )
 

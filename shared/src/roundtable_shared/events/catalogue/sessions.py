@@ -1,22 +1,25 @@
 """Events the sessions service publishes (stream ``roundtable-sessions``).
 
 Confidentiality: what is said in a peer-coaching conversation stays in the sessions service. These
-events carry ids, times, counts, ratings, statuses and the titles of action steps (which the
-reminders service has to show), never challenges, notes, suggestions or comments.
+events carry ids, times, counts, ratings, statuses and the titles of action steps and sessions
+(which the reminders service has to show), never challenges, notes, suggestions or comments. The
+words a member wrote (titles, a session's link) are ``Sealed`` with that member's key.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from roundtable_shared.events.catalogue.enrollment import ROUNDTABLE_MAX, Id, TimeZoneName
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.events.registry import event
+from roundtable_shared.events.sealing import Sealed, SealedFor
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
+JoinUrl = Annotated[str, Field(max_length=2000)]
 
 
 class SessionCancelReason(StrEnum):
@@ -48,7 +51,10 @@ class _SessionEvent(EventData):
 class _SessionSchedule(_SessionEvent):
     """The whole schedule of a session, so reminders can (re)plan from one event."""
 
-    title: Title = Field(examples=["Roundtable 3: session 2"])
+    title: Annotated[Sealed[Title], SealedFor("title_by")] = Field(
+        examples=["Roundtable 3: session 2"],
+        description="Sealed for ``title_by`` when a member wrote it (a default one is plain).",
+    )
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     time_zone: TimeZoneName = Field(description="The zone the session was planned in.")
@@ -57,8 +63,14 @@ class _SessionSchedule(_SessionEvent):
         max_length=ROUNDTABLE_MAX,
         description="Employee ids expected to attend (the group's members when scheduled).",
     )
-    join_url: str | None = Field(
-        default=None, max_length=2000, examples=["https://meet.example.com/abc-defg"]
+    join_url: Annotated[Sealed[JoinUrl], SealedFor("join_url_by")] = Field(
+        default=None, examples=["https://meet.example.com/abc-defg"]
+    )
+    title_by: Id | None = Field(
+        default=None, description="Employee id of the member who wrote the title, if one did."
+    )
+    join_url_by: Id | None = Field(
+        default=None, description="Employee id of the member who gave the link, if one did."
     )
 
     @model_validator(mode="after")
@@ -135,6 +147,8 @@ class SessionAttendanceCorrected(_SessionEvent):
 class _ActionEvent(EventData):
     """Which action step, where it was committed, and whose it is; not an event by itself."""
 
+    sealed_for: ClassVar[str] = "owner_id"
+
     action_id: Id = Field(examples=["act_5c3e"])
     session_id: Id = Field(description="The session it was committed in.")
     group_id: Id
@@ -148,7 +162,7 @@ class _ActionStep(_ActionEvent):
     accountability_partner_id: Id = Field(
         description="Employee id of the peer who holds the owner accountable."
     )
-    title: Title = Field(examples=["Book a skip-level 1:1 with the CFO"])
+    title: Sealed[Title] = Field(examples=["Book a skip-level 1:1 with the CFO"])
     due_at: AwareDatetime = Field(description="End of the due day in the owner's time zone.")
 
     @model_validator(mode="after")
