@@ -21,6 +21,7 @@ from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
 
 from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
 from roundtable_shared.events.registry import parse_data
@@ -33,6 +34,7 @@ from roundtable_shared.messaging.streams import (
     stream_name,
 )
 from roundtable_shared.observability import metrics
+from roundtable_shared.observability.redaction import exception_summary, validation_summary
 from roundtable_shared.observability.tracing import current_traceparent
 
 log = structlog.get_logger(__name__)
@@ -221,7 +223,8 @@ class ConsumerRunner:
             handler = self.consumer.handlers.get(envelope.type)
             data = parse_data(envelope) if handler else None
         except InvalidEvent as exc:
-            await self._dead_letter(raw, f"invalid event: {exc}", raw.metadata.num_delivered or 1)
+            reason = f"invalid event: {_invalid_reason(exc)}"
+            await self._dead_letter(raw, reason, raw.metadata.num_delivered or 1)
             return None
         if handler is None or data is None:
             await raw.ack()
@@ -251,11 +254,15 @@ class ConsumerRunner:
     async def _failed(self, raw: Msg, exc: Exception, delivered: int) -> None:
         if delivered >= self.consumer.max_deliver:
             log.exception("event handler failed for the last time", attempts=delivered)
-            await self._dead_letter(raw, f"handler failed {delivered} times: {exc!r}", delivered)
+            reason = f"handler failed {delivered} times: {exception_summary(exc)}"
+            await self._dead_letter(raw, reason, delivered)
             return
         delay = self.consumer.retry_delay(delivered)
         log.warning(
-            "event handler failed, retrying", attempts=delivered, delay=delay, error=repr(exc)
+            "event handler failed, retrying",
+            attempts=delivered,
+            delay=delay,
+            error=exception_summary(exc),
         )
         await raw.nak(delay=delay)
         self._count("retried")
@@ -285,3 +292,12 @@ class ConsumerRunner:
         lag = max(0.0, (datetime.now(UTC) - envelope.time).total_seconds())
         metrics.CONSUMER_LAG_SECONDS.labels(consumer=self.consumer.name).set(lag)
         metrics.CONSUMER_LAST_APPLIED.labels(consumer=self.consumer.name).set(now)
+
+
+def _invalid_reason(exc: InvalidEvent) -> str:
+    """Why an event is invalid, without the values it holds (a dead letter's reason is logged
+    and kept beside it): the failing fields and error kinds, or an unknown type."""
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):  # the envelope's, or its data's (``parse_data``)
+        return validation_summary(cause, "data." if str(exc).startswith("data.") else "")
+    return str(exc) if str(exc).startswith("type: ") else type(exc).__name__
