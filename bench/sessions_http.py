@@ -90,7 +90,9 @@ async def publish_groups(nats_url: str, groups: int) -> None:
             members=members,
             formed_at=datetime.now(UTC),
         )
-        envelope = new_envelope(data, subject=f"g-{g}", aggregate_version=1, source="/bench")
+        envelope = new_envelope(
+            data, subject=f"g-{g}", aggregate_version=1, source="/roundtable/enrollment"
+        )
         await js.publish(
             NAMESPACE + envelope.type, envelope.to_json(), headers={"Nats-Msg-Id": envelope.id}
         )

@@ -23,7 +23,13 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
-from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
+from roundtable_shared.events.envelope import (
+    Envelope,
+    EventData,
+    InvalidEvent,
+    service_of,
+    subject_for,
+)
 from roundtable_shared.events.registry import parse_data
 from roundtable_shared.messaging.inbox import Inbox
 from roundtable_shared.messaging.streams import (
@@ -220,6 +226,9 @@ class ConsumerRunner:
         """The delivery, or None when the message was settled here (dead-lettered or skipped)."""
         try:
             envelope = Envelope.from_json(raw.data)
+            if (forged := self._not_from_its_producer(raw, envelope)) is not None:
+                await self._dead_letter(raw, forged, raw.metadata.num_delivered or 1)
+                return None
             handler = self.consumer.handlers.get(envelope.type)
             data = parse_data(envelope) if handler else None
         except InvalidEvent as exc:
@@ -231,6 +240,21 @@ class ConsumerRunner:
             self._count("ignored")
             return None
         return _Delivery(raw, envelope, data, handler)
+
+    def _not_from_its_producer(self, raw: Msg, envelope: Envelope) -> str | None:
+        """Why the envelope does not belong where it was found, or None when it does.
+
+        NATS lets only a producer's user publish on ``roundtable.<producer>.>``, so the subject
+        names the producer; an envelope that claims another type or ``source`` than that
+        subject's service was forged or misrouted, and is never applied."""
+        producer = self.consumer.source_service
+        if raw.subject != subject_for(envelope.type, self._namespace):
+            return "forged event: its type is not its subject"
+        if service_of(envelope.type) != producer:
+            return f"forged event: not an event of {producer}"
+        if envelope.source != f"/roundtable/{producer}":
+            return f"forged event: its source is not {producer}"
+        return None
 
     async def _apply(self, delivery: _Delivery) -> bool:
         envelope = delivery.envelope
