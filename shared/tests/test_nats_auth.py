@@ -7,6 +7,7 @@ each user's permissions name this test's namespace, its streams and its consumer
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,3 +242,19 @@ def test_each_service_declares_its_own_stream_and_only_creates_those_it_reads() 
     assert declared_streams("reporting") == dict.fromkeys(
         ["enrollment", "reminders", "sessions"], False
     )
+
+
+def test_a_kv_bucket_is_one_field_of_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """How crypto-shredding keys (a KV bucket enrollment writes, every service reads) fit in."""
+    from roundtable_shared.messaging import permissions
+
+    table = dict(permissions.ACCESS)
+    table["enrollment"] = dataclasses.replace(table["enrollment"], kv_write=("keys",))
+    table["sessions"] = dataclasses.replace(table["sessions"], kv_read=("keys",))
+    monkeypatch.setattr(permissions, "ACCESS", table)
+
+    writer = permissions.grants("enrollment", "t1.").publish
+    reader = permissions.grants("sessions", "t1.").publish
+    assert "$KV.t1_keys.>" in writer and "$JS.API.STREAM.CREATE.KV_t1_keys" in writer
+    assert "$JS.API.DIRECT.GET.KV_t1_keys.>" in reader
+    assert not any(s.startswith(("$KV.", "$JS.API.STREAM.CREATE.KV_")) for s in reader)

@@ -7,8 +7,12 @@ own streams and consumers need; it receives replies only on its private inbox pr
 read the messages another service's pull consumers are handed. Everything not listed is refused
 by the server: a forged ``group.changed`` from the sessions service never reaches a stream.
 
-Adding access (a KV bucket every service reads, say) means adding it to ``ACCESS`` below, e.g.
-``kv_read=("keys",)`` for a bucket ``keys``; ``grants`` turns that into the bucket's subjects.
+Adding access means adding it to ``ACCESS`` below; ``grants`` turns it into subjects. A KV
+bucket ``keys`` that enrollment writes and every service reads: ``kv_write=("keys",)`` on
+enrollment's entry, ``kv_read=("keys",)`` on the others' (the bucket's name is namespaced like a
+stream's: ``durable_name("keys", namespace)``). Then regenerate the deployed configurations
+(``roundtable nats-config > deploy/nats/roundtable.conf`` and the users block of
+``deploy/kubernetes/nats-values.yaml``); their tests say when they are stale.
 
 A namespace (tests) prefixes subjects with one token (``t1234.``) and stream and consumer names
 inside their token (``t1234_roundtable-sessions``). NATS wildcards match whole tokens only, so a
@@ -133,6 +137,10 @@ class _Names:
     def durable(self, consumer: str) -> str:
         return "*" if self.namespace is None else durable_name(consumer, self.namespace)
 
+    def bucket(self, bucket: str) -> str:
+        """A KV bucket's name, namespaced as a stream's is (one token)."""
+        return "*" if self.namespace is None else durable_name(bucket, self.namespace)
+
     def dead_letter_subject(self, consumer: str) -> str:
         if self.namespace is None:  # tests name consumers of their own too
             return f"*.{dead_letter_subject('*')}"
@@ -157,15 +165,26 @@ def _consumer_api(stream: str, durable: str, *, delete: bool = False) -> list[st
 
 
 def _kv(bucket: str, *, write: bool) -> list[str]:
-    stream = f"KV_{bucket}"
+    """A JetStream KV bucket is the stream ``KV_<bucket>`` on subjects ``$KV.<bucket>.<key>``:
+    reading is stream information and getting messages (direct or not) and watching (an
+    ordered consumer); writing adds creating the bucket and publishing (and deleting) keys."""
+    stream = "*" if bucket == "*" else f"KV_{bucket}"
     read = [
         f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.DIRECT.GET.{stream}",
         f"$JS.API.DIRECT.GET.{stream}.>",
         f"$JS.API.STREAM.MSG.GET.{stream}",
-        f"$JS.API.CONSUMER.CREATE.{stream}.>",  # watching keys: an ordered consumer
-        f"$JS.API.CONSUMER.CREATE.{stream}",
+        f"$JS.API.CONSUMER.CREATE.{stream}",  # watching keys: an ordered consumer
+        f"$JS.API.CONSUMER.CREATE.{stream}.>",
     ]
-    return [*read, f"$KV.{bucket}.>"] if write else read
+    if not write:
+        return read
+    return [
+        *read,
+        f"$JS.API.STREAM.CREATE.{stream}",
+        f"$JS.API.STREAM.UPDATE.{stream}",
+        f"$KV.{bucket}.>",
+    ]
 
 
 def grants(service: str, namespace: str | None = "") -> Grants:
@@ -189,9 +208,9 @@ def grants(service: str, namespace: str | None = "") -> Grants:
     for producer in access.replays:
         publish += _consumer_api(names.stream(producer), "*", delete=True)
     for bucket in access.kv_write:
-        publish += _kv(bucket, write=True)
+        publish += _kv(names.bucket(bucket), write=True)
     for bucket in access.kv_read:
-        publish += _kv(bucket, write=False)
+        publish += _kv(names.bucket(bucket), write=False)
     publish += list(access.extra)
     return Grants(publish=_unique(publish), subscribe=[f"{inbox_prefix(service)}.>"])
 
