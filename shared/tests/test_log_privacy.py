@@ -121,6 +121,13 @@ def test_a_500_logs_neither_the_body_nor_locals_nor_the_token(
     errors = [line for line in logged if line["message"] == "unhandled error"]
     assert [e["exception"][-1]["type"] for e in errors] == ["RuntimeError", "ValidationError"]
     assert "email (int_parsing)" in errors[1]["exception"][-1]["summary"]
+    # uvicorn logs each one too, through the standard library: the same treatment.
+    asgi = "Exception in ASGI application"
+    from_uvicorn = [line for line in logged if line["message"].startswith(asgi)]
+    assert [line["exception"][-1]["type"] for line in from_uvicorn] == [
+        "RuntimeError",
+        "ValidationError",
+    ]
 
 
 def action_with_markers(action_id: str) -> Envelope:
