@@ -279,7 +279,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="roundtable-sessions-bench-") as tmp,
-        LocalServers(Path(tmp)) as servers,
+        LocalServers(Path(tmp), nats_namespace=None) as servers,  # a namespace per run
     ):
         sock = listening_socket()
         issuer = DevIssuer(Path(tmp) / "issuer", f"http://127.0.0.1:{sock.getsockname()[1]}")
@@ -289,7 +289,7 @@ def main() -> None:
             env = {
                 **os.environ,
                 "SESSIONS_MONGODB_URI": servers.mongodb_uri,
-                "SESSIONS_NATS_URL": servers.nats_url,
+                **servers.service_nats_env("sessions"),  # its own NATS user
                 "SESSIONS_NAMESPACE": NAMESPACE,
                 "SESSIONS_HTTP_PORT": str(port),
                 "SESSIONS_JWKS_URL": issuer.jwks_uri,

@@ -320,6 +320,23 @@ class LocalServers:
             self.mongodb_uri = self.mongo.start().url
         return self
 
+    def service_nats(self, service: str) -> dict[str, str]:
+        """Settings fields (``nats_url``, ``nats_user``, ``nats_password``) that connect
+        ``service`` as its own NATS user; the URL alone for a server from the environment."""
+        if self.nats_credentials is None:
+            return {"nats_url": self.nats_url}
+        return {
+            "nats_url": self.nats_server_url,
+            "nats_user": service,
+            "nats_password": self.nats_credentials.password(service),
+        }
+
+    def service_nats_env(self, service: str) -> dict[str, str]:
+        """The same as ``<SERVICE>_NATS_...`` environment variables."""
+        return {
+            f"{service.upper()}_{key.upper()}": v for key, v in self.service_nats(service).items()
+        }
+
     def stop(self) -> None:
         self.nats.stop()
         self.mongo.stop()
