@@ -234,3 +234,16 @@ async def test_a_failing_relay_logs_no_event_data(
     assert_absent(captured, EMAIL, "marker.person", NOTE, "MARKER-NOTE")
     failed = [line for line in lines(captured) if line["message"] == "outbox relay pass failed"]
     assert failed[0]["exception"][-1]["frames"], "logged with its exception's type and frames"
+
+
+def test_an_outgoing_request_does_not_log_its_url(
+    dev_issuer: DevIssuer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A chat webhook's URL is its credential (``/services/T0/B0/<secret>``): httpx logs each
+    request's URL at INFO, which a service's logging must not let through."""
+    configure_logging("logtest")
+    secret = "MARKERWEBHOOKSECRET0123456789"
+    capsys.readouterr()
+    response = httpx.post(f"{dev_issuer.issuer_url}/services/T0/B0/{secret}", json={})
+    assert response.status_code == 404  # a real request went out and came back
+    assert_absent(capsys.readouterr().err, secret)
