@@ -752,7 +752,7 @@ def resolve_loop(choice: str) -> str:
 def servers() -> Iterator[LocalServers]:
     with (
         tempfile.TemporaryDirectory(prefix="roundtable-bench-") as tmp,
-        LocalServers(Path(tmp)) as local,
+        LocalServers(Path(tmp), nats_namespace=None) as local,  # a namespace per run
     ):
         yield local
 

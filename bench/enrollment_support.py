@@ -54,7 +54,7 @@ def _free_port() -> int:
 def enrollment_service() -> Iterator[Service]:
     with (
         tempfile.TemporaryDirectory(prefix="roundtable-bench-") as tmp,
-        LocalServers(Path(tmp)) as local,
+        LocalServers(Path(tmp), nats_namespace=None) as local,  # a namespace per run
     ):
         sock = listening_socket()
         issuer = DevIssuer(Path(tmp) / "issuer", f"http://127.0.0.1:{sock.getsockname()[1]}")
@@ -65,7 +65,7 @@ def enrollment_service() -> Iterator[Service]:
                 **os.environ,
                 "ENROLLMENT_HTTP_PORT": str(port),
                 "ENROLLMENT_MONGODB_URI": local.mongodb_uri,
-                "ENROLLMENT_NATS_URL": local.nats_url,
+                **local.service_nats_env("enrollment"),  # its own NATS user
                 "ENROLLMENT_NAMESPACE": namespace,
                 "ENROLLMENT_JWT_ISSUER": issuer.issuer_url,
                 "ENROLLMENT_JWKS_URL": issuer.jwks_uri,

@@ -67,7 +67,7 @@ async def run(programs: int) -> None:
     with servers() as local:
         namespace = "benchproj."
         settings = ReportingSettings(
-            mongodb_uri=local.mongodb_uri, nats_url=local.nats_url, namespace=namespace
+            mongodb_uri=local.mongodb_uri, namespace=namespace, **local.service_nats("reporting")
         )
         nc = await nats.connect(local.nats_url)
         js = nc.jetstream()

@@ -90,7 +90,9 @@ async def publish_groups(nats_url: str, groups: int) -> None:
             members=members,
             formed_at=datetime.now(UTC),
         )
-        envelope = new_envelope(data, subject=f"g-{g}", aggregate_version=1, source="/bench")
+        envelope = new_envelope(
+            data, subject=f"g-{g}", aggregate_version=1, source="/roundtable/enrollment"
+        )
         await js.publish(
             NAMESPACE + envelope.type, envelope.to_json(), headers={"Nats-Msg-Id": envelope.id}
         )
@@ -277,7 +279,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="roundtable-sessions-bench-") as tmp,
-        LocalServers(Path(tmp)) as servers,
+        LocalServers(Path(tmp), nats_namespace=None) as servers,  # a namespace per run
     ):
         sock = listening_socket()
         issuer = DevIssuer(Path(tmp) / "issuer", f"http://127.0.0.1:{sock.getsockname()[1]}")
@@ -287,7 +289,7 @@ def main() -> None:
             env = {
                 **os.environ,
                 "SESSIONS_MONGODB_URI": servers.mongodb_uri,
-                "SESSIONS_NATS_URL": servers.nats_url,
+                **servers.service_nats_env("sessions"),  # its own NATS user
                 "SESSIONS_NAMESPACE": NAMESPACE,
                 "SESSIONS_HTTP_PORT": str(port),
                 "SESSIONS_JWKS_URL": issuer.jwks_uri,

@@ -332,3 +332,47 @@ def test_asyncapi_document_is_up_to_date() -> None:
 
     committed = json.loads((REPO_ROOT / "docs" / "asyncapi.json").read_text())
     assert committed == json.loads(json.dumps(asyncapi_document()))
+
+
+# --- NATS: users only ------------------------------------------------------------------------
+
+
+def test_compose_nats_has_users_only_with_the_tables_permissions(compose: dict[str, Any]) -> None:
+    """compose's NATS loads the generated users file, which is current, and every password it
+    names comes from its environment (from .env), none from the file."""
+    from roundtable_shared.local.nats_auth import deployed_server_config, password_variable
+    from roundtable_shared.messaging.permissions import ADMIN_USER, SUPPORT_USER
+
+    conf = REPO_ROOT / "deploy" / "nats" / "roundtable.conf"
+    assert conf.read_text(encoding="utf-8") == deployed_server_config(""), (
+        "deploy/nats/roundtable.conf is stale: uv run roundtable nats-config > "
+        "deploy/nats/roundtable.conf"
+    )
+    nats = _service(compose, "nats")
+    command = list(map(str, nats["command"]))
+    mounted = command[command.index("-c") + 1]
+    assert any(
+        str(volume).startswith("./deploy/nats/roundtable.conf:" + mounted)
+        for volume in nats["volumes"]
+    )
+    environment = _environment(nats)
+    for user in (*SERVICES, ADMIN_USER, SUPPORT_USER):
+        variable = password_variable(user)
+        assert f"${variable}" in conf.read_text(encoding="utf-8")
+        assert environment[variable].startswith("${" + variable + ":?"), "must be set, not empty"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_compose_service_connects_as_its_own_nats_user(compose: dict[str, Any], name: str) -> None:
+    environment = _environment(_service(compose, name))
+    prefix = name.upper() + "_"
+    assert environment[f"{prefix}NATS_USER"] == name
+    assert environment[f"{prefix}NATS_PASSWORD"].startswith(
+        "${" + name.upper() + "_NATS_PASSWORD:?"
+    )
+
+
+def test_local_secrets_stay_out_of_git_and_images() -> None:
+    ignored = (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert ".env" in ignored and ".data/" in ignored
+    assert ".env" in (REPO_ROOT / ".dockerignore").read_text(encoding="utf-8").split()

@@ -506,3 +506,59 @@ def test_scaling_doc_names_every_secret_to_create(objects: list[dict[str, Any]])
                 assert f"--from-literal={key}=" in text or f"--from-file={key}=" in text, (
                     f"docs/scaling.md does not show the key {key} of {secret}"
                 )
+
+
+# --- NATS: TLS and a user per service ---------------------------------------------------------
+
+
+def _nats_values() -> dict[str, Any]:
+    return dict(yaml.safe_load((K8S_DIR / "nats-values.yaml").read_text(encoding="utf-8")))
+
+
+def test_nats_values_serve_tls_and_have_the_tables_users() -> None:
+    """The chart's users are the permissions table's, for no namespace; each password comes
+    from the Secret <user>-nats through the server's environment, none is in the values."""
+    from roundtable_shared.local.nats_auth import password_variable, users_with_permissions
+    from roundtable_shared.messaging.permissions import SUPPORT_USER
+
+    values = _nats_values()
+    assert values["config"]["nats"]["tls"] == {"enabled": True, "secretName": "nats-tls"}
+    assert values["config"]["cluster"]["tls"]["enabled"] is True
+    users = values["config"]["merge"]["authorization"]["users"]
+    expected = users_with_permissions("", (*SERVICES, SUPPORT_USER))
+    assert [{k: v for k, v in user.items() if k != "password"} for user in users] == expected, (
+        "nats-values.yaml's users are stale against roundtable_shared.messaging.permissions"
+    )
+    env = values["container"]["env"]
+    for user in users:
+        variable = password_variable(user["user"])
+        assert user["password"] == f"<< ${variable} >>"
+        assert env[variable]["valueFrom"]["secretKeyRef"] == {
+            "name": f"{user['user']}-nats",
+            "key": "password",
+        }
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_connects_to_nats_over_tls_as_its_own_user(
+    objects: list[dict[str, Any]], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = _find(objects, "Deployment", name)
+    container = _container(deployment, name)
+    settings = _validated_settings(name, _config_env(objects, container), monkeypatch)
+    assert urlsplit(settings.nats_url).scheme == "tls"
+    assert settings.nats_user == name
+    assert _secret_env(container)[_prefix(name) + "NATS_PASSWORD"] == (f"{name}-nats", "password")
+    # The CA certificate alone is mounted where NATS_CA_FILE points, never the server's key.
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    ca = next(name for name, path in mounts.items() if settings.nats_ca_file.startswith(path))
+    assert volumes[ca]["secret"]["secretName"] == "nats-tls"
+    assert volumes[ca]["secret"]["items"] == [{"key": "ca.crt", "path": "ca.crt"}]
+    assert settings.nats_ca_file == mounts[ca] + "/ca.crt"
+
+
+def test_nats_certificate_names_the_services_address(objects: list[dict[str, Any]]) -> None:
+    certificate = _find(objects, "Certificate", "nats-tls")
+    assert certificate["spec"]["secretName"] == "nats-tls"
+    assert f"nats.{NAMESPACE}.svc.cluster.local" in certificate["spec"]["dnsNames"]

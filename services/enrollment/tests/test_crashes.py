@@ -55,6 +55,8 @@ def run_until_crash(
         **os.environ,
         "ENROLLMENT_MONGODB_URI": settings.mongodb_uri,
         "ENROLLMENT_NATS_URL": settings.nats_url,
+        "ENROLLMENT_NATS_USER": settings.nats_user,
+        "ENROLLMENT_NATS_PASSWORD": settings.nats_password.get_secret_value(),
         "ENROLLMENT_NAMESPACE": settings.namespace,
         "ENROLLMENT_HTTP_PORT": str(port),
         "ENROLLMENT_HR_WEBHOOK_SECRETS": f'["{HR_SECRET}"]',

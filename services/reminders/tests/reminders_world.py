@@ -18,7 +18,7 @@ from reminders.settings import RemindersSettings
 from roundtable_shared.auth.dev_issuer import DevIssuer
 from roundtable_shared.events.catalogue.enrollment import EmployeeUpserted, EmploymentStatus
 from roundtable_shared.events.catalogue.sessions import SessionScheduled
-from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
+from roundtable_shared.events.envelope import Envelope, EventData, new_envelope, service_of
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.mongo import Database
 from roundtable_shared.testing.http import running_app
@@ -48,7 +48,7 @@ class World:
             data,
             subject=subject,
             aggregate_version=version,
-            source="/roundtable/tests",
+            source=f"/roundtable/{service_of(data.event_type)}",  # as its producer would
             event_id=event_id,
         )
         await self.nats.jetstream().publish(

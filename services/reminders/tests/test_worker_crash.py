@@ -33,6 +33,8 @@ def run_worker(w: World, crash_at: str, smtp_port: int) -> int:
         **os.environ,
         "REMINDERS_MONGODB_URI": s.mongodb_uri,
         "REMINDERS_NATS_URL": s.nats_url,
+        "REMINDERS_NATS_USER": s.nats_user,
+        "REMINDERS_NATS_PASSWORD": s.nats_password.get_secret_value(),
         "REMINDERS_NAMESPACE": s.namespace,
         "REMINDERS_SMTP_PORT": str(smtp_port),
         "REMINDERS_LEASE_SECONDS": str(LEASE),

@@ -34,6 +34,8 @@ def run_service(settings: ReportingSettings, crash_at: str) -> int:
         **os.environ,
         "REPORTING_MONGODB_URI": settings.mongodb_uri,
         "REPORTING_NATS_URL": settings.nats_url,
+        "REPORTING_NATS_USER": settings.nats_user,
+        "REPORTING_NATS_PASSWORD": settings.nats_password.get_secret_value(),
         "REPORTING_NAMESPACE": settings.namespace,
         "REPORTING_JWT_ISSUER": settings.jwt_issuer,
         "REPORTING_JWKS_URL": settings.jwks_url,

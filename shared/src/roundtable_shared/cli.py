@@ -1,4 +1,5 @@
-"""The ``roundtable`` command: ``up``, ``token``, ``issuer``, ``asyncapi``."""
+"""The ``roundtable`` command: ``up``, ``token``, ``issuer``, ``asyncapi``, ``nats-config``,
+``nats-env``."""
 
 from __future__ import annotations
 
@@ -82,7 +83,43 @@ def _asyncapi(args: Sequence[str]) -> int:
     return asyncapi_main(list(args))
 
 
-COMMANDS = {"up": _up, "token": _token, "issuer": _issuer, "asyncapi": _asyncapi}
+def _nats_config(args: Sequence[str]) -> int:
+    from roundtable_shared.local.nats_auth import deployed_server_config
+
+    parser = argparse.ArgumentParser(
+        prog="roundtable nats-config",
+        description="Print nats-server's users and permissions, passwords from the environment.",
+    )
+    parser.add_argument("--namespace", default="", help="prefix of subjects and streams")
+    options = parser.parse_args(args)
+    sys.stdout.write(deployed_server_config(options.namespace))
+    return 0
+
+
+def _nats_env(args: Sequence[str]) -> int:
+    from roundtable_shared.local.nats_auth import NatsCredentials, password_variable
+
+    parser = argparse.ArgumentParser(
+        prog="roundtable nats-env",
+        description="Print every NATS user's password as VARIABLE=value lines (a compose .env), "
+        "from the data directory's nats-credentials.json (made if missing).",
+    )
+    parser.add_argument("--data-dir", type=Path, default=_data_dir())
+    options = parser.parse_args(args)
+    credentials = NatsCredentials.load_or_create(options.data_dir)
+    for user, password in credentials.passwords.items():
+        print(f"{password_variable(user)}={password}")
+    return 0
+
+
+COMMANDS = {
+    "up": _up,
+    "token": _token,
+    "issuer": _issuer,
+    "asyncapi": _asyncapi,
+    "nats-config": _nats_config,
+    "nats-env": _nats_env,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

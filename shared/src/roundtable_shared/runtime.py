@@ -9,13 +9,14 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import structlog
-from faststream.nats import NatsBroker
 from pymongo import AsyncMongoClient
 
 from roundtable_shared.events.sealing import KeyRing
+from roundtable_shared.messaging.connection import service_broker
 from roundtable_shared.messaging.consumer import ConsumerRunner, EventConsumer
 from roundtable_shared.messaging.inbox import INBOX_INDEXES, Inbox
 from roundtable_shared.messaging.outbox import OutboxRelay, outbox_indexes
+from roundtable_shared.messaging.permissions import declared_streams
 from roundtable_shared.messaging.publisher import JetStreamPublisher
 from roundtable_shared.messaging.streams import (
     PRODUCERS,
@@ -47,8 +48,8 @@ class ServiceRuntime:
             settings.mongodb_uri, app_name=settings.service_name
         )
         self.db: Database = self.mongo[settings.database_name]
-        self.broker = NatsBroker(
-            settings.nats_url,
+        self.broker = service_broker(
+            settings,
             max_reconnect_attempts=-1,  # ride out a NATS restart instead of dying
             reconnect_time_wait=1,
             graceful_timeout=10.0,
@@ -106,12 +107,13 @@ class ServiceRuntime:
         log.info("service runtime started", database=self.settings.database_name)
 
     async def _declare_streams(self) -> None:
-        # Every service declares every producer's stream (same configuration), so a consumer can
-        # bind before its producer has ever started.
+        # A service declares its own stream and creates those it reads when absent (same
+        # configuration), so a consumer can bind before its producer has ever started; only a
+        # producer changes its stream (its NATS user may not change another's).
         js = self.broker.connection.jetstream()
         ns, replicas = self.settings.namespace, self.settings.stream_replicas
-        for producer in PRODUCERS:
-            await declare_stream(js, stream_config(producer, ns, replicas))
+        for producer, update in declared_streams(self.settings.service_name).items():
+            await declare_stream(js, stream_config(producer, ns, replicas), update=update)
         await declare_stream(js, dead_letter_config(ns, replicas))
         await self.keys.bind(js, PRODUCERS)
 

@@ -27,6 +27,16 @@ class ServiceSettings(BaseSettings):
     )
     database: str = Field("", description="Database name; empty means roundtable_<service>.")
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server URL (JetStream on).")
+    nats_user: str = Field(
+        "",
+        description="NATS user of this service (`roundtable up` sets it); empty connects anonymously, "
+        "which a server with users refuses.",
+    )
+    nats_password: SecretStr = Field(SecretStr(""), description="Password of the NATS user.")
+    nats_ca_file: str = Field(
+        "",
+        description="CA certificate (PEM) that signed the NATS server's; set with a tls:// URL.",
+    )
     namespace: str = Field(
         "",
         description="Prefix of every subject, stream and durable name; keeps test runs apart.",

@@ -37,6 +37,7 @@ from reporting.settings import ReportingSettings
 from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
 from roundtable_shared.events.registry import parse_data
 from roundtable_shared.events.sealing import KeyRing
+from roundtable_shared.messaging.connection import connect_options
 from roundtable_shared.messaging.streams import (
     PRODUCERS,
     durable_name,
@@ -206,7 +207,7 @@ async def rebuild(settings: ReportingSettings, *, cache_seconds: float = 1.0) ->
     (``POST /v1/admin/rebuilds``), which shares the service's connection and write lock.
     """
     client = connect(settings.mongodb_uri, app_name=f"{settings.service_name}-rebuild")
-    connection = await nats.connect(settings.nats_url)
+    connection = await nats.connect(**connect_options(settings))
     try:
         generations = Generations(client[settings.database_name], cache_seconds=0)
         js = connection.jetstream()

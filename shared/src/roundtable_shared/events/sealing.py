@@ -48,6 +48,8 @@ from pydantic import BaseModel, WithJsonSchema
 
 from roundtable_shared.events.envelope import Envelope, InvalidEvent, service_of
 from roundtable_shared.events.registry import model_for
+from roundtable_shared.messaging import permissions
+from roundtable_shared.messaging.streams import durable_name
 
 T = TypeVar("T")
 
@@ -224,8 +226,8 @@ def open_value(key: bytes, sealed: Mapping[str, Any], event_id: str, path: str) 
 
 
 def key_bucket(service: str, namespace: str = "") -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in namespace)
-    return f"{safe}roundtable-keys-{service}"
+    # Named as the NATS permissions name it (one table: messaging/permissions.py).
+    return durable_name(permissions.key_bucket(service), namespace)
 
 
 def _kv_key(person_id: str) -> str:

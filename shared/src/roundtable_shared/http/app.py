@@ -28,6 +28,7 @@ from roundtable_shared.http.problems import (
 )
 from roundtable_shared.http.validation import input_problem
 from roundtable_shared.observability.logging import configure_logging
+from roundtable_shared.observability.redaction import exception_summary
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.storage.secrets import service_secret
 
@@ -72,7 +73,7 @@ async def _on_database_unreachable(request: Request, exc: Exception) -> Response
     # The database is down or failing over: the remedy is the caller's retry a moment later
     # (writes carry an Idempotency-Key or If-Match), which a 503 with Retry-After says; a 500
     # would say the request itself was at fault.
-    log.warning("database unreachable", path=request.url.path, error=str(exc))
+    log.warning("database unreachable", path=request.url.path, error=exception_summary(exc))
     problem = ServiceUnavailable("the database is unreachable; try again shortly", retry_after=2)
     return problem_response(problem, request)
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 
 from roundtable_shared.local import ferretdb_fixes
+from roundtable_shared.local.nats_auth import NatsCredentials
+from roundtable_shared.messaging.permissions import ADMIN_USER
 
 FERRETDB_MODULE_ROOT = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = os.environ.get("ROUNDTABLE_FERRETDB_VERSION", "v1.24.2")
@@ -193,9 +195,14 @@ def spawn(
 
 @dataclass
 class NatsServer:
+    """nats-server with JetStream; with ``credentials``, only their users connect, each with
+    its permissions for ``namespace`` (``None``: any test namespace, see ``permissions``)."""
+
     data_dir: Path
     port: int = 0
     managed: ManagedProcess | None = None
+    credentials: NatsCredentials | None = None
+    namespace: str | None = ""
 
     @property
     def url(self) -> str:
@@ -207,6 +214,9 @@ class NatsServer:
         store.mkdir(parents=True, exist_ok=True)
         argv = [str(nats_server_binary()), "-js", "-sd", str(store), "-a", "127.0.0.1"]
         argv += ["-p", str(self.port)]
+        if self.credentials is not None:
+            config = self.data_dir / "nats-server.json"
+            argv += ["-c", str(self.credentials.write_server_config(config, self.namespace))]
         self.managed = spawn("nats-server", argv, self.data_dir / "logs" / "nats-server.log")
         wait_for_port(self.port, 20, self.managed.process)
         return self
@@ -278,21 +288,54 @@ class MongoWireServer:
 
 
 class LocalServers:
-    """NATS plus a MongoDB-wire server, or the URLs the environment names instead."""
+    """NATS plus a MongoDB-wire server, or the URLs the environment names instead.
 
-    def __init__(self, data_dir: Path, *, nats_port: int = 0, mongo_port: int = 0) -> None:
+    The NATS started here refuses anonymous connections: ``nats_credentials`` (kept in the data
+    directory) has each service's password; ``nats_url`` carries the admin user (for our own
+    tools), ``nats_server_url`` nobody (for a service, which brings its own user)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        nats_port: int = 0,
+        mongo_port: int = 0,
+        nats_namespace: str | None = "",
+    ) -> None:
         self.data_dir = data_dir
-        self.nats = NatsServer(data_dir, nats_port)
+        self.nats = NatsServer(data_dir, nats_port, namespace=nats_namespace)
         self.mongo = MongoWireServer(data_dir, mongo_port)
         self.nats_url = os.environ.get("NATS_URL", "")
+        self.nats_server_url = self.nats_url
+        self.nats_credentials: NatsCredentials | None = None
         self.mongodb_uri = os.environ.get("MONGODB_URI", "")
 
     def start(self) -> LocalServers:
         if not self.nats_url:
-            self.nats_url = self.nats.start().url
+            self.nats_credentials = NatsCredentials.load_or_create(self.data_dir)
+            self.nats.credentials = self.nats_credentials
+            self.nats_server_url = self.nats.start().url
+            self.nats_url = self.nats_credentials.url_for(self.nats_server_url, ADMIN_USER)
         if not self.mongodb_uri:
             self.mongodb_uri = self.mongo.start().url
         return self
+
+    def service_nats(self, service: str) -> dict[str, str]:
+        """Settings fields (``nats_url``, ``nats_user``, ``nats_password``) that connect
+        ``service`` as its own NATS user; the URL alone for a server from the environment."""
+        if self.nats_credentials is None:
+            return {"nats_url": self.nats_url}
+        return {
+            "nats_url": self.nats_server_url,
+            "nats_user": service,
+            "nats_password": self.nats_credentials.password(service),
+        }
+
+    def service_nats_env(self, service: str) -> dict[str, str]:
+        """The same as ``<SERVICE>_NATS_...`` environment variables."""
+        return {
+            f"{service.upper()}_{key.upper()}": v for key, v in self.service_nats(service).items()
+        }
 
     def stop(self) -> None:
         self.nats.stop()

@@ -18,6 +18,7 @@ from types import FrameType
 
 import httpx
 
+from roundtable_shared.local.nats_auth import CREDENTIALS_FILE
 from roundtable_shared.local.servers import LocalServers, ManagedProcess, spawn, wait_for_port
 
 # The services, by module name (this library never imports them) and default HTTP port.
@@ -60,7 +61,10 @@ class RunningSystem:
     def __init__(self, config: SystemConfig) -> None:
         self.config = config
         self.servers = LocalServers(
-            config.data_dir, nats_port=config.nats_port, mongo_port=config.mongo_port
+            config.data_dir,
+            nats_port=config.nats_port,
+            mongo_port=config.mongo_port,
+            nats_namespace=config.namespace,
         )
         self.processes: dict[str, ManagedProcess] = {}
 
@@ -118,11 +122,15 @@ class RunningSystem:
         values = {
             "HTTP_PORT": str(self.config.service_ports[name]),
             "MONGODB_URI": self.servers.mongodb_uri,
-            "NATS_URL": self.servers.nats_url,
+            "NATS_URL": self.servers.nats_server_url,
             "NAMESPACE": self.config.namespace,
             "JWT_ISSUER": self.config.issuer_url,
             "JWKS_URL": f"{self.config.issuer_url}/.well-known/jwks.json",
         }
+        credentials = self.servers.nats_credentials
+        if credentials is not None:  # each service is its own NATS user
+            values["NATS_USER"] = name
+            values["NATS_PASSWORD"] = credentials.password(name)
         if name == "reminders":  # its mail goes to the local mail catcher
             values["SMTP_HOST"] = "127.0.0.1"
             values["SMTP_PORT"] = str(self.config.smtp_port)
@@ -181,7 +189,7 @@ def _print_summary(system: RunningSystem) -> None:
     print("\nRoundtable is up.\n")
     for name, port in config.service_ports.items():
         print(f"  {name:<11} http://127.0.0.1:{port}  (API docs: http://127.0.0.1:{port}/docs)")
-    print(f"  {'NATS':<11} {system.servers.nats_url}")
+    print(f"  {'NATS':<11} {system.servers.nats_server_url}")
     print(
         f"  {'MongoDB':<11} {system.servers.mongodb_uri}  ({system.servers.mongo.kind or 'external'})"
     )
@@ -191,6 +199,8 @@ def _print_summary(system: RunningSystem) -> None:
     print(f"\n  logs:            {config.data_dir / 'logs'}")
     print("  a bearer token:  uv run roundtable token --employee e-1001 --roles participant")
     print(f"  HR webhook secret: {dev_webhook_secret(config.data_dir)}")
+    if system.servers.nats_credentials is not None:
+        print(f"  NATS users:      {config.data_dir / CREDENTIALS_FILE} (read-only: 'support')")
     print("\nCtrl-C stops everything.", flush=True)
 
 

@@ -21,8 +21,15 @@ from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
 
-from roundtable_shared.events.envelope import Envelope, EventData, InvalidEvent
+from roundtable_shared.events.envelope import (
+    Envelope,
+    EventData,
+    InvalidEvent,
+    service_of,
+    subject_for,
+)
 from roundtable_shared.events.registry import parse_data
 from roundtable_shared.messaging.inbox import Inbox
 from roundtable_shared.messaging.streams import (
@@ -33,6 +40,7 @@ from roundtable_shared.messaging.streams import (
     stream_name,
 )
 from roundtable_shared.observability import metrics
+from roundtable_shared.observability.redaction import exception_summary, validation_summary
 from roundtable_shared.observability.tracing import current_traceparent
 
 log = structlog.get_logger(__name__)
@@ -228,18 +236,37 @@ class ConsumerRunner:
         """The delivery, or None when the message was settled here (dead-lettered or skipped)."""
         try:
             envelope = Envelope.from_json(raw.data)
+            if (forged := self._not_from_its_producer(raw, envelope)) is not None:
+                await self._dead_letter(raw, forged, raw.metadata.num_delivered or 1)
+                return None
             handler = self.consumer.handlers.get(envelope.type)
             if handler is not None and self._open is not None:
                 envelope = await self._open(envelope)
             data = parse_data(envelope) if handler else None
         except InvalidEvent as exc:
-            await self._dead_letter(raw, f"invalid event: {exc}", raw.metadata.num_delivered or 1)
+            reason = f"invalid event: {_invalid_reason(exc)}"
+            await self._dead_letter(raw, reason, raw.metadata.num_delivered or 1)
             return None
         if handler is None or data is None:
             await raw.ack()
             self._count("ignored")
             return None
         return _Delivery(raw, envelope, data, handler)
+
+    def _not_from_its_producer(self, raw: Msg, envelope: Envelope) -> str | None:
+        """Why the envelope does not belong where it was found, or None when it does.
+
+        NATS lets only a producer's user publish on ``roundtable.<producer>.>``, so the subject
+        names the producer; an envelope that claims another type or ``source`` than that
+        subject's service was forged or misrouted, and is never applied."""
+        producer = self.consumer.source_service
+        if raw.subject != subject_for(envelope.type, self._namespace):
+            return "forged event: its type is not its subject"
+        if service_of(envelope.type) != producer:
+            return f"forged event: not an event of {producer}"
+        if envelope.source != f"/roundtable/{producer}":
+            return f"forged event: its source is not {producer}"
+        return None
 
     async def _apply(self, delivery: _Delivery) -> bool:
         envelope = delivery.envelope
@@ -263,11 +290,15 @@ class ConsumerRunner:
     async def _failed(self, raw: Msg, exc: Exception, delivered: int) -> None:
         if delivered >= self.consumer.max_deliver:
             log.exception("event handler failed for the last time", attempts=delivered)
-            await self._dead_letter(raw, f"handler failed {delivered} times: {exc!r}", delivered)
+            reason = f"handler failed {delivered} times: {exception_summary(exc)}"
+            await self._dead_letter(raw, reason, delivered)
             return
         delay = self.consumer.retry_delay(delivered)
         log.warning(
-            "event handler failed, retrying", attempts=delivered, delay=delay, error=repr(exc)
+            "event handler failed, retrying",
+            attempts=delivered,
+            delay=delay,
+            error=exception_summary(exc),
         )
         await raw.nak(delay=delay)
         self._count("retried")
@@ -297,3 +328,12 @@ class ConsumerRunner:
         lag = max(0.0, (datetime.now(UTC) - envelope.time).total_seconds())
         metrics.CONSUMER_LAG_SECONDS.labels(consumer=self.consumer.name).set(lag)
         metrics.CONSUMER_LAST_APPLIED.labels(consumer=self.consumer.name).set(now)
+
+
+def _invalid_reason(exc: InvalidEvent) -> str:
+    """Why an event is invalid, without the values it holds (a dead letter's reason is logged
+    and kept beside it): the failing fields and error kinds, or an unknown type."""
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):  # the envelope's, or its data's (``parse_data``)
+        return validation_summary(cause, "data." if str(exc).startswith("data.") else "")
+    return str(exc) if str(exc).startswith("type: ") else type(exc).__name__

@@ -66,9 +66,13 @@ def dead_letter_config(namespace: str = "", replicas: int = 1) -> StreamConfig:
     )
 
 
-async def declare_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create the stream, or bring an existing one to this configuration."""
+async def declare_stream(
+    js: JetStreamContext, config: StreamConfig, *, update: bool = True
+) -> None:
+    """Create the stream, or bring an existing one to this configuration (``update``; else an
+    existing one is left as its owner configured it: only a producer may change its stream)."""
     try:
         await js.add_stream(config)
     except BadRequestError:
-        await js.update_stream(config)
+        if update:
+            await js.update_stream(config)

@@ -15,6 +15,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_shared.messaging.permissions import ACCESS, ADMIN_USER
 from roundtable_shared.settings import ServiceSettings
 from roundtable_shared.storage.mongo import Database, connect
 from roundtable_shared.testing.http import listening_socket, serve_in_thread
@@ -55,7 +56,7 @@ def make_settings(servers: ServerUrls, namespace: str, dev_issuer: DevIssuer) ->
     def build(cls: type[S], **overrides: Any) -> S:
         values: dict[str, Any] = {
             "mongodb_uri": servers.mongodb_uri,
-            "nats_url": servers.nats_url,
+            **nats_login(servers, overrides.get("service_name") or _service_name(cls)),
             "namespace": namespace,
             "outbox_poll_seconds": 0.05,
             "jwt_issuer": dev_issuer.issuer_url,
@@ -65,6 +66,24 @@ def make_settings(servers: ServerUrls, namespace: str, dev_issuer: DevIssuer) ->
         return cls(**values)
 
     return build
+
+
+def _service_name(cls: type[ServiceSettings]) -> str:
+    return str(cls.model_fields["service_name"].default)
+
+
+def nats_login(servers: ServerUrls, service: str) -> dict[str, Any]:
+    """Settings that connect ``service`` to the test NATS as its own user. A service a test
+    makes up (not in ``permissions.ACCESS``) connects as the admin user."""
+    credentials = servers.nats_credentials
+    if credentials is None:  # a server from the environment: its users are its own business
+        return {"nats_url": servers.nats_url}
+    user = service if service in ACCESS else ADMIN_USER
+    return {
+        "nats_url": servers.nats_server_url,
+        "nats_user": user,
+        "nats_password": credentials.password(user),
+    }
 
 
 @pytest.fixture
@@ -80,6 +99,8 @@ async def mongo_db(servers: ServerUrls, namespace: str) -> AsyncIterator[Databas
 
 @pytest.fixture
 async def nats_client(servers: ServerUrls) -> AsyncIterator[NatsClient]:
+    """The test's own client (publishing events as any producer, inspecting streams): the
+    admin user, not any service's."""
     client = await nats.connect(servers.nats_url)
     try:
         yield client

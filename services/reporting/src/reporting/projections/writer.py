@@ -23,6 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from reporting.projections.batch import apply_pending, forget_all
 from reporting.projections.generations import META, Generations
 from reporting.projections.lease import LEASE_ID, Change, Hold, LeaseTerms
+from roundtable_shared.observability.redaction import exception_summary
 from roundtable_shared.storage.mongo import Collection
 
 log = structlog.get_logger(__name__)
@@ -110,7 +111,7 @@ class ProjectionWriter:
                 self.terms.renew_every,
             )
         except Exception as exc:
-            log.warning("projection writer lease: no answer", error=repr(exc))
+            log.warning("projection writer lease: no answer", error=exception_summary(exc))
             taken = None
         self.hold, change = self.hold.after_attempt(self.terms, taken, attempted, time.monotonic())
         if change is Change.LOST:
@@ -155,4 +156,6 @@ class ProjectionWriter:
         try:
             await asyncio.wait_for(self.store.release(self.holder, datetime.now(UTC)), 5.0)
         except Exception as exc:  # it expires on its own
-            log.warning("projection writer: releasing the lease failed", error=repr(exc))
+            log.warning(
+                "projection writer: releasing the lease failed", error=exception_summary(exc)
+            )
