@@ -1,8 +1,9 @@
-"""Five upstream shortcomings of FerretDB 1.24.2 on SQLite, fixed in its source before it is built.
+"""Six upstream shortcomings of FerretDB 1.24.2 on SQLite, fixed in its source before it is built.
 
 The first two were measured here (docs/benchmarks.md, "FerretDB fixes") and break what the brief
 assumes of a MongoDB-wire server; the third made batch reads cost a full scan, the fourth and
-fifth cost CPU on every command. So the local server is built with these small source edits:
+fifth cost CPU on every command, the sixth left every secondary index unread. So the local
+server is built with these small source edits:
 
 1. **Lookups by ``_id`` could not use the ``_id`` index.** The SQLite backend indexes
    ``_ferretdb_sjson->"_id"`` but queries ``_ferretdb_sjson->'$._id'``: SQLite sees two
@@ -38,6 +39,20 @@ fifth cost CPU on every command. So the local server is built with these small s
    in the reminder and sessions benchmarks, and a leak anywhere in FerretDB would stop the
    server rather than cost memory. The fix tracks them only in FerretDB's debug builds, which
    is what its leak checks are for.
+6. **Secondary indexes were never read.** ``createIndexes`` makes SQLite expression indexes on
+   ``_ferretdb_sjson->"field"`` (the JSON text of the field's value), but queries pushed down
+   nothing but ``_id``, so a find by an indexed field read the whole collection (820 ms over
+   20,000 documents, measured 2026-12-07). The fix pushes down, for top-level fields some index
+   covers, an equality (``{f: v}``, ``{f: {$eq: v}}``) or ``$in`` of strings, ObjectIDs,
+   booleans, dates, null and numbers as a condition on that expression that selects a superset
+   of the matches: the stored texts equal to a wanted value (an integer as its digits, which is
+   also how a double equal to it is stored, up to 2^53), SQL NULL (a missing field) when null is
+   wanted, and every array (JSON text from ``[`` up to the next byte), since an array matches
+   when an element does. The command still applies the whole filter to what the query returns, so a
+   document the condition lets through but the filter does not match is dropped as in 1. Other
+   operators, dotted paths (an array of embedded documents is not under the path's index
+   expression), larger integers, NaN and longer lists (over 500) are left to the scan. Ranges
+   and sorts are not pushed down: the index orders JSON text, not BSON values (``"10" < "9"``).
 
 Each edit names the exact text it replaces, so a different FerretDB source fails the build
 loudly instead of building something unfixed.
@@ -80,6 +95,9 @@ _ID_EQUALITY_CASE_EXPLAINED = (
 _ID_IN_CASE = (
     "\t\tcase *types.Document:\n\t\t\twhereClause, args = idInWhereClause(v.(*types.Document))\n"
 )
+_INDEXED_CONDITIONS = (
+    "\twhereClause, args = andIndexedConditions(whereClause, args, params.Filter, meta)\n"
+)
 
 
 EDITS: tuple[SourceEdit, ...] = (
@@ -103,6 +121,18 @@ EDITS: tuple[SourceEdit, ...] = (
         "internal/backends/sqlite/collection.go",
         _ID_EQUALITY_CASE_EXPLAINED,
         _ID_EQUALITY_CASE_EXPLAINED + _ID_IN_CASE + '\t\t\tfilterPushdown = whereClause != ""\n',
+    ),
+    SourceEdit(  # Query
+        "internal/backends/sqlite/collection.go",
+        "\tq += whereClause\n",
+        _INDEXED_CONDITIONS + "\tq += whereClause\n",
+    ),
+    SourceEdit(  # Explain
+        "internal/backends/sqlite/collection.go",
+        "\torderByClause := prepareOrderByClause(params.Sort)\n",
+        _INDEXED_CONDITIONS
+        + '\tfilterPushdown = whereClause != ""\n\n'
+        + "\torderByClause := prepareOrderByClause(params.Sort)\n",
     ),
     _serialise("internal/handler/msg_update.go", "MsgUpdate"),
     _serialise("internal/handler/msg_findandmodify.go", "MsgFindAndModify"),
@@ -184,6 +214,198 @@ func idInWhereClause(cond *types.Document) (string, []any) {
 	}
 
 	return fmt.Sprintf(` WHERE %s IN (%s)`, metadata.IDColumn, strings.Join(placeholders, ", ")), args
+}
+""",
+    "internal/backends/sqlite/index_pushdown.go": """package sqlite
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+	"github.com/FerretDB/FerretDB/internal/handler/sjson"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// maxIndexedIn bounds the values of one pushed-down $in: SQLite bounds a statement's parameters.
+const maxIndexedIn = 500
+
+// maxExactInteger is the largest integer every double up to which prints as its exact digits.
+const maxExactInteger = 1 << 53
+
+// plainField matches the field names whose index expression this file writes the same way.
+var plainField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// andIndexedConditions adds to a WHERE clause the equality and $in conditions of the filter on
+// top-level fields that an index of the collection covers, so SQLite reads them from that index.
+//
+// Each condition selects a superset of the documents the filter's condition matches (the
+// command applies the whole filter to what the query returns): the stored values equal to one
+// of the wanted ones, a missing field when null is wanted, and every array (an array matches
+// when an element does). Any other condition is left to the command's filter.
+func andIndexedConditions(where string, args []any, filter *types.Document, meta *metadata.Collection) (string, []any) {
+	if filter == nil || meta == nil {
+		return where, args
+	}
+
+	indexed := make(map[string]bool)
+
+	for _, index := range meta.Settings.Indexes {
+		for _, key := range index.Key {
+			indexed[key.Field] = true
+		}
+	}
+
+	seen := make(map[string]int)
+	for _, field := range filter.Keys() {
+		seen[field]++
+	}
+
+	var conds []string
+
+	for _, field := range filter.Keys() {
+		if field == "_id" || seen[field] != 1 || !indexed[field] || !plainField.MatchString(field) {
+			continue
+		}
+
+		cond, condArgs := indexedCondition(field, must.NotFail(filter.Get(field)))
+		if cond == "" {
+			continue
+		}
+
+		conds = append(conds, cond)
+		args = append(args, condArgs...)
+	}
+
+	if len(conds) == 0 {
+		return where, args
+	}
+
+	if where == "" {
+		return ` WHERE ` + strings.Join(conds, " AND "), args
+	}
+
+	return where + ` AND ` + strings.Join(conds, " AND "), args
+}
+
+// indexedCondition returns the SQL condition for one field's filter value, or "" if there is none.
+func indexedCondition(field string, value any) (string, []any) {
+	values := []any{value}
+
+	if cond, ok := value.(*types.Document); ok {
+		if cond.Len() != 1 {
+			return "", nil
+		}
+
+		switch op := cond.Keys()[0]; op {
+		case "$eq":
+			values = []any{must.NotFail(cond.Get(op))}
+		case "$in":
+			list, ok := must.NotFail(cond.Get(op)).(*types.Array)
+			if !ok || list.Len() > maxIndexedIn {
+				return "", nil
+			}
+
+			if list.Len() == 0 {
+				return `0`, nil
+			}
+
+			values = make([]any, list.Len())
+			for i := range list.Len() {
+				values[i] = must.NotFail(list.Get(i))
+			}
+		default:
+			return "", nil
+		}
+	}
+
+	var texts []string
+	var missing bool
+
+	for _, v := range values {
+		t, ok := storedTexts(v)
+		if !ok {
+			return "", nil
+		}
+
+		if _, null := v.(types.NullType); null {
+			missing = true
+		}
+
+		texts = append(texts, t...)
+	}
+
+	// The index holds the JSON text of the field's value: SQL NULL when it is missing.
+	column := fmt.Sprintf("%s->%q", metadata.DefaultColumn, field)
+
+	// The wanted texts go through the same JSON rendering as the stored ones.
+	placeholders := make([]string, len(texts))
+	args := make([]any, len(texts))
+
+	for i, t := range texts {
+		placeholders[i] = `(? -> '$')`
+		args[i] = t
+	}
+
+	terms := []string{fmt.Sprintf(`%s IN (%s)`, column, strings.Join(placeholders, ", "))}
+	if missing {
+		terms = append(terms, column+` IS NULL`)
+	}
+
+	// Every array, which is the JSON text from '[' up to, not including, '\\' (the next byte).
+	terms = append(terms, fmt.Sprintf(`(%s >= '[' AND %s < '\\')`, column, column))
+
+	return `(` + strings.Join(terms, " OR ") + `)`, args
+}
+
+// storedTexts returns the JSON texts FerretDB stores for the values a filter value equals.
+//
+// A number equals numbers of the other numeric types: each is stored as its digits, and a
+// double as Go prints it (exact digits for an integer up to 2^53, and "-0" for negative zero).
+// Larger integers, NaN and infinities, and other types, are not pushed down.
+func storedTexts(v any) ([]string, bool) {
+	switch v := v.(type) {
+	case string, types.ObjectID, bool, time.Time, types.NullType:
+		return []string{string(must.NotFail(sjson.MarshalSingleValue(v)))}, true
+	case int32:
+		return integerTexts(float64(v)), true
+	case int64:
+		if v > maxExactInteger || v < -maxExactInteger {
+			return nil, false
+		}
+
+		return integerTexts(float64(v)), true
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, false
+		}
+
+		if v != math.Trunc(v) {
+			return []string{string(must.NotFail(sjson.MarshalSingleValue(v)))}, true
+		}
+
+		if v > maxExactInteger || v < -maxExactInteger {
+			return nil, false
+		}
+
+		return integerTexts(v), true
+	default:
+		return nil, false
+	}
+}
+
+// integerTexts returns the stored texts of the numbers equal to an integer.
+func integerTexts(v float64) []string {
+	if v == 0 {
+		return []string{"0", "-0"}
+	}
+
+	return []string{strconv.FormatInt(int64(v), 10)}
 }
 """,
 }
