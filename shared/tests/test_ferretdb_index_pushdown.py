@@ -139,6 +139,30 @@ def test_indexed_filters_select_what_a_full_evaluation_selects(
     assert _ids(indexed, {"hit": True}) == _ids(plain, {"hit": True}), query
 
 
+def test_conditions_on_many_fields_match_as_a_full_evaluation(
+    twins: tuple[Collection[dict[str, Any]], Collection[dict[str, Any]]],
+) -> None:
+    """Three fields of three alternatives each (value, missing, array) are too many combinations
+    for one OR of ANDs: the fields' conditions are ANDed instead, and still select a superset."""
+    indexed, plain = twins
+    docs = [
+        {"f": None, "g": [None, 1], "h": None},
+        {"g": None},
+        {"f": [1, None], "h": [2]},
+        {"f": 1, "g": None},
+        {"f": None, "g": 2, "h": None},
+    ]
+    for collection in twins:
+        collection.delete_many({})
+        collection.insert_many([{"_id": i, **doc} for i, doc in enumerate(docs)])
+    for query in (
+        {"f": None, "g": None, "h": None},
+        {"f": {"$in": [None, 1]}, "g": {"$in": [None, 2]}, "h": None},
+    ):
+        assert _ids(indexed, query) == _ids(plain, query), query
+    assert _ids(indexed, {"f": None, "g": None, "h": None}) == [0, 1]
+
+
 async def _explain(db: Database, collection: str, query: dict[str, Any]) -> dict[str, Any]:
     return await db.command("explain", {"find": collection, "filter": query})
 
@@ -170,6 +194,9 @@ async def test_filters_on_indexed_fields_read_the_index(mongo_db: Database) -> N
         assert _reads_index(plan, "f_1"), (query, plan["queryPlanner"])
     plan = await _explain(mongo_db, "people", {"g": 7})
     assert _reads_index(plan, "g_1_h_-1"), plan["queryPlanner"]
+    plan = await _explain(mongo_db, "people", {"g": 7, "h": {"$in": [7, 57]}})
+    assert _reads_index(plan, "g_1_h_-1"), plan["queryPlanner"]
+    assert "(<expr>=? AND <expr>=?)" in " ".join(plan["queryPlanner"]["Plan"])  # both keys
 
     # Not pushed down: no index, conditions other than equality and $in, values it cannot map.
     for collection, query in (
