@@ -48,30 +48,47 @@ scalars = st.one_of(
 )
 # FerretDB stores no array directly inside an array.
 embedded = st.dictionaries(st.just("a"), st.one_of(scalars, st.lists(scalars, max_size=2)))
-values = st.one_of(scalars, embedded, st.lists(st.one_of(scalars, embedded), max_size=3))
+arrays = st.lists(st.one_of(scalars, embedded), min_size=1, max_size=4)
+values = st.one_of(scalars, arrays, arrays, embedded)
 documents = st.lists(
     st.fixed_dictionaries({}, optional={field: values for field in FIELDS}), max_size=25
 )
 
 
-def _filters(pool: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+def _conditions(pool: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     wanted = st.one_of(pool, st.lists(pool, max_size=2), st.dictionaries(st.just("a"), pool))
-    conditions = st.one_of(
+    pushed_down = st.one_of(
         wanted,
         st.builds(lambda v: {"$eq": v}, wanted),
         st.builds(lambda vs: {"$in": vs}, st.lists(wanted, max_size=4)),
+    )
+    return st.one_of(
+        pushed_down,
+        pushed_down,
+        pushed_down,
         st.builds(lambda v: {"$in": [v, Regex("^a")]}, pool),  # not pushed down
         st.builds(lambda v: {"$gte": v}, pool),  # not pushed down
         st.builds(lambda v: {"$ne": v}, pool),
         st.just({"$exists": False}),
     )
-    return st.dictionaries(st.sampled_from(FIELDS), conditions, min_size=1, max_size=3)
 
 
-def _held(docs: list[dict[str, Any]]) -> list[Any]:
-    """The values the documents hold, and those their arrays and embedded documents hold."""
+def _filters(docs: list[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    """Filters that mostly look for values the documents hold in the same field (an element of
+    an array there, a number of another type), so most of them match something."""
+    pools = {}
+    for field in FIELDS:
+        held = _held([doc[field] for doc in docs if field in doc])
+        pools[field] = (
+            st.one_of(st.sampled_from(held), st.sampled_from(held), scalars) if held else scalars
+        )
+    return st.fixed_dictionaries({}, optional={f: _conditions(pools[f]) for f in FIELDS})
+
+
+def _held(values: list[Any]) -> list[Any]:
+    """The values, and those their arrays and embedded documents hold."""
     found: list[Any] = []
-    pending = [value for doc in docs for value in doc.values()]
+    pending = list(values)
     while pending:
         value = pending.pop()
         found.append(value)
@@ -120,10 +137,7 @@ def test_indexed_filters_select_what_a_full_evaluation_selects(
     data: st.DataObject,
 ) -> None:
     indexed, plain = twins
-    # Filters mostly look for values the documents hold, so most of them match something.
-    held = _held(docs)
-    pool = st.one_of(st.sampled_from(held), scalars) if held else scalars
-    queries = data.draw(st.lists(_filters(pool), min_size=1, max_size=6), label="queries")
+    queries = data.draw(st.lists(_filters(docs), min_size=1, max_size=6), label="queries")
     for collection in twins:
         collection.delete_many({})
         if docs:
