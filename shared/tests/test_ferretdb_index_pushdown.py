@@ -1,11 +1,12 @@
 """Filters on indexed fields are read from SQLite's indexes and still answer as MongoDB does.
 
-``ferretdb_fixes`` (fix 6) pushes equality and ``$in`` conditions on indexed top-level fields
-down to SQLite as a superset of what they match; the command filters the rest. The property
-test compares, for random documents and filters, an indexed collection with an unindexed copy
-(where nothing but ``_id`` is pushed down, so FerretDB evaluates the whole filter itself): a
-pushed-down condition that dropped a matching document (an array holding the value, a long equal
-to a double, a missing field wanted as null) makes them differ. Against ``mongod`` both sides
+``ferretdb_fixes`` (fix 6) pushes equality, ``$in`` and range conditions on indexed top-level
+fields down to SQLite as a superset of what they match; the command filters the rest. The
+property test compares, for random documents and filters, an indexed collection with an
+unindexed copy (where nothing but ``_id`` is pushed down, so FerretDB evaluates the whole filter
+itself): a pushed-down condition that dropped a matching document (an array holding the value,
+a long equal to a double, a missing field wanted as null, a range's edge) makes them differ;
+builds that drop arrays, missing fields or a ``$gte``'s edge fail it. Against ``mongod`` both sides
 are MongoDB's own answer, so the test holds there too. The plan test shows the index is read.
 """
 
@@ -55,19 +56,28 @@ documents = st.lists(
 )
 
 
-def _conditions(pool: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+def _conditions(
+    pool: st.SearchStrategy[Any], bounds: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Any]:
     wanted = st.one_of(pool, st.lists(pool, max_size=2), st.dictionaries(st.just("a"), pool))
+    operators = st.sampled_from(["$gt", "$gte", "$lt", "$lte"])
+    ranges = st.one_of(
+        st.builds(lambda op, v: {op: v}, operators, bounds),
+        st.dictionaries(operators, bounds, min_size=2, max_size=2),
+    )
     pushed_down = st.one_of(
         wanted,
         st.builds(lambda v: {"$eq": v}, wanted),
         st.builds(lambda vs: {"$in": vs}, st.lists(wanted, max_size=4)),
+        ranges,
+        ranges,
     )
     return st.one_of(
         pushed_down,
         pushed_down,
         pushed_down,
         st.builds(lambda v: {"$in": [v, Regex("^a")]}, pool),  # not pushed down
-        st.builds(lambda v: {"$gte": v}, pool),  # not pushed down
+        st.builds(lambda v: {"$gte": v, "$ne": v}, pool),  # not pushed down
         st.builds(lambda v: {"$ne": v}, pool),
         st.just({"$exists": False}),
     )
@@ -76,13 +86,16 @@ def _conditions(pool: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 def _filters(docs: list[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     """Filters that mostly look for values the documents hold in the same field (an element of
     an array there, a number of another type), so most of them match something."""
-    pools = {}
+    conditions = {}
     for field in FIELDS:
         held = _held([doc[field] for doc in docs if field in doc])
-        pools[field] = (
-            st.one_of(st.sampled_from(held), st.sampled_from(held), scalars) if held else scalars
-        )
-    return st.fixed_dictionaries({}, optional={f: _conditions(pools[f]) for f in FIELDS})
+        held_scalars = [v for v in held if not isinstance(v, list | dict)]
+        conditions[field] = _conditions(_mostly(held), _mostly(held_scalars))
+    return st.fixed_dictionaries({}, optional=conditions)
+
+
+def _mostly(held: list[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.sampled_from(held), st.sampled_from(held), scalars) if held else scalars
 
 
 def _held(values: list[Any]) -> list[Any]:
@@ -125,19 +138,47 @@ def _ids(collection: Collection[dict[str, Any]], query: dict[str, Any]) -> list[
     return sorted(d["_id"] for d in collection.find(query, {"_id": 1}))
 
 
-@settings(
+PROPERTY = settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@PROPERTY
 @given(docs=documents, data=st.data())
 def test_indexed_filters_select_what_a_full_evaluation_selects(
     twins: tuple[Collection[dict[str, Any]], Collection[dict[str, Any]]],
     docs: list[dict[str, Any]],
     data: st.DataObject,
 ) -> None:
-    indexed, plain = twins
     queries = data.draw(st.lists(_filters(docs), min_size=1, max_size=6), label="queries")
+    _assert_same_answers(twins, docs, queries)
+
+
+@PROPERTY
+@given(docs=documents, data=st.data())
+def test_indexed_ranges_select_what_a_full_evaluation_selects(
+    twins: tuple[Collection[dict[str, Any]], Collection[dict[str, Any]]],
+    docs: list[dict[str, Any]],
+    data: st.DataObject,
+) -> None:
+    """Ranges alone, on one indexed field, with bounds the field holds (in arrays too)."""
+    field = data.draw(st.sampled_from(FIELDS[:3]), label="field")
+    held = _held([doc[field] for doc in docs if field in doc])
+    bounds = _mostly([v for v in held if not isinstance(v, list | dict)])
+    operators = st.sampled_from(["$gt", "$gte", "$lt", "$lte"])
+    ranges = st.dictionaries(operators, bounds, min_size=1, max_size=2)
+    queries = data.draw(st.lists(ranges.map(lambda r: {field: r}), min_size=1, max_size=6))
+    _assert_same_answers(twins, docs, queries)
+
+
+def _assert_same_answers(
+    twins: tuple[Collection[dict[str, Any]], Collection[dict[str, Any]]],
+    docs: list[dict[str, Any]],
+    queries: list[dict[str, Any]],
+) -> None:
+    indexed, plain = twins
     for collection in twins:
         collection.delete_many({})
         if docs:
@@ -177,6 +218,30 @@ def test_conditions_on_many_fields_match_as_a_full_evaluation(
     assert _ids(indexed, {"f": None, "g": None, "h": None}) == [0, 1]
 
 
+def test_a_unique_index_serves_equalities_as_mongodb_answers(
+    database: SyncDatabase[dict[str, Any]],
+) -> None:
+    """A unique index holds the JSON text of its values (FerretDB's own uniqueness rules): its
+    equalities are pushed down as the stored texts that equal a wanted value."""
+    indexed, plain = database["unique"], database["unique_plain"]
+    indexed.create_indexes([IndexModel([("u", 1)], unique=True)])
+    docs = [
+        {"u": "a"}, {"u": ["b", "c", 9]}, {"u": 5}, {"u": Int64(6)}, {"u": 7.0}, {"u": 7.5},
+        {"u": None}, {"u": OIDS[0]}, {"u": True}, {"u": {"a": 1}}, {"u": datetime(2026, 1, 1)},
+        {"u": Int64(2**53)}, {"u": "<\u2028"}, {},
+    ]  # fmt: skip
+    for collection in (indexed, plain):
+        collection.insert_many([{"_id": i, **doc} for i, doc in enumerate(docs)])
+    for query in (
+        {"u": "b"}, {"u": 9.0}, {"u": Int64(5)}, {"u": 6.0}, {"u": 7}, {"u": 7.5}, {"u": None},
+        {"u": OIDS[0]}, {"u": OIDS[0].binary.hex()}, {"u": True}, {"u": 1}, {"u": "<\u2028"},
+        {"u": datetime(2026, 1, 1)}, {"u": float(2**53)}, {"u": {"$in": ["a", 5, None, []]}},
+        {"u": {"$gt": 5}}, {"u": {"$in": []}},
+    ):  # fmt: skip
+        assert _ids(indexed, query) == _ids(plain, query), query
+    assert _ids(indexed, {"u": {"$in": [6, 7, "c"]}}) == [1, 3, 4]
+
+
 async def _explain(db: Database, collection: str, query: dict[str, Any]) -> dict[str, Any]:
     return await db.command("explain", {"find": collection, "filter": query})
 
@@ -206,6 +271,15 @@ async def test_filters_on_indexed_fields_read_the_index(mongo_db: Database) -> N
         plan = await _explain(mongo_db, "people", query)
         assert plan["filterPushdown"] is True, query
         assert _reads_index(plan, "f_1"), (query, plan["queryPlanner"])
+    for query in (
+        {"f": {"$gt": "v7"}},
+        {"f": {"$gte": "v7", "$lt": "v8"}},
+        {"h": {"$lte": 10}, "g": 7},
+        {"g": {"$gt": 1.5, "$lt": Int64(3)}},
+    ):
+        plan = await _explain(mongo_db, "people", query)
+        assert plan["filterPushdown"] is True, query
+        assert "SCAN" not in " ".join(plan["queryPlanner"]["Plan"]), (query, plan["queryPlanner"])
     plan = await _explain(mongo_db, "people", {"g": 7})
     assert _reads_index(plan, "g_1_h_-1"), plan["queryPlanner"]
     plan = await _explain(mongo_db, "people", {"g": 7, "h": {"$in": [7, 57]}})
@@ -215,9 +289,11 @@ async def test_filters_on_indexed_fields_read_the_index(mongo_db: Database) -> N
     # Not pushed down: no index, conditions other than equality and $in, values it cannot map.
     for collection, query in (
         ("unindexed", {"f": "v7"}),
-        ("people", {"f": {"$gt": "v7"}}),
+        ("people", {"f": {"$gt": "v7", "$ne": "v8"}}),
+        ("people", {"f": {"$gt": 1, "$lt": "v8"}}),  # bounds of two kinds
+        ("people", {"f": {"$gte": None}}),
         ("people", {"f": {"$in": ["v7", Regex("^v")]}}),
-        ("people", {"f": Int64(2**60)}),
+        ("people", {"f": {"a": "v7"}}),  # an embedded document
         ("people", {"f": {"$in": [f"v{i}" for i in range(501)]}}),
     ):
         assert (await _explain(mongo_db, collection, query))["filterPushdown"] is False, query

@@ -52,10 +52,10 @@ async def is_ferretdb(db: Database) -> bool:
 async def apply_indexes(db: Database, declarations: Sequence[Indexes]) -> None:
     """Create the declared indexes (those that exist already are left as they are).
 
-    On FerretDB too: the local build reads an index for equality and ``$in`` conditions on
-    top-level fields (``ferretdb_fixes``, fix 6), so a find by an indexed field no longer reads
-    the whole collection; ranges and sorts are still evaluated by the server over what those
-    conditions select. FerretDB makes no partial index: a non-unique one is made over every
+    On FerretDB too: the local build reads an index for equality, ``$in`` and range conditions
+    on top-level fields (``ferretdb_fixes``, fix 6), so a find by an indexed field no longer
+    reads the whole collection; a sort is done by the server over what those conditions select,
+    and a condition on a dotted path still reads every document. FerretDB makes no partial index: a non-unique one is made over every
     document there (it serves the same queries; every write keeps it up), and a unique one, whose
     promise would change, fails loudly rather than being made wider or dropped."""
     ferretdb = await is_ferretdb(db)
