@@ -3,10 +3,11 @@
 Run: ``uv run python -m bench.indexed_find [--total 100000]`` (starts the local MongoDB-wire
 server in a temporary folder unless ``MONGODB_URI`` is set). Fills two collections with
 ``--total`` participant-shaped documents (20 per peer group): ``indexed`` with the indexes
-``apply_indexes`` makes (``group_id``, and ``program_id, status, waitlist_number``), ``plain``
-with none but ``_id``'s. Prints find latency p50/p99 by an indexed field (equality and ``$in``),
-a few finds by the same field on ``plain`` (a full scan), and the latency and server CPU of an
-upsert by ``_id`` that changes indexed fields, on both, so the difference is the indexes' upkeep.
+``apply_indexes`` makes (``group_id``; ``program_id, status, waitlist_number``; ``joined_at``),
+``plain`` with none but ``_id``'s. Prints latency p50/p99 and the server's CPU of finds by
+indexed fields (equality, ``$in``, a compound equality, a date range), of a find by the same
+field on ``plain`` (a full scan), and of an upsert by ``_id`` that changes indexed fields, on
+both collections, so the difference is the indexes' upkeep.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,9 @@ GROUPS_PER_PROGRAM = 50
 INDEXES = [
     Indexes("indexed", [IndexModel([("group_id", 1)])]),
     Indexes("indexed", [IndexModel([("program_id", 1), ("status", 1), ("waitlist_number", 1)])]),
+    Indexes("indexed", [IndexModel([("joined_at", 1)])]),
 ]
+JOINED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def participant(n: int) -> dict[str, Any]:
@@ -43,6 +47,7 @@ def participant(n: int) -> dict[str, Any]:
         "group_id": f"grp_{group:06d}",
         "status": "matched" if n % 7 else "waitlisted",
         "waitlist_number": n % 7,
+        "joined_at": JOINED + timedelta(seconds=n),
         "version": 1,
     }
 
@@ -127,12 +132,19 @@ async def run(uri: str, total: int, lookups: int, scans: int, writes: int, pid: 
             query = {"program_id": program, "status": "waitlisted"}
             await indexed.find(query).sort("waitlist_number", 1).to_list()
 
+        async def joined(i: int) -> None:
+            start = JOINED + timedelta(seconds=(i * 7919) % (total - PER_GROUP))
+            window = {"$gte": start, "$lt": start + timedelta(seconds=PER_GROUP)}
+            found = await indexed.find({"joined_at": window}).to_list()
+            assert len(found) == PER_GROUP, len(found)
+
         async def scanned(i: int) -> None:
             await plain.find({"group_id": group_id(i, total)}).to_list()
 
         await measure("find({group_id: g}) -> 20 documents", lookups, by_group, pid)
         await measure("find({group_id: {$in: 5 groups}}) -> 100", lookups, by_groups, pid)
         await measure("find({program_id, status}).sort(waitlist_number)", lookups, waitlist, pid)
+        await measure("find({joined_at: {$gte, $lt}}) -> 20 (a range)", lookups, joined, pid)
         await measure("find({group_id: g}) on plain (no index: a scan)", scans, scanned, pid)
         await upserts(indexed, writes, total, pid)
         await upserts(plain, writes, total, pid)
