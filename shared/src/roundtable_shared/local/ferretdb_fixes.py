@@ -1,8 +1,9 @@
-"""Five upstream shortcomings of FerretDB 1.24.2 on SQLite, fixed in its source before it is built.
+"""Six upstream shortcomings of FerretDB 1.24.2 on SQLite, fixed in its source before it is built.
 
 The first two were measured here (docs/benchmarks.md, "FerretDB fixes") and break what the brief
 assumes of a MongoDB-wire server; the third made batch reads cost a full scan, the fourth and
-fifth cost CPU on every command. So the local server is built with these small source edits:
+fifth cost CPU on every command, the sixth left every secondary index unread. So the local
+server is built with these small source edits:
 
 1. **Lookups by ``_id`` could not use the ``_id`` index.** The SQLite backend indexes
    ``_ferretdb_sjson->"_id"`` but queries ``_ferretdb_sjson->'$._id'``: SQLite sees two
@@ -38,6 +39,27 @@ fifth cost CPU on every command. So the local server is built with these small s
    in the reminder and sessions benchmarks, and a leak anywhere in FerretDB would stop the
    server rather than cost memory. The fix tracks them only in FerretDB's debug builds, which
    is what its leak checks are for.
+6. **Secondary indexes were never read.** ``createIndexes`` made SQLite expression indexes on
+   ``_ferretdb_sjson->"field"`` (the JSON text of the field's value), but queries pushed down
+   nothing but ``_id``, so a find by an indexed field read the whole collection (820 ms over
+   20,000 documents, measured 2026-12-07). The fix makes a non-unique index of a top-level
+   field on ``_ferretdb_sjson->>"field"`` (the value as SQL reads it: TEXT, INTEGER or REAL,
+   NULL when null or missing; a unique index keeps the JSON text, and with it FerretDB's rules
+   of what counts as a duplicate), and pushes down, for top-level fields an index covers, an
+   equality (``{f: v}``, ``{f: {$eq: v}}``), an ``$in`` (up to 500 values) or a range
+   (``$gt/$gte/$lt/$lte`` with bounds all numbers, all dates, all strings or all ObjectIDs) as
+   a condition that selects a superset of the matches: the values equal to or within the
+   bounds of the wanted ones (numbers compare exactly across INTEGER and REAL; a boolean or a
+   date reads as a number, so a few numbers come along), NULL when null is wanted, and every
+   array (TEXT from ``[`` up to the next byte), since an array matches when an element does. On
+   a unique index, equalities and ``$in`` only, as the JSON texts equal to a wanted value. The
+   command still applies the whole filter to what the query returns, so a document the
+   condition lets through but the filter does not match is dropped as in 1. The conditions of
+   several fields are written as an OR of their combinations (up to 16), so a compound index
+   serves them together (``{program_id, status}``: 143 documents read, not 1,000). Other
+   operators, dotted paths (an array of embedded documents is not under the path's index
+   expression) and NaN are left to the scan. Sorts are not pushed down (BSON's order of types
+   is not SQL's); FerretDB sorts what the conditions select.
 
 Each edit names the exact text it replaces, so a different FerretDB source fails the build
 loudly instead of building something unfixed.
@@ -80,6 +102,12 @@ _ID_EQUALITY_CASE_EXPLAINED = (
 _ID_IN_CASE = (
     "\t\tcase *types.Document:\n\t\t\twhereClause, args = idInWhereClause(v.(*types.Document))\n"
 )
+_INDEX_COLUMN = (
+    '\t\t\tcolumns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))\n'
+)
+_INDEXED_CONDITIONS = (
+    "\twhereClause, args = andIndexedConditions(whereClause, args, params.Filter, meta)\n"
+)
 
 
 EDITS: tuple[SourceEdit, ...] = (
@@ -103,6 +131,26 @@ EDITS: tuple[SourceEdit, ...] = (
         "internal/backends/sqlite/collection.go",
         _ID_EQUALITY_CASE_EXPLAINED,
         _ID_EQUALITY_CASE_EXPLAINED + _ID_IN_CASE + '\t\t\tfilterPushdown = whereClause != ""\n',
+    ),
+    SourceEdit(  # Query
+        "internal/backends/sqlite/collection.go",
+        "\tq += whereClause\n",
+        _INDEXED_CONDITIONS + "\tq += whereClause\n",
+    ),
+    SourceEdit(  # Explain
+        "internal/backends/sqlite/collection.go",
+        "\torderByClause := prepareOrderByClause(params.Sort)\n",
+        _INDEXED_CONDITIONS
+        + '\tfilterPushdown = whereClause != ""\n\n'
+        + "\torderByClause := prepareOrderByClause(params.Sort)\n",
+    ),
+    SourceEdit(  # a non-unique index holds the values as SQL reads them, in SQL's order
+        "internal/backends/sqlite/metadata/registry.go",
+        _INDEX_COLUMN,
+        _INDEX_COLUMN
+        + "\t\t\tif !index.Unique && len(fields) == 1 {\n"
+        + '\t\t\t\tcolumns[i] = fmt.Sprintf("%s->>%s", DefaultColumn, fields[0])\n'
+        + "\t\t\t}\n",
     ),
     _serialise("internal/handler/msg_update.go", "MsgUpdate"),
     _serialise("internal/handler/msg_findandmodify.go", "MsgFindAndModify"),
@@ -184,6 +232,441 @@ func idInWhereClause(cond *types.Document) (string, []any) {
 	}
 
 	return fmt.Sprintf(` WHERE %s IN (%s)`, metadata.IDColumn, strings.Join(placeholders, ", ")), args
+}
+""",
+    "internal/backends/sqlite/index_pushdown.go": """package sqlite
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata"
+	"github.com/FerretDB/FerretDB/internal/handler/sjson"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// maxIndexedIn bounds the values of one pushed-down $in: SQLite bounds a statement's parameters.
+const maxIndexedIn = 500
+
+// maxExactInteger is the largest integer every double up to which prints as its exact digits.
+const maxExactInteger = 1 << 53
+
+// plainField matches the field names whose index expression this file writes the same way.
+var plainField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+// andIndexedConditions adds to a WHERE clause the equality, $in and range conditions of the
+// filter on top-level fields that an index of the collection covers, so SQLite reads them from
+// that index.
+//
+// Each condition selects a superset of the documents the filter's condition matches (the
+// command applies the whole filter to what the query returns): the stored values equal to one
+// of the wanted ones, a missing field when null is wanted, and every array (an array matches
+// when an element does). Any other condition is left to the command's filter.
+func andIndexedConditions(where string, args []any, filter *types.Document, meta *metadata.Collection) (string, []any) {
+	if filter == nil || meta == nil {
+		return where, args
+	}
+
+	// A non-unique index holds the field's value as SQL reads it (->>); a unique one, its JSON
+	// text (->), which keeps FerretDB's own uniqueness rules (see the edit of indexesCreate).
+	typed := make(map[string]bool)
+	indexed := make(map[string]bool)
+
+	for _, index := range meta.Settings.Indexes {
+		for _, key := range index.Key {
+			indexed[key.Field] = true
+			typed[key.Field] = typed[key.Field] || !index.Unique
+		}
+	}
+
+	seen := make(map[string]int)
+	for _, field := range filter.Keys() {
+		seen[field]++
+	}
+
+	var fields [][]alternative
+
+	combinations := 1
+
+	for _, field := range filter.Keys() {
+		if field == "_id" || seen[field] != 1 || !indexed[field] || !plainField.MatchString(field) {
+			continue
+		}
+
+		var alts []alternative
+		if typed[field] {
+			alts = typedAlternatives(field, must.NotFail(filter.Get(field)))
+		} else {
+			alts = indexedAlternatives(field, must.NotFail(filter.Get(field)))
+		}
+		if alts == nil {
+			continue
+		}
+
+		fields = append(fields, alts)
+		combinations *= len(alts)
+	}
+
+	if len(fields) == 0 {
+		return where, args
+	}
+
+	var cond alternative
+	if combinations <= maxCombinations {
+		cond = orOfAnds(fields)
+	} else {
+		cond = andOfOrs(fields)
+	}
+
+	if where == "" {
+		return ` WHERE ` + cond.sql, append(args, cond.args...)
+	}
+
+	return where + ` AND ` + cond.sql, append(args, cond.args...)
+}
+
+// maxCombinations bounds the terms of an OR of ANDs: beyond it, the fields' ORs are ANDed.
+const maxCombinations = 16
+
+// alternative is one SQL condition, with its arguments, that some matching documents satisfy.
+type alternative struct {
+	sql  string
+	args []any
+}
+
+// orOfAnds combines the fields' alternatives as an OR of ANDs, one AND per combination: the same
+// condition as andOfOrs, but each term can use a compound index on several of the fields.
+func orOfAnds(fields [][]alternative) alternative {
+	terms := []alternative{{}}
+
+	for _, alts := range fields {
+		next := make([]alternative, 0, len(terms)*len(alts))
+
+		for _, term := range terms {
+			for _, alt := range alts {
+				sql := alt.sql
+				if term.sql != "" {
+					sql = term.sql + ` AND ` + alt.sql
+				}
+
+				next = append(next, alternative{sql, append(append([]any{}, term.args...), alt.args...)})
+			}
+		}
+
+		terms = next
+	}
+
+	return joined(terms, " OR ")
+}
+
+// andOfOrs combines the fields' alternatives as an AND of each field's OR.
+func andOfOrs(fields [][]alternative) alternative {
+	ors := make([]alternative, len(fields))
+	for i, alts := range fields {
+		ors[i] = joined(alts, " OR ")
+	}
+
+	return joined(ors, " AND ")
+}
+
+// joined returns the conditions joined by the operator, in parentheses.
+func joined(conds []alternative, operator string) alternative {
+	sqls := make([]string, len(conds))
+	var args []any
+
+	for i, c := range conds {
+		sqls[i] = `(` + c.sql + `)`
+		args = append(args, c.args...)
+	}
+
+	return alternative{`(` + strings.Join(sqls, operator) + `)`, args}
+}
+
+// indexedAlternatives returns the conditions on the field's index one of which every document
+// the field's filter value matches satisfies, or nil if it cannot tell.
+func indexedAlternatives(field string, value any) []alternative {
+	values, ok := wantedValues(value)
+	if !ok {
+		return nil
+	}
+
+	if len(values) == 0 {
+		return []alternative{{sql: `0`}}
+	}
+
+	var texts []string
+	var missing bool
+
+	for _, v := range values {
+		t, ok := storedTexts(v)
+		if !ok {
+			return nil
+		}
+
+		if _, null := v.(types.NullType); null {
+			missing = true
+		}
+
+		texts = append(texts, t...)
+	}
+
+	// The index holds the JSON text of the field's value: SQL NULL when it is missing.
+	column := fmt.Sprintf("%s->%q", metadata.DefaultColumn, field)
+
+	// The wanted texts go through the same JSON rendering as the stored ones.
+	placeholders := make([]string, len(texts))
+	args := make([]any, len(texts))
+
+	for i, t := range texts {
+		placeholders[i] = `(? -> '$')`
+		args[i] = t
+	}
+
+	alts := []alternative{{fmt.Sprintf(`%s IN (%s)`, column, strings.Join(placeholders, ", ")), args}}
+	if missing {
+		alts = append(alts, alternative{sql: column + ` IS NULL`})
+	}
+
+	// Every array, which is the JSON text from '[' up to, not including, '\\' (the next byte).
+	alts = append(alts, alternative{sql: fmt.Sprintf(`%s >= '[' AND %s < '\\'`, column, column)})
+
+	return alts
+}
+
+// wantedValues returns the values an equality or $in wants, or false for any other condition.
+func wantedValues(value any) ([]any, bool) {
+	cond, ok := value.(*types.Document)
+	if !ok {
+		return []any{value}, true
+	}
+
+	if cond.Len() != 1 {
+		return nil, false
+	}
+
+	switch op := cond.Keys()[0]; op {
+	case "$eq":
+		return []any{must.NotFail(cond.Get(op))}, true
+	case "$in":
+		list, ok := must.NotFail(cond.Get(op)).(*types.Array)
+		if !ok || list.Len() > maxIndexedIn {
+			return nil, false
+		}
+
+		values := make([]any, list.Len())
+		for i := range list.Len() {
+			values[i] = must.NotFail(list.Get(i))
+		}
+
+		return values, true
+	default:
+		return nil, false
+	}
+}
+
+// typedAlternatives is indexedAlternatives for an index of the values as SQL reads them: a
+// string (and an ObjectID, as its hex) as TEXT, a number as INTEGER or REAL (compared exactly
+// across the two), a boolean as 1 or 0 and a date as its milliseconds (so they also select
+// numbers), null and a missing field as NULL, an array or document as its JSON TEXT. It also
+// serves ranges: SQLite orders NULL before numbers before TEXT, and TEXT bytewise, as MongoDB
+// orders strings.
+func typedAlternatives(field string, value any) []alternative {
+	column := fmt.Sprintf("%s->>%q", metadata.DefaultColumn, field)
+
+	// Every array, which is the TEXT from '[' up to, not including, '\\' (the next byte).
+	arrays := alternative{sql: fmt.Sprintf(`%s >= '[' AND %s < '\\'`, column, column)}
+
+	if cond, ok := value.(*types.Document); ok && isRange(cond) {
+		bounds := rangeAlternative(column, cond)
+		if bounds == nil {
+			return nil
+		}
+
+		return []alternative{*bounds, arrays}
+	}
+
+	values, ok := wantedValues(value)
+	if !ok {
+		return nil
+	}
+
+	if len(values) == 0 {
+		return []alternative{{sql: `0`}}
+	}
+
+	var args []any
+	var missing bool
+
+	for _, v := range values {
+		if _, null := v.(types.NullType); null {
+			missing = true
+			continue
+		}
+
+		arg, ok := sqlValue(v)
+		if !ok {
+			return nil
+		}
+
+		args = append(args, arg)
+	}
+
+	var alts []alternative
+
+	if len(args) > 0 {
+		placeholders := strings.Repeat(", ?", len(args))[2:]
+		alts = append(alts, alternative{fmt.Sprintf(`%s IN (%s)`, column, placeholders), args})
+	}
+
+	if missing {
+		alts = append(alts, alternative{sql: column + ` IS NULL`})
+	}
+
+	return append(alts, arrays)
+}
+
+// isRange tells whether the condition holds range operators only.
+func isRange(cond *types.Document) bool {
+	for _, op := range cond.Keys() {
+		switch op {
+		case "$gt", "$gte", "$lt", "$lte":
+		default:
+			return false
+		}
+	}
+
+	return cond.Len() > 0
+}
+
+// rangeAlternative returns the bounds of a range whose bounds are all numbers, all dates, all
+// strings or all ObjectIDs (MongoDB compares a bound with values of its own kind only), or nil.
+func rangeAlternative(column string, cond *types.Document) *alternative {
+	var terms []string
+	var args []any
+	var kind string
+	var lower, upper bool
+
+	for _, op := range cond.Keys() {
+		bound := must.NotFail(cond.Get(op))
+
+		arg, ok := sqlValue(bound)
+		if !ok {
+			return nil
+		}
+
+		var k string
+
+		switch bound.(type) {
+		case int32, int64, float64:
+			k = "number"
+		case time.Time:
+			k = "date"
+		case string, types.ObjectID:
+			k = "text"
+		default:
+			return nil
+		}
+
+		if kind != "" && k != kind {
+			return nil
+		}
+
+		kind = k
+		sign := map[string]string{"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}[op]
+		lower = lower || sign[0] == '>'
+		upper = upper || sign[0] == '<'
+		terms = append(terms, fmt.Sprintf(`%s %s ?`, column, sign))
+		args = append(args, arg)
+	}
+
+	// Numbers and dates sort before any TEXT, TEXT after NULL and numbers: the open side is
+	// closed at the edge of the bound's kind.
+	if kind == "text" && !lower {
+		terms = append(terms, column+` >= ''`)
+	}
+
+	if kind != "text" && !upper {
+		terms = append(terms, column+` < ''`)
+	}
+
+	return &alternative{strings.Join(terms, " AND "), args}
+}
+
+// sqlValue returns the value as the typed index holds it, or false if it cannot tell.
+func sqlValue(v any) (any, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, !strings.ContainsRune(v, 0)
+	case types.ObjectID:
+		return hex.EncodeToString(v[:]), true
+	case bool:
+		if v {
+			return int64(1), true
+		}
+
+		return int64(0), true
+	case time.Time:
+		return v.UnixMilli(), true
+	case int32:
+		return int64(v), true
+	case int64:
+		return v, true
+	case float64:
+		return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+	default:
+		return nil, false
+	}
+}
+
+// storedTexts returns the JSON texts FerretDB stores for the values a filter value equals.
+//
+// A number equals numbers of the other numeric types: each is stored as its digits, and a
+// double as Go prints it (exact digits for an integer up to 2^53, and "-0" for negative zero).
+// Larger integers, NaN and infinities, and other types, are not pushed down.
+func storedTexts(v any) ([]string, bool) {
+	switch v := v.(type) {
+	case string, types.ObjectID, bool, time.Time, types.NullType:
+		return []string{string(must.NotFail(sjson.MarshalSingleValue(v)))}, true
+	case int32:
+		return integerTexts(float64(v)), true
+	case int64:
+		if v > maxExactInteger || v < -maxExactInteger {
+			return nil, false
+		}
+
+		return integerTexts(float64(v)), true
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, false
+		}
+
+		if v != math.Trunc(v) {
+			return []string{string(must.NotFail(sjson.MarshalSingleValue(v)))}, true
+		}
+
+		if v > maxExactInteger || v < -maxExactInteger {
+			return nil, false
+		}
+
+		return integerTexts(v), true
+	default:
+		return nil, false
+	}
+}
+
+// integerTexts returns the stored texts of the numbers equal to an integer.
+func integerTexts(v float64) []string {
+	if v == 0 {
+		return []string{"0", "-0"}
+	}
+
+	return []string{strconv.FormatInt(int64(v), 10)}
 }
 """,
 }

@@ -42,8 +42,8 @@ SWEEP_SHARE = 0.05
 
 
 def outbox_indexes(collection: str) -> Indexes:
-    """What lets a sweep find pending outboxes without a scan on MongoDB (FerretDB reads no
-    index but ``_id``'s, so it is not made there; see ``apply_indexes``)."""
+    """What lets a sweep find pending outboxes without a scan (on FerretDB, which makes no
+    partial index, it holds every document; see ``apply_indexes``)."""
     return Indexes(
         collection, [IndexModel([(PENDING, 1)], partialFilterExpression={PENDING: True})]
     )

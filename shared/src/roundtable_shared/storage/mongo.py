@@ -52,19 +52,30 @@ async def is_ferretdb(db: Database) -> bool:
 async def apply_indexes(db: Database, declarations: Sequence[Indexes]) -> None:
     """Create the declared indexes (those that exist already are left as they are).
 
-    On FerretDB only the unique ones: FerretDB 1.24 on SQLite answers queries from the ``_id``
-    index alone (it pushes down no other condition and no sort), so any other index is never
-    read there, while every write pays for its upkeep (the reminder schedule's seven cost 2.73
-    against 2.38 ms of the server's CPU per delivered reminder; docs/benchmarks/reminders.md). A
-    unique index keeps its promise there, so it stays. On MongoDB every index is made."""
+    On FerretDB too: the local build reads an index for equality, ``$in`` and range conditions
+    on top-level fields (``ferretdb_fixes``, fix 6), so a find by an indexed field no longer
+    reads the whole collection; a sort is done by the server over what those conditions select,
+    and a condition on a dotted path still reads every document. FerretDB makes no partial index: a non-unique one is made over every
+    document there (it serves the same queries; every write keeps it up), and a unique one, whose
+    promise would change, fails loudly rather than being made wider or dropped."""
     ferretdb = await is_ferretdb(db)
     # One index per command: FerretDB 1.24 crashes on a createIndexes naming several indexes
     # when some of them exist already, which is every restart.
     for declaration in declarations:
         for model in declaration.models:
-            if ferretdb and not model.document.get("unique"):
-                continue
+            if ferretdb:
+                model = _without_partial_filter(model)
             await db[declaration.collection].create_indexes([model])
+
+
+def _without_partial_filter(model: IndexModel) -> IndexModel:
+    options = dict(model.document)
+    if "partialFilterExpression" not in options:
+        return model
+    if options.get("unique"):
+        raise ValueError(f"FerretDB cannot make the partial unique index {options['name']}")
+    del options["partialFilterExpression"]
+    return IndexModel(list(options.pop("key").items()), **options)
 
 
 async def upsert_if_newer(
