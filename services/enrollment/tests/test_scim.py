@@ -6,13 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
+from scim2_client.engines.asgi import ASGISCIMClient
+from scim2_models import SCIMException, SearchRequest
 
+from enrollment.app import build_app
+from enrollment.settings import EnrollmentSettings
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
+from roundtable_shared.local.supervisor import RunningSystem, SystemConfig
+from roundtable_shared.testing.http import running_app
 
 SCIM = "application/scim+json"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -492,3 +499,99 @@ async def test_deprovisioning_withdraws_enrolments_as_a_termination_does(
         return bool(view["status"] == "withdrawn" and view["withdrawal_reason"] == "terminated")
 
     await wait_for(withdrawn)
+
+
+async def test_an_independent_scim_client_drives_the_endpoint(
+    settings: EnrollmentSettings, directory_admin: dict[str, str]
+) -> None:
+    """scim2-client discovers the service from its own documents (ServiceProviderConfig,
+    ResourceTypes, Schemas), builds its models from them and provisions through them."""
+    app = build_app(settings)
+    async with running_app(app) as http:
+        issued = await http.post(
+            "/v1/scim/connections", json={"name": "scim2-client"}, headers=directory_admin
+        )
+        scim = ASGISCIMClient(
+            app,
+            base_url="http://localhost/scim/v2",
+            headers={"Authorization": f"Bearer {issued.json()['token']}"},
+        )
+        await scim.discover()
+        user_model = scim.get_resource_model("User")
+        assert user_model is not None
+        created = await scim.create(
+            user_model.model_validate(
+                {
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "grace@corp.example",
+                    "displayName": "Grace Hopper",
+                    "emails": [{"value": "grace@corp.example", "primary": True}],
+                    "active": True,
+                }
+            )
+        )
+        assert isinstance(created, user_model) and created.id
+        found = await scim.query(
+            user_model, query_parameters=SearchRequest(filter='userName eq "GRACE@corp.example"')
+        )
+        assert [u.id for u in found.resources or []] == [created.id]
+        created.display_name = "Rear Admiral Grace Hopper"
+        replaced = await scim.replace(created)
+        assert replaced.display_name == "Rear Admiral Grace Hopper"
+        employee = await http.get(
+            f"/v1/employees/{created.id}",
+            headers={"Authorization": directory_admin["Authorization"]},
+        )
+        assert employee.status_code == 403  # a directory admin is not a program admin
+        await scim.delete(user_model, created.id)
+        with pytest.raises(SCIMException):
+            await scim.query(user_model, created.id)
+
+
+async def test_make_run_connects_its_idp_with_the_token_it_keeps(
+    make_settings: Callable[..., Any], tmp_path: Path
+) -> None:
+    system = RunningSystem(SystemConfig(data_dir=tmp_path))
+    env = system.service_env("enrollment")
+    token = (tmp_path / "dev-scim-token").read_text()
+    assert env["ENROLLMENT_SCIM_BOOTSTRAP_TOKEN"] == token
+    assert (tmp_path / "dev-scim-token").stat().st_mode & 0o077 == 0
+    settings = make_settings(EnrollmentSettings, scim_bootstrap_token=token)
+    for _ in range(2):  # a restart keeps the same connection and token
+        async with running_app(build_app(settings)) as http:
+
+            async def connected() -> bool:
+                answer = await http.get(
+                    "/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}
+                )
+                return answer.status_code == 200
+
+            await wait_for(connected)
+
+
+async def test_an_erased_employee_is_no_scim_user_and_cannot_come_back(
+    client: httpx.AsyncClient, idp: dict[str, str], admin: dict[str, str]
+) -> None:
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "userName": "lin@corp.example",
+        "emails": [{"value": "lin@corp.example", "primary": True}],
+        "active": True,
+        ENTERPRISE: {"employeeNumber": "e-66"},
+    }
+    assert (await client.post("/scim/v2/Users", json=body, headers=idp)).status_code == 201
+    erased = await client.post("/v1/employees/e-66/erasure", headers=admin)
+    assert erased.status_code == 200
+    assert (await client.get("/scim/v2/Users/e-66", headers=idp)).status_code == 404
+    listed = await client.get(
+        "/scim/v2/Users", params={"filter": 'userName eq "lin@corp.example"'}, headers=idp
+    )
+    assert listed.json()["totalResults"] == 0
+    again = await client.post("/scim/v2/Users", json=body, headers=idp)
+    assert again.status_code == 409 and again.json()["scimType"] == "uniqueness"
+    patched = await client.patch(
+        "/scim/v2/Users/e-66",
+        json={"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": True}}]},
+        headers=idp,
+    )
+    assert patched.status_code == 404
