@@ -4,6 +4,7 @@ raise the directory's events and offboard as an HR termination does."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -595,3 +596,37 @@ async def test_an_erased_employee_is_no_scim_user_and_cannot_come_back(
         headers=idp,
     )
     assert patched.status_code == 404
+
+
+async def test_a_user_name_is_one_users_even_when_two_creates_race(
+    client: httpx.AsyncClient, idp: dict[str, str]
+) -> None:
+    def body(number: str, user_name: str = "same@corp.example") -> dict[str, Any]:
+        return {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+            "userName": user_name,
+            "emails": [{"value": f"{number}@corp.example", "primary": True}],
+            "active": True,
+            ENTERPRISE: {"employeeNumber": number},
+        }
+
+    answers = await asyncio.gather(
+        *(client.post("/scim/v2/Users", json=body(f"r-{n}"), headers=idp) for n in range(4))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    listed = await client.get(
+        "/scim/v2/Users", params={"filter": 'userName eq "SAME@corp.example"'}, headers=idp
+    )
+    assert listed.json()["totalResults"] == 1
+    # Renaming another User to it is refused; once its holder is deprovisioned, it is free.
+    other = await client.post("/scim/v2/Users", json=body("r-9", "other@corp.example"), headers=idp)
+    holder = next(a.json()["id"] for a in answers if a.status_code == 201)
+    rename = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": "userName", "value": "Same@corp.example"}],
+    }
+    taken = await client.patch(f"/scim/v2/Users/{other.json()['id']}", json=rename, headers=idp)
+    assert taken.status_code == 409 and taken.json()["scimType"] == "uniqueness"
+    assert (await client.delete(f"/scim/v2/Users/{holder}", headers=idp)).status_code == 204
+    renamed = await client.patch(f"/scim/v2/Users/{other.json()['id']}", json=rename, headers=idp)
+    assert renamed.status_code == 200 and renamed.json()["userName"] == "Same@corp.example"

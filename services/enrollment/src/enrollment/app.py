@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -36,7 +37,7 @@ from enrollment.programs.service import ProgramService
 from enrollment.scim.endpoints import connections_router, scim_router
 from enrollment.scim.models import ScimUser
 from enrollment.scim.repository import INDEXES as CONNECTION_INDEXES
-from enrollment.scim.repository import ConnectionRepository, ScimUsers
+from enrollment.scim.repository import ConnectionRepository, ScimUsers, UserNameClaims
 from enrollment.scim.service import ConnectionService, ScimUserService
 from enrollment.settings import EnrollmentSettings
 from roundtable_shared.http.app import create_app
@@ -104,7 +105,13 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         "matching into peer pairs and roundtables.",
         routers=[
             directory_router(directory, settings.hr_webhook_secrets),
-            scim_router(ScimUserService(directory, ScimUsers(employees.collection))),
+            scim_router(
+                ScimUserService(
+                    directory,
+                    ScimUsers(employees.collection),
+                    UserNameClaims(runtime.db, employees.collection),
+                )
+            ),
             connections_router(connections),
             programs_router(ProgramService(programs)),
             participants_router(participants),
@@ -131,7 +138,10 @@ def _document_raw_bodies(app: FastAPI) -> None:
         hr = hr_event_schema()
         components.update(hr.pop("$defs", {}))
         components["HrEventBody"] = hr
-        scim_user = ScimUser.model_json_schema(ref_template="#/components/schemas/{model}")
+        # Through JSON: scim2-models keys the extensions by URN objects, not plain strings.
+        scim_user = json.loads(
+            json.dumps(ScimUser.model_json_schema(ref_template="#/components/schemas/{model}"))
+        )
         components.update(scim_user.pop("$defs", {}))
         components["ScimUser"] = scim_user
         components["ScimError"] = Error.model_json_schema()

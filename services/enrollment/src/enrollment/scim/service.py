@@ -29,7 +29,7 @@ from enrollment.directory.domain import Change, Employee
 from enrollment.directory.service import DirectoryService
 from enrollment.scim import domain
 from enrollment.scim.models import POLICY, EnterpriseUser, ScimUser
-from enrollment.scim.repository import ConnectionRepository, ScimUsers
+from enrollment.scim.repository import ConnectionRepository, ScimUsers, UserNameClaims
 from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
 from roundtable_shared.http.problems import Conflict, NotFound, Unauthorized
 from roundtable_shared.storage.mongo import Document
@@ -187,9 +187,12 @@ class ListedUsers:
 
 
 class ScimUserService:
-    def __init__(self, directory: DirectoryService, users: ScimUsers) -> None:
+    def __init__(
+        self, directory: DirectoryService, users: ScimUsers, user_names: UserNameClaims
+    ) -> None:
         self.directory = directory
         self.users = users
+        self.user_names = user_names
 
     async def get(self, employee_id: str) -> tuple[Employee, int]:
         loaded = await self.directory.employees.load(employee_id)
@@ -214,9 +217,9 @@ class ScimUserService:
         user_name = profile["user_name"]
         if not user_name:
             raise InvalidValueException(detail="userName is required")
-        if await self.users.holder_of_user_name(user_name) is not None:
-            raise UniquenessException(detail="a User with this userName exists")
         employee_id = await self._employee_for(user, profile)
+        if not await self.user_names.claim(user_name, employee_id, utcnow()):
+            raise UniquenessException(detail="a User with this userName exists")
         change_id = _change_id(connection_id, 0)
         _, employee, version = await self.directory.change(
             employee_id,
@@ -228,6 +231,7 @@ class ScimUserService:
         )
         if employee.profile.get("user_name") != user_name:
             # Erased, or linked meanwhile to another userName: not this User.
+            await self.user_names.release(user_name, employee_id)
             raise UniquenessException(detail="this employee cannot take this userName")
         return employee, version
 
@@ -294,11 +298,11 @@ class ScimUserService:
         if if_match is not None and if_match != version:
             raise PreconditionFailedException(detail="the User changed since that version")
         fields, active = decide(current, version)
+        old_name = str(current.profile.get("user_name") or "")
         new_name = fields.get("user_name")
-        if new_name and new_name.lower() != str(current.profile.get("user_name", "")).lower():
-            holder = await self.users.holder_of_user_name(new_name)
-            if holder is not None and holder != employee_id:
-                raise UniquenessException(detail="a User with this userName exists")
+        renamed = bool(new_name) and str(new_name).lower() != old_name.lower()
+        if renamed and not await self.user_names.claim(str(new_name), employee_id, utcnow()):
+            raise UniquenessException(detail="a User with this userName exists")
         change_id = _change_id(connection_id, version)
         _, employee, new_version = await self.directory.change(
             employee_id,
@@ -308,6 +312,8 @@ class ScimUserService:
                 domain.status_for(stored.employment_status if stored else None, active),
             ),
         )
+        if old_name and (renamed or ("user_name" in fields and not new_name)):
+            await self.user_names.release(old_name, employee_id)  # renamed or deprovisioned
         return employee, new_version
 
 
