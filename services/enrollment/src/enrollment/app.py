@@ -93,6 +93,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         employees, batch_size=settings.import_batch_size, relay_paused=runtime.relay.paused
     )
     connections = ConnectionService(ConnectionRepository(runtime.db))
+    runtime.add_background(lambda: connections.flush_every(1.0))
     bootstrap = settings.scim_bootstrap_token
     if bootstrap is not None:
         token = bootstrap.get_secret_value()

@@ -50,15 +50,13 @@ class ConnectionRepository:
             {"_id": connection_id}, changes, return_document=ReturnDocument.AFTER
         )
 
-    async def record(self, connection_id: str, at: datetime, *, ok: bool, wrote: bool) -> None:
-        """Count a request (and an error); a successful write is the connection's last sync."""
-        changes: dict[str, Any] = {"$inc": {"requests": 1, "errors": 0 if ok else 1}}
-        stamps = {"last_request_at": at}
-        if wrote and ok:
-            stamps["last_sync_at"] = at
-        if not ok:
-            stamps["last_error_at"] = at
-        changes["$set"] = stamps
+    async def add_counts(
+        self, connection_id: str, requests: int, errors: int, stamps: dict[str, datetime]
+    ) -> None:
+        """Add requests and errors to a connection's counts; set its latest times."""
+        changes: dict[str, Any] = {"$inc": {"requests": requests, "errors": errors}}
+        if stamps:
+            changes["$max"] = stamps  # a replica's older flush never turns the times back
         await self.collection.update_one({"_id": connection_id}, changes)
 
 

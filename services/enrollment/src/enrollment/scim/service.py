@@ -6,9 +6,11 @@ aggregate, the same field-level ordering, the same events and the same offboardi
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,9 +59,31 @@ class IssuedToken:
     token: str
 
 
+@dataclass
+class _Counts:
+    requests: int = 0
+    errors: int = 0
+    last_request_at: datetime | None = None
+    last_sync_at: datetime | None = None
+    last_error_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Verified:
+    connection_id: str
+    retires_at: datetime | None
+    until: float
+
+
 class ConnectionService:
+    VERIFIED_SECONDS = 5.0
+    """How long a verified token is taken on trust by this process. A revocation or rotation made
+    here is seen at once; one made by another replica within this time."""
+
     def __init__(self, connections: ConnectionRepository) -> None:
         self.connections = connections
+        self._verified: dict[str, _Verified] = {}
+        self._counts: dict[str, _Counts] = {}
 
     def now(self) -> datetime:
         """The time that decides which tokens are retired (the views use it too)."""
@@ -109,9 +133,11 @@ class ConnectionService:
         )
 
     async def list(self) -> list[Document]:
+        await self.flush()
         return await self.connections.all()
 
     async def get(self, connection_id: str) -> Document:
+        await self.flush()
         found = await self.connections.get(connection_id)
         if found is None:
             raise NotFound(f"no SCIM connection {connection_id}")
@@ -133,6 +159,7 @@ class ConnectionService:
         ]
         tokens.append(_token_entry(secret, now))
         updated = await self.connections.update(connection_id, {"$set": {"tokens": tokens}})
+        self._forget(connection_id)
         if updated is None:
             raise NotFound(f"no SCIM connection {connection_id}")
         return IssuedToken(updated, f"{TOKEN_PREFIX}.{connection_id}.{secret}")
@@ -143,6 +170,7 @@ class ConnectionService:
         updated = await self.connections.update(
             connection_id, {"$set": {"revoked_at": now, "tokens": []}}
         )
+        self._forget(connection_id)
         if updated is None:
             raise NotFound(f"no SCIM connection {connection_id}")
         return updated
@@ -153,17 +181,64 @@ class ConnectionService:
         if parts is None:
             raise Unauthorized("not a SCIM connection token")
         connection_id, secret = parts
-        connection = await self.connections.get(connection_id)
         digest = token_digest(secret)
         now = self.now()
+        # An IdP's sync is thousands of requests with one token: one read per token and period.
+        known = self._verified.get(digest)
+        if (
+            known is not None
+            and known.until > time.monotonic()
+            and not _retired({"retires_at": known.retires_at}, now)
+        ):
+            return known.connection_id
+        connection = await self.connections.get(connection_id)
         if connection is not None and not connection.get("revoked_at"):
             for entry in connection.get("tokens", []):
                 if not _retired(entry, now) and hmac.compare_digest(entry["sha256"], digest):
+                    until = time.monotonic() + self.VERIFIED_SECONDS
+                    self._verified[digest] = _Verified(
+                        connection_id, entry.get("retires_at"), until
+                    )
                     return connection_id
+        self._verified.pop(digest, None)
         raise Unauthorized("the SCIM token is unknown, retired or revoked")
 
+    def _forget(self, connection_id: str) -> None:
+        for digest, known in list(self._verified.items()):
+            if known.connection_id == connection_id:
+                del self._verified[digest]
+
     async def record(self, connection_id: str, *, ok: bool, wrote: bool) -> None:
-        await self.connections.record(connection_id, self.now(), ok=ok, wrote=wrote)
+        """Counted in memory, written by ``flush`` (one write per connection and second, not
+        one per request): a crash loses at most the last second's counts, which are statistics."""
+        now = self.now()
+        counts = self._counts.setdefault(connection_id, _Counts())
+        counts.requests += 1
+        counts.last_request_at = now
+        if not ok:
+            counts.errors += 1
+            counts.last_error_at = now
+        elif wrote:
+            counts.last_sync_at = now
+
+    async def flush(self) -> None:
+        pending, self._counts = self._counts, {}
+        for connection_id, counts in pending.items():
+            stamps = {
+                name: value
+                for name, value in (
+                    ("last_request_at", counts.last_request_at),
+                    ("last_sync_at", counts.last_sync_at),
+                    ("last_error_at", counts.last_error_at),
+                )
+                if value is not None
+            }
+            await self.connections.add_counts(connection_id, counts.requests, counts.errors, stamps)
+
+    async def flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.flush()
 
 
 def _token_entry(secret: str, now: datetime) -> dict[str, Any]:
@@ -221,18 +296,19 @@ class ScimUserService:
         if not await self.user_names.claim(user_name, employee_id, utcnow()):
             raise UniquenessException(detail="a User with this userName exists")
         change_id = _change_id(connection_id, 0)
-        _, employee, version = await self.directory.change(
-            employee_id,
-            lambda current: _change(
-                change_id,
-                domain.stated_fields(profile),
-                domain.status_for(current.employment_status if current else None, user.active),
-            ),
-        )
-        if employee.profile.get("user_name") != user_name:
-            # Erased, or linked meanwhile to another userName: not this User.
+
+        def decide(current: Employee | None) -> Change:
+            if current is not None and (current.erased or domain.is_linked(current)):
+                # The employee behind this employeeNumber is another User, or was erased.
+                raise UniquenessException(detail="this employeeNumber belongs to another User")
+            status = domain.status_for(current.employment_status if current else None, user.active)
+            return _change(change_id, domain.stated_fields(profile), status)
+
+        try:
+            _, employee, version = await self.directory.change(employee_id, decide)
+        except UniquenessException:
             await self.user_names.release(user_name, employee_id)
-            raise UniquenessException(detail="this employee cannot take this userName")
+            raise
         return employee, version
 
     async def _employee_for(self, user: ScimUser, profile: dict[str, Any]) -> str:
@@ -241,10 +317,7 @@ class ScimUserService:
         if number:
             if len(number) > 128:
                 raise InvalidValueException(detail="employeeNumber: longer than 128 characters")
-            existing = await self.directory.employees.get(number)
-            if existing is not None and (existing.erased or domain.is_linked(existing)):
-                raise UniquenessException(detail="this employeeNumber belongs to another User")
-            return str(number)
+            return str(number)  # whether HR knows them yet or not: checked as it is written
         if profile["email"]:
             matches = await self.users.unlinked_by_email(profile["email"])
             if len(matches) == 1:
