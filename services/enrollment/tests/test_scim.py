@@ -557,13 +557,18 @@ async def test_make_run_connects_its_idp_with_the_token_it_keeps(
     token = (tmp_path / "dev-scim-token").read_text()
     assert env["ENROLLMENT_SCIM_BOOTSTRAP_TOKEN"] == token
     assert (tmp_path / "dev-scim-token").stat().st_mode & 0o077 == 0
-    settings = make_settings(EnrollmentSettings, scim_bootstrap_token=token)
-    for _ in range(2):  # a restart keeps the same connection and token
+    (tmp_path / "dev-scim-token").unlink()  # a new token for the same connection id
+    renewed = RunningSystem(SystemConfig(data_dir=tmp_path)).service_env("enrollment")
+    new_token = renewed["ENROLLMENT_SCIM_BOOTSTRAP_TOKEN"]
+    assert new_token != token and new_token.startswith("rtscim.dev.")
+    # A restart keeps the connection and its token; a new configured token joins them.
+    for configured in (token, token, new_token):
+        settings = make_settings(EnrollmentSettings, scim_bootstrap_token=configured)
         async with running_app(build_app(settings)) as http:
 
-            async def connected() -> bool:
+            async def connected(bearer: str = configured) -> bool:
                 answer = await http.get(
-                    "/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}
+                    "/scim/v2/Users", headers={"Authorization": f"Bearer {bearer}"}
                 )
                 return answer.status_code == 200
 

@@ -39,6 +39,17 @@ class ConnectionRepository:
         )
         return result.upserted_id is not None
 
+    async def add_token(self, connection_id: str, entry: dict[str, Any]) -> None:
+        """Add a token unless one with its hash is there, or the connection is revoked."""
+        await self.collection.update_one(
+            {
+                "_id": connection_id,
+                "revoked_at": None,
+                "tokens.sha256": {"$ne": entry["sha256"]},
+            },
+            {"$push": {"tokens": entry}},
+        )
+
     async def get(self, connection_id: str) -> Document | None:
         return await self.collection.find_one({"_id": connection_id})
 

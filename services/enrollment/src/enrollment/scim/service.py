@@ -116,14 +116,15 @@ class ConnectionService:
             raise ValueError("a SCIM token looks like rtscim.<connection id>.<secret>")
         connection_id, secret = parts
         now = self.now()
-        await self.connections.insert(
+        entry = _token_entry(secret, now)
+        created = await self.connections.insert(
             {
                 "_id": connection_id,
                 "name": name,
                 "created_at": now,
                 "created_by": "configuration",
                 "revoked_at": None,
-                "tokens": [_token_entry(secret, now)],
+                "tokens": [entry],
                 "requests": 0,
                 "errors": 0,
                 "last_sync_at": None,
@@ -131,6 +132,10 @@ class ConnectionService:
                 "last_error_at": None,
             }
         )
+        if not created:
+            # A new configured token for a connection that exists: it joins the others (a
+            # revoked connection stays revoked: that was an admin's decision).
+            await self.connections.add_token(connection_id, entry)
 
     async def list(self) -> list[Document]:
         await self.flush()
