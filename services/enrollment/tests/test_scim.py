@@ -5,6 +5,7 @@ raise the directory's events and offboard as an HR termination does."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from enrollment.app import build_app
 from enrollment.settings import EnrollmentSettings
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
 from roundtable_shared.local.supervisor import RunningSystem, SystemConfig
+from roundtable_shared.storage.mongo import connect
 from roundtable_shared.testing.http import running_app
 
 SCIM = "application/scim+json"
@@ -635,3 +637,23 @@ async def test_a_user_name_is_one_users_even_when_two_creates_race(
     assert (await client.delete(f"/scim/v2/Users/{holder}", headers=idp)).status_code == 204
     renamed = await client.patch(f"/scim/v2/Users/{other.json()['id']}", json=rename, headers=idp)
     assert renamed.status_code == 200 and renamed.json()["userName"] == "Same@corp.example"
+
+
+async def test_a_connection_stores_only_the_hash_of_its_token(
+    client: httpx.AsyncClient, directory_admin: dict[str, str], settings: EnrollmentSettings
+) -> None:
+    issued = await client.post(
+        "/v1/scim/connections", json={"name": "Okta"}, headers=directory_admin
+    )
+    token = issued.json()["token"]
+    secret = token.split(".")[2]
+    mongo = connect(settings.mongodb_uri, app_name="tests")
+    try:
+        stored = await mongo[settings.database_name]["scim_connections"].find_one(
+            {"_id": issued.json()["connection"]["connection_id"]}
+        )
+    finally:
+        await mongo.close()
+    assert stored is not None
+    assert secret not in repr(stored) and token not in repr(stored)
+    assert [t["sha256"] for t in stored["tokens"]] == [hashlib.sha256(secret.encode()).hexdigest()]
