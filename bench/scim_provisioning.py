@@ -131,7 +131,10 @@ async def main_async(users: int, in_flight: int, count: int, lookup_first: bool)
             f"per user p50 {ms(statistics.median(latencies))}, "
             f"p99 {ms(percentile(latencies, 0.99))}"
         )
-        print(f"target: {users:,} users under 60 s: {'PASS' if seconds < 60 else 'FAIL'}")
+        if users >= 10_000:
+            print(f"target: 10,000 users under 60 s: {'PASS' if seconds < 60 else 'FAIL'}")
+        else:
+            print("target (10,000 users under 60 s): not judged on a smaller run")
         if count:
             found, misses = await lookups(service, headers, users, count)
             p99 = percentile(found, 0.99)
@@ -140,7 +143,10 @@ async def main_async(users: int, in_flight: int, count: int, lookup_first: bool)
                 f"p50 {ms(statistics.median(found))}, p99 {ms(p99)}, max {ms(max(found))}; "
                 f"misses={misses}"
             )
-            print(f"target: p99 under 20 ms: {'PASS' if p99 < 0.020 else 'FAIL'}")
+            print(
+                f"target (p99 under 20 ms at 100,000 users): {'met' if p99 < 0.020 else 'missed'}"
+                f" at {users:,}"
+            )
 
 
 def main() -> None:
