@@ -14,6 +14,7 @@ from enrollment.scim.domain import (
     profile_of,
     stated_fields,
     status_for,
+    status_on_create,
     to_query,
     to_user,
 )
@@ -153,3 +154,9 @@ def test_values_the_directory_cannot_keep_are_refused(payload: dict[str, Any]) -
     user = parse_user(payload, Context.RESOURCE_CREATION_REQUEST)
     with pytest.raises(InvalidValueException):
         profile_of(user)
+
+
+def test_a_user_created_without_active_is_active_unless_hr_says_otherwise() -> None:
+    assert status_on_create(None, None) is EmploymentStatus.ACTIVE
+    assert status_on_create(EmploymentStatus.ON_LEAVE, None) is None
+    assert status_on_create(None, False) is EmploymentStatus.TERMINATED

@@ -174,6 +174,16 @@ def status_for(current: EmploymentStatus | None, active: bool | None) -> Employm
     return EmploymentStatus.ACTIVE
 
 
+def status_on_create(
+    current: EmploymentStatus | None, active: bool | None
+) -> EmploymentStatus | None:
+    """A User created without ``active`` is active (RFC 7643 leaves it to the provider): an
+    employee with no status at all would never be announced."""
+    if active is None and current is None:
+        return EmploymentStatus.ACTIVE
+    return status_for(current, active)
+
+
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in after.items() if before.get(name) != value}
 

@@ -306,7 +306,9 @@ class ScimUserService:
             if current is not None and (current.erased or domain.is_linked(current)):
                 # The employee behind this employeeNumber is another User, or was erased.
                 raise UniquenessException(detail="this employeeNumber belongs to another User")
-            status = domain.status_for(current.employment_status if current else None, user.active)
+            status = domain.status_on_create(
+                current.employment_status if current else None, user.active
+            )
             return _change(change_id, domain.stated_fields(profile), status)
 
         try:
