@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from scim2_models import Error
 
 from enrollment.directory.endpoints import directory_router, hr_event_schema
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
@@ -32,6 +34,11 @@ from enrollment.programs.endpoints import programs_router
 from enrollment.programs.repository import INDEXES as PROGRAM_INDEXES
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
 from enrollment.programs.service import ProgramService
+from enrollment.scim.endpoints import connections_router, scim_router
+from enrollment.scim.models import ScimUser
+from enrollment.scim.repository import INDEXES as CONNECTION_INDEXES
+from enrollment.scim.repository import ConnectionRepository, ScimUsers, UserNameClaims
+from enrollment.scim.service import ConnectionService, ScimUserService
 from enrollment.settings import EnrollmentSettings
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
@@ -51,6 +58,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             PARTICIPANT_INDEXES,
             GROUP_INDEXES,
             PROPOSAL_INDEXES,
+            CONNECTION_INDEXES,
         ],
         outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS],
     )
@@ -85,20 +93,31 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         )
         runtime.add_background(lambda: finish_cascades_at_start(participants))
 
+    directory = DirectoryService(
+        employees, batch_size=settings.import_batch_size, relay_paused=runtime.relay.paused
+    )
+    connections = ConnectionService(ConnectionRepository(runtime.db))
+    runtime.add_background(lambda: connections.flush_every(1.0))
+    bootstrap = settings.scim_bootstrap_token
+    if bootstrap is not None:
+        token = bootstrap.get_secret_value()
+        runtime.add_background(lambda: connections.ensure(token, "Embedded stack (make run)"))
+
     app = create_app(
         runtime,
         title="Roundtable enrollment",
         description="Employee directory from HR, peer programs and eligibility, enrolments, "
         "matching into peer pairs and roundtables.",
         routers=[
-            directory_router(
-                DirectoryService(
-                    employees,
-                    batch_size=settings.import_batch_size,
-                    relay_paused=runtime.relay.paused,
-                ),
-                settings.hr_webhook_secrets,
+            directory_router(directory, settings.hr_webhook_secrets),
+            scim_router(
+                ScimUserService(
+                    directory,
+                    ScimUsers(employees.collection),
+                    UserNameClaims(runtime.db, employees.collection),
+                )
             ),
+            connections_router(connections),
             programs_router(ProgramService(programs)),
             participants_router(participants),
             matching_router(matching),
@@ -106,6 +125,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         ],
         body_limits={IMPORT_PATH: settings.import_max_bytes},  # streamed, never held whole
     )
+    app.state.scim_connections = connections
     _document_raw_bodies(app)
     return app
 
@@ -123,6 +143,13 @@ def _document_raw_bodies(app: FastAPI) -> None:
         hr = hr_event_schema()
         components.update(hr.pop("$defs", {}))
         components["HrEventBody"] = hr
+        # Through JSON: scim2-models keys the extensions by URN objects, not plain strings.
+        scim_user = json.loads(
+            json.dumps(ScimUser.model_json_schema(ref_template="#/components/schemas/{model}"))
+        )
+        components.update(scim_user.pop("$defs", {}))
+        components["ScimUser"] = scim_user
+        components["ScimError"] = Error.model_json_schema()
         app.openapi_schema = schema
         return schema
 

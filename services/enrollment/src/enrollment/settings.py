@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from roundtable_shared.settings import ServiceSettings, service_settings_config
 
@@ -34,4 +34,9 @@ class EnrollmentSettings(ServiceSettings):
         True,
         description="Run the consumer that withdraws or pauses participants when HR offboards, "
         "erases or sends an employee on leave.",
+    )
+    scim_bootstrap_token: SecretStr | None = Field(
+        None,
+        description="A SCIM connection token (rtscim.<id>.<secret>) whose connection is created at "
+        "start if missing (`make run` sets one; in production create connections with the API).",
     )

@@ -2,6 +2,7 @@
 
 from roundtable_shared.auth.dependencies import (
     CurrentPrincipal,
+    DirectoryAdmin,
     ProgramAdmin,
     Sponsor,
     bearer_token,
@@ -34,6 +35,7 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "CurrentPrincipal",
     "DevIssuer",
+    "DirectoryAdmin",
     "Principal",
     "ProgramAdmin",
     "Role",

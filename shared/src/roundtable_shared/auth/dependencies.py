@@ -72,3 +72,4 @@ def require_role(
 
 ProgramAdmin = Annotated[Principal, Depends(require_role(Role.PROGRAM_ADMIN))]
 Sponsor = Annotated[Principal, Depends(require_role(Role.SPONSOR))]
+DirectoryAdmin = Annotated[Principal, Depends(require_role(Role.DIRECTORY_ADMIN))]

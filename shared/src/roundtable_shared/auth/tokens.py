@@ -44,6 +44,8 @@ class Role(enum.StrEnum):
     PARTICIPANT = "participant"
     PROGRAM_ADMIN = "program_admin"
     SPONSOR = "sponsor"
+    DIRECTORY_ADMIN = "directory_admin"
+    """Connects identity providers (SCIM connections and their tokens): IT, not the program."""
 
 
 @dataclass(frozen=True, slots=True)

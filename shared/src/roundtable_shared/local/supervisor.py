@@ -57,6 +57,17 @@ def dev_webhook_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def dev_scim_token(data_dir: Path) -> str:
+    """The SCIM token of the embedded system's identity-provider connection: made once, kept in
+    the data directory (enrollment creates its connection at start, storing only its hash)."""
+    path = data_dir / "dev-scim-token"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"rtscim.dev.{secrets.token_urlsafe(32)}")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 class RunningSystem:
     def __init__(self, config: SystemConfig) -> None:
         self.config = config
@@ -136,6 +147,7 @@ class RunningSystem:
             values["SMTP_PORT"] = str(self.config.smtp_port)
         if name == "enrollment":  # the HR system's webhooks land there
             values["HR_WEBHOOK_SECRETS"] = f'["{dev_webhook_secret(self.config.data_dir)}"]'
+            values["SCIM_BOOTSTRAP_TOKEN"] = dev_scim_token(self.config.data_dir)
 
         env = {**os.environ, **{prefix + key: value for key, value in values.items()}}
         return {**env, **self.config.extra_env}
@@ -199,6 +211,10 @@ def _print_summary(system: RunningSystem) -> None:
     print(f"\n  logs:            {config.data_dir / 'logs'}")
     print("  a bearer token:  uv run roundtable token --employee e-1001 --roles participant")
     print(f"  HR webhook secret: {dev_webhook_secret(config.data_dir)}")
+    if "enrollment" in config.service_ports:
+        enrollment = f"http://127.0.0.1:{config.service_ports['enrollment']}"
+        print(f"  SCIM base URL:     {enrollment}/scim/v2")
+        print(f"  SCIM token:        {dev_scim_token(config.data_dir)}")
     if system.servers.nats_credentials is not None:
         print(f"  NATS users:      {config.data_dir / CREDENTIALS_FILE} (read-only: 'support')")
     print("\nCtrl-C stops everything.", flush=True)

@@ -35,7 +35,18 @@ PROFILE_FIELDS = (
 )
 """What HR may say about an employee (besides the employment status)."""
 
-PERSONAL_FIELDS = (*PROFILE_FIELDS, "leave_expected_return_on")
+IDENTITY_FIELDS = (
+    "user_name",
+    "external_id",
+    "given_name",
+    "family_name",
+    "organization",
+    "division",
+    "cost_center",
+)
+"""What the identity provider says besides HR's fields (SCIM): the same field-level ordering."""
+
+PERSONAL_FIELDS = (*PROFILE_FIELDS, *IDENTITY_FIELDS, "leave_expected_return_on")
 """Removed on erasure."""
 
 ERASED_NAME = "Erased employee"

@@ -26,6 +26,10 @@ INDEXES = Indexes(
     [
         IndexModel([("employment_status", 1)]),
         IndexModel([("profile.manager_id", 1)]),
+        # SCIM looks people up by these (its filters and its uniqueness of userName).
+        IndexModel([("user_name_key", 1)]),
+        IndexModel([("email_key", 1)]),
+        IndexModel([("profile.external_id", 1)]),
     ],
 )
 
@@ -42,7 +46,15 @@ def to_document(employee: Employee) -> Document:
         "offboarded_at": employee.offboarded_at,
         "updated_at": employee.updated_at,
         "cascade_due": employee.cascade_due.value if employee.cascade_due else None,
+        # Case-insensitive copies (SCIM compares userName and emails ignoring case); derived,
+        # so every write keeps them right and erasure empties them with the profile.
+        "user_name_key": _key(employee.profile.get("user_name")),
+        "email_key": _key(employee.profile.get("email")),
     }
+
+
+def _key(value: Any) -> str | None:
+    return value.lower() if isinstance(value, str) and value else None
 
 
 def from_document(document: Document) -> Employee:

@@ -76,28 +76,42 @@ class DirectoryService:
     async def apply_hr_event(self, hr_event: HrEvent) -> tuple[Outcome, int | None]:
         """Store one HR change; returns only once it is stored (or known to be a repeat)."""
         change = change_of(hr_event)
+        outcome, _, version = await self.change(
+            hr_event.employee_id, lambda _employee: change, dedupe_id=hr_event.event_id
+        )
+        return outcome, version
+
+    async def change(
+        self,
+        employee_id: str,
+        decide: Callable[[Employee | None], Change],
+        *,
+        dedupe_id: str | None = None,
+    ) -> tuple[Outcome, Employee, int]:
+        """Apply the change ``decide`` makes of the employee as stored (None: not yet known),
+        creating them if new. Every source of directory changes (HR webhooks, SCIM) comes through
+        here: the same rules, the same events, the same retry on a concurrent write.
+        ``dedupe_id``: the source's id of this change; a repeat changes nothing."""
         for _ in range(RETRIES):
-            loaded = await self.employees.load(hr_event.employee_id)
+            loaded = await self.employees.load(employee_id)
             if loaded is None:
-                employee = Employee(hr_event.employee_id)
-                outcome = domain.apply_change(employee, change)
+                employee = Employee(employee_id)
+                outcome = domain.apply_change(employee, decide(None))
                 try:
-                    version = await self.employees.insert(
-                        employee, outcome.events, hr_event.event_id
-                    )
+                    version = await self.employees.insert(employee, outcome.events, dedupe_id)
                 except AlreadyExists:
                     continue  # created meanwhile: apply to what is there
-                return "applied", version
+                return "applied", employee, version
             employee, version, seen = loaded
-            if hr_event.event_id in seen:
-                return "duplicate", version
-            outcome = domain.apply_change(employee, change)
-            new_version = await self.employees.update(
-                employee, version, outcome.events, hr_event.event_id
-            )
+            if dedupe_id is not None and dedupe_id in seen:
+                return "duplicate", employee, version
+            outcome = domain.apply_change(employee, decide(employee))
+            if not outcome.changed and dedupe_id is None:
+                return "unchanged", employee, version
+            new_version = await self.employees.update(employee, version, outcome.events, dedupe_id)
             if new_version is not None:
-                return ("applied" if outcome.changed else "unchanged"), new_version
-        raise Conflict("the employee is changing too fast; retry the webhook")
+                return ("applied" if outcome.changed else "unchanged"), employee, new_version
+        raise Conflict("the employee is changing too fast; retry")
 
     async def get(self, employee_id: str) -> tuple[Employee, int]:
         loaded = await self.employees.load(employee_id)

@@ -1,0 +1,162 @@
+"""SCIM's pure rules: filters to MongoDB queries, what ``active`` means, User <-> employee."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from scim2_models import Context, InvalidFilterException, InvalidValueException
+
+from enrollment.directory.domain import Employee
+from enrollment.scim.domain import (
+    LINKED,
+    changed_fields,
+    profile_of,
+    stated_fields,
+    status_for,
+    status_on_create,
+    to_query,
+    to_user,
+)
+from enrollment.scim.service import parse_user
+from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
+
+STAYING = {"$in": ["active", "on_leave"]}
+
+
+def where(filter_text: str) -> Any:
+    query = to_query(filter_text)
+    assert query["$and"][0] == LINKED  # only employees the IdP linked are SCIM Users
+    return query["$and"][1]
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        ('userName eq "Ada@Example.com"', {"user_name_key": "ada@example.com"}),
+        ('USERNAME Eq "ada"', {"user_name_key": "ada"}),
+        ('externalId eq "00uXy"', {"profile.external_id": "00uXy"}),
+        ('emails.value sw "ADA"', {"email_key": {"$regex": "^ada"}}),
+        ('emails co "a.b+c"', {"email_key": {"$regex": r"a\.b\+c"}}),
+        ('userName ew "@corp"', {"user_name_key": {"$regex": "@corp$"}}),
+        ("externalId pr", {"profile.external_id": {"$nin": [None, ""]}}),
+        ("active eq true", {"employment_status": STAYING}),
+        ("active eq false", {"employment_status": {"$nin": ["active", "on_leave"]}}),
+        ("active ne true", {"employment_status": {"$nin": ["active", "on_leave"]}}),
+        ("active pr", {}),
+        (
+            'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x"',
+            {"user_name_key": "x"},
+        ),
+        (
+            'emails[type eq "work" and value eq "A@x"]',
+            {"$and": [{}, {"email_key": "a@x"}]},
+        ),
+        (
+            'userName eq "a" or externalId eq "b" and active eq true',
+            {
+                "$or": [
+                    {"user_name_key": "a"},
+                    {"$and": [{"profile.external_id": "b"}, {"employment_status": STAYING}]},
+                ]
+            },
+        ),
+        ('not (userName eq "a")', {"$nor": [{"user_name_key": "a"}]}),
+    ],
+)
+def test_filters_become_queries_by_field(filter_text: str, expected: Any) -> None:
+    assert where(filter_text) == expected
+
+
+@pytest.mark.parametrize(
+    "filter_text",
+    [
+        'userName eqq "x"',
+        "userName eq",
+        'nickName eq "x"',
+        'userName gt "x"',
+        'active eq "true"',
+        "userName eq 5",
+        'phoneNumbers[type eq "work"]',
+        'emails[display eq "x"]',
+    ],
+)
+def test_filters_this_server_cannot_answer_are_invalid(filter_text: str) -> None:
+    with pytest.raises(InvalidFilterException):
+        to_query(filter_text)
+
+
+@pytest.mark.parametrize(
+    ("current", "active", "expected"),
+    [
+        (None, True, EmploymentStatus.ACTIVE),
+        (EmploymentStatus.TERMINATED, True, EmploymentStatus.ACTIVE),
+        (EmploymentStatus.ON_LEAVE, True, None),  # an IdP's sync does not end HR's leave
+        (EmploymentStatus.ACTIVE, True, None),
+        (EmploymentStatus.ACTIVE, False, EmploymentStatus.TERMINATED),
+        (EmploymentStatus.ON_LEAVE, False, EmploymentStatus.TERMINATED),
+        (EmploymentStatus.ACTIVE, None, None),
+    ],
+)
+def test_what_active_means(
+    current: EmploymentStatus | None, active: bool | None, expected: EmploymentStatus | None
+) -> None:
+    assert status_for(current, active) is expected
+
+
+def test_a_user_and_its_employee_map_both_ways() -> None:
+    user = parse_user(
+        {
+            "userName": "ada@corp.local",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [
+                {"value": "home@example.org", "type": "home"},
+                {"value": "ada@corp.local", "type": "work", "primary": True},
+            ],
+            "timezone": "Europe/Berlin",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "department": "R&D",
+                "manager": {"value": "e-1"},
+                "costCenter": "4711",
+            },
+            "urn:roundtable:params:scim:schemas:extension:roundtable:2.0:User": {"level": "L5"},
+        },
+        Context.RESOURCE_CREATION_REQUEST,
+    )
+    profile = profile_of(user)
+    assert profile["display_name"] == "Ada Lovelace"  # from the name, as none was given
+    assert profile["email"] == "ada@corp.local"  # the primary one
+    assert (profile["department"], profile["manager_id"], profile["cost_center"]) == (
+        "R&D",
+        "e-1",
+        "4711",
+    )
+    employee = Employee("e-9", profile=stated_fields(profile))
+    employee.employment_status = EmploymentStatus.ON_LEAVE
+    back = to_user(employee, 3, "http://h/scim/v2/Users/e-9")
+    assert back.active is True and back.meta is not None and back.meta.version == 'W/"3"'
+    assert changed_fields(profile, profile_of(back)) == {}
+
+
+def test_a_put_keeps_what_it_does_not_state() -> None:
+    assert stated_fields({"title": None, "department": "Sales"}) == {"department": "Sales"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"userName": "x", "emails": [{"value": "not-an-email"}]},
+        {"userName": "x", "timezone": "Mars/Olympus"},
+        {"userName": "x" * 400},
+    ],
+)
+def test_values_the_directory_cannot_keep_are_refused(payload: dict[str, Any]) -> None:
+    user = parse_user(payload, Context.RESOURCE_CREATION_REQUEST)
+    with pytest.raises(InvalidValueException):
+        profile_of(user)
+
+
+def test_a_user_created_without_active_is_active_unless_hr_says_otherwise() -> None:
+    assert status_on_create(None, None) is EmploymentStatus.ACTIVE
+    assert status_on_create(EmploymentStatus.ON_LEAVE, None) is None
+    assert status_on_create(None, False) is EmploymentStatus.TERMINATED
