@@ -74,6 +74,10 @@ class Session(BaseModel):
     def document(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude={"version"})
 
+    def plan(self) -> Plan:
+        """The session's plan as it stands."""
+        return Plan.model_validate(self.model_dump(include=set(Plan.model_fields)))
+
 
 def content_visible(session: Session, group: Group, employee_id: str) -> bool:
     """Whether a member sees what the group wrote about a session (agenda, place, link, a
@@ -154,7 +158,13 @@ def reschedule(
     plan = check_plan(plan, now)
     invited = group.member_ids[:ROUNDTABLE_MAX]
     changes = {"$set": {**plan.model_dump(), "invited_ids": invited}}
-    event = SessionRescheduled(
+    return changes, [_rescheduled(session, plan, invited)]
+
+
+def _rescheduled(session: Session, plan: Plan, invited: list[str]) -> SessionRescheduled:
+    """The event telling the session's new plan and invitees (``previous_starts_at``: the start
+    it had before this change)."""
+    return SessionRescheduled(
         session_id=session.id,
         group_id=session.group_id,
         program_id=session.program_id,
@@ -166,7 +176,6 @@ def reschedule(
         join_url=plan.join_url,
         previous_starts_at=session.starts_at,
     )
-    return changes, [event]
 
 
 def reinvite(
@@ -186,19 +195,7 @@ def reinvite(
     changes = {"$set": {"invited_ids": invited}}
     # The catalogue's way of telling reminders "same session, new people": a rescheduled event
     # carries the whole schedule and its attendees; the start does not move.
-    event = SessionRescheduled(
-        session_id=session.id,
-        group_id=session.group_id,
-        program_id=session.program_id,
-        title=session.title,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        time_zone=session.time_zone,
-        attendee_ids=invited,
-        join_url=session.join_url,
-        previous_starts_at=session.starts_at,
-    )
-    return changes, [event]
+    return changes, [_rescheduled(session, session.plan(), invited)]
 
 
 def cancel(
