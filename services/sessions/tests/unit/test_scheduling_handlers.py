@@ -17,6 +17,7 @@ from roundtable_shared.events.catalogue.sessions import (
 from roundtable_shared.http.problems import (
     Conflict,
     Forbidden,
+    NotFound,
     PreconditionFailed,
     Unprocessable,
 )
@@ -149,3 +150,30 @@ async def test_a_dissolved_group_no_longer_meets(fakes: Any) -> None:
     assert await fakes.scheduling.cancel_upcoming_of_dissolved_group("g-1") == 0
     with pytest.raises(Conflict):
         await fakes.scheduling.schedule("g-1", plan(fakes), fakes.member("a"), None)
+
+
+async def test_a_calendar_feed_holds_only_the_sessions_of_the_person_s_time(fakes: Any) -> None:
+    await fakes.form_group("g-1", "abc")
+    earlier = ScheduleRequest(
+        starts_at=fakes.clock() + timedelta(hours=1),
+        time_zone="UTC",
+        duration_minutes=60,
+        location="Room 4.12",
+    )
+    held = await fakes.scheduling.schedule("g-1", earlier, fakes.member("a"), None)
+    fakes.clock.advance(days=2)
+    await fakes.change_group("g-1", "abcd", version=2, added="d")
+    later = await fakes.scheduling.schedule("g-1", plan(fakes), fakes.member("d"), None)
+
+    newcomer = await fakes.scheduling.feed(await fakes.scheduling.new_feed(fakes.member("d")))
+    assert later.id.encode() in newcomer and held.id.encode() not in newcomer
+    assert b"Room 4.12" not in newcomer
+    token = await fakes.scheduling.new_feed(fakes.member("a"))
+    assert held.id.encode() in await fakes.scheduling.feed(token)
+    # The session's own calendar file is refused to the newcomer too.
+    with pytest.raises(Forbidden):
+        await fakes.scheduling.ics(held.id, fakes.member("d"))
+    # A feed revoked (or replaced by a new one) answers no more.
+    assert await fakes.scheduling.revoke_feed("a")
+    with pytest.raises(NotFound):
+        await fakes.scheduling.feed(token)
