@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import AutoReconnect
 
+from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database
 from sessions.scheduling.repository import SESSIONS, ListedSessionStore, ScheduleListing
 
@@ -22,7 +23,7 @@ class UnreachableListing(ScheduleListing):
 
 async def test_a_session_write_stands_when_its_listing_write_fails(mongo_db: Database) -> None:
     store = ListedSessionStore(
-        mongo_db[SESSIONS], UnreachableListing(mongo_db), source="/test", nudge=lambda: None
+        AggregateStore(mongo_db[SESSIONS], source="/test"), UnreachableListing(mongo_db)
     )
     starts = datetime.now(UTC) + timedelta(days=1)
     document = {"_id": "s-1", "group_id": "g-1", "starts_at": starts, "status": "scheduled"}
@@ -45,7 +46,7 @@ async def test_a_known_result_is_listed_without_a_read_and_never_over_a_later_on
     mongo_db: Database,
 ) -> None:
     listing = ListingThatMustNotReadBack(mongo_db)
-    store = ListedSessionStore(mongo_db[SESSIONS], listing, source="/test", nudge=lambda: None)
+    store = ListedSessionStore(AggregateStore(mongo_db[SESSIONS], source="/test"), listing)
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     document = {"_id": "s-1", "group_id": "g-1", "starts_at": starts, "status": "scheduled"}
     await listing.rebuild("g-1")  # an empty listing of the group

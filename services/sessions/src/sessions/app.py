@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.http.app import create_app
 from roundtable_shared.messaging.consumer import EventConsumer
 from roundtable_shared.runtime import ServiceRuntime
@@ -17,7 +18,6 @@ from sessions.action_steps.repository import (
     MemberListing,
 )
 from sessions.action_steps.service import ActionStepService
-from sessions.common import Clock, utcnow
 from sessions.conversations import endpoints as conversation_endpoints
 from sessions.conversations.repository import (
     PRIVATE_NOTES,
@@ -48,7 +48,7 @@ CONSUMER = "sessions-enrollment"
 MEMBERSHIP_CACHE_SECONDS = 2.0
 
 
-def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow) -> FastAPI:
+def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     settings = settings or SessionsSettings()
     runtime = ServiceRuntime(
         settings,
@@ -74,13 +74,7 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
     )
     member_service = MembershipService(groups, EmployeeRepository(db))
     listing = ScheduleListing(db)
-    session_store = ListedSessionStore(
-        db[SESSIONS],
-        listing,
-        source=settings.event_source,
-        nudge=runtime.relay.nudge,
-        pending=runtime.relay.pending,
-    )
+    session_store = ListedSessionStore(store(SESSIONS), listing)
     scheduling_service = SchedulingService(
         SessionRepository(db, session_store),
         listing,
@@ -96,13 +90,7 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utcnow)
         clock,
     )
     member_listing = MemberListing(db)
-    step_store = ListedActionStepStore(
-        db[ACTION_STEPS],
-        member_listing,
-        source=settings.event_source,
-        nudge=runtime.relay.nudge,
-        pending=runtime.relay.pending,
-    )
+    step_store = ListedActionStepStore(store(ACTION_STEPS), member_listing)
     step_repository = ActionStepRepository(db, step_store, member_listing)
     action_service = ActionStepService(step_repository, member_service, clock)
     feedback_repository = FeedbackRepository(db, store(FEEDBACK))

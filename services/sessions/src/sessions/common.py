@@ -1,8 +1,9 @@
-"""Small helpers every concept of the sessions service uses: the clock, If-Match, keyset pages."""
+"""Small helpers every concept of the sessions service uses: If-Match, time zones, pages in memory.
+
+The clock is the shared one (``roundtable_shared.clock.Clock``), injected into every handler."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,14 +14,6 @@ from pydantic import AwareDatetime, Field
 from roundtable_shared.http.pagination import PageRequest, Position
 from roundtable_shared.http.problems import Unprocessable
 from roundtable_shared.storage.mongo import Document
-
-Clock = Callable[[], datetime]
-"""Now, in UTC. Injected so tests can hold a session in the future without waiting for it."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
 
 IfMatch = Annotated[
     str | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,12 +11,13 @@ import structlog
 from pymongo import IndexModel
 from pymongo.errors import PyMongoError
 
+from roundtable_shared.clock import utc_now
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
+from roundtable_shared.storage.mongo import Database, Document, Indexes
 from sessions.action_steps.domain import ActionStatus, ActionStep, HeldSession
-from sessions.common import page_in_memory, utcnow
+from sessions.common import page_in_memory
 from sessions.scheduling.repository import SESSIONS
 
 log = structlog.get_logger(__name__)
@@ -42,7 +43,7 @@ NO_OUTBOX = {"outbox": 0}
 
 
 class ActionStepRepository:
-    def __init__(self, db: Database, store: AggregateStore, listing: MemberListing) -> None:
+    def __init__(self, db: Database, store: ListedActionStepStore, listing: MemberListing) -> None:
         self.collection = db[ACTION_STEPS]
         self.sessions = db[SESSIONS]
         self.store = store
@@ -154,7 +155,7 @@ class MemberListing:
 
     async def of(self, employee_id: str) -> list[Document]:
         listing = await self.collection.find_one({"_id": employee_id})
-        if listing is None or listing["built_at"] < utcnow() - LISTING_TRUSTED_FOR:
+        if listing is None or listing["built_at"] < utc_now() - LISTING_TRUSTED_FOR:
             return await self.rebuild(employee_id)
         return list(listing["steps"].values())
 
@@ -165,7 +166,7 @@ class MemberListing:
         steps = await found
         await self.collection.replace_one(
             {"_id": employee_id},
-            {"steps": {s["_id"]: s for s in steps}, "built_at": utcnow()},
+            {"steps": {s["_id"]: s for s in steps}, "built_at": utc_now()},
             upsert=True,
         )
         return steps
@@ -195,26 +196,20 @@ class MemberListing:
         return self._locks.setdefault(action_id, asyncio.Lock())
 
 
-class ListedActionStepStore(AggregateStore):
+class ListedActionStepStore:
     """The action steps' aggregate store, keeping the members' ``MemberListing`` current.
 
-    Every writer of action steps goes through it, so no write path can forget the listings.
+    Every writer of action steps goes through it, so no write path can forget the listings. It
+    wraps the store the runtime made for the ``action_steps`` collection
+    (``ServiceRuntime.aggregate_store``), which does the writes.
     """
 
-    def __init__(
-        self,
-        collection: Collection,
-        listing: MemberListing,
-        *,
-        source: str,
-        nudge: Callable[[], None],
-        pending: Callable[[str, Any], None] | None = None,
-    ) -> None:
-        super().__init__(collection, source=source, nudge=nudge, pending=pending)
+    def __init__(self, store: AggregateStore, listing: MemberListing) -> None:
+        self.store = store
         self.listing = listing
 
     async def insert(self, document: Document, events: Sequence[EventData]) -> int:
-        version = await super().insert(document, events)
+        version = await self.store.insert(document, events)
         await self._keep(str(document["_id"]), set())
         return version
 
@@ -226,8 +221,10 @@ class ListedActionStepStore(AggregateStore):
         events: Sequence[EventData],
     ) -> int | None:
         # Who the step was listed with before, to take it off a replaced partner's listing.
-        before = await self.collection.find_one({"_id": aggregate_id}, dict.fromkeys(ROLES, 1))
-        version = await super().update(aggregate_id, expected_version, changes, events)
+        before = await self.store.collection.find_one(
+            {"_id": aggregate_id}, dict.fromkeys(ROLES, 1)
+        )
+        version = await self.store.update(aggregate_id, expected_version, changes, events)
         if version is not None:
             listed = {before[role] for role in ROLES if role in before} if before else set()
             await self._keep(str(aggregate_id), listed)

@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any
 
 from roundtable_shared.auth.tokens import Principal
+from roundtable_shared.clock import Clock
 from roundtable_shared.events.catalogue.sessions import ActionDropReason
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.concurrency import stale_write
@@ -17,7 +18,6 @@ from sessions.action_steps import domain
 from sessions.action_steps.domain import ActionStatus, ActionStep, HeldSession
 from sessions.action_steps.repository import ActionStepRepository
 from sessions.action_steps.schemas import CommitRequest, EditRequest, ProgressRequest
-from sessions.common import Clock
 from sessions.membership.service import MembershipService
 
 

@@ -9,11 +9,11 @@ import structlog
 from pymongo import IndexModel
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from roundtable_shared.clock import utc_now
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import IDS_PER_READ, Database, Document, Indexes, in_bulks
-from sessions.common import utcnow
 from sessions.conversations.domain import Conversation
-from sessions.scheduling.repository import NOTES_NOTED, SESSIONS
+from sessions.scheduling.repository import NOTES_NOTED, SESSIONS, ListedSessionStore
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +58,7 @@ SCOPES_KEPT = 10_000
 
 
 class ConversationRepository:
-    def __init__(self, db: Database, store: AggregateStore) -> None:
+    def __init__(self, db: Database, store: ListedSessionStore) -> None:
         self.collection = db[SESSIONS]
         self.store = store
         # A session's group and whether its notes are noted never change (sessions are never
@@ -142,7 +142,7 @@ class PrivateNoteRepository:
         scheduled under the rule that notes every note's id on its shelf before writing it."""
         key = shelf_id(session_id, author_id)
         shelf = await self.shelves.find_one({"_id": key})
-        now = utcnow()
+        now = utc_now()
         if shelf is None and all_noted:
             return []  # every note makes its shelf before it is written: none yet
         if shelf is None or not (all_noted or shelf.get("complete")):
@@ -214,7 +214,7 @@ class PrivateNoteRepository:
         """The id of a note about to be inserted, on its shelf (made if missing): first, so a
         crash before the insert leaves an id with no note, never a note the shelf misses."""
         selector = {"_id": shelf_id(session_id, author_id)}
-        noted = {"$set": {f"ids.{note_id}": utcnow()}}
+        noted = {"$set": {f"ids.{note_id}": utc_now()}}
         try:
             await self.shelves.update_one(
                 selector, {**noted, "$setOnInsert": {"author_id": author_id}}, upsert=True

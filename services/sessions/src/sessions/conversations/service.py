@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from roundtable_shared.auth.tokens import Principal
+from roundtable_shared.clock import Clock
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
 from roundtable_shared.http.problems import Conflict, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
-from sessions.common import Clock
 from sessions.conversations import domain
 from sessions.conversations.domain import Conversation, RecordDraft, Revision
 from sessions.conversations.repository import ConversationRepository, PrivateNoteRepository

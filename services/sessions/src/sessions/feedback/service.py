@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from roundtable_shared.auth.tokens import Principal
+from roundtable_shared.clock import Clock
 from roundtable_shared.http.idempotency import fingerprint
 from roundtable_shared.http.problems import Conflict, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
-from sessions.common import Clock
 from sessions.feedback import domain
 from sessions.feedback.domain import Feedback, RatedSession
 from sessions.feedback.repository import FeedbackRepository

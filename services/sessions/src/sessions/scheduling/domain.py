@@ -80,6 +80,10 @@ class Session(BaseModel):
     def document(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude={"version"})
 
+    def plan(self) -> Plan:
+        """The session's plan as it stands."""
+        return Plan.model_validate(self.model_dump(include=set(Plan.model_fields)))
+
 
 def content_visible(session: Session, group: Group, employee_id: str) -> bool:
     """Whether a member sees what the group wrote about a session (agenda, place, link, a
@@ -191,7 +195,15 @@ def reschedule(
     invited = group.member_ids[:ROUNDTABLE_MAX]
     written = _authors_after(session, plan, by)
     changes = {"$set": {**plan.model_dump(), "invited_ids": invited, "written_by": written}}
-    event = SessionRescheduled(
+    return changes, [_rescheduled(session, plan, invited, written)]
+
+
+def _rescheduled(
+    session: Session, plan: Plan, invited: list[str], written: dict[str, str]
+) -> SessionRescheduled:
+    """The event telling the session's plan, its invitees and who wrote its title and link
+    (``previous_starts_at``: the start it had before this change)."""
+    return SessionRescheduled(
         session_id=session.id,
         group_id=session.group_id,
         program_id=session.program_id,
@@ -205,7 +217,6 @@ def reschedule(
         join_url_by=written.get("join_url"),
         previous_starts_at=session.starts_at,
     )
-    return changes, [event]
 
 
 def reinvite(
@@ -230,21 +241,7 @@ def reinvite(
 
 def _unmoved(session: Session) -> SessionRescheduled:
     """The whole schedule of a session whose start does not move (new people, erased words)."""
-    written = authors(session)
-    return SessionRescheduled(
-        session_id=session.id,
-        group_id=session.group_id,
-        program_id=session.program_id,
-        title=session.title,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        time_zone=session.time_zone,
-        attendee_ids=session.invited_ids,
-        join_url=session.join_url,
-        title_by=written.get("title"),
-        join_url_by=written.get("join_url"),
-        previous_starts_at=session.starts_at,
-    )
+    return _rescheduled(session, session.plan(), session.invited_ids, authors(session))
 
 
 def erase_words(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,11 +12,12 @@ import structlog
 from pymongo import IndexModel
 from pymongo.errors import PyMongoError
 
+from roundtable_shared.clock import utc_now
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
-from sessions.common import page_in_memory, utcnow
+from roundtable_shared.storage.mongo import Database, Document, Indexes
+from sessions.common import page_in_memory
 from sessions.scheduling.domain import WORDS, Session, SessionStatus
 
 log = structlog.get_logger(__name__)
@@ -125,7 +126,7 @@ class ScheduleListing:
 
     async def page(self, group_id: str, page: PageRequest) -> tuple[list[Session], str | None]:
         listing = await self.collection.find_one({"_id": group_id})
-        if listing is None or listing["built_at"] < utcnow() - LISTING_TRUSTED_FOR:
+        if listing is None or listing["built_at"] < utc_now() - LISTING_TRUSTED_FOR:
             entries = await self.rebuild(group_id)
         else:
             entries = list(listing["sessions"].values())
@@ -136,7 +137,7 @@ class ScheduleListing:
         entries = await self.sessions.find({"group_id": group_id}, SCHEDULE_ONLY).to_list()
         await self.collection.replace_one(
             {"_id": group_id},
-            {"sessions": {d["_id"]: d for d in entries}, "built_at": utcnow()},
+            {"sessions": {d["_id"]: d for d in entries}, "built_at": utc_now()},
             upsert=True,
         )
         return entries
@@ -168,27 +169,20 @@ class ScheduleListing:
         return self._locks.setdefault(session_id, asyncio.Lock())
 
 
-class ListedSessionStore(AggregateStore):
+class ListedSessionStore:
     """The sessions' aggregate store, keeping each group's ``ScheduleListing`` current.
 
     Every writer of sessions (scheduling, the recorded conversation, erasure) goes through it,
-    so no write path can forget the listing.
+    so no write path can forget the listing. It wraps the store the runtime made for the
+    ``sessions`` collection (``ServiceRuntime.aggregate_store``), which does the writes.
     """
 
-    def __init__(
-        self,
-        collection: Collection,
-        listing: ScheduleListing,
-        *,
-        source: str,
-        nudge: Callable[[], None],
-        pending: Callable[[str, Any], None] | None = None,
-    ) -> None:
-        super().__init__(collection, source=source, nudge=nudge, pending=pending)
+    def __init__(self, store: AggregateStore, listing: ScheduleListing) -> None:
+        self.store = store
         self.listing = listing
 
     async def insert(self, document: Document, events: Sequence[EventData]) -> int:
-        version = await super().insert(document, events)
+        version = await self.store.insert(document, events)
         # A new session: what was inserted is what is stored, no need to read it back.
         await _keep(self.listing.store_entry({**document, "version": version}), document["_id"])
         return version
@@ -205,7 +199,7 @@ class ListedSessionStore(AggregateStore):
         """``result``: the session as the change leaves it (but its version), when the caller
         knows it (a ``$set`` on what it read at ``expected_version``): its listing entry is then
         written from it, without reading the session back."""
-        version = await super().update(aggregate_id, expected_version, changes, events)
+        version = await self.store.update(aggregate_id, expected_version, changes, events)
         if version is not None:
             if result is None:
                 await _keep(self.listing.refresh(str(aggregate_id)), aggregate_id)

@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from roundtable_shared.auth.tokens import Principal
+from roundtable_shared.clock import Clock
 from roundtable_shared.events.catalogue.sessions import SessionCancelReason
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.http.problems import Forbidden, NotFound, Problem
 from roundtable_shared.storage.aggregates import AlreadyExists
-from sessions.common import Clock
 from sessions.membership.service import MembershipService
 from sessions.scheduling import domain, ics
 from sessions.scheduling.domain import Plan, Session
@@ -142,8 +142,7 @@ class SchedulingService:
             ends_at = starts_at + timedelta(minutes=request.duration_minutes)
         else:
             ends_at = starts_at + (session.ends_at - session.starts_at)
-        current = Plan.model_validate(session.model_dump())
-        plan = current.model_copy(
+        plan = session.plan().model_copy(
             update={
                 **{k: v for k, v in given.items() if k in Plan.model_fields},
                 "starts_at": starts_at,
