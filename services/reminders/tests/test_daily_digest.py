@@ -193,8 +193,9 @@ async def test_a_worker_killed_mid_digest_leaves_one_digest_per_channel_and_each
     ) as w:
         await w.employee("emp_d", time_zone="UTC")
         start = datetime.now(UTC)
-        # Far enough ahead for the worker process to start before its digest comes due.
-        at = (start + timedelta(seconds=10)).time().replace(microsecond=0)
+        # Far enough ahead for the worker process to start before its digest comes due, even
+        # on a loaded machine (a start of over 20 s has been seen with 2 cores shared).
+        at = (start + timedelta(seconds=30)).time().replace(microsecond=0)
         await prefer(
             w,
             "emp_d",
