@@ -23,7 +23,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
@@ -45,14 +44,8 @@ from reminders.preferences.domain import (
     zone,
 )
 from reminders.preferences.repository import PreferencesRepository
-from reminders.schedule.domain import (
-    Kind,
-    NoticeKind,
-    Status,
-    daily_digest,
-    kind_of,
-    retry_delay,
-)
+from reminders.schedule.domain import NoticeKind, Status, daily_digest, kind_of
+from reminders.schedule.reminder import Raised, Reminder, RetryPolicy, Transition
 from reminders.schedule.repository import (
     OUTCOME_EVENTS,
     REMINDERS,
@@ -60,13 +53,8 @@ from reminders.schedule.repository import (
     ReminderRepository,
 )
 from reminders.settings import RemindersSettings
-from roundtable_shared.events.catalogue.reminders import (
-    FailureReason,
-    ReminderFailed,
-    ReminderKind,
-    ReminderSent,
-)
-from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
+from roundtable_shared.events.catalogue.reminders import FailureReason
+from roundtable_shared.events.envelope import Envelope, new_envelope
 from roundtable_shared.faults import crash_point
 from roundtable_shared.storage.mongo import Document
 
@@ -129,6 +117,9 @@ class DeliveryWorker:
             ChannelName.TEAMS: WebhookChannel("teams", self.http, rules),
         }
         self.stats = WorkerStats()
+        self._retry_policy = RetryPolicy(
+            settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+        )
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(settings.worker_concurrency)
         self._busy: dict[str, datetime] = {}
@@ -261,35 +252,30 @@ class DeliveryWorker:
         """Deliver one claimed reminder; its outcome, for the pass to record (None when there is
         nothing to record, or a digest recorded its own)."""
         now = self.clock()
-        kind = kind_of(doc["kind"])
-        recipient = audience.recipients.get(doc["recipient_id"])
+        reminder = Reminder.from_document(doc)
+        if reminder.status is not Status.CLAIMED:
+            # Held or cancelled between our claim and our read: not ours to send any more.
+            return None
+        kind = reminder.kind
+        recipient = audience.recipients.get(reminder.recipient_id)
         if recipient is not None and recipient.erased:
-            return ClaimOutcome(
-                doc, {"status": str(Status.CANCELLED), "cancel_reason": "recipient_erased"}
-            )
-        preferences = audience.preferences.get(doc["recipient_id"]) or Preferences()
+            return self._outcome(doc, reminder.cancel("recipient_erased"))
+        preferences = audience.preferences.get(reminder.recipient_id) or Preferences()
         directory_zone = recipient.time_zone if recipient else None
         if preferences.daily_digest and kind is not NoticeKind.DIGEST:
             return await self._bundle(
-                doc, preferences.daily_digest, preferences, directory_zone, now
+                doc, reminder, preferences.daily_digest, preferences, directory_zone, now
             )
         release = release_time(now, preferences, directory_zone)
         if release > now:
             self.stats.deferred += 1
-            return ClaimOutcome(
-                doc, {"status": str(Status.PENDING), "next_at": release, "held_at": now}
-            )
-        attempt = int(doc.get("attempts", 0)) + 1
-        channels_state: dict[str, Any] = dict(doc.get("channels") or {})
-        wanted = preferences.channels_for(kind)
-        todo = [c for c in wanted if channels_state.get(str(c), {}).get("status") != "sent"]
+            return self._outcome(doc, reminder.defer(release, now))
+        todo = reminder.still_to_send(preferences.channels_for(kind))
         bundle: list[Document] = []
         if kind is NoticeKind.DIGEST:
             bundle = await self._bundle_of(doc)
             if not bundle:
-                return ClaimOutcome(
-                    doc, {"status": str(Status.CANCELLED), "cancel_reason": "nothing_due"}
-                )
+                return self._outcome(doc, reminder.cancel("nothing_due"))
         if recipient is None:
             outcomes = {
                 c: Outcome.failed(FailureReason.RECIPIENT_UNKNOWN, None, retry=True) for c in todo
@@ -306,22 +292,40 @@ class DeliveryWorker:
             outcomes = await self._send_all(doc, todo, recipient.email, preferences, message)
         crash_point("reminders.after_deliver")
         if bundle:
-            await self._settle_bundle(doc, bundle, channels_state, outcomes, now)
-        outcome = self._record(doc, kind, attempt, channels_state, outcomes, now)
+            await self._settle_bundle(doc, reminder, bundle, outcomes, now)
+        transition = reminder.attempted(outcomes, now, self._retry_policy)
+        outcome = self._outcome(doc, transition)
         if not bundle:
             return outcome
         # A digest's leftovers are released only once its own outcome is written.
         await self._finish([outcome])
-        settled = attempt >= self.settings.max_attempts or all(
-            o.sent or not o.retry for o in outcomes.values()
-        )
-        if settled:
+        if transition.status is not Status.PENDING:
             await self.reminders.unbundle_leftovers(doc["_id"], now)
         return None
+
+    def _outcome(self, doc: Document, transition: Transition) -> ClaimOutcome:
+        """A transition as the pass writes it: its changes, and its events in envelopes."""
+        return ClaimOutcome(
+            doc,
+            transition.changes,
+            [self._envelope(raised, doc["_id"]) for raised in transition.events],
+            sent=transition.sent,
+            failed=transition.failed,
+        )
+
+    def _envelope(self, raised: Raised, reminder_id: str) -> Envelope:
+        return new_envelope(
+            raised.data,
+            subject=reminder_id,
+            aggregate_version=raised.version,
+            source=self.settings.event_source,
+            event_id=raised.event_id,
+        )
 
     async def _bundle(
         self,
         doc: Document,
+        reminder: Reminder,
         digest: DailyDigest,
         preferences: Preferences,
         directory_zone: str | None,
@@ -330,12 +334,10 @@ class DeliveryWorker:
         """Hold a reminder for the person's next digest, planning that digest if need be."""
         tz = zone(preferences.time_zone or directory_zone)
         plan = daily_digest(
-            doc["recipient_id"], doc["program_id"], next_digest_at(now, digest.at, tz)
+            reminder.recipient_id, reminder.program_id, next_digest_at(now, digest.at, tz)
         )
         await self.reminders.add([plan], now)  # already planned by an earlier reminder: no-op
-        return ClaimOutcome(
-            doc, {"status": str(Status.BUNDLED), "digest_id": plan.reminder_id, "bundled_at": now}
-        )
+        return self._outcome(doc, reminder.bundle(plan.reminder_id, now))
 
     async def _bundle_of(self, digest: Document) -> list[Document]:
         if "bundle" in digest:
@@ -348,41 +350,25 @@ class DeliveryWorker:
     async def _settle_bundle(
         self,
         digest: Document,
+        reminder: Reminder,
         bundle: list[Document],
-        channels_state: dict[str, Any],
         outcomes: dict[ChannelName, Outcome],
         now: datetime,
     ) -> None:
         """Each reminder of a digest that reached a channel is sent, once, with its own events."""
         sent = [c for c, o in outcomes.items() if o.sent]
-        sent += [
-            ChannelName(c)
-            for c, state in channels_state.items()
-            if state.get("status") == "sent" and ChannelName(c) not in sent
-        ]
+        sent += [c for c in reminder.sent_on() if c not in sent]
         if not sent:
             return
-        for item in bundle:
-            if item["status"] != str(Status.BUNDLED):
+        for doc in bundle:
+            if doc["status"] != str(Status.BUNDLED):
                 continue  # settled on an earlier attempt of this digest
-            item_kind = kind_of(item["kind"])
-            events: list[Envelope] = []
-            if isinstance(item_kind, ReminderKind):
-                version = int(item.get("version", 0))
-                events = [
-                    _envelope(
-                        ReminderSent(**_event_fields(item, item_kind, channel), sent_at=now),
-                        item["_id"],
-                        version + n + 1,
-                        self.settings.event_source,
-                        f"{item['_id']}.{channel}.sent",
-                    )
-                    for n, channel in enumerate(sent)
-                ]
-            await self.reminders.sent_in_digest(item, digest["_id"], now, events)
+            transition = Reminder.from_document(doc).sent_in_digest(digest["_id"], sent, now)
+            events = [self._envelope(raised, doc["_id"]) for raised in transition.events]
+            await self.reminders.sent_in_digest(doc, digest["_id"], now, events)
             self.stats.sent += 1
             if events:
-                self.events_written(REMINDERS, item["_id"])
+                self.events_written(REMINDERS, doc["_id"])
 
     async def _message(
         self, doc: Document, preferences: Preferences, recipient: Recipient
@@ -429,90 +415,3 @@ class DeliveryWorker:
                 )
                 outcomes[channel] = await self.webhooks[channel].send(url, message, key)
         return outcomes
-
-    def _record(
-        self,
-        doc: Document,
-        kind: Kind,
-        attempt: int,
-        channels_state: dict[str, Any],
-        outcomes: dict[ChannelName, Outcome],
-        now: datetime,
-    ) -> ClaimOutcome:
-        """The outcome of an attempt on each channel: the reminder's new state and its events."""
-        last_attempt = attempt >= self.settings.max_attempts
-        events: list[EventData] = []
-        event_ids: list[str] = []
-        retry_needed = False
-        # A digest publishes no events of its own (see NoticeKind.DIGEST): its reminders do.
-        for channel, outcome in outcomes.items():
-            if outcome.sent:
-                channels_state[str(channel)] = {"status": "sent", "at": now}
-                if isinstance(kind, ReminderKind):
-                    events.append(ReminderSent(**_event_fields(doc, kind, channel), sent_at=now))
-                    event_ids.append(f"{doc['_id']}.{channel}.sent")
-                continue
-            final = not outcome.retry or last_attempt
-            retry_needed = retry_needed or not final
-            channels_state[str(channel)] = {
-                "status": "failed" if final else "retrying",
-                "reason": str(outcome.reason),
-                "code": outcome.code,
-                "at": now,
-            }
-            assert outcome.reason is not None
-            if not isinstance(kind, ReminderKind):
-                continue
-            events.append(
-                ReminderFailed(
-                    **_event_fields(doc, kind, channel),
-                    reason=outcome.reason,
-                    error_code=outcome.code,
-                    attempts=attempt,
-                    final=final,
-                    failed_at=now,
-                )
-            )
-            event_ids.append(f"{doc['_id']}.{channel}.failed.{attempt}")
-        states = [s.get("status") for s in channels_state.values()]
-        changes: dict[str, Any] = {"attempts": attempt, "channels": channels_state}
-        if retry_needed:
-            delay = retry_delay(
-                attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds
-            )
-            changes |= {"status": str(Status.PENDING), "next_at": now + delay}
-        elif "sent" in states or not states:
-            changes |= {"status": str(Status.SENT), "sent_at": now}
-        else:
-            changes |= {"status": str(Status.FAILED), "failed_at": now}
-        version = int(doc.get("version", 0))
-        envelopes = [
-            _envelope(data, doc["_id"], version + n + 1, self.settings.event_source, event_id)
-            for n, (data, event_id) in enumerate(zip(events, event_ids, strict=True))
-        ]
-        sent = sum(1 for o in outcomes.values() if o.sent)
-        return ClaimOutcome(doc, changes, envelopes, sent=sent, failed=len(outcomes) - sent)
-
-
-def _event_fields(doc: Document, kind: ReminderKind, channel: ChannelName) -> dict[str, Any]:
-    return {
-        "reminder_id": doc["_id"],
-        "program_id": doc["program_id"],
-        "recipient_id": doc["recipient_id"],
-        "kind": kind,
-        "channel": channel.event_channel,
-        "session_id": doc.get("session_id"),
-        "action_id": doc.get("action_id"),
-        "group_id": doc.get("group_id"),
-        "due_at": doc["due_at"],
-    }
-
-
-def _envelope(
-    data: EventData, reminder_id: str, version: int, source: str, event_id: str
-) -> Envelope:
-    # A deterministic event id: a worker that delivered but died before recording, and the one
-    # that took over, publish the same event, which JetStream and consumers' inboxes drop.
-    return new_envelope(
-        data, subject=reminder_id, aggregate_version=version, source=source, event_id=event_id
-    )
