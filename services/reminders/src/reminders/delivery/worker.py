@@ -1,11 +1,11 @@
 """The delivery worker: claims due reminders under a lease, delivers them, records the outcome.
 
 Several workers may run at once (in the service process and in ``python -m reminders.worker``
-replicas). Each due reminder is claimed by exactly one (see ``ReminderRepository.claim``); a crashed
+replicas). Each due reminder is claimed by exactly one (see ``ClaimRepository.claim``); a crashed
 worker's claims are taken over when their lease expires. Delivery is at least once, with the
 reminder id (and channel) as idempotency key. The outcomes of a pass are written after their
 ``reminder.sent``/``reminder.failed`` events, which go to the relay in one document per pass (see
-``ReminderRepository.finish``).
+``ClaimRepository.finish``).
 
 A pass works on its batch as a whole, as the server charges per operation more than per
 document: the claims go in bulk writes, the people the batch goes to and names and their
@@ -44,14 +44,10 @@ from reminders.preferences.domain import (
     zone,
 )
 from reminders.preferences.repository import PreferencesRepository
+from reminders.schedule.claims import OUTCOME_EVENTS, ClaimOutcome, ClaimRepository
 from reminders.schedule.domain import NoticeKind, Status, daily_digest, kind_of
 from reminders.schedule.reminder import Raised, Reminder, RetryPolicy, Transition
-from reminders.schedule.repository import (
-    OUTCOME_EVENTS,
-    REMINDERS,
-    ClaimOutcome,
-    ReminderRepository,
-)
+from reminders.schedule.repository import REMINDERS, ReminderRepository
 from reminders.settings import RemindersSettings
 from roundtable_shared.events.catalogue.reminders import FailureReason
 from roundtable_shared.events.envelope import Envelope, new_envelope
@@ -95,6 +91,7 @@ class DeliveryWorker:
     ) -> None:
         self.settings = settings
         self.reminders = reminders
+        self.claims = ClaimRepository(reminders.collection.database)
         self.recipients = recipients
         self.preferences = preferences
         # Tells the outbox relay which document (of which collection) holds new events, so it
@@ -152,7 +149,7 @@ class DeliveryWorker:
 
     async def sweep_forever(self) -> None:
         """Now and then (``worker_sweep_seconds``), file in a due slot what the slots missed
-        (see ``ReminderRepository.sweep``), beside the passes rather than in them: the search
+        (see ``ClaimRepository.sweep``), beside the passes rather than in them: the search
         reads the whole schedule on FerretDB, and due reminders must not wait for it. The first
         comes at a random point of the first period, so replicas started together do not search
         together."""
@@ -160,7 +157,7 @@ class DeliveryWorker:
         await asyncio.sleep(random.uniform(0, period))  # noqa: S311 (jitter, not a secret)
         while True:
             try:
-                filed = await self.reminders.sweep(self.clock(), overdue_by=self._lookback)
+                filed = await self.claims.sweep(self.clock(), overdue_by=self._lookback)
                 if filed:
                     log.info("due reminders filed by the sweep", count=filed)
             except Exception:
@@ -186,7 +183,7 @@ class DeliveryWorker:
         lease = timedelta(seconds=self.settings.lease_seconds)
         if len(self._busy) > 10_000:
             self._busy = {rid: until for rid, until in self._busy.items() if until > now}
-        batch = await self.reminders.claim(
+        batch = await self.claims.claim(
             now,
             self.name,
             lease,
@@ -209,10 +206,10 @@ class DeliveryWorker:
         # still claimed (a delivery that raised, a claim taken over) stays to be found again.
         settled: dict[str, dict[str, datetime]] = {}
         for claim in batch:
-            if not self.reminders.still_due_in(claim.doc, claim.slot, now):
+            if not self.claims.slots.still_due_in(claim.doc, claim.slot, now):
                 settled.setdefault(claim.slot, {})[claim.doc["_id"]] = claim.noted_at
         for slot, entries in settled.items():
-            await self.reminders.drop_from_slot(slot, entries)
+            await self.claims.slots.drop_from_slot(slot, entries)
         return len(batch)
 
     async def _audience(self, docs: list[Document]) -> Audience:
@@ -229,7 +226,7 @@ class DeliveryWorker:
     async def _finish(self, outcomes: list[ClaimOutcome]) -> None:
         """Record the outcomes of a pass (one bulk write per 50), and tell the relay where their
         events wait."""
-        finished = await self.reminders.finish(outcomes)
+        finished = await self.claims.finish(outcomes)
         if finished.events_batch:
             self.events_written(OUTCOME_EVENTS, finished.events_batch)
         for outcome in outcomes:
