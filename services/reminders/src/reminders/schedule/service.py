@@ -76,7 +76,7 @@ class ScheduleService:
         await self.reminders.add(
             [p for p in worth if (p.recipient_id, p.program_id) in paused], now, Status.HELD
         )
-        if any(plan.due_at <= now for plan in plans):
+        if any(plan.due_at <= now for plan in worth):
             self.nudge()
 
     async def is_paused(self, employee_id: str, program_id: str) -> bool:
