@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reminders.schedule.domain import OPEN_STATUSES, Plan, Status
+from reminders.schedule.reminder import Transition
 from reminders.schedule.repository import plan_document
 from reminders.schedule.service import ScheduleService
 from roundtable_shared.storage.mongo import Document
@@ -70,14 +71,10 @@ class FakeReminderRepository:
         selector = {"recipient_id": recipient_id, "program_id": program_id, "status": "held"}
         return [dict(d) for d in self.docs.values() if _matches(d, selector)]
 
-    async def release(self, reminder_id: str, at: datetime | None) -> None:
+    async def release(self, reminder_id: str, released: Transition) -> None:
         doc = self.docs.get(reminder_id)
-        if doc is None or doc["status"] != str(Status.HELD):
-            return
-        if at is None:
-            doc |= {"status": str(Status.CANCELLED), "cancel_reason": "missed_while_paused"}
-        else:
-            doc |= {"status": str(Status.PENDING), "next_at": at}
+        if doc is not None and doc["status"] == str(Status.HELD):
+            doc |= released.changes
 
     async def get(self, reminder_id: str) -> Document | None:
         return self.docs.get(reminder_id)

@@ -327,7 +327,7 @@ class DeliveryPass:
                 continue  # settled on an earlier attempt of this digest
             transition = Reminder.from_document(doc).sent_in_digest(digest["_id"], sent, now)
             events = [self._envelope(raised, doc["_id"]) for raised in transition.events]
-            await self.reminders.sent_in_digest(doc, digest["_id"], now, events)
+            await self.reminders.sent_in_digest(doc, transition, events)
             self.stats.sent += 1
             if events:
                 self.events_written(REMINDERS, doc["_id"])

@@ -17,6 +17,7 @@ from pymongo.errors import BulkWriteError
 
 from reminders.schedule.domain import OPEN_STATUSES, Plan, Status
 from reminders.schedule.due_slots import DueSlots
+from reminders.schedule.reminder import Transition
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.messaging.outbox import with_outbox
 from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes
@@ -121,17 +122,14 @@ class ReminderRepository:
             {"outbox": 0},
         ).to_list()
 
-    async def release(self, reminder_id: str, at: datetime | None) -> None:
-        """A held reminder goes out ``at`` that time, or is dropped when ``at`` is None."""
-        changes: dict[str, Any] = (
-            {"status": str(Status.PENDING), "next_at": at}
-            if at is not None
-            else {"status": str(Status.CANCELLED), "cancel_reason": "missed_while_paused"}
-        )
-        if at is not None:
+    async def release(self, reminder_id: str, released: Transition) -> None:
+        """A held reminder after the pause (``Reminder.release``): due again at its time, or
+        dropped; only if it is still held."""
+        at = released.changes.get("next_at")
+        if released.status is Status.PENDING and at is not None:
             await self.due.note_due([(reminder_id, at)], at)
         await self.collection.update_one(
-            {"_id": reminder_id, "status": str(Status.HELD)}, {"$set": changes}
+            {"_id": reminder_id, "status": str(Status.HELD)}, {"$set": released.changes}
         )
 
     # --- daily digests ----------------------------------------------------------------------
@@ -151,15 +149,11 @@ class ReminderRepository:
         await self.collection.update_one({"_id": digest_id}, {"$set": {"bundle": reminder_ids}})
 
     async def sent_in_digest(
-        self, doc: Document, digest_id: str, now: datetime, events: Sequence[Envelope]
+        self, doc: Document, sent: Transition, events: Sequence[Envelope]
     ) -> None:
-        update = with_outbox(
-            {
-                "$set": {"status": str(Status.SENT), "sent_at": now, "sent_in": digest_id},
-                "$inc": {"version": len(events)},
-            },
-            events,
-        )
+        """A bundled reminder went out in its digest (``Reminder.sent_in_digest``), with its
+        events in its own outbox."""
+        update = with_outbox({"$set": sent.changes, "$inc": {"version": len(events)}}, events)
         await self.collection.update_one({"_id": doc["_id"]}, update)
 
     async def unbundle_leftovers(self, digest_id: str, now: datetime) -> int:

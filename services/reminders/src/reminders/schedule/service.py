@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from reminders.schedule import domain
 from reminders.schedule.copies import SourceCopies
 from reminders.schedule.domain import Plan, ProgramRules, Status
+from reminders.schedule.reminder import Reminder
 from reminders.schedule.repository import ReminderRepository
 from roundtable_shared.events.catalogue.enrollment import (
     GroupChanged,
@@ -154,10 +155,9 @@ class ScheduleService:
         # deterministic.
         now = self.clock()
         for doc in await self.reminders.held(data.employee_id, data.program_id):
-            at = domain.released_at(
-                domain.kind_of(doc["kind"]), doc["due_at"], now, self.stale_after
-            )
-            await self.reminders.release(doc["_id"], at)
+            reminder = Reminder.from_document(doc)
+            at = domain.released_at(reminder.kind, reminder.due_at, now, self.stale_after)
+            await self.reminders.release(reminder.id, reminder.release(at))
         await self._store(domain.welcome_back(data, version))
         self.nudge()
 
