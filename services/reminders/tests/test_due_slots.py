@@ -15,12 +15,8 @@ from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
 from reminders.schedule.domain import Plan
-from reminders.schedule.repository import (
-    DUE_SLOTS,
-    ReminderRepository,
-    due_slot,
-    plan_document,
-)
+from reminders.schedule.due_slots import DUE_SLOTS, due_slot
+from reminders.schedule.repository import ReminderRepository, plan_document
 from roundtable_shared.auth.dev_issuer import DevIssuer
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 
@@ -81,10 +77,10 @@ async def test_the_worker_finds_reminders_through_due_slots_and_the_sweep_files_
             legacy = welcome("emp_legacy", at - timedelta(minutes=1))
             await w.db["reminders"].insert_one(plan_document(legacy, at))
             assert await worker.run_once() == 0
-            assert await repo.sweep(now(), overdue_by=timedelta(0)) == 1
+            assert await worker.claims.sweep(now(), overdue_by=timedelta(0)) == 1
             assert await worker.run_once() == 1
             assert [m["To"] for m in smtp.messages][-1] == "emp_legacy@example.com"
-            assert await repo.sweep(now(), overdue_by=timedelta(0)) == 0
+            assert await worker.claims.sweep(now(), overdue_by=timedelta(0)) == 0
 
             # Noted in a slot older than the minutes a running worker reads (every worker was
             # down meanwhile): a worker that starts catches up on it, a running one does not.
@@ -129,7 +125,7 @@ async def test_an_entry_noted_before_its_reminder_is_written_is_kept_until_it_is
         try:
             at = now()
             plan = welcome("emp_racing", at)
-            await repo.note_due([(plan.reminder_id, plan.due_at)], at)  # add's first write
+            await repo.due.note_due([(plan.reminder_id, plan.due_at)], at)  # add's first write
             assert await worker.run_once() == 0
             assert set(await slot_entries(w, due_slot(at)) or {}) == {plan.reminder_id}
             await w.db["reminders"].insert_one(plan_document(plan, at))  # add's second write

@@ -16,13 +16,10 @@ from reminders.people.service import ErasureService
 from reminders.preferences.endpoints import router as preferences_router
 from reminders.preferences.repository import PreferencesRepository
 from reminders.preferences.service import PreferencesService
+from reminders.schedule.claims import OUTCOME_EVENTS
 from reminders.schedule.consumers import consumers
-from reminders.schedule.repository import (
-    OUTCOME_EVENTS,
-    REMINDER_INDEXES,
-    REMINDERS,
-    ReminderRepository,
-)
+from reminders.schedule.copies import SourceCopies
+from reminders.schedule.repository import REMINDER_INDEXES, REMINDERS, ReminderRepository
 from reminders.schedule.service import ScheduleService
 from reminders.settings import RemindersSettings
 from roundtable_shared.http.app import create_app
@@ -59,12 +56,14 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         settings = RemindersSettings(**(settings.model_dump() if settings else {}))
     runtime, worker = build_runtime(settings)
     reminders = worker.reminders
+    copies = SourceCopies(runtime.db)
     schedule = ScheduleService(
         reminders,
+        copies,
         stale_after=timedelta(hours=settings.stale_after_hours),
         nudge=worker.wake,
     )
-    erasure = ErasureService(worker.recipients, reminders, worker.preferences)
+    erasure = ErasureService(worker.recipients, reminders, copies, worker.preferences)
     people = PeopleHandlers(worker.recipients, reminders, erasure)
     for consumer in consumers(schedule, people):
         runtime.add_consumer(consumer)
@@ -79,6 +78,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         routers=[preferences_router, admin_router],
     )
     app.state.reminders = reminders
+    app.state.copies = copies
     app.state.preferences = PreferencesService(
         PreferencesRepository(runtime.db),
         worker.recipients,

@@ -161,3 +161,50 @@ def test_the_program_decides_how_late_the_owner_and_partner_hear_of_an_overdue_s
     assert set(
         overdue_prompts(domain.ProgramRules.from_program(quiet_partner, Cadence.BIWEEKLY))
     ) == {"e-2"}
+
+
+def test_one_rule_for_a_session_and_an_action_step_planned_after_their_reminders_passed() -> None:
+    """Every advance reminder already past, the thing itself still ahead: the latest one goes at
+    once, for a session as for an action step; once the thing itself has passed, none does."""
+    now = utc(2026, 5, 4, 12, 0)
+    stale = timedelta(hours=24)
+    rules = domain.ProgramRules()  # sessions: 24 h and 1 h before; steps: 48 h and 8 h before
+    starts = now + timedelta(minutes=30)
+    session = SessionScheduled(
+        session_id="ses_1",
+        group_id="grp_1",
+        program_id="prg_1",
+        title="s",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+        time_zone="UTC",
+        attendee_ids=["a", "b"],
+    )
+    step = ActionCommitted(
+        action_id="act_1",
+        session_id="ses_1",
+        group_id="grp_1",
+        program_id="prg_1",
+        owner_id="a",
+        accountability_partner_id="b",
+        title="t",
+        due_at=now + timedelta(hours=3),
+        committed_at=now,
+    )
+    kept = domain.fresh(
+        domain.session_upcoming(session, 1, rules) + domain.action_steps(step, 1, rules),
+        now,
+        stale,
+    )
+    advance = sorted(
+        (p.kind, p.recipient_id, p.due_at) for p in kept if p.kind in domain.ADVANCE_KINDS
+    )
+    assert advance == [
+        (ReminderKind.ACTION_DUE, "a", step.due_at - timedelta(hours=8)),
+        (ReminderKind.SESSION_UPCOMING, "a", starts - timedelta(hours=1)),
+        (ReminderKind.SESSION_UPCOMING, "b", starts - timedelta(hours=1)),
+    ]
+    # Once the session has started and the step is due, neither is announced any more.
+    later = starts + timedelta(hours=3)
+    plans = domain.session_upcoming(session, 1, rules) + domain.action_steps(step, 1, rules)
+    assert [p for p in domain.fresh(plans, later, stale) if p.kind in domain.ADVANCE_KINDS] == []

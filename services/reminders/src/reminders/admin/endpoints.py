@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from reminders.admin.schemas import DeliveryStats, ReminderOut
+from reminders.schedule.copies import SourceCopies
 from reminders.schedule.domain import Status
 from reminders.schedule.repository import ReminderRepository
 from reminders.schedule.service import utc_now
@@ -23,6 +24,11 @@ ProgramId = Annotated[str, Path(min_length=1, max_length=128)]
 def _repository(request: Request) -> ReminderRepository:
     repository: ReminderRepository = request.app.state.reminders
     return repository
+
+
+def _copies(request: Request) -> SourceCopies:
+    copies: SourceCopies = request.app.state.copies
+    return copies
 
 
 @router.get(
@@ -79,7 +85,7 @@ async def program_stats(request: Request, _: ProgramAdmin, program_id: ProgramId
     repository = _repository(request)
     counts = await repository.stats(program_id)
     # Reminders can arrive before their program's own event, so either one makes it known.
-    if not counts and await repository.copy(f"program:{program_id}") is None:
+    if not counts and await _copies(request).copy(f"program:{program_id}") is None:
         raise NotFound(f"no program {program_id}")
     by_status = {str(status): counts.get(str(status), 0) for status in Status}
     return DeliveryStats(program_id=program_id, by_status=by_status)

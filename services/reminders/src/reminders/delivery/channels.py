@@ -12,30 +12,14 @@ import base64
 import contextlib
 import ssl
 import uuid
-from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 
 from reminders.delivery.messages import Message, email_html, email_text
+from reminders.schedule.reminder import Outcome as Outcome  # where the channels import it from
 from roundtable_shared.events.catalogue.reminders import FailureReason
-
-
-@dataclass(frozen=True)
-class Outcome:
-    sent: bool
-    reason: FailureReason | None = None
-    code: str | None = None
-    retry: bool = False
-
-    @classmethod
-    def ok(cls) -> Outcome:
-        return cls(sent=True)
-
-    @classmethod
-    def failed(cls, reason: FailureReason, code: str | None, *, retry: bool) -> Outcome:
-        return cls(sent=False, reason=reason, code=code, retry=retry)
 
 
 def message_id(idempotency_key: str) -> str:

@@ -1,4 +1,5 @@
-"""What each kind of reminder says (pure), and its rendering as email text, HTML and chat.
+"""What each kind of reminder says (one plain-text template per kind, ``templates/kinds/``: its
+subject, lines and link), and its rendering as email text, HTML and chat.
 
 Titles, join URLs, action-step titles and display names are other people's words: every
 rendering shows them as text, never as markup. The HTML email escapes everything (autoescape is on
@@ -9,6 +10,7 @@ Markdown link syntax Teams renders.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
 
 from reminders.preferences.domain import zone
 from reminders.schedule.domain import Kind
@@ -79,94 +81,46 @@ def compose(
     action_id: str | None = None,
     group_id: str | None = None,
 ) -> Message:
+    """What a reminder of ``kind`` says: its subject, lines and link come from the kind's
+    template (``templates/kinds/<kind>.txt.j2``: plain text, escaped by each rendering)."""
     base = frontend_url.rstrip("/")
-    session, action, group = _path(session_id), _path(action_id), _path(group_id)
-    title = context.get("title") or "your session"
-    join_url = None
-    peers = [names.get(p, "a peer") for p in context.get("peer_ids", [])]
-    url, label = f"{base}/", "Open Roundtable"
-    if kind is ReminderKind.WELCOME:
-        subject = "Welcome to your peer program"
-        lines = [
-            "You are enrolled. You will be matched with peers at a similar stage, meet for "
-            "peer-coaching conversations and commit to action steps your peers hold you to."
-        ]
-    elif kind is ReminderKind.GROUP_INTRODUCTION:
-        subject = f"Meet your peers in {context.get('group_name', 'your group')}"
-        lines = [
-            f"Your peers: {', '.join(peers) or 'your group'}.",
-            "Agree on a time and schedule your first session.",
-        ]
-        url, label = f"{base}/groups/{group}", "Schedule the first session"
-    elif kind is ReminderKind.SESSION_UPCOMING:
-        subject = f"Coming up: {title}"
-        lines = [f"{title} starts {_when(context.get('starts_at'), recipient_zone)}."]
-        # A join URL that is not a web address (javascript:, data:) is left out altogether.
-        join_url = web_url(context.get("join_url"))
-        url, label = f"{base}/sessions/{session}", "See the session"
-    elif kind is ReminderKind.SESSION_CANCELLED:
-        subject = f"Cancelled: {title}"
-        lines = [
-            f"{title}, planned for {_when(context.get('starts_at'), recipient_zone)}, "
-            "will not take place."
-        ]
-        url, label = f"{base}/groups/{group}", "Plan another session"
-    elif kind is ReminderKind.RECORD_ACTION_STEPS:
-        subject = "Record your action steps"
-        lines = ["Your session is over: write down the action steps you committed to."]
-        url, label = f"{base}/sessions/{session}", "Record action steps"
-    elif kind is ReminderKind.ACTION_DUE:
-        subject = f"Due soon: {title}"
-        lines = [f"Your action step is due {_when(context.get('due_at'), recipient_zone)}."]
-        url, label = f"{base}/actions/{action}", "Update the action step"
-    elif kind is ReminderKind.ACTION_OVERDUE_OWNER:
-        subject = f"Overdue: {title}"
-        lines = [
-            "Your action step is past its due date. Complete it, or agree a new date with "
-            "your accountability partner."
-        ]
-        url, label = f"{base}/actions/{action}", "Update the action step"
-    elif kind is ReminderKind.ACTION_OVERDUE:
-        owner = names.get(context.get("owner_id", ""), "your peer")
-        subject = f"Check in with {owner}"
-        # The title is gone when the owner was erased (it was their words).
-        step = (
-            f"action step \u201c{context['title']}\u201d" if context.get("title") else "action step"
-        )
-        lines = [
-            f"{owner}'s {step} is overdue.",
-            "You are their accountability partner: ask how it is going.",
-        ]
-        url, label = f"{base}/actions/{action}", "See the action step"
-    elif kind is ReminderKind.WELCOME_BACK:
-        subject = "Welcome back to your peer program"
-        lines = [
-            "Your participation is active again, and so are your reminders. "
-            "See what your group planned while you were away."
-        ]
-    elif kind is ReminderKind.PARTNER_THANKS:
-        owner = names.get(context.get("owner_id", ""), "your peer")
-        step = context.get("title") or "their action step"
-        subject = f"{owner} completed an action step"
-        lines = [
-            f"{owner} completed \u201c{step}\u201d.",
-            "Thank you for holding them accountable.",
-        ]
-    else:  # SCHEDULE_NEXT_SESSION
-        subject = "Time to schedule your next session"
-        lines = [
-            f"Your group has no session planned within its {context.get('cadence_days', '')}"
-            "-day rhythm. Pick a time together."
-        ]
-        url, label = f"{base}/groups/{group}", "Schedule a session"
+    template = _kind_template(str(kind))
+    variables = {
+        "context": context,
+        "title": context.get("title") or "your session",
+        "peers": [names.get(p, "a peer") for p in context.get("peer_ids", [])],
+        "owner": names.get(context.get("owner_id", ""), "your peer"),
+        "session": _path(session_id),
+        "action": _path(action_id),
+        "group": _path(group_id),
+        "when": lambda iso: _when(iso, recipient_zone),
+    }
+    blocks = template.new_context(variables)
+
+    def block(name: str) -> str:
+        return "".join(template.blocks[name](blocks))
+
+    link = block("link") if "link" in template.blocks else "/"
     return Message(
-        subject=subject,
-        lines=lines,
-        action_label=label,
-        action_url=url,
+        subject=block("subject"),
+        lines=[block(name) for name in _LINES if name in template.blocks],
+        action_label=block("label") if "label" in template.blocks else "Open Roundtable",
+        action_url=base + link,
         preferences_url=f"{base}/settings/reminders",
         greeting=f"Hello {recipient_name}," if recipient_name else "Hello,",
-        join_url=join_url,
+        # A join URL that is not a web address (javascript:, data:) is left out altogether.
+        join_url=web_url(block("join")) if "join" in template.blocks else None,
+    )
+
+
+_LINES = ("line1", "line2", "line3")
+
+
+@functools.cache
+def _kind_template(kind: str) -> Template:
+    # A kind without a template of its own (none today) reads as a nudge to schedule, as before.
+    return _templates.select_template(
+        [f"kinds/{kind}.txt.j2", f"kinds/{ReminderKind.SCHEDULE_NEXT_SESSION}.txt.j2"]
     )
 
 
@@ -206,6 +160,8 @@ _templates = Environment(
         default=True,
     ),
     keep_trailing_newline=True,
+    # The templates ship with the code: no stat of their files at every message.
+    auto_reload=False,
 )
 _templates.tests["web_url"] = lambda url: web_url(url) is not None
 

@@ -1,15 +1,10 @@
-"""The delivery worker: claims due reminders under a lease, delivers them, records the outcome.
+"""The delivery worker: runs delivery passes (see ``reminders.delivery.pass_runner``) as reminders
+fall due, and now and then a sweep for what the due slots missed.
 
 Several workers may run at once (in the service process and in ``python -m reminders.worker``
-replicas). Each due reminder is claimed by exactly one (see ``ReminderRepository.claim``); a crashed
+replicas). Each due reminder is claimed by exactly one (see ``ClaimRepository.claim``); a crashed
 worker's claims are taken over when their lease expires. Delivery is at least once, with the
-reminder id (and channel) as idempotency key. The outcomes of a pass are written after their
-``reminder.sent``/``reminder.failed`` events, which go to the relay in one document per pass (see
-``ReminderRepository.finish``).
-
-A pass works on its batch as a whole, as the server charges per operation more than per
-document: the claims go in bulk writes, the people the batch goes to and names and their
-preferences are read in one go, and the outcomes are written in bulk writes at the end.
+reminder id (and channel) as idempotency key.
 """
 
 from __future__ import annotations
@@ -21,75 +16,26 @@ import random
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 import structlog
 
-from reminders.delivery.channels import EmailChannel, Outcome
+from reminders.delivery.channels import EmailChannel
 from reminders.delivery.chat_webhook import (
     Resolver,
     WebhookChannel,
     chat_client,
     system_resolver,
 )
-from reminders.delivery.messages import Message, compose, compose_digest
-from reminders.people.repository import Recipient, RecipientRepository, names_of
-from reminders.preferences.domain import (
-    ChannelName,
-    DailyDigest,
-    Preferences,
-    next_digest_at,
-    release_time,
-    zone,
-)
+from reminders.delivery.pass_runner import Clock, DeliveryPass, Dispatcher, WorkerStats
+from reminders.people.repository import RecipientRepository
+from reminders.preferences.domain import ChannelName
 from reminders.preferences.repository import PreferencesRepository
-from reminders.schedule.domain import (
-    Kind,
-    NoticeKind,
-    Status,
-    daily_digest,
-    kind_of,
-    retry_delay,
-)
-from reminders.schedule.repository import (
-    OUTCOME_EVENTS,
-    REMINDERS,
-    ClaimOutcome,
-    ReminderRepository,
-)
+from reminders.schedule.claims import ClaimRepository
+from reminders.schedule.repository import ReminderRepository
 from reminders.settings import RemindersSettings
-from roundtable_shared.events.catalogue.reminders import (
-    FailureReason,
-    ReminderFailed,
-    ReminderKind,
-    ReminderSent,
-)
-from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
-from roundtable_shared.faults import crash_point
-from roundtable_shared.storage.mongo import Document
 
 log = structlog.get_logger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-@dataclass
-class WorkerStats:
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    deferred: int = 0
-
-
-@dataclass(frozen=True)
-class Audience:
-    """Who a pass's reminders go to and name, read once for the whole pass."""
-
-    recipients: dict[str, Recipient]
-    names: dict[str, str]
-    preferences: dict[str, Preferences]
 
 
 class DeliveryWorker:
@@ -107,11 +53,9 @@ class DeliveryWorker:
     ) -> None:
         self.settings = settings
         self.reminders = reminders
+        self.claims = ClaimRepository(reminders.collection.database)
         self.recipients = recipients
         self.preferences = preferences
-        # Tells the outbox relay which document (of which collection) holds new events, so it
-        # reads that one by _id instead of searching.
-        self.events_written = events_written
         self.clock = clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         rules = settings.webhook_rules
@@ -124,23 +68,24 @@ class DeliveryWorker:
             settings.smtp_timeout_seconds,
             connections=min(settings.worker_concurrency, 8),
         )
-        self.webhooks = {
+        webhooks = {
             ChannelName.SLACK: WebhookChannel("slack", self.http, rules),
             ChannelName.TEAMS: WebhookChannel("teams", self.http, rules),
         }
         self.stats = WorkerStats()
-        self._wake = asyncio.Event()
-        self._limit = asyncio.Semaphore(settings.worker_concurrency)
-        self._busy: dict[str, datetime] = {}
-        """Reminders seen claimed by another worker, until their lease ends."""
-        # The due slots a pass reads: the last minutes, and at least twice the lease, so a
-        # crashed worker's claims are found again in their slot once their lease expires.
-        self._lookback = max(timedelta(minutes=5), timedelta(seconds=2 * settings.lease_seconds))
-        # A worker starting may follow an outage of every worker: until a pass leaves nothing
-        # unclaimed, it reads the slots of as far back as a reminder is still worth sending.
-        self._catch_up: timedelta | None = max(
-            self._lookback, timedelta(hours=settings.stale_after_hours)
+        self.passes = DeliveryPass(
+            settings,
+            reminders,
+            self.claims,
+            recipients,
+            preferences,
+            Dispatcher(self.email, webhooks),
+            name=self.name,
+            events_written=events_written,
+            clock=clock,
+            stats=self.stats,
         )
+        self._wake = asyncio.Event()
 
     def wake(self) -> None:
         """Something became due now: look at once rather than at the next poll."""
@@ -149,6 +94,10 @@ class DeliveryWorker:
     async def close(self) -> None:
         await self.http.aclose()
         await self.email.close()
+
+    async def run_once(self) -> int:
+        """One pass: claim a batch and deliver it. Returns how many were claimed."""
+        return await self.passes.run()
 
     async def run(self) -> None:
         sweeper = asyncio.create_task(self.sweep_forever())
@@ -161,7 +110,7 @@ class DeliveryWorker:
 
     async def sweep_forever(self) -> None:
         """Now and then (``worker_sweep_seconds``), file in a due slot what the slots missed
-        (see ``ReminderRepository.sweep``), beside the passes rather than in them: the search
+        (see ``ClaimRepository.sweep``), beside the passes rather than in them: the search
         reads the whole schedule on FerretDB, and due reminders must not wait for it. The first
         comes at a random point of the first period, so replicas started together do not search
         together."""
@@ -169,7 +118,7 @@ class DeliveryWorker:
         await asyncio.sleep(random.uniform(0, period))  # noqa: S311 (jitter, not a secret)
         while True:
             try:
-                filed = await self.reminders.sweep(self.clock(), overdue_by=self._lookback)
+                filed = await self.claims.sweep(self.clock(), overdue_by=self.passes.lookback)
                 if filed:
                     log.info("due reminders filed by the sweep", count=filed)
             except Exception:
@@ -188,331 +137,3 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
             self._wake.clear()
-
-    async def run_once(self) -> int:
-        """One pass: claim a batch and deliver it. Returns how many were claimed."""
-        now = self.clock()
-        lease = timedelta(seconds=self.settings.lease_seconds)
-        if len(self._busy) > 10_000:
-            self._busy = {rid: until for rid, until in self._busy.items() if until > now}
-        batch = await self.reminders.claim(
-            now,
-            self.name,
-            lease,
-            self.settings.worker_batch_size,
-            lookback=self._catch_up or self._lookback,
-            busy=self._busy,
-        )
-        if len(batch) < self.settings.worker_batch_size:
-            self._catch_up = None  # nothing older is left waiting: the last minutes will do
-        if not batch:
-            return 0
-        self.stats.claimed += len(batch)
-        crash_point("reminders.after_claim")
-        audience = await self._audience([claim.doc for claim in batch])
-        outcomes = await asyncio.gather(
-            *(self._deliver_limited(claim.doc, audience) for claim in batch)
-        )
-        await self._finish([outcome for outcome in outcomes if outcome is not None])
-        # What was settled, or moved to another second, leaves the slot it was found in; what is
-        # still claimed (a delivery that raised, a claim taken over) stays to be found again.
-        settled: dict[str, dict[str, datetime]] = {}
-        for claim in batch:
-            if not self.reminders.still_due_in(claim.doc, claim.slot, now):
-                settled.setdefault(claim.slot, {})[claim.doc["_id"]] = claim.noted_at
-        for slot, entries in settled.items():
-            await self.reminders.drop_from_slot(slot, entries)
-        return len(batch)
-
-    async def _audience(self, docs: list[Document]) -> Audience:
-        """Everyone a batch of reminders goes to or names, and their preferences: two reads
-        (for up to 1,000 people), whatever the batch's size, rather than three per reminder."""
-        recipient_ids = {doc["recipient_id"] for doc in docs}
-        named: set[str] = set()
-        for doc in docs:
-            context = doc.get("context") or {}
-            named |= {*context.get("peer_ids", []), context.get("owner_id")} - {None}
-        people = await self.recipients.get_many(recipient_ids | named)
-        return Audience(people, names_of(people), await self.preferences.get_many(recipient_ids))
-
-    async def _finish(self, outcomes: list[ClaimOutcome]) -> None:
-        """Record the outcomes of a pass (one bulk write per 50), and tell the relay where their
-        events wait."""
-        finished = await self.reminders.finish(outcomes)
-        if finished.events_batch:
-            self.events_written(OUTCOME_EVENTS, finished.events_batch)
-        for outcome in outcomes:
-            if outcome.doc["_id"] not in finished.written:
-                continue  # the claim was taken from us: the new holder records it
-            outcome.doc.update(outcome.changes)  # read back to tidy the due slots
-            self.stats.sent += outcome.sent
-            self.stats.failed += outcome.failed
-
-    async def _deliver_limited(self, doc: Document, audience: Audience) -> ClaimOutcome | None:
-        async with self._limit:
-            try:
-                return await self.deliver(doc, audience)
-            except Exception:
-                # The claim lapses and another pass retries it; nothing is lost.
-                log.exception("delivering a reminder failed", reminder_id=doc["_id"])
-                return None
-
-    async def deliver(self, doc: Document, audience: Audience) -> ClaimOutcome | None:
-        """Deliver one claimed reminder; its outcome, for the pass to record (None when there is
-        nothing to record, or a digest recorded its own)."""
-        now = self.clock()
-        kind = kind_of(doc["kind"])
-        recipient = audience.recipients.get(doc["recipient_id"])
-        if recipient is not None and recipient.erased:
-            return ClaimOutcome(
-                doc, {"status": str(Status.CANCELLED), "cancel_reason": "recipient_erased"}
-            )
-        preferences = audience.preferences.get(doc["recipient_id"]) or Preferences()
-        directory_zone = recipient.time_zone if recipient else None
-        if preferences.daily_digest and kind is not NoticeKind.DIGEST:
-            return await self._bundle(
-                doc, preferences.daily_digest, preferences, directory_zone, now
-            )
-        release = release_time(now, preferences, directory_zone)
-        if release > now:
-            self.stats.deferred += 1
-            return ClaimOutcome(
-                doc, {"status": str(Status.PENDING), "next_at": release, "held_at": now}
-            )
-        attempt = int(doc.get("attempts", 0)) + 1
-        channels_state: dict[str, Any] = dict(doc.get("channels") or {})
-        wanted = preferences.channels_for(kind)
-        todo = [c for c in wanted if channels_state.get(str(c), {}).get("status") != "sent"]
-        bundle: list[Document] = []
-        if kind is NoticeKind.DIGEST:
-            bundle = await self._bundle_of(doc)
-            if not bundle:
-                return ClaimOutcome(
-                    doc, {"status": str(Status.CANCELLED), "cancel_reason": "nothing_due"}
-                )
-        if recipient is None:
-            outcomes = {
-                c: Outcome.failed(FailureReason.RECIPIENT_UNKNOWN, None, retry=True) for c in todo
-            }
-        else:
-            if kind is NoticeKind.DIGEST:
-                message = compose_digest(
-                    [await self._message(item, preferences, recipient) for item in bundle],
-                    recipient_name=recipient.display_name,
-                    frontend_url=self.settings.frontend_url,
-                )
-            else:
-                message = self._compose(doc, preferences, recipient, audience.names)
-            outcomes = await self._send_all(doc, todo, recipient.email, preferences, message)
-        crash_point("reminders.after_deliver")
-        if bundle:
-            await self._settle_bundle(doc, bundle, channels_state, outcomes, now)
-        outcome = self._record(doc, kind, attempt, channels_state, outcomes, now)
-        if not bundle:
-            return outcome
-        # A digest's leftovers are released only once its own outcome is written.
-        await self._finish([outcome])
-        settled = attempt >= self.settings.max_attempts or all(
-            o.sent or not o.retry for o in outcomes.values()
-        )
-        if settled:
-            await self.reminders.unbundle_leftovers(doc["_id"], now)
-        return None
-
-    async def _bundle(
-        self,
-        doc: Document,
-        digest: DailyDigest,
-        preferences: Preferences,
-        directory_zone: str | None,
-        now: datetime,
-    ) -> ClaimOutcome:
-        """Hold a reminder for the person's next digest, planning that digest if need be."""
-        tz = zone(preferences.time_zone or directory_zone)
-        plan = daily_digest(
-            doc["recipient_id"], doc["program_id"], next_digest_at(now, digest.at, tz)
-        )
-        await self.reminders.add([plan], now)  # already planned by an earlier reminder: no-op
-        return ClaimOutcome(
-            doc, {"status": str(Status.BUNDLED), "digest_id": plan.reminder_id, "bundled_at": now}
-        )
-
-    async def _bundle_of(self, digest: Document) -> list[Document]:
-        if "bundle" in digest:
-            found = [await self.reminders.get(rid) for rid in digest["bundle"]]
-            return [d for d in found if d and d["status"] != str(Status.CANCELLED)]
-        waiting = await self.reminders.waiting_for_digest(digest["recipient_id"])
-        await self.reminders.fix_bundle(digest["_id"], [d["_id"] for d in waiting])
-        return waiting
-
-    async def _settle_bundle(
-        self,
-        digest: Document,
-        bundle: list[Document],
-        channels_state: dict[str, Any],
-        outcomes: dict[ChannelName, Outcome],
-        now: datetime,
-    ) -> None:
-        """Each reminder of a digest that reached a channel is sent, once, with its own events."""
-        sent = [c for c, o in outcomes.items() if o.sent]
-        sent += [
-            ChannelName(c)
-            for c, state in channels_state.items()
-            if state.get("status") == "sent" and ChannelName(c) not in sent
-        ]
-        if not sent:
-            return
-        for item in bundle:
-            if item["status"] != str(Status.BUNDLED):
-                continue  # settled on an earlier attempt of this digest
-            item_kind = kind_of(item["kind"])
-            events: list[Envelope] = []
-            if isinstance(item_kind, ReminderKind):
-                version = int(item.get("version", 0))
-                events = [
-                    _envelope(
-                        ReminderSent(**_event_fields(item, item_kind, channel), sent_at=now),
-                        item["_id"],
-                        version + n + 1,
-                        self.settings.event_source,
-                        f"{item['_id']}.{channel}.sent",
-                    )
-                    for n, channel in enumerate(sent)
-                ]
-            await self.reminders.sent_in_digest(item, digest["_id"], now, events)
-            self.stats.sent += 1
-            if events:
-                self.events_written(REMINDERS, item["_id"])
-
-    async def _message(
-        self, doc: Document, preferences: Preferences, recipient: Recipient
-    ) -> Message:
-        context = doc.get("context") or {}
-        ids = [*context.get("peer_ids", []), context.get("owner_id")]
-        names = await self.recipients.names([i for i in ids if i])
-        return self._compose(doc, preferences, recipient, names)
-
-    def _compose(
-        self, doc: Document, preferences: Preferences, recipient: Recipient, names: dict[str, str]
-    ) -> Message:
-        return compose(
-            kind_of(doc["kind"]),
-            doc.get("context") or {},
-            recipient_name=recipient.display_name,
-            recipient_zone=preferences.time_zone or recipient.time_zone,
-            names=names,
-            frontend_url=self.settings.frontend_url,
-            reminder_id=doc["_id"],
-            session_id=doc.get("session_id"),
-            action_id=doc.get("action_id"),
-            group_id=doc.get("group_id"),
-        )
-
-    async def _send_all(
-        self,
-        doc: Document,
-        channels: list[ChannelName],
-        email: str | None,
-        preferences: Preferences,
-        message: Message,
-    ) -> dict[ChannelName, Outcome]:
-        outcomes: dict[ChannelName, Outcome] = {}
-        for channel in channels:
-            key = f"{doc['_id']}.{channel}"
-            if channel is ChannelName.EMAIL:
-                outcomes[channel] = await self.email.send(email, message, key)
-            else:
-                url = (
-                    preferences.slack_webhook_url
-                    if channel is ChannelName.SLACK
-                    else preferences.teams_webhook_url
-                )
-                outcomes[channel] = await self.webhooks[channel].send(url, message, key)
-        return outcomes
-
-    def _record(
-        self,
-        doc: Document,
-        kind: Kind,
-        attempt: int,
-        channels_state: dict[str, Any],
-        outcomes: dict[ChannelName, Outcome],
-        now: datetime,
-    ) -> ClaimOutcome:
-        """The outcome of an attempt on each channel: the reminder's new state and its events."""
-        last_attempt = attempt >= self.settings.max_attempts
-        events: list[EventData] = []
-        event_ids: list[str] = []
-        retry_needed = False
-        # A digest publishes no events of its own (see NoticeKind.DIGEST): its reminders do.
-        for channel, outcome in outcomes.items():
-            if outcome.sent:
-                channels_state[str(channel)] = {"status": "sent", "at": now}
-                if isinstance(kind, ReminderKind):
-                    events.append(ReminderSent(**_event_fields(doc, kind, channel), sent_at=now))
-                    event_ids.append(f"{doc['_id']}.{channel}.sent")
-                continue
-            final = not outcome.retry or last_attempt
-            retry_needed = retry_needed or not final
-            channels_state[str(channel)] = {
-                "status": "failed" if final else "retrying",
-                "reason": str(outcome.reason),
-                "code": outcome.code,
-                "at": now,
-            }
-            assert outcome.reason is not None
-            if not isinstance(kind, ReminderKind):
-                continue
-            events.append(
-                ReminderFailed(
-                    **_event_fields(doc, kind, channel),
-                    reason=outcome.reason,
-                    error_code=outcome.code,
-                    attempts=attempt,
-                    final=final,
-                    failed_at=now,
-                )
-            )
-            event_ids.append(f"{doc['_id']}.{channel}.failed.{attempt}")
-        states = [s.get("status") for s in channels_state.values()]
-        changes: dict[str, Any] = {"attempts": attempt, "channels": channels_state}
-        if retry_needed:
-            delay = retry_delay(
-                attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds
-            )
-            changes |= {"status": str(Status.PENDING), "next_at": now + delay}
-        elif "sent" in states or not states:
-            changes |= {"status": str(Status.SENT), "sent_at": now}
-        else:
-            changes |= {"status": str(Status.FAILED), "failed_at": now}
-        version = int(doc.get("version", 0))
-        envelopes = [
-            _envelope(data, doc["_id"], version + n + 1, self.settings.event_source, event_id)
-            for n, (data, event_id) in enumerate(zip(events, event_ids, strict=True))
-        ]
-        sent = sum(1 for o in outcomes.values() if o.sent)
-        return ClaimOutcome(doc, changes, envelopes, sent=sent, failed=len(outcomes) - sent)
-
-
-def _event_fields(doc: Document, kind: ReminderKind, channel: ChannelName) -> dict[str, Any]:
-    return {
-        "reminder_id": doc["_id"],
-        "program_id": doc["program_id"],
-        "recipient_id": doc["recipient_id"],
-        "kind": kind,
-        "channel": channel.event_channel,
-        "session_id": doc.get("session_id"),
-        "action_id": doc.get("action_id"),
-        "group_id": doc.get("group_id"),
-        "due_at": doc["due_at"],
-    }
-
-
-def _envelope(
-    data: EventData, reminder_id: str, version: int, source: str, event_id: str
-) -> Envelope:
-    # A deterministic event id: a worker that delivered but died before recording, and the one
-    # that took over, publish the same event, which JetStream and consumers' inboxes drop.
-    return new_envelope(
-        data, subject=reminder_id, aggregate_version=version, source=source, event_id=event_id
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
+from reminders.schedule.copies import SourceCopies
 from reminders.schedule.repository import ReminderRepository
 
 
@@ -13,10 +14,12 @@ class ErasureService:
         self,
         recipients: RecipientRepository,
         reminders: ReminderRepository,
+        copies: SourceCopies,
         preferences: PreferencesRepository,
     ) -> None:
         self.recipients = recipients
         self.reminders = reminders
+        self.copies = copies
         self.preferences = preferences
 
     async def erase(self, employee_id: str, version: int) -> None:
@@ -26,4 +29,5 @@ class ErasureService:
         await self.recipients.erase(employee_id, version)
         await self.reminders.cancel({"recipient_id": employee_id}, "recipient_erased")
         await self.reminders.scrub_recipient(employee_id)
+        await self.copies.scrub_titles(employee_id)
         await self.preferences.erase(employee_id)

@@ -124,7 +124,8 @@ def reminder_id(key: str) -> str:
 
 
 ADVANCE_KINDS = (ReminderKind.SESSION_UPCOMING, ReminderKind.ACTION_DUE)
-"""Reminders ahead of something: once their time has passed, a later one says it better."""
+"""Reminders ahead of a moment (a session's start, an action step's due time): once their time
+has passed, a later one says it better."""
 ADVANCE_GRACE = timedelta(minutes=1)
 
 
@@ -137,8 +138,38 @@ def worth_sending(kind: Kind, due_at: datetime, now: datetime, stale_after: time
 
 
 def fresh(plans: Iterable[Plan], now: datetime, stale_after: timedelta) -> list[Plan]:
-    """Plans still worth sending (see ``worth_sending``)."""
-    return [plan for plan in plans if worth_sending(plan.kind, plan.due_at, now, stale_after)]
+    """Plans still worth sending when they are planned (see ``worth_sending``), with one rule for
+    a session's reminders and an action step's: when every advance reminder of a person about one
+    thing is already past (a session planned 30 minutes ahead, a step committed on the afternoon
+    it is due), the latest of them goes at once, as long as the moment it announces is still
+    ahead; otherwise a later one says it better and the passed ones are dropped."""
+    plans = list(plans)
+    kept = {p.reminder_id for p in plans if worth_sending(p.kind, p.due_at, now, stale_after)}
+    covered = {_subject(p) for p in plans if p.kind in ADVANCE_KINDS and p.reminder_id in kept}
+    last: dict[tuple[Kind, str, str | None, str | None], Plan] = {}
+    for plan in plans:
+        subject = _subject(plan)
+        if plan.kind not in ADVANCE_KINDS or plan.reminder_id in kept or subject in covered:
+            continue
+        moment = moment_of(plan)
+        if moment is None or moment <= now or plan.due_at < now - stale_after:
+            continue
+        if subject not in last or plan.due_at > last[subject].due_at:
+            last[subject] = plan
+    kept |= {plan.reminder_id for plan in last.values()}
+    return [plan for plan in plans if plan.reminder_id in kept]
+
+
+def moment_of(plan: Plan) -> datetime | None:
+    """What an advance reminder announces: the session's start, the action step's due time."""
+    value = plan.context.get(
+        "starts_at" if plan.kind is ReminderKind.SESSION_UPCOMING else "due_at"
+    )
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _subject(plan: Plan) -> tuple[Kind, str, str | None, str | None]:
+    return (plan.kind, plan.recipient_id, plan.session_id, plan.action_id)
 
 
 def released_at(

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from reminders.schedule import domain
+from reminders.schedule.copies import SourceCopies
 from reminders.schedule.domain import Plan, ProgramRules, Status
+from reminders.schedule.reminder import Reminder
 from reminders.schedule.repository import ReminderRepository
 from roundtable_shared.events.catalogue.enrollment import (
     GroupChanged,
@@ -48,12 +50,14 @@ class ScheduleService:
     def __init__(
         self,
         reminders: ReminderRepository,
+        copies: SourceCopies,
         *,
         stale_after: timedelta,
         clock: Clock = utc_now,
         nudge: Callable[[], None] = lambda: None,
     ) -> None:
         self.reminders = reminders
+        self.copies = copies
         self.stale_after = stale_after
         self.clock = clock
         self.nudge = nudge
@@ -73,15 +77,15 @@ class ScheduleService:
         await self.reminders.add(
             [p for p in worth if (p.recipient_id, p.program_id) in paused], now, Status.HELD
         )
-        if any(plan.due_at <= now for plan in plans):
+        if any(plan.due_at <= now for plan in worth):
             self.nudge()
 
     async def is_paused(self, employee_id: str, program_id: str) -> bool:
-        copy = await self.reminders.copy(_pause_id(employee_id, program_id))
+        copy = await self.copies.copy(_pause_id(employee_id, program_id))
         return bool(copy and copy.get("paused"))
 
     async def rules_for(self, program_id: str) -> ProgramRules:
-        copy = await self.reminders.copy(f"program:{program_id}")
+        copy = await self.copies.copy(f"program:{program_id}")
         if not copy:
             return ProgramRules()
         return ProgramRules(
@@ -97,7 +101,7 @@ class ScheduleService:
     async def program_changed(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, ProgramCreated | ProgramUpdated)
         rules = ProgramRules.from_program(data.reminders, data.cadence)
-        await self.reminders.keep_copy(
+        await self.copies.keep_copy(
             f"program:{data.program_id}",
             envelope.aggregateversion,
             {
@@ -127,7 +131,7 @@ class ScheduleService:
 
     async def participant_paused(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, ParticipantPaused)
-        if await self.reminders.keep_copy(
+        if await self.copies.keep_copy(
             _pause_id(data.employee_id, data.program_id),
             envelope.aggregateversion,
             {"paused": True},
@@ -135,7 +139,7 @@ class ScheduleService:
             await self.reminders.hold(data.employee_id, data.program_id, self.clock())
         else:
             # A redelivery after a crash between the copy and the hold: holding again is harmless.
-            copy = await self.reminders.copy(_pause_id(data.employee_id, data.program_id))
+            copy = await self.copies.copy(_pause_id(data.employee_id, data.program_id))
             if copy and copy.get("paused") and copy.get("version") == envelope.aggregateversion:
                 await self.reminders.hold(data.employee_id, data.program_id, self.clock())
 
@@ -143,24 +147,23 @@ class ScheduleService:
         assert isinstance(data, ParticipantResumed)
         version = envelope.aggregateversion
         pause_id = _pause_id(data.employee_id, data.program_id)
-        if not await self.reminders.keep_copy(pause_id, version, {"paused": False}):
-            copy = await self.reminders.copy(pause_id)
+        if not await self.copies.keep_copy(pause_id, version, {"paused": False}):
+            copy = await self.copies.copy(pause_id)
             if not copy or copy.get("paused") or copy.get("version") != version:
                 return  # an older event than the pause or resumption we know of
         # From here on repeatable: releasing is conditional on "held", the welcome back's id is
         # deterministic.
         now = self.clock()
         for doc in await self.reminders.held(data.employee_id, data.program_id):
-            at = domain.released_at(
-                domain.kind_of(doc["kind"]), doc["due_at"], now, self.stale_after
-            )
-            await self.reminders.release(doc["_id"], at)
+            reminder = Reminder.from_document(doc)
+            at = domain.released_at(reminder.kind, reminder.due_at, now, self.stale_after)
+            await self.reminders.release(reminder.id, reminder.release(at))
         await self._store(domain.welcome_back(data, version))
         self.nudge()
 
     async def group_formed(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, GroupFormed)
-        if await self.reminders.keep_copy(
+        if await self.copies.keep_copy(
             f"group:{data.group_id}",
             envelope.aggregateversion,
             {"member_ids": [m.employee_id for m in data.members]},
@@ -169,7 +172,7 @@ class ScheduleService:
 
     async def group_changed(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, GroupChanged)
-        if await self.reminders.keep_copy(
+        if await self.copies.keep_copy(
             f"group:{data.group_id}",
             envelope.aggregateversion,
             {"member_ids": [m.employee_id for m in data.members]},
@@ -190,7 +193,7 @@ class ScheduleService:
     async def session_scheduled(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, SessionScheduled | SessionRescheduled)
         version = envelope.aggregateversion
-        if not await self.reminders.keep_copy(
+        if not await self.copies.keep_copy(
             f"session:{data.session_id}",
             version,
             {"title": data.title, "attendee_ids": list(data.attendee_ids), "status": "scheduled"},
@@ -214,8 +217,8 @@ class ScheduleService:
 
     async def session_cancelled(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, SessionCancelled)
-        copy = await self.reminders.copy(f"session:{data.session_id}")
-        await self.reminders.keep_copy(
+        copy = await self.copies.copy(f"session:{data.session_id}")
+        await self.copies.keep_copy(
             f"session:{data.session_id}", envelope.aggregateversion, {"status": "cancelled"}
         )
         await self.reminders.cancel({"session_id": data.session_id}, "session_cancelled")
@@ -243,7 +246,7 @@ class ScheduleService:
             },
             "action_recorded",
         )
-        if not await self.reminders.keep_copy(
+        if not await self.copies.keep_copy(
             f"action:{data.action_id}",
             version,
             # The owner, so that their erasure can find the title they wrote.
@@ -258,7 +261,7 @@ class ScheduleService:
 
     async def action_closed(self, envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, ActionCompleted | ActionDropped)
-        await self.reminders.keep_copy(
+        await self.copies.keep_copy(
             f"action:{data.action_id}", envelope.aggregateversion, {"status": "closed"}
         )
         # Not the thanks for its completion: a redelivered completion must not cancel it.
@@ -267,7 +270,7 @@ class ScheduleService:
             "action_closed",
         )
         if isinstance(data, ActionCompleted):
-            copy = await self.reminders.copy(f"action:{data.action_id}")
+            copy = await self.copies.copy(f"action:{data.action_id}")
             title = copy.get("title") if copy else None
             await self._store(domain.partner_thanks(data, title))
 

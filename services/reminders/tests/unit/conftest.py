@@ -1,0 +1,11 @@
+"""The schedule handlers over in-memory repositories (see ``reminders_fakes``)."""
+
+from __future__ import annotations
+
+import pytest
+from reminders_fakes import Schedule, make_schedule
+
+
+@pytest.fixture
+def schedule() -> Schedule:
+    return make_schedule()
