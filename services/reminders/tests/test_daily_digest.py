@@ -55,6 +55,8 @@ def run_worker(w: World, crash_at: str) -> int:
         **os.environ,
         "REMINDERS_MONGODB_URI": s.mongodb_uri,
         "REMINDERS_NATS_URL": s.nats_url,
+        "REMINDERS_NATS_USER": s.nats_user,
+        "REMINDERS_NATS_PASSWORD": s.nats_password.get_secret_value(),
         "REMINDERS_NAMESPACE": s.namespace,
         "REMINDERS_SMTP_PORT": str(s.smtp_port),
         "REMINDERS_LEASE_SECONDS": str(s.lease_seconds),
@@ -194,7 +196,8 @@ async def test_a_worker_killed_mid_digest_leaves_one_digest_per_channel_and_each
         await w.employee("emp_d", time_zone="UTC")
         start = datetime.now(UTC)
         # Far enough ahead for the worker process to start before its digest comes due, even
-        # on a loaded machine (a start of over 20 s has been seen with 2 cores shared).
+        # on a loaded machine (a start of over 20 s has been seen with 2 cores shared): one that
+        # starts later bundles them into tomorrow's digest.
         at = (start + timedelta(seconds=30)).time().replace(microsecond=0)
         await prefer(
             w,
