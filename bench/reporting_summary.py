@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.ceiling import servers
+from reporting.disclosure.domain import DisclosureRule
 from reporting.kpis import service
 from reporting.projections.handlers import apply_batch
 from reporting.projections.readmodel import ReadModels, generation_indexes
@@ -108,12 +109,13 @@ async def run(sessions: int, sample: int, requests: int) -> None:
         sizes = await build(models, sessions, sample)
         print(f"read model built in {time.perf_counter() - started:.1f} s: {sizes}")
         sponsor = Principal("e-sponsor", frozenset({"sponsor"}))
+        rule = DisclosureRule(5, datetime.now(UTC))  # what every sponsor's request goes through
         for _ in range(min(10, requests)):  # warm-up
-            await service.summary(models, sponsor, PROGRAM, datetime.now(UTC))
+            await service.summary(models, sponsor, PROGRAM, rule)
         timings = []
         for _ in range(requests):
             t = time.perf_counter()
-            result = await service.summary(models, sponsor, PROGRAM, datetime.now(UTC))
+            result = await service.summary(models, sponsor, PROGRAM, rule)
             timings.append((time.perf_counter() - t) * 1000)
         timings.sort()
         p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 
 from reporting.breakdowns.service import Dimension
 from reporting.dashboard.service import dashboard
-from reporting.dependencies import current_models, now
+from reporting.dependencies import current_models, disclosure_rule
 from roundtable_shared.auth.dependencies import bearer_token, token_verifier
 from roundtable_shared.auth.tokens import Principal, Role
 from roundtable_shared.http.problems import Forbidden, Unauthorized
@@ -78,14 +78,7 @@ async def get_dashboard(
         return redirect
     viewer = await _viewer(request)
     models = await current_models(request)
-    view = await dashboard(
-        models,
-        viewer,
-        program,
-        dimension,
-        int(request.app.state.settings.k_anonymity),
-        now(request),
-    )
+    view = await dashboard(models, viewer, program, dimension, disclosure_rule(request))
     return templates.TemplateResponse(
         request,
         "dashboard.html",
