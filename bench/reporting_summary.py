@@ -13,7 +13,8 @@ sessions / sample). That is exactly the read model 100,000 such sessions give: c
 sums, and the documents a summary reads are keyed by program, week and day, never by session,
 so their number and size do not grow with sessions. Each request is what
 ``GET /v1/programs/{id}/summary`` does after the token check: read the program copy, authorize,
-read the program's totals document, compute. Target: under 50 ms per request.
+read the program's totals document and its weekly feedback and action rollups (the disclosure
+rule releases averages and medians per closed week), compute. Target: under 50 ms per request.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ async def build(models: ReadModels, sessions: int, sample: int) -> dict[str, Any
     factor = sessions / sample
     for collection in (models.rollups, models.totals):
         async for doc in collection.find({"program_id": PROGRAM}):
-            fields = {k: scaled(doc[k], factor) for k in ("c", "due", "met") if k in doc}
+            fields = {k: scaled(doc[k], factor) for k in ("c", "w", "due", "met") if k in doc}
             if "groups_active" in doc:
                 fields["groups_active"] = round(doc["groups_active"] * factor)
             await collection.update_one({"_id": doc["_id"]}, {"$set": fields})

@@ -115,6 +115,29 @@ async def _check_everything(world: World, client: httpx.AsyncClient) -> None:
         assert actions["completed"] == len(days) and actions["completers"] == 1
         assert {int(n.removeprefix("days_")) for n in actions if n.startswith("days_")} == set(days)
 
+    # the totals keep the weekly feedback and completion counters too (the summary's one read)
+    models = await world.app.state.generations.current()
+    totals = await models.totals.find_one({"_id": PROGRAM})
+    kept = {
+        (week, family): counts
+        for week, families in totals["w"].items()
+        for family, counts in families.items()
+    }
+    assert kept == {
+        (week, family): {n: v for n, v in weekly[week][family].items() if n in counts}
+        for (week, family), counts in kept.items()
+    }
+    assert {week for week, family in kept if family == "feedback"} == {iso_week(at(15))}
+    assert kept[(iso_week(at(15)), "feedback")] == {
+        "ratings": 3,
+        "rating_sum": 12,
+        "recommend_count": 2,
+        "recommend_sum": 16,
+        "raters": 1,
+        "recommenders": 1,
+    }
+    assert {week for week, family in kept if family == "actions"} == set(completions)
+
     # ... and the sponsor sees what the disclosure rule releases of it
     headers = world.headers(SPONSOR, ["participant", "sponsor"])
     summary = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=headers)

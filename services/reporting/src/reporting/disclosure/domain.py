@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 # How long after a week ends its averages may first be shown: events arriving later than this
 # (the projections lagging a week) are the rule's one unguarded path (docs/disclosure.md).
@@ -37,6 +38,7 @@ FEWEST_CONTRIBUTORS = 3
 OTHER = "(other)"
 
 
+@lru_cache(maxsize=4096)  # pure; every summary asks it of every week of the program
 def week_end(week: str) -> datetime:
     """The instant an ISO week (``2026-W05``, UTC) ends: the next Monday at 00:00 UTC."""
     year, number = week.split("-W")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
@@ -166,16 +167,40 @@ class Summary(BaseModel):
 WITHDRAW_REASONS = ("self", "terminated", "admin", "erased")
 
 
-def ratings(weeks: Weeks) -> list[WeekContribution]:
+class WeeklyCounters(Protocol):
+    """Counters week by week: ``Weeks``, or the weekly part of a program's totals document."""
+
+    @property
+    def weeks(self) -> list[str]: ...
+
+    def week(self, week: str, family: Family) -> Mapping[str, int]: ...
+
+
+class WeeksOfTotals:
+    """The totals document's ``w.<week>.<family>.<name>`` counters, read as they are (no copy:
+    the summary asks them on every request)."""
+
+    def __init__(self, by_week: Mapping[str, Mapping[str, Mapping[str, int]]]) -> None:
+        self._by_week = by_week
+
+    @property
+    def weeks(self) -> list[str]:
+        return sorted(self._by_week)
+
+    def week(self, week: str, family: Family) -> Mapping[str, int]:
+        return self._by_week.get(week, {}).get(family, {})
+
+
+def ratings(weeks: WeeklyCounters) -> list[WeekContribution]:
     """What each week adds to the average rating, and how many people rated."""
     return _contributions(weeks, "ratings", "rating_sum", "raters")
 
 
-def recommend_scores(weeks: Weeks) -> list[WeekContribution]:
+def recommend_scores(weeks: WeeklyCounters) -> list[WeekContribution]:
     return _contributions(weeks, "recommend_count", "recommend_sum", "recommenders")
 
 
-def completions(weeks: Weeks) -> list[WeekContribution]:
+def completions(weeks: WeeklyCounters) -> list[WeekContribution]:
     """Each week's histogram of days to complete a step, and how many people completed one."""
     out = []
     for week in weeks.weeks:
@@ -186,7 +211,9 @@ def completions(weeks: Weeks) -> list[WeekContribution]:
     return out
 
 
-def _contributions(weeks: Weeks, n: str, total: str, people: str) -> list[WeekContribution]:
+def _contributions(
+    weeks: WeeklyCounters, n: str, total: str, people: str
+) -> list[WeekContribution]:
     return [
         WeekContribution(
             week,
@@ -200,7 +227,11 @@ def _contributions(weeks: Weeks, n: str, total: str, people: str) -> list[WeekCo
 
 
 def summary(
-    program_id: str, totals: Weeks, by_week: Weeks, now: CurrentState, rule: DisclosureRule
+    program_id: str,
+    totals: Weeks,
+    by_week: WeeklyCounters,
+    now: CurrentState,
+    rule: DisclosureRule,
 ) -> Summary:
     """The program's figures to date, every one released by ``rule`` (reporting.disclosure):
     counts in steps of k, ratios of released counts, averages of released weeks only."""

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from reporting.kpis.domain import CurrentState, WeekRow, Weeks
+from reporting.kpis.domain import CurrentState, WeekRow, Weeks, WeeksOfTotals
 from reporting.programs.domain import ProgramCopy
-from reporting.projections.domain import Family, overdue_at
+from reporting.projections.domain import overdue_at
 from reporting.projections.readmodel import ReadModels
 
 
-async def weeks(
-    models: ReadModels, program_id: str, families: Sequence[Family] | None = None
-) -> Weeks:
-    """The program's weekly rollups (of ``families`` only, when given)."""
-    query: dict[str, Any] = {"program_id": program_id}
-    if families is not None:
-        query["family"] = {"$in": [str(f) for f in families]}
-    cursor = models.rollups.find(query, {"week": 1, "family": 1, "c": 1})
+async def weeks(models: ReadModels, program_id: str) -> Weeks:
+    cursor = models.rollups.find({"program_id": program_id}, {"week": 1, "family": 1, "c": 1})
     return Weeks(
         [WeekRow(str(d["week"]), str(d["family"]), d.get("c") or {}) async for d in cursor]
     )
@@ -34,6 +28,12 @@ def total_weeks(doc: Mapping[str, Any]) -> Weeks:
     """Every family's counters over all weeks, as ``Weeks`` totals."""
     families: Mapping[str, Mapping[str, int]] = doc.get("c") or {}
     return Weeks([WeekRow("total", family, counts) for family, counts in families.items()])
+
+
+def averaged_weeks(doc: Mapping[str, Any]) -> WeeksOfTotals:
+    """The weekly counters the totals document keeps of the families whose averages and
+    medians the disclosure rule releases per closed week (feedback, completed steps)."""
+    return WeeksOfTotals(doc.get("w") or {})
 
 
 def current_state(doc: Mapping[str, Any], program: ProgramCopy, now: datetime) -> CurrentState:

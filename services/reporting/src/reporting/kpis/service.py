@@ -8,7 +8,6 @@ from datetime import date
 from reporting.disclosure.domain import DisclosureRule
 from reporting.kpis import domain, repository
 from reporting.programs.service import readable_program
-from reporting.projections.domain import Family
 from reporting.projections.readmodel import ReadModels
 from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.http.problems import Unprocessable
@@ -33,22 +32,17 @@ def checked_week(value: str | None, field: str) -> str | None:
     return value
 
 
-# The weekly rollups the summary's averages and medians are released from (disclosure rule 3).
-AVERAGED = (Family.FEEDBACK, Family.ACTIONS)
-
-
 async def summary(
     models: ReadModels, viewer: Principal, program_id: str, rule: DisclosureRule
 ) -> domain.Summary:
     """The program's figures to date as ``rule`` releases them; ``rule.now`` also decides which
     open steps are overdue and which groups are engaged."""
     program = await readable_program(models, viewer, program_id)
-    totals = await repository.totals(models, program_id)
-    by_week = await repository.weeks(models, program_id, AVERAGED)
+    totals = await repository.totals(models, program_id)  # one read: weekly figures inside
     return domain.summary(
         program_id,
         repository.total_weeks(totals),
-        by_week,
+        repository.averaged_weeks(totals),
         repository.current_state(totals, program, rule.now),
         rule,
     )

@@ -369,11 +369,13 @@ def _completion_days(b: Batch, action_id: str) -> None:
         return  # the other event has not arrived yet; it will do this
     days = completion_days(_as_utc(committed_at), _as_utc(completed_at))
     program_id, week = str(action["program_id"]), iso_week(completed_at)
-    b.effect(program_id, week, Family.ACTIONS, f"days:{action_id}", {f"days_{days}": 1})
+    # weekly in the totals too: the summary releases medians per closed week, in one read
+    counts = {f"days_{days}": 1}
+    b.effect(program_id, week, Family.ACTIONS, f"days:{action_id}", counts, weekly_in_totals=True)
     owner = action.get("owner")
     if owner:  # distinct people per week, for the disclosure rule's medians
         key = contributor_key("completer", program_id, week, str(owner))
-        b.effect(program_id, week, Family.ACTIONS, key, {"completers": 1})
+        b.effect(program_id, week, Family.ACTIONS, key, {"completers": 1}, weekly_in_totals=True)
 
 
 def action_committed(b: Batch, envelope: Envelope, data: se.ActionCommitted) -> None:
@@ -438,16 +440,18 @@ def feedback_submitted(b: Batch, envelope: Envelope, data: se.FeedbackSubmitted)
     counts = {"ratings": 1, "rating_sum": data.rating}
     if data.recommend_score is not None:
         counts |= {"recommend_count": 1, "recommend_sum": data.recommend_score}
-    week = iso_week(data.submitted_at)
-    b.effect(data.program_id, week, Family.FEEDBACK, f"feedback:{data.feedback_id}", counts)
+    week, program = iso_week(data.submitted_at), data.program_id
+    # weekly in the totals too: the summary releases averages per closed week, in one read
+    effect_key = f"feedback:{data.feedback_id}"
+    b.effect(program, week, Family.FEEDBACK, effect_key, counts, weekly_in_totals=True)
     # distinct people per week: what the disclosure rule needs before an average may count
     person = person_digest(data.employee_id)
     kinds = {"rater": "raters"} | (
         {"recommender": "recommenders"} if data.recommend_score is not None else {}
     )
     for kind, counter in kinds.items():
-        key = contributor_key(kind, data.program_id, week, person)
-        b.effect(data.program_id, week, Family.FEEDBACK, key, {counter: 1})
+        key = contributor_key(kind, program, week, person)
+        b.effect(program, week, Family.FEEDBACK, key, {counter: 1}, weekly_in_totals=True)
 
 
 # --- reminders -----------------------------------------------------------------------------------
