@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from roundtable_shared.auth.webhooks import sign
 from roundtable_shared.local.servers import free_port
@@ -114,6 +115,37 @@ def running_system(tmp_path_factory: pytest.TempPathFactory, name: str) -> Itera
         yield running
     finally:
         running.stop()
+
+
+def reporting_counted(system: RunningSystem, program_id: str) -> dict[str, Any]:
+    """What reporting's read model counted for a program, read from its database: the totals
+    document (``c`` counters by family, ``due`` and ``met`` buckets, ``groups_active``).
+
+    Sponsors never see these: every figure served is released in steps of k
+    (docs/disclosure.md), so a whole-system test checks the pipeline's exact counts here and
+    the sponsor's released figures through the API.
+    """
+    name = f"{system.config.namespace.replace('.', '_')}roundtable_reporting"
+    client: MongoClient[dict[str, Any]] = MongoClient(system.servers.mongodb_uri)
+    try:
+        db = client[name]
+        meta = db["reporting_meta"].find_one({"_id": "generation"})
+        generation = str(meta["current"]) if meta else "g1"
+        return db[f"{generation}_totals"].find_one({"_id": program_id}) or {}
+    finally:
+        client.close()
+
+
+def released(n: int, k: int = 5) -> int:
+    """A count as sponsors see it: to the nearest multiple of k, halves up (docs/disclosure.md,
+    rule 1), said here again in the tests' own words."""
+    return (2 * n + k) // (2 * k) * k
+
+
+def counted_figure(totals: dict[str, Any], path: str) -> int:
+    """``participants.enrolled`` -> the ``enrolled`` counter of family ``participants``."""
+    family, name = path.split(".")
+    return int((totals.get("c") or {}).get(family, {}).get(name, 0))
 
 
 class Api:

@@ -57,6 +57,7 @@ from journey_support import (
     hr_event,
     ok,
     open_roundtable_program,
+    reporting_counted,
     running_system,
     wait_for,
 )
@@ -555,20 +556,28 @@ def test_a_termination_ripples_through_every_service(terminated: Termination) ->
         timeout=30,
     )
 
-    # Reporting: one withdrawal, by reason terminated; seven still active.
-    def withdrawals() -> dict[str, Any] | None:
-        participants: dict[str, Any] = summary(program)["participants"]
-        return participants if participants["withdrawn"] >= 1 else None
+    # Reporting: one withdrawal, by reason terminated, seven still active, as counted; the
+    # sponsor is not told that one person was terminated (docs/disclosure.md: no count of 1
+    # to k-1 is served, so the reasons show 0 and the leaver's reason stays theirs).
+    def withdrawals() -> dict[str, int] | None:
+        counted = reporting_counted(program.system, program.program_id).get("c") or {}
+        participants: dict[str, int] = counted.get("participants") or {}
+        return participants if participants.get("withdrawn", 0) >= 1 else None
 
     participants = findings.expect("reporting to count the withdrawal", withdrawals, 30)
     if participants:
         findings.check(
-            "reporting counts one withdrawal, by reason terminated, and seven active",
-            (participants["withdrawn"], participants["withdrawn_by_reason"].get("terminated"))
-            == (1, 1)
-            and participants["active"] == len(PEOPLE) - 1
+            "reporting counts one withdrawal, by reason terminated, of eight enrolled",
+            (participants["withdrawn"], participants.get("withdrawn_terminated")) == (1, 1)
             and participants["enrolled"] == len(PEOPLE),
             participants,
+        )
+        served = summary(program)["participants"]
+        findings.check(
+            "the sponsor sees no lone withdrawal nor its reason: counts in steps of 5",
+            (served["withdrawn"], served["withdrawn_by_reason"]["terminated"]) == (0, 0)
+            and (served["enrolled"], served["active"]) == (10, 5),  # 8 and 7 people
+            served,
         )
 
     # Reminders: past the next session's reminder time, the three who stay hear of it, and the
@@ -725,6 +734,7 @@ def test_an_erasure_removes_the_person_everywhere_and_keeps_the_counts(
         timeout=max((due - datetime.now(UTC)).total_seconds() + 20, 5),
     )
     before = settled_counts(program)
+    counted_before = reporting_counted(program.system, program.program_id).get("c")
 
     # Before the erasure the services do hold the person: the search below can find them.
     needles = [person["name"], email_of(person), *program.written]
@@ -761,6 +771,12 @@ def test_an_erasure_removes_the_person_everywhere_and_keeps_the_counts(
         "the sponsor's figures are what they were before the erasure",
         after == before,
         {k: v for k, v in changed.items() if v[0] != v[1]},
+    )
+    counted_after = reporting_counted(program.system, program.program_id).get("c")
+    findings.check(
+        "reporting's counts are what they were before the erasure",
+        counted_after == counted_before,
+        {"before": counted_before, "after": counted_after},
     )
 
     # Every stored event, as stored and as anyone with every key now opens it: nothing of them.

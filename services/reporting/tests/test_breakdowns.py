@@ -1,4 +1,5 @@
-"""Breakdowns against real servers: k-anonymity, complementary suppression, consent, erasure."""
+"""Breakdowns against real servers: values of fewer than k people pooled, counts in steps of k,
+consent, erasure."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from reporting.app import build_app
+from reporting.breakdowns import repository
+from reporting.breakdowns.domain import cells_from_people
+from reporting.breakdowns.repository import METRICS
 from reporting.settings import ReportingSettings
 from reporting.testing.history import PROGRAM, SPONSOR, History, at
 from reporting.testing.world import World
@@ -42,7 +46,14 @@ async def _cells(client: httpx.AsyncClient, w: World, dimension: str) -> dict[st
     return {c["value"]: c for c in response.json()["cells"]}
 
 
-async def test_small_cells_and_their_complement_are_suppressed(
+async def _counted_cells(w: World, dimension: str) -> dict[str, dict[str, int]]:
+    """The cells as counted, before the disclosure rule (never served as such)."""
+    models = await w.app.state.generations.current()
+    people = await repository.people(models, PROGRAM)
+    return {c.value: dict(c.metrics) for c in cells_from_people(people, dimension, METRICS)}
+
+
+async def test_values_of_fewer_than_k_people_are_never_named_and_counts_are_rounded(
     world: tuple[World, httpx.AsyncClient],
 ) -> None:
     w, client = world
@@ -50,30 +61,56 @@ async def test_small_cells_and_their_complement_are_suppressed(
     population(h)
     await w.publish_all(h.events)
     await w.settle()
-    cells = await _cells(client, w, "department")
-    assert cells["Finance"]["participants"] == 8 and cells["Sales"]["participants"] == 6
-    assert cells["Legal"] == {
-        "value": "Legal",
-        "suppressed": True,
-        "suppression": "below_k",
-        "participants": None,
-        "active": None,
-        "matched": None,
-        "first_session": None,
-        "three_sessions": None,
+    counted = await _counted_cells(w, "department")
+    assert {v: c["participants"] for v, c in counted.items()} == DEPARTMENTS
+    response = await client.get(
+        f"/v1/programs/{PROGRAM}/breakdowns/department", headers=w.headers(SPONSOR, ["sponsor"])
+    )
+    # Legal's 3 people are pooled as "(other)", which holds fewer than k too: not shown. Before
+    # the rule, Legal showed as "suppressed: below_k" and HR as "complementary", which told
+    # which hidden cell was the small one.
+    assert "Legal" not in response.text and "suppress" not in response.text
+    cells = {c["value"]: c for c in response.json()["cells"]}
+    assert cells == {
+        "Finance": {
+            "value": "Finance",
+            "participants": 10,  # 8 people
+            "active": 10,
+            "matched": 0,
+            "first_session": 0,
+            "three_sessions": 0,
+        },
+        "Sales": {
+            "value": "Sales",
+            "participants": 5,  # 6 people
+            "active": 5,
+            "matched": 0,
+            "first_session": 0,
+            "three_sessions": 0,
+        },
+        "HR": {
+            "value": "HR",
+            "participants": 5,
+            "active": 5,
+            "matched": 0,
+            "first_session": 0,
+            "three_sessions": 0,
+        },
     }
-    # Without the complement, Legal would be total (22, public in the summary) - 8 - 6 - 5.
-    assert cells["HR"]["suppressed"] and cells["HR"]["suppression"] == "complementary"
     summary = await client.get(
         f"/v1/programs/{PROGRAM}/summary", headers=w.headers(SPONSOR, ["sponsor"])
     )
-    assert summary.json()["participants"]["enrolled"] == 22
+    assert summary.json()["participants"]["enrolled"] == 20  # 22 people
     csv = await client.get(
         f"/v1/programs/{PROGRAM}/breakdowns/department.csv", headers=w.headers(SPONSOR, ["sponsor"])
     )
-    rows = {line.split(",")[1]: line for line in csv.text.splitlines()[1:]}
-    assert rows["Legal"] == "department,Legal,true,below_k,,,,,"
-    assert rows["Finance"].startswith("department,Finance,false,,8,8,")
+    lines = csv.text.splitlines()
+    assert lines[0] == "dimension,value,participants,active,matched,first_session,three_sessions"
+    assert lines[1:] == [
+        "department,Finance,10,10,0,0,0",
+        "department,Sales,5,5,0,0,0",
+        "department,HR,5,5,0,0,0",
+    ]
     # one value for everyone: one cell, shown
     assert list(await _cells(client, w, "level")) == ["L3"]
 
@@ -90,8 +127,11 @@ async def test_people_without_consent_and_erased_people_count_as_not_reported(
         h.add(en.EmployeeErased(employee_id=f"e{n}", erased_at=at(3)), f"e{n}")
     await w.publish_all(h.events)
     await w.settle()
+    counted = await _counted_cells(w, "department")
+    assert counted["(not reported)"]["participants"] == 6
+    assert counted["Finance"]["participants"] == 5
     cells = await _cells(client, w, "department")
-    assert cells["(not reported)"]["participants"] == 6
+    assert cells["(not reported)"]["participants"] == 5  # 6 people
     assert cells["Finance"]["participants"] == 5
     # the counts stay
     summary = await client.get(
@@ -114,7 +154,7 @@ async def test_people_without_consent_and_erased_people_count_as_not_reported(
     )
     await w.publish_all(late.events)
     await w.settle()
-    assert (await _cells(client, w, "department"))["Finance"]["participants"] == 5
+    assert (await _counted_cells(w, "department"))["Finance"]["participants"] == 5
     persons = (await w.app.state.generations.current()).persons
     erased = await persons.find_one({"employee_id": "e1"})
     assert erased["attributes"] is None and erased["consent"] is False
@@ -138,7 +178,10 @@ async def test_k_is_configurable(
         await w.publish_all(h.events)
         await w.settle()
         cells = await _cells(client, w, "department")
-        assert (not cells["Legal"]["suppressed"]) is legal_shown
-        if k == 9:  # every department is below 9: only a hidden set of cells remains
-            assert all(c["suppressed"] for c in cells.values())
+        assert ("Legal" in cells) is legal_shown
+        assert all(c["participants"] % k == 0 for c in cells.values())
+        if k == 3:
+            assert cells["Legal"]["participants"] == 3 and cells["Finance"]["participants"] == 9
+        if k == 9:  # every department is below 9: all pooled, 22 people shown as 18
+            assert list(cells) == ["(other)"] and cells["(other)"]["participants"] == 18
         await app.state.runtime.mongo.drop_database(settings.database_name)

@@ -167,8 +167,8 @@ async def test_dashboard_renders_in_chromium(
             assert await browser.evaluate("document.querySelectorAll('#tiles .tile').length") == 10
             assert (
                 await browser.evaluate("document.querySelector('#tiles .tile .value').textContent")
-                == "6"
-            )
+                == "5"
+            )  # six active participants, released in steps of k = 5 (docs/disclosure.md)
             # charts: three trend lines with real length, five funnel bars, styles applied
             widths = await browser.evaluate(
                 "[...document.querySelectorAll('#trend polyline')].map(l => l.getBBox().width)"
@@ -182,12 +182,9 @@ async def test_dashboard_renders_in_chromium(
                 await browser.evaluate("getComputedStyle(document.body).backgroundColor")
                 == "rgb(245, 247, 251)"
             ), "the stylesheet was not served"
-            assert (
-                await browser.evaluate(
-                    "document.querySelectorAll('#breakdown tr.suppressed').length"
-                )
-                == 2
-            )  # Finance (6) and the one not-consenting person: complementary pair
+            assert await browser.evaluate(
+                "[...document.querySelectorAll('#breakdown tbody tr')].map(r => r.textContent)"
+            ) == ["Finance55550"]  # 6, 5, 5, 4, 2 people; the one not consenting: not shown
             # the program picker offers only the sponsor's program
             assert await browser.evaluate(
                 "[...document.querySelectorAll('#program option')].map(o => o.value)"
@@ -215,6 +212,9 @@ async def test_dashboard_over_http_without_a_browser(
     assert not client.cookies
     page = await client.get("/dashboard", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 200 and "<svg" in page.text and "Program prg-1" in page.text
+    # the same released figures as the JSON API, and the rule said in plain words
+    assert "counts are rounded to the nearest 5" in page.text
+    assert "(not reported)" not in page.text  # one person: pooled, and the pool is below k
     assert (await client.get("/dashboard/static/dashboard.css")).status_code == 200
     assert (await client.get("/dashboard")).status_code == 401
     browser = await client.get(f"/dashboard?program={PROGRAM}", headers={"Accept": "text/html"})

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from reporting.disclosure.domain import DisclosureRule
 from reporting.projections.generations import Generations
 from reporting.projections.readmodel import ReadModels
 from roundtable_shared.auth.dependencies import require_role
@@ -41,8 +42,13 @@ def k_anonymity(request: Request) -> int:
     return int(request.app.state.settings.k_anonymity)
 
 
+def disclosure_rule(request: Request) -> DisclosureRule:
+    """The disclosure-control rule every figure served goes through (reporting.disclosure),
+    as of the service's clock."""
+    return DisclosureRule(k_anonymity(request), now(request))
+
+
 Models = Annotated[ReadModels, Depends(current_models)]
-K = Annotated[int, Depends(k_anonymity)]
-Now = Annotated[datetime, Depends(now)]
+Disclosure = Annotated[DisclosureRule, Depends(disclosure_rule)]
 Viewer = Annotated[Principal, Depends(require_role(Role.SPONSOR, Role.PROGRAM_ADMIN))]
 """A sponsor (their programs only) or a program admin (every program)."""

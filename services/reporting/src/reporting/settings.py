@@ -15,7 +15,9 @@ class ReportingSettings(ServiceSettings):
     k_anonymity: int = Field(
         5,
         ge=2,
-        description="Smallest group of people a breakdown cell may show; smaller cells are suppressed.",
+        description="The disclosure-control k (docs/disclosure.md): every count served is rounded "
+        "to a multiple of it, averages need max(k, 3) people in a closed week, and a breakdown "
+        "names only values held by k people or more.",
     )
     dashboard_cookie_seconds: int = Field(
         900,

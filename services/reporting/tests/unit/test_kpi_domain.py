@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reporting.disclosure.domain import DisclosureRule
 from reporting.kpis.domain import (
     WeekRow,
     Weeks,
@@ -57,7 +58,8 @@ def test_time_series_accumulates_stock_from_before_the_range() -> None:
             WeekRow("people00", "funnel", {"enrolled": 10}),
         ]
     )
-    points = time_series(weeks, "2026-W02", "2026-W03")
+    rule = DisclosureRule(2, datetime(2026, 3, 1, tzinfo=UTC))  # even counts: shown as they are
+    points = time_series(weeks, rule, "2026-W02", "2026-W03")
     assert [(p.week, p.enrolled, p.active, p.retention) for p in points] == [
         ("2026-W02", 0, 10, 1.0),
         ("2026-W03", 0, 8, 0.8),

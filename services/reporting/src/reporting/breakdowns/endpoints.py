@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from reporting.breakdowns.schemas import BreakdownOut, CellOut
 from reporting.breakdowns.service import Dimension, breakdown
-from reporting.dependencies import K, Models, Viewer
+from reporting.dependencies import Disclosure, Models, Viewer
 from reporting.exports.domain import to_csv
 from reporting.exports.responses import csv_openapi, csv_response
 from reporting.kpis.endpoints import ProgramId
@@ -16,9 +16,10 @@ router = APIRouter(prefix="/v1/programs/{program_id}/breakdowns", tags=["breakdo
 
 _DESCRIPTION = (
     "Counts per attribute value, only for participants who consented to reporting (the rest "
-    "form the '(not reported)' cell). A cell with fewer than k people is suppressed, and so is "
-    "at least one more (complementary suppression), so no hidden cell can be worked out from "
-    "the totals; a program with fewer than k people shows no cell at all."
+    "count as '(not reported)'). A value held by fewer than k people is not named: its people "
+    "are pooled into '(other)', shown from k people on. Every count is rounded to the nearest "
+    "multiple of k, so no count, and no difference of two counts, is ever 1 to k-1 "
+    "(docs/disclosure.md)."
 )
 _EXAMPLE = {
     "program_id": "prg_2026_leadforward",
@@ -27,33 +28,19 @@ _EXAMPLE = {
     "cells": [
         {
             "value": "Finance",
-            "suppressed": False,
-            "suppression": None,
-            "participants": 12,
-            "active": 11,
-            "matched": 11,
+            "participants": 10,
+            "active": 10,
+            "matched": 10,
             "first_session": 10,
-            "three_sessions": 7,
+            "three_sessions": 5,
         },
         {
-            "value": "Legal",
-            "suppressed": True,
-            "suppression": "below_k",
-            "participants": None,
-            "active": None,
-            "matched": None,
-            "first_session": None,
-            "three_sessions": None,
-        },
-        {
-            "value": "Sales",
-            "suppressed": True,
-            "suppression": "complementary",
-            "participants": None,
-            "active": None,
-            "matched": None,
-            "first_session": None,
-            "three_sessions": None,
+            "value": "(other)",
+            "participants": 10,
+            "active": 10,
+            "matched": 5,
+            "first_session": 5,
+            "three_sessions": 5,
         },
     ],
 }
@@ -65,12 +52,12 @@ COLUMNS = ["dimension", *CellOut.model_fields]
     summary="A privacy-safe breakdown as CSV",
     description=_DESCRIPTION,
     response_class=Response,
-    responses=csv_openapi(",".join(COLUMNS) + "\r\ndepartment,Finance,false,,12,11,11,10,7\r\n"),
+    responses=csv_openapi(",".join(COLUMNS) + "\r\ndepartment,Finance,10,10,10,10,5\r\n"),
 )
 async def breakdown_csv(
-    program_id: ProgramId, dimension: Dimension, viewer: Viewer, models: Models, k: K
+    program_id: ProgramId, dimension: Dimension, viewer: Viewer, models: Models, rule: Disclosure
 ) -> Response:
-    out = BreakdownOut.of(program_id, await breakdown(models, viewer, program_id, dimension, k))
+    out = BreakdownOut.of(program_id, await breakdown(models, viewer, program_id, dimension, rule))
     rows = [{"dimension": out.dimension, **c.model_dump(mode="json")} for c in out.cells]
     return csv_response(to_csv(rows, COLUMNS), f"{program_id}-{dimension}.csv")
 
@@ -82,6 +69,6 @@ async def breakdown_csv(
     responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
 )
 async def get_breakdown(
-    program_id: ProgramId, dimension: Dimension, viewer: Viewer, models: Models, k: K
+    program_id: ProgramId, dimension: Dimension, viewer: Viewer, models: Models, rule: Disclosure
 ) -> BreakdownOut:
-    return BreakdownOut.of(program_id, await breakdown(models, viewer, program_id, dimension, k))
+    return BreakdownOut.of(program_id, await breakdown(models, viewer, program_id, dimension, rule))

@@ -9,23 +9,24 @@ from reporting.breakdowns.domain import Breakdown
 
 class CellOut(BaseModel):
     value: str = Field(
-        description="The attribute value, or '(not reported)'.", examples=["Finance"]
+        description="The attribute value held by k people or more, '(not reported)', or "
+        "'(other)': every value held by fewer than k people, pooled.",
+        examples=["Finance"],
     )
-    suppressed: bool
-    suppression: str | None = Field(
-        description="Why hidden: below_k, complementary, program_below_k.", examples=[None]
-    )
-    participants: int | None = Field(description="Null when suppressed.", examples=[12])
-    active: int | None = Field(examples=[11])
-    matched: int | None = Field(examples=[11])
-    first_session: int | None = Field(examples=[10])
-    three_sessions: int | None = Field(examples=[7])
+    participants: int = Field(description="A multiple of k (nearest, halves up).", examples=[10])
+    active: int = Field(examples=[10])
+    matched: int = Field(examples=[10])
+    first_session: int = Field(examples=[10])
+    three_sessions: int = Field(examples=[5])
 
 
 class BreakdownOut(BaseModel):
     program_id: str
     dimension: str = Field(examples=["department"])
-    k: int = Field(description="Smallest number of people a visible cell holds.", examples=[5])
+    k: int = Field(
+        description="Smallest number of people a cell holds; counts are multiples of it.",
+        examples=[5],
+    )
     cells: list[CellOut]
 
     @classmethod
@@ -36,13 +37,11 @@ class BreakdownOut(BaseModel):
             cells.append(
                 CellOut(
                     value=c.value,
-                    suppressed=c.suppressed,
-                    suppression=c.reason,
-                    participants=m.get("participants"),
-                    active=m.get("active"),
-                    matched=m.get("matched"),
-                    first_session=m.get("first_session"),
-                    three_sessions=m.get("three_sessions"),
+                    participants=m.get("participants", 0),
+                    active=m.get("active", 0),
+                    matched=m.get("matched", 0),
+                    first_session=m.get("first_session", 0),
+                    three_sessions=m.get("three_sessions", 0),
                 )
             )
         return cls(program_id=program_id, dimension=breakdown.dimension, k=breakdown.k, cells=cells)

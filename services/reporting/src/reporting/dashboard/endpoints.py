@@ -28,7 +28,7 @@ from reporting.dashboard.signin import (
     form_fields,
     new_csrf_value,
 )
-from reporting.dependencies import current_models, now
+from reporting.dependencies import current_models, disclosure_rule
 from roundtable_shared.auth.dependencies import bearer_token, token_verifier
 from roundtable_shared.auth.tokens import Principal, Role
 from roundtable_shared.http.problems import Forbidden, Unauthorized, UnsupportedMediaType
@@ -84,14 +84,7 @@ async def get_dashboard(
         query = {"dimension": str(dimension), **({"program": program} if program else {})}
         return RedirectResponse(f"/dashboard/sign-in?{urlencode(query)}", status_code=303)
     models = await current_models(request)
-    view = await dashboard(
-        models,
-        viewer,
-        program,
-        dimension,
-        int(request.app.state.settings.k_anonymity),
-        now(request),
-    )
+    view = await dashboard(models, viewer, program, dimension, disclosure_rule(request))
     return templates.TemplateResponse(
         request,
         "dashboard.html",

@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from reporting.projections.domain import Family, Stage
+from reporting.disclosure.domain import (
+    DisclosureRule,
+    WeekContribution,
+    released_average,
+    released_histogram,
+)
+from reporting.projections.domain import Family, Stage, iso_week
 
 Counts = Mapping[str, int]
 
@@ -160,65 +167,133 @@ class Summary(BaseModel):
 WITHDRAW_REASONS = ("self", "terminated", "admin", "erased")
 
 
-def summary(program_id: str, weeks: Weeks, now: CurrentState) -> Summary:
+class WeeklyCounters(Protocol):
+    """Counters week by week: ``Weeks``, or the weekly part of a program's totals document."""
+
+    @property
+    def weeks(self) -> list[str]: ...
+
+    def week(self, week: str, family: Family) -> Mapping[str, int]: ...
+
+
+class WeeksOfTotals:
+    """The totals document's ``w.<week>.<family>.<name>`` counters, read as they are (no copy:
+    the summary asks them on every request)."""
+
+    def __init__(self, by_week: Mapping[str, Mapping[str, Mapping[str, int]]]) -> None:
+        self._by_week = by_week
+
+    @property
+    def weeks(self) -> list[str]:
+        return sorted(self._by_week)
+
+    def week(self, week: str, family: Family) -> Mapping[str, int]:
+        return self._by_week.get(week, {}).get(family, {})
+
+
+def ratings(weeks: WeeklyCounters) -> list[WeekContribution]:
+    """What each week adds to the average rating, and how many people rated."""
+    return _contributions(weeks, "ratings", "rating_sum", "raters")
+
+
+def recommend_scores(weeks: WeeklyCounters) -> list[WeekContribution]:
+    return _contributions(weeks, "recommend_count", "recommend_sum", "recommenders")
+
+
+def completions(weeks: WeeklyCounters) -> list[WeekContribution]:
+    """Each week's histogram of days to complete a step, and how many people completed one."""
+    out = []
+    for week in weeks.weeks:
+        a = weeks.week(week, Family.ACTIONS)
+        days = histogram(a)
+        n = sum(days.values())
+        out.append(WeekContribution(week, int(a.get("completers", 0)), n, 0, days))
+    return out
+
+
+def _contributions(
+    weeks: WeeklyCounters, n: str, total: str, people: str
+) -> list[WeekContribution]:
+    return [
+        WeekContribution(
+            week,
+            int(f.get(people, 0)),
+            int(f.get(n, 0)),
+            int(f.get(total, 0)),
+        )
+        for week in weeks.weeks
+        for f in [weeks.week(week, Family.FEEDBACK)]
+    ]
+
+
+def summary(
+    program_id: str,
+    totals: Weeks,
+    by_week: WeeklyCounters,
+    now: CurrentState,
+    rule: DisclosureRule,
+) -> Summary:
+    """The program's figures to date, every one released by ``rule`` (reporting.disclosure):
+    counts in steps of k, ratios of released counts, averages of released weeks only."""
     p, g, s = (
-        weeks.total(Family.PARTICIPANTS),
-        weeks.total(Family.GROUPS),
-        weeks.total(Family.SESSIONS),
+        totals.total(Family.PARTICIPANTS),
+        totals.total(Family.GROUPS),
+        totals.total(Family.SESSIONS),
     )
-    a, f, r = (
-        weeks.total(Family.ACTIONS),
-        weeks.total(Family.FEEDBACK),
-        weeks.total(Family.REMINDERS),
-    )
-    enrolled, withdrawn = p.get("enrolled", 0), p.get("withdrawn", 0)
-    active = max(enrolled - withdrawn, 0)
-    committed, completed, dropped = (
-        a.get("committed", 0),
-        a.get("completed", 0),
-        a.get("dropped", 0),
-    )
-    sent, failed = r.get("sent", 0), r.get("failed", 0)
+    a, r = totals.total(Family.ACTIONS), totals.total(Family.REMINDERS)
+    count = rule.count
+    enrolled = count(p.get("enrolled", 0))
+    active = count(p.get("enrolled", 0) - p.get("withdrawn", 0))
+    committed, completed = count(a.get("committed", 0)), count(a.get("completed", 0))
+    dropped = count(a.get("dropped", 0))
+    open_steps = a.get("committed", 0) - a.get("completed", 0) - a.get("dropped", 0)
+    sent, failed = count(r.get("sent", 0)), count(r.get("failed", 0))
+    attempts = count(r.get("sent", 0) + r.get("failed", 0))
+    active_groups, engaged_groups = count(now.active_groups), count(now.engaged_groups)
+    rated, average_rating = released_average(rule, ratings(by_week))
+    _, average_recommend = released_average(rule, recommend_scores(by_week))
     return Summary(
         program_id=program_id,
         participants=ParticipantKpis(
             enrolled=enrolled,
             active=active,
-            withdrawn=withdrawn,
+            withdrawn=count(p.get("withdrawn", 0)),
             withdrawn_by_reason={
-                reason: p.get(f"withdrawn_{reason}", 0) for reason in WITHDRAW_REASONS
+                reason: count(p.get(f"withdrawn_{reason}", 0)) for reason in WITHDRAW_REASONS
             },
-            waitlisted=max(p.get("waitlisted", 0) - p.get("enrolled_from_waitlist", 0), 0),
-            retention=ratio(active, enrolled),
+            waitlisted=count(p.get("waitlisted", 0) - p.get("enrolled_from_waitlist", 0)),
+            retention=rule.share(active, enrolled),
         ),
         groups=GroupKpis(
-            formed=g.get("formed", 0),
-            dissolved=g.get("dissolved", 0),
-            active=now.active_groups,
-            engaged=now.engaged_groups,
-            engaged_share=ratio(now.engaged_groups, now.active_groups),
+            formed=count(g.get("formed", 0)),
+            dissolved=count(g.get("dissolved", 0)),
+            active=active_groups,
+            engaged=engaged_groups,
+            engaged_share=rule.share(engaged_groups, active_groups),
         ),
         sessions=SessionKpis(
-            scheduled=s.get("scheduled", 0),
-            held=s.get("held", 0),
-            cancelled=s.get("cancelled", 0),
-            attendance_rate=ratio(s.get("attended", 0), s.get("invited", 0)),
+            scheduled=count(s.get("scheduled", 0)),
+            held=count(s.get("held", 0)),
+            cancelled=count(s.get("cancelled", 0)),
+            attendance_rate=rule.share(count(s.get("attended", 0)), count(s.get("invited", 0))),
         ),
         actions=ActionKpis(
             committed=committed,
             completed=completed,
             dropped=dropped,
-            open=max(committed - completed - dropped, 0),
-            overdue=now.overdue_actions,
-            completion_rate=ratio(completed, committed),
-            median_days_to_complete=median_from_histogram(histogram(a)),
+            open=count(open_steps),
+            overdue=count(now.overdue_actions),
+            completion_rate=rule.share(completed, committed),
+            median_days_to_complete=median_from_histogram(
+                released_histogram(rule, completions(by_week))
+            ),
         ),
         feedback=FeedbackKpis(
-            ratings=f.get("ratings", 0),
-            average_rating=ratio(f.get("rating_sum", 0), f.get("ratings", 0)),
-            average_recommend_score=ratio(f.get("recommend_sum", 0), f.get("recommend_count", 0)),
+            ratings=rated,
+            average_rating=average_rating,
+            average_recommend_score=average_recommend,
         ),
-        reminders=ReminderKpis(sent=sent, failed=failed, failure_rate=ratio(failed, sent + failed)),
+        reminders=ReminderKpis(sent=sent, failed=failed, failure_rate=rule.share(failed, attempts)),
     )
 
 
@@ -264,25 +339,34 @@ def all_weeks_between(first: str, last: str) -> list[str]:
     return out
 
 
-def time_series(weeks: Weeks, first: str | None = None, last: str | None = None) -> list[WeekPoint]:
-    """One point per week from ``first`` to ``last`` (default: the weeks with data), gaps as zeros.
+def time_series(
+    weeks: Weeks, rule: DisclosureRule, first: str | None = None, last: str | None = None
+) -> list[WeekPoint]:
+    """One point per week from ``first`` to ``last`` (default: from the first week with data to
+    the week of ``rule.now``, or the last with data if later), gaps as zeros, every figure
+    released by ``rule``: a week's average rating and median only once the week is closed and
+    had enough people.
 
+    The default span never ends at the last week with data before now: a lone event in a quiet
+    week would otherwise show by the week appearing.
     Stock figures accumulate from the program's first week, whatever ``first`` is.
     """
     known = weeks.weeks
     if not known and (first is None or last is None):
         return []
+    this_week = iso_week(rule.now) if known and last is None else None
     span_first = min([w for w in (first, known[0] if known else None) if w])
-    span_last = max([w for w in (last, known[-1] if known else None) if w])
+    span_last = max([w for w in (last, known[-1] if known else None, this_week) if w])
+    rated = {c.week: c for c in ratings(weeks)}
+    completed_in = {c.week: c for c in completions(weeks)}
+    count = rule.count
     points: list[WeekPoint] = []
     enrolled = withdrawn = waitlisted = committed = completed = 0
     for week in all_weeks_between(span_first, span_last):
         p, g, s = (
             weeks.week(week, fam) for fam in (Family.PARTICIPANTS, Family.GROUPS, Family.SESSIONS)
         )
-        a, f, r = (
-            weeks.week(week, fam) for fam in (Family.ACTIONS, Family.FEEDBACK, Family.REMINDERS)
-        )
+        a, r = weeks.week(week, Family.ACTIONS), weeks.week(week, Family.REMINDERS)
         enrolled += p.get("enrolled", 0)
         withdrawn += p.get("withdrawn", 0)
         waitlisted += p.get("waitlisted", 0) - p.get("enrolled_from_waitlist", 0)
@@ -290,29 +374,32 @@ def time_series(weeks: Weeks, first: str | None = None, last: str | None = None)
         completed += a.get("completed", 0)
         if (first and week < first) or (last and week > last):
             continue
-        active = max(enrolled - withdrawn, 0)
+        active = count(enrolled - withdrawn)
+        no_values = WeekContribution(week, 0)
         points.append(
             WeekPoint(
                 week=week,
-                enrolled=p.get("enrolled", 0),
-                withdrawn=p.get("withdrawn", 0),
+                enrolled=count(p.get("enrolled", 0)),
+                withdrawn=count(p.get("withdrawn", 0)),
                 active=active,
-                waitlisted=max(waitlisted, 0),
-                retention=ratio(active, enrolled),
-                groups_formed=g.get("formed", 0),
-                groups_met=g.get("met", 0),
-                sessions_scheduled=s.get("scheduled", 0),
-                sessions_held=s.get("held", 0),
-                sessions_cancelled=s.get("cancelled", 0),
-                attendance_rate=ratio(s.get("attended", 0), s.get("invited", 0)),
-                actions_committed=a.get("committed", 0),
-                actions_completed=a.get("completed", 0),
-                actions_dropped=a.get("dropped", 0),
-                completion_rate=ratio(completed, committed),
-                median_days_to_complete=median_from_histogram(histogram(a)),
-                average_rating=ratio(f.get("rating_sum", 0), f.get("ratings", 0)),
-                reminders_sent=r.get("sent", 0),
-                reminders_failed=r.get("failed", 0),
+                waitlisted=count(waitlisted),
+                retention=rule.share(active, count(enrolled)),
+                groups_formed=count(g.get("formed", 0)),
+                groups_met=count(g.get("met", 0)),
+                sessions_scheduled=count(s.get("scheduled", 0)),
+                sessions_held=count(s.get("held", 0)),
+                sessions_cancelled=count(s.get("cancelled", 0)),
+                attendance_rate=rule.share(count(s.get("attended", 0)), count(s.get("invited", 0))),
+                actions_committed=count(a.get("committed", 0)),
+                actions_completed=count(a.get("completed", 0)),
+                actions_dropped=count(a.get("dropped", 0)),
+                completion_rate=rule.share(count(completed), count(committed)),
+                median_days_to_complete=median_from_histogram(
+                    released_histogram(rule, [completed_in.get(week, no_values)])
+                ),
+                average_rating=released_average(rule, [rated.get(week, no_values)])[1],
+                reminders_sent=count(r.get("sent", 0)),
+                reminders_failed=count(r.get("failed", 0)),
             )
         )
     return points
@@ -330,18 +417,21 @@ class Funnel(BaseModel):
     stages: list[FunnelStage]
 
 
-def funnel(program_id: str, weeks: Weeks) -> Funnel:
+def funnel(program_id: str, weeks: Weeks, rule: DisclosureRule) -> Funnel:
+    """The stages' people released by ``rule`` (in steps of k); the shares are ratios of those
+    released figures."""
     totals = weeks.total(Family.FUNNEL)
-    enrolled = totals.get(Stage.ENROLLED, 0)
-    stages, previous = [], None
+    enrolled = rule.count(totals.get(Stage.ENROLLED, 0))
+    stages: list[FunnelStage] = []
+    previous: int | None = None
     for stage in Stage:
-        people = totals.get(stage, 0)
+        people = rule.count(totals.get(stage, 0))
         stages.append(
             FunnelStage(
                 stage=stage,
                 people=people,
-                share_of_enrolled=ratio(people, enrolled),
-                share_of_previous=ratio(people, previous) if previous is not None else None,
+                share_of_enrolled=rule.share(people, enrolled),
+                share_of_previous=rule.share(people, previous) if previous is not None else None,
             )
         )
         previous = people

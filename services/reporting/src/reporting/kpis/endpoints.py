@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from reporting.dependencies import Models, Now, Viewer
+from reporting.dependencies import Disclosure, Models, Viewer
 from reporting.exports.domain import flatten, to_csv
 from reporting.exports.responses import csv_openapi, csv_response
 from reporting.kpis import domain, service
@@ -24,51 +24,52 @@ ToWeek = Annotated[
     Query(alias="to", description="Last ISO week, e.g. 2026-W26.", examples=["2026-W26"]),
 ]
 
+# Examples as a sponsor sees them: every count a multiple of k = 5 (docs/disclosure.md).
 SUMMARY_EXAMPLE: dict[str, Any] = {
     "program_id": "prg_2026_leadforward",
     "participants": {
         "enrolled": 120,
-        "active": 111,
-        "withdrawn": 9,
-        "withdrawn_by_reason": {"self": 6, "terminated": 2, "admin": 1, "erased": 0},
-        "waitlisted": 4,
-        "retention": 0.925,
+        "active": 110,
+        "withdrawn": 10,
+        "withdrawn_by_reason": {"self": 5, "terminated": 0, "admin": 0, "erased": 0},
+        "waitlisted": 5,
+        "retention": 0.9167,
     },
-    "groups": {"formed": 22, "dissolved": 1, "active": 21, "engaged": 18, "engaged_share": 0.8571},
-    "sessions": {"scheduled": 140, "held": 118, "cancelled": 12, "attendance_rate": 0.91},
+    "groups": {"formed": 20, "dissolved": 0, "active": 20, "engaged": 20, "engaged_share": 1.0},
+    "sessions": {"scheduled": 140, "held": 120, "cancelled": 10, "attendance_rate": 0.9},
     "actions": {
         "committed": 300,
         "completed": 210,
         "dropped": 15,
         "open": 75,
-        "overdue": 9,
+        "overdue": 10,
         "completion_rate": 0.7,
         "median_days_to_complete": 9.0,
     },
     "feedback": {"ratings": 260, "average_rating": 4.3, "average_recommend_score": 8.6},
-    "reminders": {"sent": 900, "failed": 7, "failure_rate": 0.0077},
+    "reminders": {"sent": 900, "failed": 5, "failure_rate": 0.0055},
 }
 WEEK_EXAMPLE: dict[str, Any] = {
     "week": "2026-W05",
-    "enrolled": 14,
-    "withdrawn": 1,
-    "active": 96,
-    "waitlisted": 3,
-    "retention": 0.94,
-    "groups_formed": 2,
-    "groups_met": 17,
+    "enrolled": 15,
+    "withdrawn": 0,
+    "active": 95,
+    "waitlisted": 5,
+    "retention": 0.95,
+    "groups_formed": 0,
+    "groups_met": 15,
     "sessions_scheduled": 20,
-    "sessions_held": 17,
-    "sessions_cancelled": 2,
-    "attendance_rate": 0.92,
+    "sessions_held": 15,
+    "sessions_cancelled": 0,
+    "attendance_rate": 0.9,
     "actions_committed": 40,
-    "actions_completed": 31,
-    "actions_dropped": 2,
-    "completion_rate": 0.69,
+    "actions_completed": 30,
+    "actions_dropped": 0,
+    "completion_rate": 0.7,
     "median_days_to_complete": 8.5,
     "average_rating": 4.4,
     "reminders_sent": 120,
-    "reminders_failed": 1,
+    "reminders_failed": 0,
 }
 FUNNEL_EXAMPLE: dict[str, Any] = {
     "program_id": "prg_2026_leadforward",
@@ -76,30 +77,35 @@ FUNNEL_EXAMPLE: dict[str, Any] = {
         {"stage": "enrolled", "people": 120, "share_of_enrolled": 1.0, "share_of_previous": None},
         {
             "stage": "matched",
-            "people": 112,
-            "share_of_enrolled": 0.9333,
-            "share_of_previous": 0.9333,
+            "people": 110,
+            "share_of_enrolled": 0.9167,
+            "share_of_previous": 0.9167,
         },
         {
             "stage": "first_session",
-            "people": 104,
-            "share_of_enrolled": 0.8667,
-            "share_of_previous": 0.9286,
+            "people": 105,
+            "share_of_enrolled": 0.875,
+            "share_of_previous": 0.9545,
         },
         {
             "stage": "three_sessions",
             "people": 80,
             "share_of_enrolled": 0.6667,
-            "share_of_previous": 0.7692,
+            "share_of_previous": 0.7619,
         },
         {
             "stage": "completed",
-            "people": 61,
-            "share_of_enrolled": 0.5083,
-            "share_of_previous": 0.7625,
+            "people": 60,
+            "share_of_enrolled": 0.5,
+            "share_of_previous": 0.75,
         },
     ],
 }
+_RELEASED = (
+    " Every count is rounded to the nearest multiple of k (default 5), rates are worked out "
+    "from those, and averages and medians cover only weeks that ended at least 7 days ago with "
+    "k or more people taking part (docs/disclosure.md)."
+)
 WEEK_COLUMNS = list(domain.WeekPoint.model_fields)
 
 
@@ -111,20 +117,23 @@ WEEK_COLUMNS = list(domain.WeekPoint.model_fields)
         "program_id,participants.enrolled,...\r\nprg_2026_leadforward,120,...\r\n"
     ),
 )
-async def summary_csv(program_id: ProgramId, viewer: Viewer, models: Models, now: Now) -> Response:
-    result = await service.summary(models, viewer, program_id, now)
+async def summary_csv(
+    program_id: ProgramId, viewer: Viewer, models: Models, rule: Disclosure
+) -> Response:
+    result = await service.summary(models, viewer, program_id, rule)
     return csv_response(to_csv([flatten(result)]), f"{program_id}-summary.csv")
 
 
 @router.get(
     "/summary",
     summary="The program's KPIs to date",
+    description="The program's figures to date." + _RELEASED,
     responses={200: {"content": {"application/json": {"example": SUMMARY_EXAMPLE}}}},
 )
 async def get_summary(
-    program_id: ProgramId, viewer: Viewer, models: Models, now: Now
+    program_id: ProgramId, viewer: Viewer, models: Models, rule: Disclosure
 ) -> domain.Summary:
-    return await service.summary(models, viewer, program_id, now)
+    return await service.summary(models, viewer, program_id, rule)
 
 
 @router.get(
@@ -137,10 +146,11 @@ async def time_series_csv(
     program_id: ProgramId,
     viewer: Viewer,
     models: Models,
+    rule: Disclosure,
     first: FromWeek = None,
     last: ToWeek = None,
 ) -> Response:
-    points = await service.time_series(models, viewer, program_id, first, last)
+    points = await service.time_series(models, viewer, program_id, first, last, rule)
     return csv_response(
         to_csv([p.model_dump(mode="json") for p in points], WEEK_COLUMNS),
         f"{program_id}-timeseries.csv",
@@ -150,18 +160,20 @@ async def time_series_csv(
 @router.get(
     "/timeseries",
     summary="The program's KPIs per ISO week",
-    description="One point per week from `from` to `to` (default: the weeks with data); weeks "
-    "without events are zeros. Weeks are ISO weeks in UTC.",
+    description="One point per week from `from` to `to` (default: from the first week with "
+    "data to the current week); weeks without events are zeros. Weeks are ISO weeks in UTC."
+    + _RELEASED,
     responses={200: {"content": {"application/json": {"example": [WEEK_EXAMPLE]}}}},
 )
 async def get_time_series(
     program_id: ProgramId,
     viewer: Viewer,
     models: Models,
+    rule: Disclosure,
     first: FromWeek = None,
     last: ToWeek = None,
 ) -> list[domain.WeekPoint]:
-    return await service.time_series(models, viewer, program_id, first, last)
+    return await service.time_series(models, viewer, program_id, first, last, rule)
 
 
 @router.get(
@@ -172,8 +184,10 @@ async def get_time_series(
         "stage,people,share_of_enrolled,share_of_previous\r\nenrolled,120,1.0,\r\n"
     ),
 )
-async def funnel_csv(program_id: ProgramId, viewer: Viewer, models: Models) -> Response:
-    result = await service.funnel(models, viewer, program_id)
+async def funnel_csv(
+    program_id: ProgramId, viewer: Viewer, models: Models, rule: Disclosure
+) -> Response:
+    result = await service.funnel(models, viewer, program_id, rule)
     rows = [stage.model_dump(mode="json") for stage in result.stages]
     return csv_response(
         to_csv(rows, list(domain.FunnelStage.model_fields)), f"{program_id}-funnel.csv"
@@ -184,8 +198,10 @@ async def funnel_csv(program_id: ProgramId, viewer: Viewer, models: Models) -> R
     "/funnel",
     summary="The participant funnel",
     description="enrolled -> matched -> first session -> three or more sessions -> completed "
-    "(still in the program when it closed, with three sessions or more).",
+    "(still in the program when it closed, with three sessions or more)." + _RELEASED,
     responses={200: {"content": {"application/json": {"example": FUNNEL_EXAMPLE}}}},
 )
-async def get_funnel(program_id: ProgramId, viewer: Viewer, models: Models) -> domain.Funnel:
-    return await service.funnel(models, viewer, program_id)
+async def get_funnel(
+    program_id: ProgramId, viewer: Viewer, models: Models, rule: Disclosure
+) -> domain.Funnel:
+    return await service.funnel(models, viewer, program_id, rule)

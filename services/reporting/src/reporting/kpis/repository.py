@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from reporting.kpis.domain import CurrentState, WeekRow, Weeks
+from reporting.kpis.domain import CurrentState, WeekRow, Weeks, WeeksOfTotals
 from reporting.programs.domain import ProgramCopy
 from reporting.projections.domain import overdue_at
 from reporting.projections.readmodel import ReadModels
@@ -28,6 +28,12 @@ def total_weeks(doc: Mapping[str, Any]) -> Weeks:
     """Every family's counters over all weeks, as ``Weeks`` totals."""
     families: Mapping[str, Mapping[str, int]] = doc.get("c") or {}
     return Weeks([WeekRow("total", family, counts) for family, counts in families.items()])
+
+
+def averaged_weeks(doc: Mapping[str, Any]) -> WeeksOfTotals:
+    """The weekly counters the totals document keeps of the families whose averages and
+    medians the disclosure rule releases per closed week (feedback, completed steps)."""
+    return WeeksOfTotals(doc.get("w") or {})
 
 
 def current_state(doc: Mapping[str, Any], program: ProgramCopy, now: datetime) -> CurrentState:

@@ -1,10 +1,11 @@
-"""KPI queries: authorize, read the counters, compute."""
+"""KPI queries: authorize, read the counters, compute what the disclosure rule releases."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 
+from reporting.disclosure.domain import DisclosureRule
 from reporting.kpis import domain, repository
 from reporting.programs.service import readable_program
 from reporting.projections.readmodel import ReadModels
@@ -32,14 +33,18 @@ def checked_week(value: str | None, field: str) -> str | None:
 
 
 async def summary(
-    models: ReadModels, viewer: Principal, program_id: str, now: datetime
+    models: ReadModels, viewer: Principal, program_id: str, rule: DisclosureRule
 ) -> domain.Summary:
-    """The program's figures to date; ``now`` decides which open steps are overdue and which
-    groups are engaged."""
+    """The program's figures to date as ``rule`` releases them; ``rule.now`` also decides which
+    open steps are overdue and which groups are engaged."""
     program = await readable_program(models, viewer, program_id)
-    totals = await repository.totals(models, program_id)
+    totals = await repository.totals(models, program_id)  # one read: weekly figures inside
     return domain.summary(
-        program_id, repository.total_weeks(totals), repository.current_state(totals, program, now)
+        program_id,
+        repository.total_weeks(totals),
+        repository.averaged_weeks(totals),
+        repository.current_state(totals, program, rule.now),
+        rule,
     )
 
 
@@ -49,6 +54,7 @@ async def time_series(
     program_id: str,
     first: str | None,
     last: str | None,
+    rule: DisclosureRule,
 ) -> list[domain.WeekPoint]:
     first, last = checked_week(first, "from"), checked_week(last, "to")
     if first and last and first > last:
@@ -63,11 +69,13 @@ async def time_series(
         )
     await readable_program(models, viewer, program_id)
     weeks = await repository.weeks(models, program_id)
-    points = domain.time_series(weeks, first, last)
+    points = domain.time_series(weeks, rule, first, last)
     return points[-MAX_WEEKS:]
 
 
-async def funnel(models: ReadModels, viewer: Principal, program_id: str) -> domain.Funnel:
+async def funnel(
+    models: ReadModels, viewer: Principal, program_id: str, rule: DisclosureRule
+) -> domain.Funnel:
     await readable_program(models, viewer, program_id)
     totals = await repository.totals(models, program_id)
-    return domain.funnel(program_id, repository.total_weeks(totals))
+    return domain.funnel(program_id, repository.total_weeks(totals), rule)

@@ -150,9 +150,13 @@ class Batch:
         family: str,
         effect_key: str,
         increments: Mapping[str, int],
+        *,
+        weekly_in_totals: bool = False,
     ) -> None:
         """Count a fact once per ``effect_key``: in the week's rollup (unless ``week`` is None)
-        and in the program's totals."""
+        and in the program's totals; with ``weekly_in_totals``, also per week inside the
+        totals (``w.<week>.<family>.<name>``), for figures the summary needs week by week
+        (the disclosure rule releases averages per closed week) in its one read."""
         if effect_key in self._effects:
             return
         changes: list[tuple[Key, str, int]] = []
@@ -162,6 +166,8 @@ class Batch:
             changes.append((self._totals(program_id), f"c.{family}.{name}", n))
             if week is not None:
                 changes.append((self._rollup(program_id, week, family), f"c.{name}", n))
+                if weekly_in_totals:
+                    changes.append((self._totals(program_id), f"w.{week}.{family}.{name}", n))
         self._effects[effect_key] = changes
 
     def reconcile(

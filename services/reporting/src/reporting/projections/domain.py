@@ -8,6 +8,7 @@ under a new event id still counts once.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -86,3 +87,15 @@ def session_stages(sessions_attended: int) -> list[Stage]:
 def completed_program(*, program_closed: bool, withdrawn: bool, sessions_attended: int) -> bool:
     """Completed the program: still in it when it closed, after three sessions or more."""
     return program_closed and not withdrawn and sessions_attended >= THREE_SESSIONS
+
+
+def person_digest(employee_id: str) -> str:
+    """A short digest standing for a person where only *distinct* people are counted."""
+    return hashlib.sha256(employee_id.encode()).hexdigest()[:20]
+
+
+def contributor_key(kind: str, program_id: str, week: str, person: str) -> str:
+    """The effect key counting ``person`` once per program and week as a ``kind`` (rater,
+    recommender, completer): the disclosure rule needs how many distinct people a week's
+    average or median comes from. ``person`` is a ``person_digest``."""
+    return f"{kind}:{program_id}:{week}:{person}"

@@ -20,8 +20,10 @@ from reporting.projections.domain import (
     Stage,
     completed_program,
     completion_days,
+    contributor_key,
     due_key,
     iso_week,
+    person_digest,
     session_stages,
 )
 from reporting.projections.lease import NotTheWriter
@@ -366,13 +368,14 @@ def _completion_days(b: Batch, action_id: str) -> None:
     if committed_at is None or completed_at is None:
         return  # the other event has not arrived yet; it will do this
     days = completion_days(_as_utc(committed_at), _as_utc(completed_at))
-    b.effect(
-        str(action["program_id"]),
-        iso_week(completed_at),
-        Family.ACTIONS,
-        f"days:{action_id}",
-        {f"days_{days}": 1},
-    )
+    program_id, week = str(action["program_id"]), iso_week(completed_at)
+    # weekly in the totals too: the summary releases medians per closed week, in one read
+    counts = {f"days_{days}": 1}
+    b.effect(program_id, week, Family.ACTIONS, f"days:{action_id}", counts, weekly_in_totals=True)
+    owner = action.get("owner")
+    if owner:  # distinct people per week, for the disclosure rule's medians
+        key = contributor_key("completer", program_id, week, str(owner))
+        b.effect(program_id, week, Family.ACTIONS, key, {"completers": 1}, weekly_in_totals=True)
 
 
 def action_committed(b: Batch, envelope: Envelope, data: se.ActionCommitted) -> None:
@@ -380,7 +383,11 @@ def action_committed(b: Batch, envelope: Envelope, data: se.ActionCommitted) -> 
     b.set_fields(
         "actions",
         data.action_id,
-        {"committed_at": _as_utc(data.committed_at), "program_id": data.program_id},
+        {
+            "committed_at": _as_utc(data.committed_at),
+            "program_id": data.program_id,
+            "owner": person_digest(data.owner_id),
+        },
     )
     b.effect(
         data.program_id,
@@ -403,6 +410,7 @@ def action_completed(b: Batch, envelope: Envelope, data: se.ActionCompleted) -> 
         "done": "completed",
         "completed_at": _as_utc(data.completed_at),
         "program_id": data.program_id,
+        "owner": person_digest(data.owner_id),
     }
     b.set_fields("actions", data.action_id, fields)
     b.effect(
@@ -432,13 +440,18 @@ def feedback_submitted(b: Batch, envelope: Envelope, data: se.FeedbackSubmitted)
     counts = {"ratings": 1, "rating_sum": data.rating}
     if data.recommend_score is not None:
         counts |= {"recommend_count": 1, "recommend_sum": data.recommend_score}
-    b.effect(
-        data.program_id,
-        iso_week(data.submitted_at),
-        Family.FEEDBACK,
-        f"feedback:{data.feedback_id}",
-        counts,
+    week, program = iso_week(data.submitted_at), data.program_id
+    # weekly in the totals too: the summary releases averages per closed week, in one read
+    effect_key = f"feedback:{data.feedback_id}"
+    b.effect(program, week, Family.FEEDBACK, effect_key, counts, weekly_in_totals=True)
+    # distinct people per week: what the disclosure rule needs before an average may count
+    person = person_digest(data.employee_id)
+    kinds = {"rater": "raters"} | (
+        {"recommender": "recommenders"} if data.recommend_score is not None else {}
     )
+    for kind, counter in kinds.items():
+        key = contributor_key(kind, program, week, person)
+        b.effect(program, week, Family.FEEDBACK, key, {counter: 1}, weekly_in_totals=True)
 
 
 # --- reminders -----------------------------------------------------------------------------------

@@ -205,17 +205,26 @@ class History:
                 action_id,
             )
 
-    def feedback(self, program_id: str, n: int, rating: int, recommend: int | None) -> None:
+    def feedback(
+        self,
+        program_id: str,
+        n: int,
+        rating: int,
+        recommend: int | None,
+        *,
+        employee: str = "a1",
+        when: datetime | None = None,
+    ) -> None:
         self.add(
             se.FeedbackSubmitted(
                 session_id="s1",
                 group_id="g1",
                 program_id=program_id,
                 feedback_id=f"fb-{program_id}-{n}",
-                employee_id="a1",
+                employee_id=employee,
                 rating=rating,
                 recommend_score=recommend,
-                submitted_at=at(15),
+                submitted_at=when or at(15),
             ),
             f"fb-{program_id}-{n}",
         )

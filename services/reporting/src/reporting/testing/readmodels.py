@@ -8,7 +8,11 @@ import time
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
+from reporting.kpis import repository as kpis_repository
+from reporting.programs import repository as programs_repository
+from reporting.projections.domain import Family
 from reporting.projections.readmodel import APPLIED_BATCH, NAMES, ReadModels
 
 # Which batch claimed an effect marker or last changed a counter says how events were grouped
@@ -44,3 +48,31 @@ async def poll_until_finished(
             return body
         await asyncio.sleep(0.1)
     raise AssertionError(f"rebuild still running after {seconds} s: phases {seen}")
+
+
+async def counted(app: FastAPI, program_id: str) -> dict[str, Any]:
+    """What the read model counted for a program, *before* the disclosure rule: the totals'
+    counters by family, and the current state as of the app's clock. For tests of the
+    projections only: no endpoint serves this (sponsors see what reporting.disclosure releases).
+    """
+    models: ReadModels = await app.state.generations.current()
+    doc = await kpis_repository.totals(models, program_id)
+    program = await programs_repository.get(models, program_id)
+    assert program is not None, f"no program {program_id!r} in the read model"
+    state = kpis_repository.current_state(doc, program, app.state.clock())
+    counters: dict[str, dict[str, int]] = {
+        family: {name: int(n) for name, n in counts.items()}
+        for family, counts in (doc.get("c") or {}).items()
+    }
+    return {**counters, "now": state.model_dump()}
+
+
+async def counted_weeks(app: FastAPI, program_id: str) -> dict[str, dict[str, dict[str, int]]]:
+    """The program's weekly counters as the read model holds them (week -> family -> name),
+    before the disclosure rule; for tests of the projections only."""
+    models: ReadModels = await app.state.generations.current()
+    weeks = await kpis_repository.weeks(models, program_id)
+    return {
+        week: {family: dict(weeks.week(week, family)) for family in Family if family != "funnel"}
+        for week in weeks.weeks
+    }
