@@ -190,7 +190,7 @@ async def test_each_attendee_rates_a_session_once(fakes: Any) -> None:
     with pytest.raises(Forbidden):
         await fakes.feedback.submit(session_id, FeedbackRequest(rating=5), fakes.member("c"))
     summary = await fakes.feedback.summary(session_id, fakes.admin("admin-1"))
-    assert (summary.responses, summary.average_rating) == (2, 3.0)
+    assert summary.model_dump() == {"session_id": session_id, "responses": 2}
     assert (await fakes.feedback.mine(session_id, fakes.member("b"))).rating == 2
     with pytest.raises(NotFound):
         await fakes.feedback.mine(session_id, fakes.member("c"))

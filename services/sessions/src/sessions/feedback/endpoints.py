@@ -34,7 +34,7 @@ def router(service: FeedbackService) -> APIRouter:
     @api.get(
         "/summary",
         response_model=FeedbackSummary,
-        summary="How many rated the session and the average (members and program admins)",
+        summary="How many rated the session (members and program admins); no rating is shown",
     )
     async def summary(session_id: str, principal: CurrentPrincipal) -> FeedbackSummary:
         return await service.summary(session_id, principal)

@@ -63,11 +63,8 @@ class FeedbackOut(BaseModel):
 
 class FeedbackSummary(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"session_id": "ses_81a0", "responses": 3, "average_rating": 4.33}]
-        }
+        json_schema_extra={"examples": [{"session_id": "ses_81a0", "responses": 3}]}
     )
 
     session_id: str
-    responses: int
-    average_rating: float | None
+    responses: int = Field(description="How many rated the session; never their ratings.")

@@ -64,8 +64,8 @@ class FeedbackService:
     async def summary(self, session_id: str, principal: Principal) -> FeedbackSummary:
         session = await self._session(session_id)
         await self.membership.group_for_metadata(session.group_id, principal)
+        # How many, never what: in a group of 2 to 8 an average gives a peer's rating away
+        # (in a pair, at once; in any group, by asking before and after a rating). What ratings
+        # say reaches sponsors only through reporting's disclosure rule (docs/disclosure.md).
         ratings = await self.feedback.ratings(session_id)
-        average = round(sum(ratings) / len(ratings), 2) if ratings else None
-        return FeedbackSummary(
-            session_id=session_id, responses=len(ratings), average_rating=average
-        )
+        return FeedbackSummary(session_id=session_id, responses=len(ratings))
