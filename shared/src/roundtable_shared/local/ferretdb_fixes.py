@@ -50,7 +50,10 @@ server is built with these small source edits:
    (``$gt/$gte/$lt/$lte`` with bounds all numbers, all dates, all strings or all ObjectIDs) as
    a condition that selects a superset of the matches: the values equal to or within the
    bounds of the wanted ones (numbers compare exactly across INTEGER and REAL; a boolean or a
-   date reads as a number, so a few numbers come along), NULL when null is wanted, and every
+   date reads as a number, so a few numbers come along; a number beyond 2^53 in magnitude is
+   left to the scan, as a double there is stored as its shortest digits padded with zeros, which
+   SQL reads as another integer: 2^60 as 1152921504606847000; so is a double below 10^-6, which
+   is stored with an exponent that SQLite does not always read back exactly), NULL when null is wanted, and every
    array (TEXT from ``[`` up to the next byte), since an array matches when an element does. On
    a unique index, equalities and ``$in`` only, as the JSON texts equal to a wanted value. The
    command still applies the whole filter to what the query returns, so a document the
@@ -256,6 +259,9 @@ const maxIndexedIn = 500
 
 // maxExactInteger is the largest integer every double up to which prints as its exact digits.
 const maxExactInteger = 1 << 53
+
+// minPlainDouble is the smallest magnitude Go's JSON prints without an exponent.
+const minPlainDouble = 1e-6
 
 // plainField matches the field names whose index expression this file writes the same way.
 var plainField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
@@ -599,6 +605,13 @@ func rangeAlternative(column string, cond *types.Document) *alternative {
 }
 
 // sqlValue returns the value as the typed index holds it, or false if it cannot tell.
+//
+// A number beyond 2^53 in magnitude is left to the scan: FerretDB stores a double as Go's JSON
+// prints it, its shortest digits padded with zeros (2^60 as 1152921504606847000), which SQL reads
+// as another integer, so neither it nor the long it equals would be found by its exact value.
+// So is a double below 10^-6: Go prints it with an exponent, which SQLite does not always read
+// back as the same double (2.458481292004392e-198, measured). Stored there, such numbers still
+// sit on the same side of every bound that is pushed down.
 func sqlValue(v any) (any, bool) {
 	switch v := v.(type) {
 	case string:
@@ -616,9 +629,10 @@ func sqlValue(v any) (any, bool) {
 	case int32:
 		return int64(v), true
 	case int64:
-		return v, true
+		return v, v <= maxExactInteger && v >= -maxExactInteger
 	case float64:
-		return v, !math.IsNaN(v) && !math.IsInf(v, 0)
+		a := math.Abs(v)
+		return v, v == 0 || (a >= minPlainDouble && a <= maxExactInteger) // false for NaN too
 	default:
 		return nil, false
 	}
