@@ -15,6 +15,7 @@ from roundtable_shared.http.problems import PROBLEM_JSON, Conflict
 from roundtable_shared.local.servers import free_port
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
+from roundtable_shared.storage.retry import until_saved
 from roundtable_shared.testing.http import running_app
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -37,6 +38,13 @@ def demo_router() -> APIRouter:
     @router.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")
+
+    @router.post("/crowded")
+    async def crowded() -> None:
+        async def always_stale() -> None:
+            return None
+
+        await until_saved(always_stale, what="the program", attempts=2, max_wait=0)
 
     @router.get("/database-down")
     async def database_down() -> None:
@@ -115,6 +123,11 @@ async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) 
 async def test_unexpected_errors_are_500_without_internals(client: httpx.AsyncClient) -> None:
     body = assert_problem(await client.get("/v1/boom"), 500)
     assert "secret" not in str(body)
+
+
+async def test_a_write_that_stays_stale_is_a_conflict(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.post("/v1/crowded"), 409)
+    assert "the program kept changing" in str(body["detail"])
 
 
 async def test_an_unreachable_database_is_503_with_retry_after(client: httpx.AsyncClient) -> None:

@@ -23,6 +23,7 @@ from roundtable_shared.http.pagination import CursorKeys
 from roundtable_shared.http.problems import (
     PROBLEM_BASE,
     PROBLEM_JSON,
+    Conflict,
     Problem,
     ServiceUnavailable,
 )
@@ -30,6 +31,7 @@ from roundtable_shared.http.validation import input_problem
 from roundtable_shared.observability.logging import configure_logging
 from roundtable_shared.observability.redaction import exception_summary
 from roundtable_shared.runtime import ServiceRuntime
+from roundtable_shared.storage.retry import StillStale
 from roundtable_shared.storage.secrets import service_secret
 
 log = structlog.get_logger(__name__)
@@ -76,6 +78,12 @@ async def _on_database_unreachable(request: Request, exc: Exception) -> Response
     log.warning("database unreachable", path=request.url.path, error=exception_summary(exc))
     problem = ServiceUnavailable("the database is unreachable; try again shortly", retry_after=2)
     return problem_response(problem, request)
+
+
+async def _on_still_stale(request: Request, exc: Exception) -> Response:
+    # Others kept changing the same record: nothing was written, and the client's retry (with
+    # its Idempotency-Key or a fresh If-Match) is the remedy.
+    return problem_response(Conflict(f"{exc}; retry the request"), request)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
@@ -126,6 +134,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(ConnectionFailure, _on_database_unreachable)
+    app.add_exception_handler(StillStale, _on_still_stale)
     app.add_exception_handler(Exception, _on_unexpected)
     app.add_middleware(
         CORSMiddleware,

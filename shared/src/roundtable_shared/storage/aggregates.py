@@ -86,7 +86,9 @@ class AggregateStore:
         """
         bump = max(1, len(events))
         outbox = self.envelopes(str(aggregate_id), expected_version, events)
-        update = with_outbox({**changes, "$inc": {"version": bump}}, outbox)
+        # Merged, not replaced: a change that counts something keeps its own $inc.
+        increments = {**changes.get("$inc", {}), "version": bump}
+        update = with_outbox({**changes, "$inc": increments}, outbox)
         result = await self.collection.update_one(
             {"_id": aggregate_id, "version": expected_version}, update
         )
