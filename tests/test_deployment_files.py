@@ -249,7 +249,7 @@ def test_compose_infrastructure(compose: dict[str, Any]) -> None:
     assert "8222/healthz" in " ".join(nats["healthcheck"]["test"])
 
     issuer = _service(compose, "issuer")
-    assert issuer["build"]["dockerfile"] == "shared/Dockerfile"
+    assert issuer["build"]["dockerfile"] == "dev/Dockerfile"
     assert issuer["command"][:2] == ["roundtable", "issuer"]
     assert any(str(volume).endswith(":/data") for volume in issuer.get("volumes") or [])
 
@@ -306,8 +306,8 @@ def test_service_dockerfile(name: str) -> None:
 
 
 def test_issuer_dockerfile() -> None:
-    text = _dockerfile(REPO_ROOT / "shared" / "Dockerfile")
-    package = _package_name(REPO_ROOT / "shared")
+    text = _dockerfile(REPO_ROOT / "dev" / "Dockerfile")
+    package = _package_name(REPO_ROOT / "dev")
     assert "COPY --from=ghcr.io/astral-sh/uv:" in text
     for sync in re.findall(r"uv sync [^\n]*", text):
         assert "--frozen" in sync and "--no-dev" in sync and f"--package {package}" in sync
@@ -340,7 +340,7 @@ def test_asyncapi_document_is_up_to_date() -> None:
 def test_compose_nats_has_users_only_with_the_tables_permissions(compose: dict[str, Any]) -> None:
     """compose's NATS loads the generated users file, which is current, and every password it
     names comes from its environment (from .env), none from the file."""
-    from roundtable_shared.local.nats_auth import deployed_server_config, password_variable
+    from roundtable_dev.local.nats_auth import deployed_server_config, password_variable
     from roundtable_shared.messaging.permissions import ADMIN_USER, SUPPORT_USER
 
     conf = REPO_ROOT / "deploy" / "nats" / "roundtable.conf"

@@ -518,7 +518,7 @@ def _nats_values() -> dict[str, Any]:
 def test_nats_values_serve_tls_and_have_the_tables_users() -> None:
     """The chart's users are the permissions table's, for no namespace; each password comes
     from the Secret <user>-nats through the server's environment, none is in the values."""
-    from roundtable_shared.local.nats_auth import password_variable, users_with_permissions
+    from roundtable_dev.local.nats_auth import password_variable, users_with_permissions
     from roundtable_shared.messaging.permissions import SUPPORT_USER
 
     values = _nats_values()
