@@ -332,6 +332,12 @@ def test_issuer_dockerfile() -> None:
     assert "COPY --from=ghcr.io/astral-sh/uv:" in text
     for sync in re.findall(r"uv sync [^\n]*", text):
         assert "--frozen" in sync and "--no-dev" in sync and f"--package {package}" in sync
+        assert sync.rstrip().endswith("${SKIP_SERVICES}"), "the issuer image runs no service"
+    skipped = re.search(r'^ARG SKIP_SERVICES="([^"]*)"', text, re.M)
+    assert skipped, "no SKIP_SERVICES"
+    assert set(re.findall(r"--no-install-package (\S+)", skipped.group(1))) == {
+        f"roundtable-{name}" for name in SERVICES
+    }
     assert 'CMD ["roundtable", "issuer", "--port", "8000", "--data-dir", "/data"]' in text
     assert re.search(r"^USER (?!root\b|0\b)\S+", text, re.M), "runs as root"
 
