@@ -53,7 +53,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pymongo import AsyncMongoClient, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from roundtable_shared.local.servers import LocalServers
+from roundtable_dev.local.servers import LocalServers
 from roundtable_shared.messaging.streams import declare_stream, stream_config
 from roundtable_shared.storage.mongo import Collection, Document, connect
 

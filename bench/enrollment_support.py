@@ -23,9 +23,9 @@ from pathlib import Path
 
 import httpx
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.local.servers import LocalServers
-from roundtable_shared.testing.http import listening_socket, serve_in_thread
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.local.servers import LocalServers
+from roundtable_dev.testing.http import listening_socket, serve_in_thread
 
 HR_SECRET = "bench-hr-secret"
 

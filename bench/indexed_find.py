@@ -25,7 +25,7 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from roundtable_shared.local.servers import MongoWireServer
+from roundtable_dev.local.servers import MongoWireServer
 from roundtable_shared.storage.mongo import Collection, Indexes, apply_indexes, connect
 
 PER_GROUP = 20

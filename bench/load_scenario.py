@@ -56,15 +56,15 @@ import nats
 from pymongo import AsyncMongoClient
 
 from bench.ceiling import cpu_model, memory, percentile
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.auth.webhooks import sign
-from roundtable_shared.local.servers import free_port
-from roundtable_shared.local.supervisor import (
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.local.servers import free_port
+from roundtable_dev.local.supervisor import (
     SERVICES,
     RunningSystem,
     SystemConfig,
     dev_webhook_secret,
 )
+from roundtable_shared.auth.webhooks import sign
 from roundtable_shared.messaging.streams import stream_name
 
 # The mix, as shares of all requests. Terminations are the HR webhooks whose effect reaches the

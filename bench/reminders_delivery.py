@@ -43,8 +43,8 @@ from reminders.preferences.repository import PreferencesRepository
 from reminders.schedule.domain import Plan
 from reminders.schedule.repository import REMINDER_INDEXES, REMINDERS, ReminderRepository
 from reminders.settings import RemindersSettings
+from roundtable_dev.local.servers import LocalServers, free_port
 from roundtable_shared.events.catalogue.reminders import ReminderKind
-from roundtable_shared.local.servers import LocalServers, free_port
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.storage.mongo import apply_indexes, connect
 

@@ -23,8 +23,8 @@ from pymongo import UpdateOne
 
 from reminders.schedule.domain import Plan
 from reminders.schedule.repository import plan_document
+from roundtable_dev.local.servers import LocalServers
 from roundtable_shared.events.catalogue.reminders import ReminderKind
-from roundtable_shared.local.servers import LocalServers
 from roundtable_shared.storage.mongo import connect
 
 

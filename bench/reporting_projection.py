@@ -24,9 +24,9 @@ from bench.ceiling import servers
 from reporting.app import build_app
 from reporting.projections.consumers import consumer_name
 from reporting.settings import ReportingSettings
-from reporting.testing.history import History, known_history
+from roundtable_dev.testing.http import running_app
+from roundtable_dev.testing.reporting.history import History, known_history
 from roundtable_shared.messaging.streams import PRODUCERS, durable_name, stream_name
-from roundtable_shared.testing.http import running_app
 
 
 def histories(programs: int) -> list[History]:

@@ -33,7 +33,7 @@ from reporting.disclosure.domain import DisclosureRule
 from reporting.kpis import service
 from reporting.projections.handlers import apply_batch
 from reporting.projections.readmodel import ReadModels, generation_indexes
-from reporting.testing.history import History
+from roundtable_dev.testing.reporting.history import History
 from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.events.registry import parse_data
 from roundtable_shared.storage.mongo import apply_indexes, connect

@@ -35,12 +35,12 @@ from pathlib import Path
 import httpx
 import nats
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.local.servers import LocalServers
+from roundtable_dev.testing.http import listening_socket, serve_in_thread
 from roundtable_shared.events.catalogue.enrollment import GroupFormed, GroupMember
 from roundtable_shared.events.envelope import new_envelope
-from roundtable_shared.local.servers import LocalServers
 from roundtable_shared.messaging.streams import declare_stream, stream_config
-from roundtable_shared.testing.http import listening_socket, serve_in_thread
 
 try:
     import sniffio  # noqa: F401

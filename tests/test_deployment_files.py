@@ -207,7 +207,10 @@ def test_compose_service_wiring(compose: dict[str, Any], name: str) -> None:
 
     build = service.get("build") or {}
     assert build.get("context") in (".", "./")
-    assert build.get("dockerfile") == f"services/{name}/Dockerfile"
+    assert build.get("dockerfile") == "services/Dockerfile"
+    args = {str(key): str(value) for key, value in (build.get("args") or {}).items()}
+    default_port = _settings_class(name).model_fields["http_port"].default
+    assert args == {"SERVICE": name, "PORT": str(default_port)}, "build args of the one Dockerfile"
 
     depends_on = service.get("depends_on") or {}
     assert isinstance(depends_on, dict), "depends_on must use the long form with conditions"
@@ -249,7 +252,7 @@ def test_compose_infrastructure(compose: dict[str, Any]) -> None:
     assert "8222/healthz" in " ".join(nats["healthcheck"]["test"])
 
     issuer = _service(compose, "issuer")
-    assert issuer["build"]["dockerfile"] == "shared/Dockerfile"
+    assert issuer["build"]["dockerfile"] == "dev/Dockerfile"
     assert issuer["command"][:2] == ["roundtable", "issuer"]
     assert any(str(volume).endswith(":/data") for volume in issuer.get("volumes") or [])
 
@@ -278,39 +281,63 @@ def test_compose_volumes_are_declared(compose: dict[str, Any]) -> None:
 # --- Dockerfiles ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_service_dockerfile(name: str) -> None:
-    text = _dockerfile(REPO_ROOT / "services" / name / "Dockerfile")
-    package = _package_name(REPO_ROOT / "services" / name)
-    assert package == f"roundtable-{name}"
+def test_one_dockerfile_builds_every_service() -> None:
+    """services/Dockerfile, parametrised by SERVICE (and its PORT), installs that service and
+    shared only: no dev package, no other service, no dev dependencies."""
+    text = _dockerfile(REPO_ROOT / "services" / "Dockerfile")
+    leftovers = sorted(
+        str(path.relative_to(REPO_ROOT)) for path in REPO_ROOT.glob("services/*/Dockerfile")
+    )
+    assert not leftovers, f"one parametrised Dockerfile, not one per service: {leftovers}"
+    for name in SERVICES:
+        assert _package_name(REPO_ROOT / "services" / name) == f"roundtable-{name}"
     assert "COPY --from=ghcr.io/astral-sh/uv:" in text
+    assert re.search(r"^ARG SERVICE$", text, re.M) and re.search(r"^ARG PORT$", text, re.M)
     syncs = re.findall(r"uv sync [^\n]*", text)
     assert syncs, "no `uv sync`"
     for sync in syncs:
-        assert "--frozen" in sync and "--no-dev" in sync and f"--package {package}" in sync
-    assert f"COPY services/{name}/src " in text
-    assert re.search(r"^FROM python:3\.11-slim|^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
-    assert f'CMD ["python", "-m", "{name}"]' in text
-
-    cls = _settings_class(name)
-    port = cls.model_fields["http_port"].default
-    assert re.search(rf"^EXPOSE {port}$", text, re.M), f"EXPOSE {port} missing"
-    assert re.search(rf"^HEALTHCHECK .*127\.0\.0\.1:{port}/readyz", text, re.M)
+        assert "--frozen" in sync and "--no-dev" in sync
+        assert sync.rstrip().endswith("--package roundtable-${SERVICE}"), sync
+    copied = re.findall(r"^COPY (?!--from)(\S+)", text, re.M)
+    sources = [path for path in copied if not path.endswith(("pyproject.toml", "uv.lock"))]
+    assert sources == ["shared/src", "services/${SERVICE}/src"], "only shared and the service"
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
+    assert re.search(r"^EXPOSE \$\{PORT\}$", text, re.M)
+    assert re.search(r"^HEALTHCHECK .*127\.0\.0\.1:\{port\}/readyz", text, re.M)
     assert re.search(r"^USER (?!root\b|0\b)\S+", text, re.M), "runs as root"
+    assert "runpy.run_module(name, run_name='__main__'" in text, "runs python -m <service>"
 
-    # Environment the image bakes in must be settings the service reads, too.
-    prefix = config_table.env_prefix(cls).upper()
-    baked = re.findall(rf"\b({prefix}[A-Z0-9_]+)=", text)
-    unread = sorted(variable for variable in baked if not config_table.reads_env(cls, variable))
-    assert not unread, f"Dockerfile of {name} sets {unread}, which {cls.__name__} does not read"
+    # Environment the image bakes in is its own (ROUNDTABLE_SERVICE*), no service's setting:
+    # those come from the deployment, or the defaults the start command sets.
+    baked = re.findall(r"\b([A-Z][A-Z0-9_]*)=", " ".join(re.findall(r"^ENV .*", text, re.M)))
+    assert set(baked) <= {
+        "PATH",
+        "PYTHONUNBUFFERED",
+        "ROUNDTABLE_SERVICE",
+        "ROUNDTABLE_SERVICE_PORT",
+        "UV_COMPILE_BYTECODE",
+        "UV_LINK_MODE",
+        "UV_PYTHON_DOWNLOADS",
+        "UV_PROJECT_ENVIRONMENT",
+    }, baked
+    for name in SERVICES:  # and no service reads the image's own variables as a setting
+        cls = _settings_class(name)
+        assert not config_table.reads_env(cls, "ROUNDTABLE_SERVICE")
+        assert not config_table.reads_env(cls, "ROUNDTABLE_SERVICE_PORT")
 
 
 def test_issuer_dockerfile() -> None:
-    text = _dockerfile(REPO_ROOT / "shared" / "Dockerfile")
-    package = _package_name(REPO_ROOT / "shared")
+    text = _dockerfile(REPO_ROOT / "dev" / "Dockerfile")
+    package = _package_name(REPO_ROOT / "dev")
     assert "COPY --from=ghcr.io/astral-sh/uv:" in text
     for sync in re.findall(r"uv sync [^\n]*", text):
         assert "--frozen" in sync and "--no-dev" in sync and f"--package {package}" in sync
+        assert sync.rstrip().endswith("${SKIP_SERVICES}"), "the issuer image runs no service"
+    skipped = re.search(r'^ARG SKIP_SERVICES="([^"]*)"', text, re.M)
+    assert skipped, "no SKIP_SERVICES"
+    assert set(re.findall(r"--no-install-package (\S+)", skipped.group(1))) == {
+        f"roundtable-{name}" for name in SERVICES
+    }
     assert 'CMD ["roundtable", "issuer", "--port", "8000", "--data-dir", "/data"]' in text
     assert re.search(r"^USER (?!root\b|0\b)\S+", text, re.M), "runs as root"
 
@@ -340,7 +367,7 @@ def test_asyncapi_document_is_up_to_date() -> None:
 def test_compose_nats_has_users_only_with_the_tables_permissions(compose: dict[str, Any]) -> None:
     """compose's NATS loads the generated users file, which is current, and every password it
     names comes from its environment (from .env), none from the file."""
-    from roundtable_shared.local.nats_auth import deployed_server_config, password_variable
+    from roundtable_dev.local.nats_auth import deployed_server_config, password_variable
     from roundtable_shared.messaging.permissions import ADMIN_USER, SUPPORT_USER
 
     conf = REPO_ROOT / "deploy" / "nats" / "roundtable.conf"

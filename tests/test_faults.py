@@ -16,9 +16,9 @@ import httpx
 import nats
 import pytest
 
+from roundtable_dev.local.servers import free_port
+from roundtable_dev.local.supervisor import RunningSystem, SystemConfig, dev_webhook_secret
 from roundtable_shared.auth.webhooks import sign
-from roundtable_shared.local.servers import free_port
-from roundtable_shared.local.supervisor import RunningSystem, SystemConfig, dev_webhook_secret
 from roundtable_shared.messaging.streams import stream_name
 
 pytestmark = pytest.mark.slow

@@ -8,23 +8,19 @@ and the sessions service, killed too, still learns every group matching then pub
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.local.supervisor import RunningSystem
-
-sys.path.insert(0, str(Path(__file__).parent))
-from journey_support import (
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.local.supervisor import RunningSystem
+from roundtable_dev.testing.journey import (
     ADMIN_ID,
     Api,
     MailCatcher,

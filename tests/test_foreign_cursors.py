@@ -14,8 +14,8 @@ from enrollment.app import build_app as build_enrollment
 from enrollment.settings import EnrollmentSettings
 from reporting.app import build_app as build_reporting
 from reporting.settings import ReportingSettings
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.testing.http import running_app
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import running_app
 
 
 async def _second_page_cursor(client: httpx.AsyncClient, auth: dict[str, str]) -> str:

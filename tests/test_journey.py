@@ -14,23 +14,19 @@ overdue prompts go out as soon as a step is due.
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from reporting.projections.domain import overdue_at
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.local.supervisor import RunningSystem
-
-sys.path.insert(0, str(Path(__file__).parent))
-from journey_support import (
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.local.supervisor import RunningSystem
+from roundtable_dev.testing.journey import (
     ADMIN_ID,
     PEOPLE,
     SPONSOR,

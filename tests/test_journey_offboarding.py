@@ -26,27 +26,20 @@ import contextlib
 import html
 import itertools
 import re
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import nats
 import pytest
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.events.envelope import Envelope, InvalidEvent
-from roundtable_shared.events.sealing import KeyRing
-from roundtable_shared.local.supervisor import RunningSystem
-from roundtable_shared.messaging.streams import PRODUCERS, dead_letter_stream, stream_name
-
-sys.path.insert(0, str(Path(__file__).parent))
-from journey_support import (
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.local.supervisor import RunningSystem
+from roundtable_dev.testing.journey import (
     ADMIN_ID,
     PEOPLE,
     SPONSOR,
@@ -61,6 +54,9 @@ from journey_support import (
     running_system,
     wait_for,
 )
+from roundtable_shared.events.envelope import Envelope, InvalidEvent
+from roundtable_shared.events.sealing import KeyRing
+from roundtable_shared.messaging.streams import PRODUCERS, dead_letter_stream, stream_name
 
 pytestmark = pytest.mark.slow
 

@@ -353,9 +353,9 @@ def test_pods_are_hardened(objects: list[dict[str, Any]], name: str) -> None:
     pod = _find(objects, "Deployment", name)["spec"]["template"]["spec"]
     container = _container(_find(objects, "Deployment", name), name)
 
-    dockerfile = (REPO_ROOT / "services" / name / "Dockerfile").read_text(encoding="utf-8")
+    dockerfile = (REPO_ROOT / "services" / "Dockerfile").read_text(encoding="utf-8")
     uid = re.search(r"--uid (\d+)", dockerfile)
-    assert uid, f"services/{name}/Dockerfile creates no user with a fixed uid"
+    assert uid, "services/Dockerfile creates no user with a fixed uid"
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == int(uid.group(1)), "not the image's user"
     assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
@@ -518,7 +518,7 @@ def _nats_values() -> dict[str, Any]:
 def test_nats_values_serve_tls_and_have_the_tables_users() -> None:
     """The chart's users are the permissions table's, for no namespace; each password comes
     from the Secret <user>-nats through the server's environment, none is in the values."""
-    from roundtable_shared.local.nats_auth import password_variable, users_with_permissions
+    from roundtable_dev.local.nats_auth import password_variable, users_with_permissions
     from roundtable_shared.messaging.permissions import SUPPORT_USER
 
     values = _nats_values()

@@ -25,13 +25,13 @@ from schemathesis.checks import not_a_server_error
 
 from enrollment.app import build_app as build_enrollment
 from enrollment.settings import EnrollmentSettings
-from enrollment.testing import HR_SECRET
 from reminders.app import build_app as build_reminders
 from reminders.settings import RemindersSettings
 from reporting.app import build_app as build_reporting
 from reporting.settings import ReportingSettings
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.testing.http import listening_socket
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.enrollment import HR_SECRET
+from roundtable_dev.testing.http import listening_socket
 from sessions.app import build_app as build_sessions
 from sessions.settings import SessionsSettings
 

@@ -16,27 +16,22 @@ duration, and the figures end exact.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import nats
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.local.servers import free_port
-from roundtable_shared.local.supervisor import SERVICES, RunningSystem
-from roundtable_shared.messaging.streams import stream_name
-
-sys.path.insert(0, str(Path(__file__).parent))
-from journey_support import (
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.local.servers import free_port
+from roundtable_dev.local.supervisor import SERVICES, RunningSystem
+from roundtable_dev.testing.journey import (
     ADMIN_ID,
     Api,
     MailCatcher,
@@ -49,6 +44,7 @@ from journey_support import (
     running_system,
     wait_for,
 )
+from roundtable_shared.messaging.streams import stream_name
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,10 @@ import base64
 import hashlib
 import hmac
 import json
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -31,21 +29,19 @@ from nats.aio.client import Client as NatsClient
 
 from enrollment.app import build_app as build_enrollment
 from enrollment.settings import EnrollmentSettings
-from enrollment.testing import HR_SECRET, hired, open_program, send_hr, signed
 from reminders.app import build_app as build_reminders
 from reminders.settings import RemindersSettings
 from reporting.app import build_app as build_reporting
 from reporting.settings import ReportingSettings
-from reporting.testing.history import OTHER_PROGRAM, PROGRAM, SPONSOR, History
-from reporting.testing.world import World as ReportingWorld
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.testing.http import running_app
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.enrollment import HR_SECRET, hired, open_program, send_hr, signed
+from roundtable_dev.testing.http import running_app
+from roundtable_dev.testing.reporting.history import OTHER_PROGRAM, PROGRAM, SPONSOR, History
+from roundtable_dev.testing.reporting.world import World as ReportingWorld
+from roundtable_dev.testing.sessions import FakeClock
+from roundtable_dev.testing.sessions import World as SessionsWorld
 from sessions.app import build_app as build_sessions
 from sessions.settings import SessionsSettings
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "services" / "sessions" / "tests"))
-from sessions_world import FakeClock
-from sessions_world import World as SessionsWorld
 
 ALL_ROLES = ["participant", "program_admin", "sponsor"]
 PROBLEM_JSON = "application/problem+json"

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.local.servers import free_port
-from roundtable_shared.local.supervisor import SERVICES, RunningSystem, SystemConfig
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.local.servers import free_port
+from roundtable_dev.local.supervisor import SERVICES, RunningSystem, SystemConfig
 
 pytestmark = pytest.mark.slow
 

@@ -26,19 +26,17 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from roundtable_dev.local.dev_issuer import DevIssuer, jwk_thumbprint, token_command
+from roundtable_dev.testing.http import listening_socket, serve_in_thread
 from roundtable_shared.auth import (
     CurrentPrincipal,
-    DevIssuer,
     Principal,
     Role,
     Sponsor,
     TokenVerifier,
-    jwk_thumbprint,
     require_role,
-    token_command,
 )
 from roundtable_shared.http.problems import PROBLEM_JSON, Problem, ServiceUnavailable, Unauthorized
-from roundtable_shared.testing.http import listening_socket, serve_in_thread
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "roundtable"

@@ -2,7 +2,7 @@
 across connections, and lookups by ``_id`` (one id or a batch) that do not read the whole
 collection.
 
-Against FerretDB these prove the source fixes of ``roundtable_shared.local.ferretdb_fixes``; the
+Against FerretDB these prove the source fixes of ``roundtable_dev.local.ferretdb_fixes``; the
 upstream 1.24.2 binary fails the first two (measured: 100 of 400 increments kept, 98 of 100
 version checks with several winners), and a build without the ``$in`` pushdown fails the test
 that a batch read by ids uses the index. Against ``mongod`` they hold as they should.
@@ -18,9 +18,9 @@ import pytest
 from bson import ObjectId
 from pymongo import AsyncMongoClient
 
-from roundtable_shared.local import ferretdb_fixes
+from roundtable_dev.local import ferretdb_fixes
+from roundtable_dev.testing.servers import ServerUrls
 from roundtable_shared.storage.mongo import Database, is_ferretdb
-from roundtable_shared.testing.servers import ServerUrls
 
 CONNECTIONS = 4
 

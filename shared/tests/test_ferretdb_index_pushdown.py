@@ -26,8 +26,8 @@ from pymongo import IndexModel, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database as SyncDatabase
 
+from roundtable_dev.testing.servers import ServerUrls
 from roundtable_shared.storage.mongo import Database, is_ferretdb
-from roundtable_shared.testing.servers import ServerUrls
 
 INDEXES = [IndexModel([("f", 1)]), IndexModel([("g", 1), ("h", -1)])]
 FIELDS = ("f", "g", "h", "n")  # n has no index: never pushed down

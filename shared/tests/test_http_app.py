@@ -10,13 +10,13 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 from pymongo import AsyncMongoClient
 
+from roundtable_dev.local.servers import free_port
+from roundtable_dev.testing.http import running_app
 from roundtable_shared.http.app import create_app
 from roundtable_shared.http.problems import PROBLEM_JSON, Conflict
-from roundtable_shared.local.servers import free_port
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 from roundtable_shared.storage.retry import until_saved
-from roundtable_shared.testing.http import running_app
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

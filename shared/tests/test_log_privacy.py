@@ -24,8 +24,9 @@ from fastapi import APIRouter, FastAPI
 from nats.aio.client import Client as NatsClient
 from pydantic import BaseModel
 
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import listening_socket
 from roundtable_shared.auth.dependencies import CurrentPrincipal
-from roundtable_shared.auth.dev_issuer import DevIssuer
 from roundtable_shared.events.catalogue.sessions import ActionCompleted
 from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
 from roundtable_shared.http.app import create_app
@@ -37,7 +38,6 @@ from roundtable_shared.observability.logging import configure_logging
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 from roundtable_shared.storage.mongo import Database
-from roundtable_shared.testing.http import listening_socket
 
 NOTE = "MARKER-NOTE I am afraid my manager will read this"
 EMAIL = "marker.person@example.com"

@@ -17,10 +17,10 @@ import nats.errors
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from roundtable_dev.local.nats_auth import NatsCredentials
+from roundtable_dev.local.servers import NatsServer
 from roundtable_shared.events.catalogue.enrollment import EmployeeErased
 from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
-from roundtable_shared.local.nats_auth import NatsCredentials
-from roundtable_shared.local.servers import NatsServer
 from roundtable_shared.messaging.consumer import EventConsumer
 from roundtable_shared.messaging.outbox import new_document_outbox
 from roundtable_shared.messaging.permissions import (

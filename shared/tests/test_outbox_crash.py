@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from roundtable_dev.testing.servers import ServerUrls
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.messaging.consumer import EventConsumer
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 from roundtable_shared.storage.mongo import connect
-from roundtable_shared.testing.servers import ServerUrls
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ import pytest
 
 from enrollment.app import build_app
 from enrollment.settings import EnrollmentSettings
-from enrollment.testing import HR_SECRET
-from roundtable_shared.auth import DevIssuer
-from roundtable_shared.testing.http import running_app
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.enrollment import HR_SECRET
+from roundtable_dev.testing.http import running_app
 
 
 @pytest.fixture

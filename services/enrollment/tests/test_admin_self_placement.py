@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
-from enrollment.testing import hired, match_program, open_program, send_hr
+from roundtable_dev.testing.enrollment import hired, match_program, open_program, send_hr
 
 # Eight people, none managing another: two roundtables of four.
 PEOPLE = [f"e-{n}" for n in range(1, 9)]

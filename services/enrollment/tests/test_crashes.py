@@ -19,7 +19,8 @@ from nats.aio.client import Client as NatsClient
 
 from enrollment.app import build_app
 from enrollment.settings import EnrollmentSettings
-from enrollment.testing import (
+from roundtable_dev.local.servers import free_port
+from roundtable_dev.testing.enrollment import (
     HR_SECRET,
     enrollment_events,
     hired,
@@ -29,9 +30,8 @@ from enrollment.testing import (
     signed,
     wait_for,
 )
-from roundtable_shared.local.servers import free_port
+from roundtable_dev.testing.http import running_app
 from roundtable_shared.storage.mongo import connect
-from roundtable_shared.testing.http import running_app
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 from nats.aio.client import Client as NatsClient
 
-from enrollment.testing import enrollment_events, hired, send_hr, signed
+from roundtable_dev.testing.enrollment import enrollment_events, hired, send_hr, signed
 from roundtable_shared.events.registry import parse_data
 
 
@@ -132,7 +132,7 @@ async def test_webhook_without_configured_secret_answers_503(
 ) -> None:
     from enrollment.app import build_app
     from enrollment.settings import EnrollmentSettings
-    from roundtable_shared.testing.http import running_app
+    from roundtable_dev.testing.http import running_app
 
     settings = make_settings(EnrollmentSettings)
     assert isinstance(settings, EnrollmentSettings)

@@ -20,7 +20,13 @@ from enrollment.participants.repository import (
 from enrollment.participants.service import ParticipantService
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
 from enrollment.settings import EnrollmentSettings
-from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
+from roundtable_dev.testing.enrollment import (
+    enrollment_events,
+    hired,
+    open_program,
+    send_hr,
+    wait_for,
+)
 from roundtable_shared.events.catalogue.enrollment import WithdrawReason
 from roundtable_shared.events.registry import parse_data
 from roundtable_shared.messaging.streams import stream_name

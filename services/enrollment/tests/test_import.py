@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from nats.aio.client import Client as NatsClient
 
-from enrollment.testing import enrollment_events
+from roundtable_dev.testing.enrollment import enrollment_events
 
 CSV = (
     "employee_id,display_name,email,level,department,time_zone,manager_id,hire_date\n"

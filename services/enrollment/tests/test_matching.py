@@ -13,7 +13,7 @@ from nats.aio.client import Client as NatsClient
 
 from enrollment.groups.domain import PeerGroup
 from enrollment.groups.repository import GroupRepository
-from enrollment.testing import (
+from roundtable_dev.testing.enrollment import (
     enrollment_events,
     hired,
     match_program,
@@ -272,8 +272,8 @@ async def test_groups_form_by_themselves_when_enrolment_closes(
 
     from enrollment.app import build_app
     from enrollment.settings import EnrollmentSettings
-    from enrollment.testing import HR_SECRET, wait_for
-    from roundtable_shared.testing.http import running_app
+    from roundtable_dev.testing.enrollment import HR_SECRET, wait_for
+    from roundtable_dev.testing.http import running_app
 
     settings = make_settings(
         EnrollmentSettings, hr_webhook_secrets=[HR_SECRET], auto_match_poll_seconds=0.2

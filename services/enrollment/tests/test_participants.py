@@ -8,7 +8,13 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
+from roundtable_dev.testing.enrollment import (
+    enrollment_events,
+    hired,
+    open_program,
+    send_hr,
+    wait_for,
+)
 from roundtable_shared.events.registry import parse_data
 
 ANSWERS = {"goals": ["Delegate more"], "topics": ["delegation"], "consent_to_reporting": True}

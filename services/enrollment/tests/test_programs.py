@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from nats.aio.client import Client as NatsClient
 
-from enrollment.testing import enrollment_events
+from roundtable_dev.testing.enrollment import enrollment_events
 from roundtable_shared.events.registry import parse_data
 
 PROGRAM: dict[str, Any] = {

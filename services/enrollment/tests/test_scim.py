@@ -19,10 +19,16 @@ from scim2_models import SCIMException, SearchRequest
 
 from enrollment.app import build_app
 from enrollment.settings import EnrollmentSettings
-from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
-from roundtable_shared.local.supervisor import RunningSystem, SystemConfig
+from roundtable_dev.local.supervisor import RunningSystem, SystemConfig
+from roundtable_dev.testing.enrollment import (
+    enrollment_events,
+    hired,
+    open_program,
+    send_hr,
+    wait_for,
+)
+from roundtable_dev.testing.http import running_app
 from roundtable_shared.storage.mongo import connect
-from roundtable_shared.testing.http import running_app
 
 SCIM = "application/scim+json"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

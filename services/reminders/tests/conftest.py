@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import email
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +15,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, Request, Response
 
-from roundtable_shared.local.servers import free_port
-from roundtable_shared.testing.http import serve_in_thread
-
-sys.path.insert(0, str(Path(__file__).parent))
+from roundtable_dev.local.servers import free_port
+from roundtable_dev.testing.http import serve_in_thread
 
 
 @dataclass

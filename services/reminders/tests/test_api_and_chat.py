@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import PROBLEM_JSON, now, reminders_world
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import PROBLEM_JSON, now, reminders_world
 from roundtable_shared.events.catalogue.sessions import SessionCancelled, SessionCancelReason
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
-from reminders_world import PROBLEM_JSON, World, reminders_world
 
 from reminders.delivery.channels import Outcome
 from reminders.delivery.chat_webhook import (
@@ -31,7 +30,8 @@ from reminders.preferences.repository import PreferencesRepository
 from reminders.preferences.webhooks import WebhookRules
 from reminders.schedule.domain import Plan
 from reminders.schedule.repository import ReminderRepository
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import PROBLEM_JSON, World, reminders_world
 from roundtable_shared.events.catalogue.reminders import FailureReason, ReminderKind
 
 SLACK_HOOK = "https://hooks.slack.com/services/T000/B000/secret"

@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import World, reminders_world
 
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
 from reminders.schedule.domain import Plan
 from reminders.schedule.repository import ReminderRepository
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import World, reminders_world
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import World, now, reminders_world
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import World, now, reminders_world
 
 
 def world(
@@ -93,7 +93,7 @@ async def test_a_5xx_answer_fails_for_good_with_the_reason_and_no_retry(
 async def test_an_smtp_server_that_is_down_is_retried_then_failed_never_lost(
     make_settings: Any, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer, smtp: Any
 ) -> None:
-    from roundtable_shared.local.servers import free_port
+    from roundtable_dev.local.servers import free_port
 
     async with reminders_world(
         make_settings, nats_client, namespace, dev_issuer, smtp_port=free_port(), max_attempts=2

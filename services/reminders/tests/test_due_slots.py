@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import World, now, reminders_world
 
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
@@ -17,7 +16,8 @@ from reminders.preferences.repository import PreferencesRepository
 from reminders.schedule.domain import Plan
 from reminders.schedule.due_slots import DUE_SLOTS, due_slot
 from reminders.schedule.repository import ReminderRepository, plan_document
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import World, now, reminders_world
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import PROBLEM_JSON, World, now, reminders_world
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import PROBLEM_JSON, World, now, reminders_world
 from roundtable_shared.events.catalogue.enrollment import EmployeeErased
 from roundtable_shared.events.catalogue.sessions import ActionCommitted
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import World, now, reminders_world
 
 from reminders.schedule.domain import ProgramRules
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import World, now, reminders_world
 from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue.sessions import SessionScheduled
 

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import PROBLEM_JSON, reminders_world
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import PROBLEM_JSON, reminders_world
 from roundtable_shared.http.pagination import AfterId, CursorSigner
 
 OVERFLOW = 2**64  # above BSON's 64-bit integers

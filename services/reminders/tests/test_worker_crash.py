@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
-from reminders_world import World, now, reminders_world
 
 from reminders.schedule.domain import Plan
 from reminders.schedule.repository import ReminderRepository
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import World, now, reminders_world
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 
 pytestmark = pytest.mark.slow

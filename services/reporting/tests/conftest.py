@@ -10,11 +10,11 @@ from nats.aio.client import Client as NatsClient
 
 from reporting.app import build_app
 from reporting.settings import ReportingSettings
-from reporting.testing.history import NOW
-from reporting.testing.world import World
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import running_app
+from roundtable_dev.testing.reporting.history import NOW
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.clock import fixed_clock
-from roundtable_shared.testing.http import running_app
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from reporting.testing.history import OTHER_PROGRAM, PROGRAM, SPONSOR, History
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.history import OTHER_PROGRAM, PROGRAM, SPONSOR, History
+from roundtable_dev.testing.reporting.world import World
 
 ENDPOINTS = [
     "/summary",

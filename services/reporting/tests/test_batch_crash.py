@@ -16,12 +16,17 @@ from reporting.app import build_app
 from reporting.projections.batch import read_journal
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
-from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
-from reporting.testing.readmodels import contents
-from reporting.testing.world import World
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import listening_socket, running_app
+from roundtable_dev.testing.reporting.history import (
+    PROGRAM,
+    SPONSOR,
+    known_history,
+    reversed_with_repeats,
+)
+from roundtable_dev.testing.reporting.readmodels import contents
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.messaging.streams import PRODUCERS, declare_stream, stream_config
-from roundtable_shared.testing.http import listening_socket, running_app
 
 pytestmark = pytest.mark.slow
 

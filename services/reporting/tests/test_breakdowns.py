@@ -15,11 +15,11 @@ from reporting.breakdowns import repository
 from reporting.breakdowns.domain import cells_from_people
 from reporting.breakdowns.repository import METRICS
 from reporting.settings import ReportingSettings
-from reporting.testing.history import PROGRAM, SPONSOR, History, at
-from reporting.testing.world import World
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import running_app
+from roundtable_dev.testing.reporting.history import PROGRAM, SPONSOR, History, at
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.events.catalogue import enrollment as en
-from roundtable_shared.testing.http import running_app
 
 DEPARTMENTS = {"Finance": 8, "Legal": 3, "Sales": 6, "HR": 5}
 

@@ -24,9 +24,9 @@ import websockets
 
 from reporting.app import build_app
 from reporting.settings import ReportingSettings
-from reporting.testing.history import PROGRAM, SPONSOR, known_history
-from reporting.testing.world import World
-from roundtable_shared.testing.http import serve_in_thread
+from roundtable_dev.testing.http import serve_in_thread
+from roundtable_dev.testing.reporting.history import PROGRAM, SPONSOR, known_history
+from roundtable_dev.testing.reporting.world import World
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 

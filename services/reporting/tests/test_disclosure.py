@@ -14,8 +14,15 @@ from typing import Any
 
 import httpx
 
-from reporting.testing.history import NOW, PROGRAM, SPONSOR, History, at, known_history
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.history import (
+    NOW,
+    PROGRAM,
+    SPONSOR,
+    History,
+    at,
+    known_history,
+)
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.events.catalogue import enrollment as en
 
 K = 5  # the default k

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reporting.projections.domain import iso_week
-from reporting.testing.history import (
+from roundtable_dev.testing.reporting.history import (
     NOW,
     PROGRAM,
     SPONSOR,
@@ -18,8 +18,8 @@ from reporting.testing.history import (
     known_history,
     reversed_with_repeats,
 )
-from reporting.testing.readmodels import counted, counted_weeks
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.readmodels import counted, counted_weeks
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.events.catalogue import sessions as se
 
 # What the projections count of the known history (the read model, never served as such).

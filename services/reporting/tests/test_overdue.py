@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import httpx
 
-from reporting.testing.history import NOW, PROGRAM, SPONSOR, History
-from reporting.testing.readmodels import counted
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.history import NOW, PROGRAM, SPONSOR, History
+from roundtable_dev.testing.reporting.readmodels import counted
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.events.catalogue import sessions as se
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 
 from reporting.projections.domain import due_key
-from reporting.testing.history import PROGRAM, SPONSOR, History, at, known_history
-from reporting.testing.readmodels import REBUILDS, counted, poll_until_finished
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.history import PROGRAM, SPONSOR, History, at, known_history
+from roundtable_dev.testing.reporting.readmodels import REBUILDS, counted, poll_until_finished
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.events.catalogue import enrollment as en
 
 

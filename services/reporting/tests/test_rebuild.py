@@ -7,9 +7,14 @@ import httpx
 
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
-from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
-from reporting.testing.readmodels import contents
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.history import (
+    PROGRAM,
+    SPONSOR,
+    known_history,
+    reversed_with_repeats,
+)
+from roundtable_dev.testing.reporting.readmodels import contents
+from roundtable_dev.testing.reporting.world import World
 
 
 async def test_rebuilt_read_models_equal_the_incremental_ones(

@@ -7,9 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
-from reporting.testing.readmodels import REBUILDS, contents, poll_until_finished
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.history import (
+    PROGRAM,
+    SPONSOR,
+    known_history,
+    reversed_with_repeats,
+)
+from roundtable_dev.testing.reporting.readmodels import REBUILDS, contents, poll_until_finished
+from roundtable_dev.testing.reporting.world import World
 
 
 async def test_admin_rebuild_runs_to_done_and_equals_the_incremental_models(

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from reporting.testing.history import NOW, PROGRAM, SPONSOR, History, at
-from reporting.testing.readmodels import counted
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.history import NOW, PROGRAM, SPONSOR, History, at
+from roundtable_dev.testing.reporting.readmodels import counted
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.events.catalogue import sessions as se
 
 

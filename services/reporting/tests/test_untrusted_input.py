@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from reporting.testing.history import OTHER_PROGRAM, PROGRAM, SPONSOR, History
-from reporting.testing.world import World
+from roundtable_dev.testing.reporting.history import OTHER_PROGRAM, PROGRAM, SPONSOR, History
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.http.pagination import AfterId, CursorSigner
 
 OVERFLOW = 2**64

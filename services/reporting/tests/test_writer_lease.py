@@ -15,12 +15,17 @@ from reporting.projections.lease import LEASE_ID, Hold
 from reporting.projections.writer import ProjectionWriter
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
-from reporting.testing.history import PROGRAM, SPONSOR, known_history, reversed_with_repeats
-from reporting.testing.readmodels import contents
-from reporting.testing.world import World
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import running_app
+from roundtable_dev.testing.reporting.history import (
+    PROGRAM,
+    SPONSOR,
+    known_history,
+    reversed_with_repeats,
+)
+from roundtable_dev.testing.reporting.readmodels import contents
+from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.messaging.streams import PRODUCERS, durable_name, stream_name
-from roundtable_shared.testing.http import running_app
 
 LEASE = 1.5
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sessions_world import World, assert_problem
+from roundtable_dev.testing.sessions import World, assert_problem
 
 
 def due(w: World, days: int) -> str:

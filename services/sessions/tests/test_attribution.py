@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sessions_world import World, assert_problem
+from roundtable_dev.testing.sessions import World, assert_problem
 
 
 async def put_notes(w: World, url: str, by: str, version: int, notes: list[dict[str, Any]]) -> Any:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sessions_world import HOT_SEAT, World, assert_problem, member
-
+from roundtable_dev.testing.sessions import HOT_SEAT, World, assert_problem, member
 from roundtable_shared.events.catalogue.enrollment import GroupChanged
 
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sessions_world import HOT_SEAT, World, assert_problem
+from roundtable_dev.testing.sessions import HOT_SEAT, World, assert_problem
 
 COMPLETED = "roundtable.sessions.session.completed"
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sessions_world import World, eventually, member
-
+from roundtable_dev.testing.sessions import World, eventually, member
 from roundtable_shared.events.catalogue.enrollment import EmployeeErased, GroupChanged
 
 NOW = datetime(2026, 9, 1, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sessions_world import World, assert_problem
+from roundtable_dev.testing.sessions import World, assert_problem
 
 
 async def test_attendees_rate_once_and_admins_see_aggregates_only(group_world: World) -> None:

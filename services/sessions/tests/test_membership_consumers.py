@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sessions_world import World, assert_problem, eventually, member
-
+from roundtable_dev.testing.sessions import World, assert_problem, eventually, member
 from roundtable_shared.events.catalogue.enrollment import (
     EmployeeErased,
     EmployeeUpserted,

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sessions_world import World, assert_problem
+from roundtable_dev.testing.sessions import World, assert_problem
 
 SCHEDULED = "roundtable.sessions.session.scheduled"
 

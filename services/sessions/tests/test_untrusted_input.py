@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sessions_world import World, assert_problem
+from roundtable_dev.testing.sessions import World, assert_problem
 
 OVERFLOW = 2**64  # above BSON's 64-bit integers
 

@@ -1,9 +1,10 @@
-"""The schedule handlers over in-memory repositories (see ``reminders_fakes``)."""
+"""The schedule handlers over in-memory repositories (see ``roundtable_dev.testing.reminders_fakes``)."""
 
 from __future__ import annotations
 
 import pytest
-from reminders_fakes import Schedule, make_schedule
+
+from roundtable_dev.testing.reminders_fakes import Schedule, make_schedule
 
 
 @pytest.fixture

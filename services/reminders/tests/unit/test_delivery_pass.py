@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from reminders_fakes import FakeReminderRepository
-
 from reminders.delivery.messages import Message
 from reminders.delivery.pass_runner import DeliveryPass, WorkerStats
 from reminders.people.repository import Recipient, names_of
@@ -20,6 +18,7 @@ from reminders.schedule.due_slots import DueSlots, due_slot
 from reminders.schedule.reminder import Outcome
 from reminders.schedule.repository import plan_document
 from reminders.settings import RemindersSettings
+from roundtable_dev.testing.reminders_fakes import FakeReminderRepository
 from roundtable_shared.events.catalogue.reminders import FailureReason, ReminderKind
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

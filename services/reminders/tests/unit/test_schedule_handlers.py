@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from reminders_fakes import Schedule
-
 from reminders.schedule.domain import ProgramRules, nudges
+from roundtable_dev.testing.reminders_fakes import Schedule
 from roundtable_shared.events.catalogue.enrollment import (
     ParticipantEnrolled,
     ParticipantPaused,

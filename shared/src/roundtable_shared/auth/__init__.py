@@ -1,4 +1,7 @@
-"""Authentication and authorisation: bearer tokens, roles, webhook signatures, the dev issuer."""
+"""Authentication and authorisation: bearer tokens, roles, webhook signatures.
+
+The development token issuer is not here: it is ``roundtable_dev.local.dev_issuer``, in no image.
+"""
 
 from roundtable_shared.auth.dependencies import (
     CurrentPrincipal,
@@ -10,7 +13,6 @@ from roundtable_shared.auth.dependencies import (
     require_role,
     token_verifier,
 )
-from roundtable_shared.auth.dev_issuer import DevIssuer, jwk_thumbprint, token_command
 from roundtable_shared.auth.tokens import (
     ALLOWED_ALGORITHMS,
     Principal,
@@ -34,7 +36,6 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "CurrentPrincipal",
-    "DevIssuer",
     "DirectoryAdmin",
     "Principal",
     "ProgramAdmin",
@@ -44,11 +45,9 @@ __all__ = [
     "bearer_token",
     "claim_at",
     "current_principal",
-    "jwk_thumbprint",
     "parse_roles",
     "require_role",
     "sign",
-    "token_command",
     "token_verifier",
     "verified_webhook_body",
     "verify_signature",

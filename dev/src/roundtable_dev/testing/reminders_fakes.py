@@ -131,8 +131,8 @@ def make_schedule() -> Schedule:
         nudges.append(clock())
 
     service = ScheduleService(
-        reminders,  # the fake has the methods the service calls
-        copies,
+        reminders,  # type: ignore[arg-type]  # the fake has the methods the service calls
+        copies,  # type: ignore[arg-type]
         stale_after=STALE_AFTER,
         clock=clock,
         nudge=nudge,

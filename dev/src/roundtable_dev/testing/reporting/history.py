@@ -323,7 +323,7 @@ def reversed_with_repeats(events: Iterable[Envelope], seed: int = 7) -> list[tup
     created, steps completed before they were committed), then every event again in random order,
     under the same Nats-Msg-Id (the server drops it) or another one (the consumer must)."""
     events = list(events)
-    rng = random.Random(seed)  # noqa: S311 - a reproducible shuffle, not a secret
+    rng = random.Random(seed)
     again = [(e, e.id if n % 2 else f"{e.id}-again") for n, e in enumerate(events)]
     rng.shuffle(again)
     return [(e, e.id) for e in reversed(events)] + again

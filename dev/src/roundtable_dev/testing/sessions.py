@@ -1,6 +1,7 @@
 """Test support: a running sessions service, a clock the test controls, enrollment's events.
 
-A uniquely named module (not conftest) so test files can import it under --import-mode=importlib.
+A module of the dev package (not a conftest) so the sessions tests and the cross-service probes
+import it; the sessions tests' conftest re-exports its fixtures.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import running_app
+from roundtable_dev.testing.sealed import opened
 from roundtable_shared.events.catalogue.enrollment import GroupFormed, GroupMember
 from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.mongo import Database
-from roundtable_shared.testing.http import running_app
-from roundtable_shared.testing.sealed import opened
 from sessions.app import build_app
 from sessions.settings import SessionsSettings
 
@@ -86,7 +87,7 @@ class World:
         async def stored() -> dict[str, Any] | None:
             return await self.db["groups"].find_one({"_id": group_id, "version": version})
 
-        found = await eventually(stored, timeout=30)
+        found: dict[str, Any] = await eventually(stored, timeout=30)
         if not found:
             js = self.nats.jetstream()
             info = await js.stream_info(stream_name("enrollment", self.namespace))
@@ -147,7 +148,7 @@ class World:
             found = await self.events(event_type)
             return found if len(found) >= count else None
 
-        found = await eventually(enough)
+        found: list[dict[str, Any]] = await eventually(enough)
         if not found:
             print("DEBUG events", [e["type"] for e in await self.events()])
             print(
@@ -199,7 +200,7 @@ class World:
         return session
 
 
-HOT_SEAT = {
+HOT_SEAT: dict[str, Any] = {
     "employee_id": "e-2",
     "challenge": "SECRET-CHALLENGE: my peer escalates around me",
     "desired_results": "SECRET-RESULTS",

@@ -15,7 +15,7 @@ def _data_dir() -> Path:
 
 
 def _up(args: Sequence[str]) -> int:
-    from roundtable_shared.local.supervisor import SERVICES, SystemConfig, up
+    from roundtable_dev.local.supervisor import SERVICES, SystemConfig, up
 
     parser = argparse.ArgumentParser(
         prog="roundtable up", description="Run the whole system locally."
@@ -55,7 +55,7 @@ def _up(args: Sequence[str]) -> int:
 def _issuer(args: Sequence[str]) -> int:
     import uvicorn
 
-    from roundtable_shared.auth.dev_issuer import DevIssuer
+    from roundtable_dev.local.dev_issuer import DevIssuer
 
     parser = argparse.ArgumentParser(prog="roundtable issuer", description="Serve the dev JWKS.")
     parser.add_argument("--data-dir", type=Path, default=_data_dir())
@@ -72,7 +72,7 @@ def _issuer(args: Sequence[str]) -> int:
 
 
 def _token(args: Sequence[str]) -> int:
-    from roundtable_shared.auth.dev_issuer import token_command
+    from roundtable_dev.local.dev_issuer import token_command
 
     return token_command(list(args))
 
@@ -84,7 +84,7 @@ def _asyncapi(args: Sequence[str]) -> int:
 
 
 def _nats_config(args: Sequence[str]) -> int:
-    from roundtable_shared.local.nats_auth import deployed_server_config
+    from roundtable_dev.local.nats_auth import deployed_server_config
 
     parser = argparse.ArgumentParser(
         prog="roundtable nats-config",
@@ -97,7 +97,7 @@ def _nats_config(args: Sequence[str]) -> int:
 
 
 def _nats_env(args: Sequence[str]) -> int:
-    from roundtable_shared.local.nats_auth import NatsCredentials, password_variable
+    from roundtable_dev.local.nats_auth import NatsCredentials, password_variable
 
     parser = argparse.ArgumentParser(
         prog="roundtable nats-env",

@@ -15,13 +15,13 @@ from nats.aio.client import Client as NatsClient
 
 from reminders.app import build_app
 from reminders.settings import RemindersSettings
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import running_app
 from roundtable_shared.events.catalogue.enrollment import EmployeeUpserted, EmploymentStatus
 from roundtable_shared.events.catalogue.sessions import SessionScheduled
 from roundtable_shared.events.envelope import Envelope, EventData, new_envelope, service_of
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.mongo import Database
-from roundtable_shared.testing.http import running_app
 
 T = TypeVar("T")
 

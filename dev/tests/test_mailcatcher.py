@@ -10,7 +10,7 @@ from pathlib import Path
 import aiosmtplib
 import httpx
 
-from roundtable_shared.local.servers import free_port, wait_for_port
+from roundtable_dev.local.servers import free_port, wait_for_port
 
 
 async def test_the_mail_catcher_keeps_messages_and_lists_them_in_a_browser(tmp_path: Path) -> None:
@@ -19,7 +19,7 @@ async def test_the_mail_catcher_keeps_messages_and_lists_them_in_a_browser(tmp_p
         [
             sys.executable,
             "-m",
-            "reminders.mailcatcher",
+            "roundtable_dev.local.mailcatcher",
             "--smtp-port",
             str(smtp_port),
             "--http-port",

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.messaging.streams import PRODUCERS, durable_name, stream_name
 

@@ -14,12 +14,12 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.http import listening_socket, serve_in_thread
+from roundtable_dev.testing.servers import ServerUrls, test_servers
 from roundtable_shared.messaging.permissions import ACCESS, ADMIN_USER
 from roundtable_shared.settings import ServiceSettings
 from roundtable_shared.storage.mongo import Database, connect
-from roundtable_shared.testing.http import listening_socket, serve_in_thread
-from roundtable_shared.testing.servers import ServerUrls, test_servers
 
 S = TypeVar("S", bound=ServiceSettings)
 

@@ -18,10 +18,10 @@ from types import FrameType
 
 import httpx
 
-from roundtable_shared.local.nats_auth import CREDENTIALS_FILE
-from roundtable_shared.local.servers import LocalServers, ManagedProcess, spawn, wait_for_port
+from roundtable_dev.local.nats_auth import CREDENTIALS_FILE
+from roundtable_dev.local.servers import LocalServers, ManagedProcess, spawn, wait_for_port
 
-# The services, by module name (this library never imports them) and default HTTP port.
+# The services, by module name (each runs as its own process) and default HTTP port.
 SERVICES: tuple[tuple[str, int], ...] = (
     ("enrollment", 8001),
     ("sessions", 8002),
@@ -97,7 +97,7 @@ class RunningSystem:
         argv = [
             sys.executable,
             "-m",
-            "roundtable_shared.cli",
+            "roundtable_dev.cli",
             "issuer",
             "--port",
             str(self.config.issuer_port),
@@ -109,14 +109,14 @@ class RunningSystem:
         wait_for_port(self.config.issuer_port, 30, self.processes["dev-issuer"].process)
 
     def _start_mail_catcher(self) -> None:
-        # The reminders service's local mail catcher, by module name (this library never imports
-        # a service): SMTP for the reminders it sends, a web page to read them.
+        # The local mail catcher, in a process of its own: SMTP for the reminders the reminders
+        # service sends, a web page to read them.
         if "reminders" not in self.config.service_ports:
             return
         argv = [
             sys.executable,
             "-m",
-            "reminders.mailcatcher",
+            "roundtable_dev.local.mailcatcher",
             "--smtp-port",
             str(self.config.smtp_port),
             "--http-port",

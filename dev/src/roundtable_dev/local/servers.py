@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from roundtable_shared.local import ferretdb_fixes
-from roundtable_shared.local.nats_auth import NatsCredentials
+from roundtable_dev.local import ferretdb_fixes
+from roundtable_dev.local.nats_auth import NatsCredentials
 from roundtable_shared.messaging.permissions import ADMIN_USER
 
 FERRETDB_MODULE_ROOT = "github.com/FerretDB/FerretDB"

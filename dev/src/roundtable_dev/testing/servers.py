@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from roundtable_shared.local.nats_auth import NatsCredentials
-from roundtable_shared.local.servers import LocalServers
+from roundtable_dev.local.nats_auth import NatsCredentials
+from roundtable_dev.local.servers import LocalServers
 from roundtable_shared.messaging.permissions import ADMIN_USER
 
 

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 from nats.aio.client import Client as NatsClient
 
+from roundtable_dev.testing.sealed import opened
 from roundtable_shared.auth import sign
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.messaging.streams import stream_name
-from roundtable_shared.testing.sealed import opened
 
 HR_SECRET = "test-hr-secret"
 

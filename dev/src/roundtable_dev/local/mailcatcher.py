@@ -1,4 +1,4 @@
-"""``python -m reminders.mailcatcher``: the local mail catcher of ``make run``.
+"""``python -m roundtable_dev.local.mailcatcher``: the local mail catcher of ``make run``.
 
 An SMTP server (aiosmtpd) that keeps every message it receives as an ``.eml`` file under
 ``--data-dir``, and a small web page listing them (newest first) with each message's text, so a

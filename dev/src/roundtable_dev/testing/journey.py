@@ -19,14 +19,14 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from roundtable_shared.auth.webhooks import sign
-from roundtable_shared.local.servers import free_port
-from roundtable_shared.local.supervisor import (
+from roundtable_dev.local.servers import free_port
+from roundtable_dev.local.supervisor import (
     SERVICES,
     RunningSystem,
     SystemConfig,
     dev_webhook_secret,
 )
+from roundtable_shared.auth.webhooks import sign
 
 T = TypeVar("T")
 
@@ -67,12 +67,13 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: fl
     last: Any = None
     while True:
         try:
-            last = probe()
+            answer = probe()
         except (httpx.HTTPError, AssertionError, KeyError, ValueError) as exc:
             last = exc
         else:
-            if last:
-                return last
+            if answer:
+                return answer
+            last = answer
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
         time.sleep(every)
