@@ -149,15 +149,18 @@ def _compiled(source: str) -> Template:
     return _ENV.from_string(source)
 
 
-def _problems(field: str, source: str, limit: int, kind: Kind) -> list[WordingError]:
+@functools.lru_cache(maxsize=1024)
+def _problems(field: str, source: str, limit: int, kind: Kind) -> tuple[WordingError, ...]:
+    """Cached: delivery checks a program's wording at every message, and parsing and walking a
+    template costs more than rendering it."""
     if len(source) > limit:
-        return [WordingError(field, f"is longer than {limit} characters")]
-    if field == "subject" and not source.strip():
-        return [WordingError(field, "is empty")]
+        return (WordingError(field, f"is longer than {limit} characters"),)
+    if not source.strip():
+        return (WordingError(field, "is empty"),)
     try:
         tree = _ENV.parse(source)
     except TemplateSyntaxError as exc:
-        return [WordingError(field, f"template syntax error on line {exc.lineno}: {exc.message}")]
+        return (WordingError(field, f"template syntax error on line {exc.lineno}: {exc.message}"),)
     errors = [WordingError(field, reason) for reason in _construct_problems(tree)]
     allowed = names_of(kind)
     unknown = sorted({n.name for n in tree.find_all(nodes.Name)} - allowed)
@@ -174,7 +177,7 @@ def _problems(field: str, source: str, limit: int, kind: Kind) -> list[WordingEr
             _compiled(source)
         except TemplateError as exc:  # e.g. a filter given the wrong arguments
             errors.append(WordingError(field, f"template error: {exc}"))
-    return errors
+    return tuple(errors)
 
 
 def _construct_problems(tree: nodes.Template) -> list[str]:

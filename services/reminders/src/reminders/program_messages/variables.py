@@ -107,19 +107,21 @@ def values(
     names: Mapping[str, str],
     when: Callable[[str | None], str],
 ) -> dict[str, str | int]:
-    """A reminder's variables, from what its plan stored (its context) and who it names."""
-    everything: dict[str, str | int] = {
-        PARTICIPANT_NAME.name: participant_name or "",
-        PROGRAM_NAME.name: program_name or "your peer program",
-        SESSION_TITLE.name: str(context.get("title") or "your session"),
-        SESSION_TIME.name: when(context.get("starts_at")),
-        MINUTES_BEFORE.name: int(context.get("minutes_before") or 0),
-        ACTION_TITLE.name: str(context.get("title") or ""),
-        DUE_TIME.name: when(context.get("due_at")),
-        OWNER_NAME.name: names.get(str(context.get("owner_id", "")), "your peer"),
-        GROUP_NAME.name: str(context.get("group_name") or "your group"),
-        PEER_NAMES.name: ", ".join(names.get(p, "a peer") for p in context.get("peer_ids", [])),
-        CADENCE_DAYS.name: int(context.get("cadence_days") or 0),
+    """A reminder's variables, from what its plan stored (its context) and who it names. Only
+    the kind's own are worked out (a time zone conversion is not free at hundreds a second)."""
+    everything: dict[str, Callable[[], str | int]] = {
+        PARTICIPANT_NAME.name: lambda: participant_name or "",
+        PROGRAM_NAME.name: lambda: program_name or "your peer program",
+        SESSION_TITLE.name: lambda: str(context.get("title") or "your session"),
+        SESSION_TIME.name: lambda: when(context.get("starts_at")),
+        MINUTES_BEFORE.name: lambda: int(context.get("minutes_before") or 0),
+        ACTION_TITLE.name: lambda: str(context.get("title") or ""),
+        DUE_TIME.name: lambda: when(context.get("due_at")),
+        OWNER_NAME.name: lambda: names.get(str(context.get("owner_id", "")), "your peer"),
+        GROUP_NAME.name: lambda: str(context.get("group_name") or "your group"),
+        PEER_NAMES.name: lambda: ", ".join(
+            names.get(p, "a peer") for p in context.get("peer_ids", [])
+        ),
+        CADENCE_DAYS.name: lambda: int(context.get("cadence_days") or 0),
     }
-    allowed = names_of(kind)
-    return {name: value for name, value in everything.items() if name in allowed}
+    return {variable.name: everything[variable.name]() for variable in VARIABLES[kind]}
