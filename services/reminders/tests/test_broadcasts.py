@@ -228,6 +228,19 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
         # A broadcast is no reminder: no reminder.sent for it (sponsors count reminders).
         assert await w.events("roundtable.reminders.reminder.sent") == []
 
+        # Once the program closed, nobody in it is messaged: a 409, nothing planned.
+        await w.publish(
+            en.ProgramClosed(program_id="prg_1", closed_at=T0 + timedelta(days=1)),
+            subject="prg_1",
+            version=2,
+        )
+        await w.until(lambda: w.db["roster_programs"].find_one({"_id": "prg_1", "closed": True}))
+        r = await w.client.post(
+            BROADCASTS, json=message, headers={**admin, "Idempotency-Key": "after-close"}
+        )
+        assert r.status_code == 409 and r.headers["content-type"] == PROBLEM_JSON
+        assert len(await w.reminders(kind="broadcast")) == 6
+
 
 async def _drain(worker: DeliveryWorker) -> None:
     while await worker.run_once():

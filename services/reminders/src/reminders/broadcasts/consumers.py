@@ -20,6 +20,7 @@ def roster_handlers(roster: Roster) -> dict[str, EventHandler]:
         E + "participant.withdrawn": roster.participant,
         E + "participant.paused": roster.participant,
         E + "participant.resumed": roster.participant,
+        E + "program.closed": roster.program_closed,
         E + "group.formed": roster.group,
         E + "group.changed": roster.group,
         E + "group.dissolved": roster.group,

@@ -37,6 +37,7 @@ def _service(request: Request) -> BroadcastService:
         400: {"description": "No Idempotency-Key"},
         403: {"description": "Not a program admin"},
         404: {"description": "No program of that id is known here"},
+        409: {"description": "The program is closed"},
         422: {
             "description": "The wording uses what the sandbox does not allow, or the key was "
             "used with another request"

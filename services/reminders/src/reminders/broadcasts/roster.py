@@ -20,6 +20,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ParticipantPaused,
     ParticipantResumed,
     ParticipantWithdrawn,
+    ProgramClosed,
 )
 from roundtable_shared.events.catalogue.sessions import (
     SessionCancelled,
@@ -33,6 +34,8 @@ from roundtable_shared.storage.mongo import Collection, Database, Indexes, upser
 ROSTER_PARTICIPANTS = "roster_participants"
 ROSTER_GROUPS = "roster_groups"
 ROSTER_SESSIONS = "roster_sessions"
+ROSTER_PROGRAMS = "roster_programs"
+"""Programs that closed: no broadcast goes out in them."""
 
 ROSTER_INDEXES = [
     Indexes(ROSTER_PARTICIPANTS, [IndexModel([("program_id", ASCENDING)])]),
@@ -53,6 +56,7 @@ class Roster:
         self.participants: Collection = db[ROSTER_PARTICIPANTS]
         self.groups: Collection = db[ROSTER_GROUPS]
         self.sessions: Collection = db[ROSTER_SESSIONS]
+        self.programs: Collection = db[ROSTER_PROGRAMS]
 
     # --- event handlers (each repeatable, order-tolerant) ---------------------------------------
 
@@ -102,10 +106,18 @@ class Roster:
             }
         await upsert_if_newer(self.sessions, data.session_id, envelope.aggregateversion, fields)
 
+    async def program_closed(self, envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ProgramClosed)
+        # Closing is final: setting it again (a redelivery) changes nothing.
+        await self.programs.update_one(
+            {"_id": data.program_id}, {"$set": {"closed": True}}, upsert=True
+        )
+
     # --- reading -------------------------------------------------------------------------------
 
-    async def knows_program(self, program_id: str) -> bool:
-        return await self.participants.find_one({"program_id": program_id}) is not None
+    async def is_closed(self, program_id: str) -> bool:
+        doc = await self.programs.find_one({"_id": program_id})
+        return bool(doc and doc.get("closed"))
 
     async def of_program(self, program_id: str, now: datetime) -> ProgramRoster:
         """The program's participants as of ``now`` (whose month "this month" is)."""

@@ -21,7 +21,7 @@ from reminders.schedule.copies import SourceCopies
 from reminders.schedule.domain import NoticeKind
 from reminders.schedule.repository import ReminderRepository
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
-from roundtable_shared.http.problems import BadRequest, NotFound
+from roundtable_shared.http.problems import BadRequest, Conflict, NotFound
 from roundtable_shared.storage.mongo import BULK_STATEMENTS, Document, in_bulks
 
 Clock = Callable[[], datetime]
@@ -62,6 +62,8 @@ class BroadcastService:
         broadcast_id = new_resource_id(f"broadcast:{program_id}", by, idempotency_key)
         doc = await self.broadcasts.get(broadcast_id)
         created = doc is None
+        if doc is None and await self.roster.is_closed(program_id):
+            raise Conflict(f"program {program_id} is closed: its participants are not messaged")
         if doc is None:
             doc = await self.broadcasts.create(await self._new(broadcast_id, program_id, body, by))
         ensure_same_request(doc.get("fingerprint"), payload)

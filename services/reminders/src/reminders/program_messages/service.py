@@ -20,6 +20,7 @@ from reminders.program_messages.schemas import (
 )
 from reminders.schedule.copies import SourceCopies
 from reminders.schedule.domain import Kind
+from roundtable_shared.events.catalogue.reminders import ReminderKind
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.problems import NotFound, Unprocessable
 
@@ -61,13 +62,13 @@ class ProgramMessagesService:
             raise NotFound(f"no program {program_id}")
         return str(copy.get("name") or "")
 
-    async def read(self, program_id: str, kind: Kind) -> ProgramMessageOut:
+    async def read(self, program_id: str, kind: ReminderKind) -> ProgramMessageOut:
         await self.program_name(program_id)
         wording, version = await self.messages.get(program_id, str(kind))
         return _out(program_id, kind, wording, version)
 
     async def replace(
-        self, program_id: str, kind: Kind, expected_version: int, body: WordingIn, by: str
+        self, program_id: str, kind: ReminderKind, expected_version: int, body: WordingIn, by: str
     ) -> ProgramMessageOut:
         await self.program_name(program_id)
         wording = checked(kind, body.subject, body.body)
@@ -75,7 +76,7 @@ class ProgramMessagesService:
         return _out(program_id, kind, wording, expected_version + 1)
 
     async def reset(
-        self, program_id: str, kind: Kind, expected_version: int, by: str
+        self, program_id: str, kind: ReminderKind, expected_version: int, by: str
     ) -> ProgramMessageOut:
         await self.program_name(program_id)
         await self._save(program_id, kind, expected_version, None, by)
@@ -91,7 +92,7 @@ class ProgramMessagesService:
             _, current = await self.messages.get(program_id, str(kind))
             raise stale_write(current)
 
-    async def preview(self, program_id: str, kind: Kind, body: PreviewIn) -> PreviewOut:
+    async def preview(self, program_id: str, kind: ReminderKind, body: PreviewIn) -> PreviewOut:
         """The message as a made-up participant would get it (nobody's data is in it)."""
         name = await self.program_name(program_id)
         if body.subject is not None or body.body is not None:
@@ -100,7 +101,7 @@ class ProgramMessagesService:
             wording = checked(kind, body.subject, body.body)
         else:
             stored, _ = await self.messages.get(program_id, str(kind))
-            wording = stored or DEFAULTS[kind]  # type: ignore[index]
+            wording = stored or DEFAULTS[kind]
         return preview(kind, program_id, name, wording, self.frontend_url)
 
 
@@ -157,8 +158,10 @@ def preview(
     )
 
 
-def _out(program_id: str, kind: Kind, wording: Wording | None, version: int) -> ProgramMessageOut:
-    shown = wording or DEFAULTS[kind]  # type: ignore[index]
+def _out(
+    program_id: str, kind: ReminderKind, wording: Wording | None, version: int
+) -> ProgramMessageOut:
+    shown = wording or DEFAULTS[kind]
     return ProgramMessageOut(
         program_id=program_id,
         kind=str(kind),
