@@ -94,6 +94,10 @@ async def test_an_edited_message_is_delivered_reset_brings_the_default_back_and_
         assert r.headers["ETag"] == '"1"' and r.json()["customised"] is True
         r = await w.client.put(WELCOME, json=wording, headers={**admin, "If-Match": '"0"'})
         assert r.status_code == 412 and r.headers["content-type"] == PROBLEM_JSON
+        r = await w.client.get("/v1/programs/prg_1/messages", headers=admin)
+        listed = {m["kind"]: (m["customised"], m["version"]) for m in r.json()}
+        assert len(listed) == 11 and listed["welcome"] == (True, 1)
+        assert listed["session_upcoming"] == (False, 0)
 
         # The preview: a made-up participant, never a real one.
         r = await w.client.post(WELCOME + "/preview", json={}, headers=admin)
@@ -162,6 +166,7 @@ async def test_only_program_admins_and_bad_input_or_injection_gets_a_problem_nev
         wording = {"subject": "Hi", "body": "Hello {{ participant_name }}"}
         edit = {**admin, "If-Match": '"0"'}
         calls = [
+            ("GET", "/v1/programs/prg_1/messages", None),
             ("GET", WELCOME, None),
             ("PUT", WELCOME, wording),
             ("DELETE", WELCOME, None),

@@ -36,6 +36,18 @@ def _service(request: Request) -> ProgramMessagesService:
 
 
 @router.get(
+    "",
+    summary="Every kind's current wording in this program",
+    response_model=list[ProgramMessageOut],
+    responses={403: _ERRORS[403], 404: _ERRORS[404]},
+)
+async def read_messages(
+    request: Request, _: ProgramAdmin, program_id: ProgramId
+) -> list[ProgramMessageOut]:
+    return await _service(request).read_all(program_id)
+
+
+@router.get(
     "/{kind}",
     summary="A kind's current wording (the program's own, or the default) and its variables",
     response_model=ProgramMessageOut,

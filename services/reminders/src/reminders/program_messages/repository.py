@@ -44,6 +44,14 @@ class ProgramMessageRepository:
                     found[str(doc["_id"])] = wording
         return found
 
+    async def get_versions(self, ids: Iterable[str]) -> dict[str, tuple[Wording | None, int]]:
+        """Each stored id's wording (None: reset to the default) and version."""
+        found: dict[str, tuple[Wording | None, int]] = {}
+        for part in in_bulks(sorted(set(ids)), IDS_PER_READ):
+            async for doc in self.collection.find({"_id": {"$in": part}}):
+                found[str(doc["_id"])] = (_wording(doc), int(doc["version"]))
+        return found
+
     async def save(
         self,
         program_id: str,

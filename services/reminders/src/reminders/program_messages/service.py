@@ -62,6 +62,18 @@ class ProgramMessagesService:
             raise NotFound(f"no program {program_id}")
         return str(copy.get("name") or "")
 
+    async def read_all(self, program_id: str) -> list[ProgramMessageOut]:
+        """Every editable kind's current wording, in one read."""
+        await self.program_name(program_id)
+        kinds = list(DEFAULTS)
+        stored = await self.messages.get_versions(
+            [wording_id(program_id, str(kind)) for kind in kinds]
+        )
+        return [
+            _out(program_id, kind, *stored.get(wording_id(program_id, str(kind)), (None, 0)))
+            for kind in kinds
+        ]
+
     async def read(self, program_id: str, kind: ReminderKind) -> ProgramMessageOut:
         await self.program_name(program_id)
         wording, version = await self.messages.get(program_id, str(kind))
