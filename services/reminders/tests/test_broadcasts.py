@@ -1,7 +1,7 @@
 """A program admin's broadcast, against real NATS, FerretDB and SMTP, on a test clock: it reaches
 each active participant of the chosen status once, in a real email with their name, after their
 quiet hours; a retried request sends nothing again; paused, withdrawn and unenrolled people get
-nothing."""
+nothing; a participant who takes a daily digest gets it in her digest."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
         w.app.state.broadcasts.clock = clock  # the request's "now" (and "this month")
         admin = w.token("emp_admin", "program_admin")
         await program(w, "prg_1")
-        for employee_id in ("emp_a", "emp_g", "emp_p", "emp_w", "emp_outsider"):
+        for employee_id in ("emp_a", "emp_d", "emp_g", "emp_p", "emp_w", "emp_outsider"):
             await w.employee(employee_id)
         await w.employee("emp_q", time_zone="Asia/Tokyo")
         r = await w.client.put(
@@ -101,13 +101,20 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
             headers={**w.token("emp_q"), "If-Match": '"0"'},
         )
         assert r.status_code == 200, r.text
+        r = await w.client.put(
+            "/v1/me/preferences",
+            json={"daily_digest": {"at": "08:00"}},  # in Berlin
+            headers={**w.token("emp_d"), "If-Match": '"0"'},
+        )
+        assert r.status_code == 200, r.text
         await participant(w, "emp_a")
+        await participant(w, "emp_d")
         await participant(w, "emp_q")
         await participant(w, "emp_g")
         await participant(w, "emp_p", en.ParticipantPaused)
         await participant(w, "emp_w", en.ParticipantWithdrawn)
-        # emp_g and emp_a are a pair; emp_g meets in March, emp_a only in April, and emp_q's
-        # March session was cancelled.
+        # emp_g and emp_a are a pair; emp_g and emp_d meet in March, emp_a only in April, and
+        # emp_q's March session was cancelled.
         await w.publish(
             en.GroupFormed(
                 group_id="grp_1",
@@ -121,7 +128,7 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
             ),
             subject="grp_1",
         )
-        await session(w, "ses_march", ["emp_g"], datetime(2026, 3, 20, 9, tzinfo=UTC))
+        await session(w, "ses_march", ["emp_g", "emp_d"], datetime(2026, 3, 20, 9, tzinfo=UTC))
         await session(w, "ses_april", ["emp_a"], datetime(2026, 4, 2, 9, tzinfo=UTC))
         await session(w, "ses_cancelled", ["emp_q"], datetime(2026, 3, 12, 9, tzinfo=UTC))
         await w.publish(
@@ -146,14 +153,14 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
         r = await w.client.post(BROADCASTS, json=message, headers=key)
         assert r.status_code == 201, r.text
         sent = r.json()
-        assert sent["audience"] == "everyone" and sent["recipients"] == 3
-        # Only someone in none of the program's groups.
+        assert sent["audience"] == "everyone" and sent["recipients"] == 4
+        # Only those in none of the program's groups.
         unmatched = {**message, "audience": "unmatched"}
         r = await w.client.post(
             BROADCASTS, json=unmatched, headers={**admin, "Idempotency-Key": "unmatched-1"}
         )
-        assert r.status_code == 201 and r.json()["recipients"] == 1
-        # Nobody with a session this month: emp_a (April) and emp_q (cancelled), not emp_g.
+        assert r.status_code == 201 and r.json()["recipients"] == 2
+        # Nobody with a session this month: emp_a (April), emp_q (cancelled); not emp_g, emp_d.
         no_session = {**message, "audience": "no_session_this_month"}
         r = await w.client.post(
             BROADCASTS, json=no_session, headers={**admin, "Idempotency-Key": "no-session-1"}
@@ -168,9 +175,9 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
         for broadcast_id, employee_id in planned:
             by_broadcast.setdefault(broadcast_id, set()).add(employee_id)
         assert sorted(map(sorted, by_broadcast.values())) == [
-            ["emp_a", "emp_g", "emp_q"],
+            ["emp_a", "emp_d", "emp_g", "emp_q"],
             ["emp_a", "emp_q"],
-            ["emp_q"],
+            ["emp_d", "emp_q"],
         ]
 
         # The retry of the first: the same broadcast, 200, nothing planned again.
@@ -178,7 +185,7 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
         assert r.status_code == 200 and r.json()["broadcast_id"] == sent["broadcast_id"]
         r = await w.client.post(BROADCASTS, json={**message, "body": "Other"}, headers=key)
         assert r.status_code == 422 and r.headers["content-type"] == PROBLEM_JSON
-        assert len(await w.reminders(kind="broadcast")) == 6
+        assert len(await w.reminders(kind="broadcast")) == 8
         r = await w.client.get(f"{BROADCASTS}/{sent['broadcast_id']}", headers=admin)
         assert r.status_code == 200 and r.json() == sent
 
@@ -192,7 +199,8 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
         try:
             clock.at = T0 + timedelta(seconds=1)
             await _drain(worker)
-            # emp_a: the first and the third; emp_g: the first; emp_q: nothing yet (quiet hours).
+            # emp_a: the first and the third; emp_g: the first; emp_q: nothing yet (quiet hours);
+            # emp_d: nothing yet (her digest).
             assert Counter(m["To"] for m in smtp.messages) == {
                 "emp_a@example.com": 2,
                 "emp_g@example.com": 1,
@@ -216,15 +224,24 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
             assert r.status_code == 200
             clock.at = QUIET_END + timedelta(minutes=5)
             await _drain(worker)
+            # emp_d takes a daily digest: both of hers arrive in it, at 08:00 in Berlin.
+            assert not smtp.to("emp_d@example.com")
+            clock.at = datetime(2026, 3, 11, 7, 0, 1, tzinfo=UTC)
+            await _drain(worker)
+            digest = smtp.to("emp_d@example.com")
+            assert [m["Subject"] for m in digest] == ["Your Roundtable digest: 2 reminders"]
+            lines = text_of(digest[0])
+            assert lines.count("Program prg_1: mid-program check-in: Hello Person emp_d,") == 2
         finally:
             await worker.close()
         assert Counter(m["To"] for m in smtp.messages) == {
             "emp_a@example.com": 2,
+            "emp_d@example.com": 1,
             "emp_g@example.com": 1,
             "emp_q@example.com": 3,
         }
         statuses = Counter(d["status"] for d in await w.reminders(kind="broadcast"))
-        assert statuses == {"sent": 6}
+        assert statuses == {"sent": 8}
         # A broadcast is no reminder: no reminder.sent for it (sponsors count reminders).
         assert await w.events("roundtable.reminders.reminder.sent") == []
 
@@ -239,7 +256,7 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
             BROADCASTS, json=message, headers={**admin, "Idempotency-Key": "after-close"}
         )
         assert r.status_code == 409 and r.headers["content-type"] == PROBLEM_JSON
-        assert len(await w.reminders(kind="broadcast")) == 6
+        assert len(await w.reminders(kind="broadcast")) == 8
 
 
 async def _drain(worker: DeliveryWorker) -> None:
@@ -255,5 +272,5 @@ async def _roster_complete(w: World) -> bool:
     cancelled = await w.db["roster_sessions"].find_one({"_id": "ses_cancelled", "version": 2})
     group = await w.db["roster_groups"].find_one({"_id": "grp_1"})
     return bool(
-        participants == 5 and withdrawn and paused and sessions == 3 and cancelled and group
+        participants == 6 and withdrawn and paused and sessions == 3 and cancelled and group
     )
