@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
+from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 
 from reminders.app import build_app
@@ -40,6 +41,8 @@ class World:
     issuer: DevIssuer
     client: httpx.AsyncClient
     db: Database
+    app: FastAPI | None = None
+    """The app under test, for a test that injects a clock into one of its services."""
 
     async def publish(
         self, data: EventData, *, subject: str, version: int = 1, event_id: str | None = None
@@ -166,4 +169,5 @@ async def reminders_world(
             issuer=dev_issuer,
             client=client,
             db=app.state.runtime.db,
+            app=app,
         )

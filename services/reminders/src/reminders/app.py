@@ -16,6 +16,7 @@ from reminders.people.service import ErasureService
 from reminders.preferences.endpoints import router as preferences_router
 from reminders.preferences.repository import PreferencesRepository
 from reminders.preferences.service import PreferencesService
+from reminders.program_messages import wiring as owner_kit
 from reminders.schedule.claims import OUTCOME_EVENTS
 from reminders.schedule.consumers import consumers
 from reminders.schedule.copies import SourceCopies
@@ -35,7 +36,7 @@ def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, Delivery
         log.warning("webhook_loopback_for_tests is on: chat webhooks may go to loopback (tests)")
     runtime = ServiceRuntime(
         settings,
-        indexes=[*REMINDER_INDEXES, RECIPIENT_INDEXES],
+        indexes=[*REMINDER_INDEXES, RECIPIENT_INDEXES, *owner_kit.OWNER_INDEXES],
         outbox_collections=[REMINDERS],
         event_batch_collections=[OUTCOME_EVENTS],
     )
@@ -65,7 +66,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     erasure = ErasureService(worker.recipients, reminders, copies, worker.preferences)
     people = PeopleHandlers(worker.recipients, reminders, erasure)
-    for consumer in consumers(schedule, people):
+    for consumer in owner_kit.owner_consumers(runtime, consumers(schedule, people)):
         runtime.add_consumer(consumer)
     app = create_app(
         runtime,
@@ -75,7 +76,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             "time zones. Reminders are planned from enrollment and sessions events; each person "
             "chooses channels per kind, quiet hours in their own time zone and a snooze."
         ),
-        routers=[preferences_router, admin_router],
+        routers=[preferences_router, admin_router, *owner_kit.OWNER_ROUTERS],
     )
     app.state.reminders = reminders
     app.state.copies = copies
@@ -85,6 +86,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         webhook_rules=settings.webhook_rules,
     )
     app.state.wake_worker = worker.wake
+    owner_kit.install(app, runtime, settings, reminders, worker.wake)
     app.state.worker = worker
     if settings.worker_enabled:
 

@@ -1,5 +1,6 @@
-"""Every message this service plans, but the digest envelope, is a catalogue ReminderKind, so
-reporting counts what people receive; each names the thing it is about."""
+"""Every message this service plans, but the digest envelope and a program admin's broadcast, is a
+catalogue ReminderKind, so reporting counts the reminders people receive; each names the thing it
+is about."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def test_welcome_back_and_partner_thanks_are_reminder_kinds_the_digest_is_not() 
     assert kind_of("welcome_back") is ReminderKind.WELCOME_BACK
     assert kind_of("partner_thanks") is ReminderKind.PARTNER_THANKS
     assert kind_of("digest") is NoticeKind.DIGEST
-    assert {str(k) for k in NoticeKind} == {"digest"}
+    assert kind_of("broadcast") is NoticeKind.BROADCAST
+    assert {str(k) for k in NoticeKind} == {"digest", "broadcast"}
 
 
 def test_a_partner_thanks_event_names_its_action_step() -> None:

@@ -61,7 +61,8 @@ def _path(identifier: str | None) -> str:
     return quote(identifier or "", safe="")
 
 
-def _when(iso: str | None, tz_name: str | None) -> str:
+def local_time(iso: str | None, tz_name: str | None) -> str:
+    """An instant as messages show it: in the recipient's zone, with the zone's abbreviation."""
     if not iso:
         return "the planned time"
     local = datetime.fromisoformat(iso).astimezone(zone(tz_name))
@@ -93,7 +94,7 @@ def compose(
         "session": _path(session_id),
         "action": _path(action_id),
         "group": _path(group_id),
-        "when": lambda iso: _when(iso, recipient_zone),
+        "when": lambda iso: local_time(iso, recipient_zone),
     }
     blocks = template.new_context(variables)
 

@@ -33,6 +33,12 @@ from reminders.preferences.domain import (
     zone,
 )
 from reminders.preferences.repository import PreferencesRepository
+from reminders.program_messages.delivery import (
+    NO_WORDING,
+    BatchWording,
+    DefaultWording,
+    WordingSource,
+)
 from reminders.schedule.claims import OUTCOME_EVENTS, ClaimOutcome, ClaimRepository
 from reminders.schedule.domain import NoticeKind, Status, daily_digest, kind_of
 from reminders.schedule.reminder import Raised, Reminder, RetryPolicy, Transition
@@ -63,6 +69,8 @@ class Audience:
     recipients: dict[str, Recipient]
     names: dict[str, str]
     preferences: dict[str, Preferences]
+    wording: BatchWording = NO_WORDING
+    """The programs' own wording of the batch's messages (``reminders.program_messages``)."""
 
 
 class Dispatcher:
@@ -112,6 +120,7 @@ class DeliveryPass:
         events_written: Callable[[str, str], None],
         clock: Clock,
         stats: WorkerStats,
+        wording: WordingSource | None = None,
     ) -> None:
         self.settings = settings
         self.reminders = reminders
@@ -125,6 +134,7 @@ class DeliveryPass:
         self.events_written = events_written
         self.clock = clock
         self.stats = stats
+        self.wording = wording or DefaultWording()
         self._retry_policy = RetryPolicy(
             settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
         )
@@ -184,7 +194,12 @@ class DeliveryPass:
             context = doc.get("context") or {}
             named |= {*context.get("peer_ids", []), context.get("owner_id")} - {None}
         people = await self.recipients.get_many(recipient_ids | named)
-        return Audience(people, names_of(people), await self.preferences.get_many(recipient_ids))
+        return Audience(
+            people,
+            names_of(people),
+            await self.preferences.get_many(recipient_ids),
+            await self.wording.for_batch(docs),
+        )
 
     async def _finish(self, outcomes: list[ClaimOutcome]) -> None:
         """Record the outcomes of a pass (one bulk write per 50), and tell the relay where their
@@ -248,7 +263,9 @@ class DeliveryPass:
                     frontend_url=self.settings.frontend_url,
                 )
             else:
-                message = self._compose(doc, preferences, recipient, audience.names)
+                message = self._compose(
+                    doc, preferences, recipient, audience.names, audience.wording
+                )
             outcomes = await self.dispatcher.send_all(
                 doc, todo, recipient.email, preferences, message
             )
@@ -338,12 +355,19 @@ class DeliveryPass:
         context = doc.get("context") or {}
         ids = [*context.get("peer_ids", []), context.get("owner_id")]
         names = await self.recipients.names([i for i in ids if i])
-        return self._compose(doc, preferences, recipient, names)
+        return self._compose(
+            doc, preferences, recipient, names, await self.wording.for_batch([doc])
+        )
 
     def _compose(
-        self, doc: Document, preferences: Preferences, recipient: Recipient, names: dict[str, str]
+        self,
+        doc: Document,
+        preferences: Preferences,
+        recipient: Recipient,
+        names: dict[str, str],
+        wording: BatchWording,
     ) -> Message:
-        return compose(
+        message = compose(
             kind_of(doc["kind"]),
             doc.get("context") or {},
             recipient_name=recipient.display_name,
@@ -354,4 +378,12 @@ class DeliveryPass:
             session_id=doc.get("session_id"),
             action_id=doc.get("action_id"),
             group_id=doc.get("group_id"),
+        )
+        # The one hook of the program's own messages: its wording, where it set one.
+        return wording.apply(
+            message,
+            doc,
+            recipient_name=recipient.display_name,
+            recipient_zone=preferences.time_zone or recipient.time_zone,
+            names=names,
         )

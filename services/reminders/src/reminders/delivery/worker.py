@@ -31,6 +31,7 @@ from reminders.delivery.pass_runner import Clock, DeliveryPass, Dispatcher, Work
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.domain import ChannelName
 from reminders.preferences.repository import PreferencesRepository
+from reminders.program_messages.delivery import ProgramWording
 from reminders.schedule.claims import ClaimRepository
 from reminders.schedule.repository import ReminderRepository
 from reminders.settings import RemindersSettings
@@ -84,6 +85,7 @@ class DeliveryWorker:
             events_written=events_written,
             clock=clock,
             stats=self.stats,
+            wording=ProgramWording(reminders.collection.database),
         )
         self._wake = asyncio.Event()
 

@@ -59,6 +59,10 @@ class NoticeKind(StrEnum):
     the digest itself publishes nothing, so bundling changes how many emails a person gets but
     not how many reminders the program counts."""
 
+    BROADCAST = "broadcast"
+    """A program admin's message to a program's participants (``reminders.broadcasts``): one per
+    person, delivered with their preferences and quiet hours, counted by no sponsor figure."""
+
 
 Kind = ReminderKind | NoticeKind
 
