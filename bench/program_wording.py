@@ -32,7 +32,7 @@ from reminders.program_messages.delivery import BatchWording, ProgramWording
 from reminders.program_messages.repository import ProgramMessageRepository
 from reminders.schedule.copies import SourceCopies
 from reminders.schedule.domain import NoticeKind, kind_of
-from roundtable_shared.local.servers import LocalServers
+from roundtable_dev.local.servers import LocalServers
 from roundtable_shared.storage.mongo import Database, Document, connect
 
 KINDS = [*DEFAULTS, NoticeKind.BROADCAST]

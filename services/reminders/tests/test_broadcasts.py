@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import PROBLEM_JSON, World, reminders_world
-from test_program_messages import program, text_of
 
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
 from reminders.schedule.repository import ReminderRepository
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import PROBLEM_JSON, World, program, reminders_world, text_of
 from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue.sessions import (
     SessionCancelled,

@@ -5,63 +5,21 @@ nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from email.message import Message
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
-from reminders_world import PROBLEM_JSON, World, now, reminders_world
 
-from roundtable_shared.auth.dev_issuer import DevIssuer
-from roundtable_shared.events.catalogue import enrollment as en
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import (
+    PROBLEM_JSON,
+    enrol,
+    html_of,
+    program,
+    reminders_world,
+    text_of,
+)
 
 WELCOME = "/v1/programs/prg_1/messages/welcome"
-
-
-async def program(w: World, program_id: str) -> None:
-    await w.publish(
-        en.ProgramCreated(
-            program_id=program_id,
-            name=f"Program {program_id}",
-            status=en.ProgramStatus.OPEN,
-            format=en.ProgramFormat.PAIRS,
-            group_size_min=2,
-            group_size_max=2,
-            cadence=en.Cadence.BIWEEKLY,
-            session_duration_minutes=60,
-            time_zone="Europe/Berlin",
-            sponsor_ids=["emp_sponsor"],
-            reminders=en.ReminderSettings(
-                before_session_minutes=[60], before_action_due_hours=[24]
-            ),
-            created_at=now() - timedelta(days=1),
-        ),
-        subject=program_id,
-    )
-    await w.until(lambda: w.db["source_copies"].find_one({"_id": f"program:{program_id}"}))
-
-
-async def enrol(w: World, employee_id: str, program_id: str = "prg_1") -> None:
-    await w.publish(
-        en.ParticipantEnrolled(
-            participant_id=f"par_{program_id}_{employee_id}",
-            program_id=program_id,
-            employee_id=employee_id,
-            consent_to_reporting=False,
-            enrolled_at=now(),
-        ),
-        subject=f"par_{program_id}_{employee_id}",
-    )
-
-
-def text_of(message: Message) -> str:
-    part = message.get_payload()[0]  # type: ignore[index]
-    return str(part.get_payload(decode=True).decode())
-
-
-def html_of(message: Message) -> str:
-    part = message.get_payload()[1]  # type: ignore[index]
-    return str(part.get_payload(decode=True).decode())
 
 
 async def test_an_edited_message_is_delivered_reset_brings_the_default_back_and_preview(

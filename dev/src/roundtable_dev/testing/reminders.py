@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from typing import Any, TypeVar
 
 import httpx
@@ -18,6 +19,7 @@ from reminders.app import build_app
 from reminders.settings import RemindersSettings
 from roundtable_dev.local.dev_issuer import DevIssuer
 from roundtable_dev.testing.http import running_app
+from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue.enrollment import EmployeeUpserted, EmploymentStatus
 from roundtable_shared.events.catalogue.sessions import SessionScheduled
 from roundtable_shared.events.envelope import Envelope, EventData, new_envelope, service_of
@@ -171,3 +173,50 @@ async def reminders_world(
             db=app.state.runtime.db,
             app=app,
         )
+
+
+async def program(w: World, program_id: str) -> None:
+    """Tell reminders a program exists (a pairs program with default reminder timings)."""
+    await w.publish(
+        en.ProgramCreated(
+            program_id=program_id,
+            name=f"Program {program_id}",
+            status=en.ProgramStatus.OPEN,
+            format=en.ProgramFormat.PAIRS,
+            group_size_min=2,
+            group_size_max=2,
+            cadence=en.Cadence.BIWEEKLY,
+            session_duration_minutes=60,
+            time_zone="Europe/Berlin",
+            sponsor_ids=["emp_sponsor"],
+            reminders=en.ReminderSettings(
+                before_session_minutes=[60], before_action_due_hours=[24]
+            ),
+            created_at=now() - timedelta(days=1),
+        ),
+        subject=program_id,
+    )
+    await w.until(lambda: w.db["source_copies"].find_one({"_id": f"program:{program_id}"}))
+
+
+async def enrol(w: World, employee_id: str, program_id: str = "prg_1") -> None:
+    await w.publish(
+        en.ParticipantEnrolled(
+            participant_id=f"par_{program_id}_{employee_id}",
+            program_id=program_id,
+            employee_id=employee_id,
+            consent_to_reporting=False,
+            enrolled_at=now(),
+        ),
+        subject=f"par_{program_id}_{employee_id}",
+    )
+
+
+def text_of(message: Message) -> str:
+    parts: Any = message.get_payload()
+    return str(parts[0].get_payload(decode=True).decode())
+
+
+def html_of(message: Message) -> str:
+    parts: Any = message.get_payload()
+    return str(parts[1].get_payload(decode=True).decode())
