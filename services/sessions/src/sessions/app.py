@@ -11,12 +11,7 @@ from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 from sessions import action_steps, conversations, feedback, membership, scheduling
 from sessions.action_steps import endpoints as action_endpoints
-from sessions.action_steps.repository import (
-    ACTION_STEPS,
-    ActionStepRepository,
-    ListedActionStepStore,
-    MemberListing,
-)
+from sessions.action_steps.repository import ACTION_STEPS, ActionStepRepository
 from sessions.action_steps.service import ActionStepService
 from sessions.conversations import endpoints as conversation_endpoints
 from sessions.conversations.repository import (
@@ -34,13 +29,7 @@ from sessions.membership import consumers as membership_consumers
 from sessions.membership.repository import EmployeeRepository, GroupRepository
 from sessions.membership.service import MembershipService
 from sessions.scheduling import endpoints as scheduling_endpoints
-from sessions.scheduling.repository import (
-    SESSIONS,
-    CalendarFeedRepository,
-    ListedSessionStore,
-    ScheduleListing,
-    SessionRepository,
-)
+from sessions.scheduling.repository import SESSIONS, CalendarFeedRepository, SessionRepository
 from sessions.scheduling.service import SchedulingService
 from sessions.settings import SessionsSettings
 
@@ -73,11 +62,9 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
         ),
     )
     member_service = MembershipService(groups, EmployeeRepository(db))
-    listing = ScheduleListing(db)
-    session_store = ListedSessionStore(store(SESSIONS), listing)
+    session_store = store(SESSIONS)
     scheduling_service = SchedulingService(
         SessionRepository(db, session_store),
-        listing,
         CalendarFeedRepository(db),
         member_service,
         clock,
@@ -89,9 +76,7 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
         member_service,
         clock,
     )
-    member_listing = MemberListing(db)
-    step_store = ListedActionStepStore(store(ACTION_STEPS), member_listing)
-    step_repository = ActionStepRepository(db, step_store, member_listing)
+    step_repository = ActionStepRepository(db, store(ACTION_STEPS))
     action_service = ActionStepService(step_repository, member_service, clock)
     feedback_repository = FeedbackRepository(db, store(FEEDBACK))
     feedback_service = FeedbackService(feedback_repository, member_service, clock)

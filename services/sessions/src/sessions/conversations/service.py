@@ -163,17 +163,13 @@ class ConversationService:
             "updated_at": now,
             "request_fingerprint": fingerprint(payload),
         }
-        # The id on its shelf first: a crash before the insert leaves an id, never a lost note.
-        await self.notes.note(session_id, principal.employee_id, note_id)
         try:
             version = await self.notes.store.insert(document, [])
         except AlreadyExists:
             existing = await self.note(note_id, session_id, principal)
             ensure_same_request(existing.get("request_fingerprint"), payload)
             return existing
-        stored = {**document, "version": version}  # what was inserted; no need to read it back
-        await self.notes.shelve(stored)
-        return stored
+        return {**document, "version": version}  # what was inserted; no need to read it back
 
     async def note(self, note_id: str, session_id: str, principal: Principal) -> Document:
         document = await self.notes.get(note_id)
@@ -187,20 +183,16 @@ class ConversationService:
         return document
 
     async def my_notes(self, session_id: str, principal: Principal) -> list[Document]:
-        all_noted = (await self._notes_scope(session_id, principal))[1]
-        return await self.notes.of_author(session_id, principal.employee_id, all_noted=all_noted)
+        await self._notes_group(session_id, principal)
+        return await self.notes.of_author(session_id, principal.employee_id)
 
     async def _notes_group(self, session_id: str, principal: Principal) -> str:
-        return (await self._notes_scope(session_id, principal))[0]
-
-    async def _notes_scope(self, session_id: str, principal: Principal) -> tuple[str, bool]:
-        """The session's group (the caller must be a member now) and whether its notes are
-        noted on their shelves before they are written."""
-        scope = await self.conversations.notes_scope(session_id)
-        if scope is None:
+        """The session's group; the caller must be a member now."""
+        group_id = await self.conversations.group_of(session_id)
+        if group_id is None:
             raise NotFound(f"no session {session_id!r}")
-        await self.membership.member_group(scope[0], principal)
-        return scope
+        await self.membership.member_group(group_id, principal)
+        return group_id
 
     async def edit_note(
         self, note_id: str, session_id: str, text: str, principal: Principal, version: int
@@ -209,7 +201,7 @@ class ConversationService:
         changes = {"$set": {"text": text, "updated_at": self.clock()}}
         if await self.notes.store.update(note_id, version, changes, []) is None:
             raise stale_write(document["version"])
-        stored = await self.notes.reshelve(note_id)
+        stored = await self.notes.get(note_id)
         if stored is None:  # deleted meanwhile
             raise NotFound("no such private note of yours")
         return stored

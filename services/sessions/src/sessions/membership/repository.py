@@ -221,14 +221,9 @@ class EmployeeRepository:
         )
 
     async def erased_among(self, employee_ids: list[str]) -> list[str]:
-        # One read by _id each (a group has at most eight members): FerretDB answers an `$in`
-        # by reading the whole directory.
-        erased = []
-        for employee_id in employee_ids:
-            document = await self.collection.find_one({"_id": employee_id}, {"erased": 1})
-            if document and document.get("erased"):
-                erased.append(employee_id)
-        return erased
+        # A group has at most eight members: one read by _id.
+        found = self.collection.find({"_id": {"$in": employee_ids}, "erased": True}, {"_id": 1})
+        return [str(document["_id"]) async for document in found]
 
     async def time_zone(self, employee_id: str) -> str | None:
         document = await self.collection.find_one({"_id": employee_id}, {"time_zone": 1})

@@ -17,12 +17,7 @@ from roundtable_shared.storage.aggregates import AlreadyExists
 from sessions.membership.service import MembershipService
 from sessions.scheduling import domain, ics
 from sessions.scheduling.domain import Plan, Session
-from sessions.scheduling.repository import (
-    NOTES_NOTED,
-    CalendarFeedRepository,
-    ScheduleListing,
-    SessionRepository,
-)
+from sessions.scheduling.repository import CalendarFeedRepository, SessionRepository
 from sessions.scheduling.schemas import RescheduleRequest, ScheduleRequest
 
 FEED_PAST = timedelta(days=90)
@@ -39,13 +34,11 @@ class SchedulingService:
     def __init__(
         self,
         sessions: SessionRepository,
-        listing: ScheduleListing,
         feeds: CalendarFeedRepository,
         membership: MembershipService,
         clock: Clock,
     ) -> None:
         self.sessions = sessions
-        self.listing = listing
         self.feeds = feeds
         self.membership = membership
         self.clock = clock
@@ -90,8 +83,7 @@ class SchedulingService:
                 return existing
             raise
         try:
-            document = {**session.document(), NOTES_NOTED: True}
-            version = await self.sessions.store.insert(document, events)
+            version = await self.sessions.store.insert(session.document(), events)
         except AlreadyExists:
             # A retry, or the same key racing itself: answer with what the first one created.
             existing = await self.load(session_id)
@@ -120,7 +112,7 @@ class SchedulingService:
         member who was in the group when it was held) or its metadata only (admins, and
         members who joined after it)."""
         group, member = await self.membership.group_for_metadata(group_id, principal)
-        sessions, cursor = await self.listing.page(group_id, page)
+        sessions, cursor = await self.sessions.page_of_group(group_id, page)
         shown = [
             (s, member and domain.content_visible(s, group, principal.employee_id))
             for s in sessions
@@ -152,11 +144,8 @@ class SchedulingService:
         changes, events = domain.reschedule(
             session, group, principal.employee_id, plan, self.clock()
         )
-        # No read back, for the answer or the listing: the write was conditional on the version
-        # we changed.
-        new_version = await self.sessions.store.update(
-            session.id, version, changes, events, result=domain.changed(session, changes)
-        )
+        # No read back for the answer: the write was conditional on the version we changed.
+        new_version = await self.sessions.store.update(session.id, version, changes, events)
         if new_version is None:
             raise stale_write((await self.load(session_id)).version)
         return domain.after_change(session, changes, new_version)
@@ -170,9 +159,7 @@ class SchedulingService:
         changes, events = domain.cancel(
             session, SessionCancelReason.MEMBER, principal.employee_id, note, self.clock()
         )
-        new_version = await self.sessions.store.update(
-            session.id, expected, changes, events, result=domain.changed(session, changes)
-        )
+        new_version = await self.sessions.store.update(session.id, expected, changes, events)
         if new_version is None:
             raise stale_write((await self.load(session_id)).version)
         return domain.after_change(session, changes, new_version)
