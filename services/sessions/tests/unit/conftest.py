@@ -114,6 +114,9 @@ class FakeStore:
 
     documents: dict[str, Document] = field(default_factory=dict)
     events: list[tuple[str, int, EventData]] = field(default_factory=list)
+    rivals: int = 0
+    """How many of the next updates someone else wins: their write lands between our read and
+    our conditional write (the version moves on, nothing else), so ours finds it stale."""
 
     async def insert(self, document: Document, events: Sequence[EventData]) -> int:
         if document["_id"] in self.documents:
@@ -131,6 +134,9 @@ class FakeStore:
         events: Sequence[EventData],
     ) -> int | None:
         document = self.documents.get(aggregate_id)
+        if document is not None and self.rivals > 0:
+            self.rivals -= 1
+            document["version"] += 1
         if document is None or document["version"] != expected_version:
             return None
         apply_update(document, changes)

@@ -9,9 +9,10 @@ from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.clock import Clock
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
-from roundtable_shared.http.problems import Conflict, NotFound
+from roundtable_shared.http.problems import NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
+from roundtable_shared.storage.retry import until_saved
 from sessions.conversations import domain
 from sessions.conversations.domain import Conversation, RecordDraft, Revision
 from sessions.conversations.repository import ConversationRepository, PrivateNoteRepository
@@ -20,7 +21,6 @@ from sessions.membership.domain import Group
 from sessions.membership.service import MembershipService
 
 CommitmentLookup = Callable[[str], Awaitable[dict[str, list[str]]]]
-SHARING_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -76,18 +76,21 @@ class ConversationService:
     async def record(
         self, session_id: str, request: RecordRequest, principal: Principal
     ) -> RecordOut:
-        conversation = await self.load(session_id)
-        group = await self.membership.member_group(conversation.group_id, principal)
         draft = RecordDraft.model_validate(request.model_dump())
-        changes, events = domain.record(
-            conversation, group, principal.employee_id, draft, self.clock()
-        )
-        stored = await self.conversations.store.update(
-            conversation.id, conversation.version, changes, events
-        )
-        if stored is None:
-            # Someone changed it meanwhile (perhaps recorded it): the rules decide on the new state.
-            return await self.record(session_id, request, principal)
+
+        async def attempt() -> int | None:
+            # Read afresh each time: if someone changed it meanwhile (perhaps recorded it), the
+            # rules decide on the new state.
+            conversation = await self.load(session_id)
+            group = await self.membership.member_group(conversation.group_id, principal)
+            changes, events = domain.record(
+                conversation, group, principal.employee_id, draft, self.clock()
+            )
+            return await self.conversations.store.update(
+                conversation.id, conversation.version, changes, events
+            )
+
+        await until_saved(attempt, what=f"session {session_id}")
         return await self._out(await self.load(session_id))
 
     async def correct(
@@ -126,7 +129,9 @@ class ConversationService:
 
     async def share(self, session_id: str, principal: Principal, *, agree: bool) -> Sharing:
         """The caller's agreement to share with later members given (or taken back)."""
-        for _attempt in range(SHARING_ATTEMPTS):
+
+        async def attempt() -> Sharing | None:
+            # Agreements commute: when someone changed the session meanwhile, apply it again.
             conversation = await self.load(session_id)
             group = await self.membership.member_group(conversation.group_id, principal)
             if agree:
@@ -141,8 +146,9 @@ class ConversationService:
                 conversation.id, conversation.version, changes, []
             ):
                 return _sharing(await self.load(session_id), group)
-            # Someone changed the session meanwhile: agreements commute, so apply it again.
-        raise Conflict("the session kept changing; retry")
+            return None
+
+        return await until_saved(attempt, what=f"session {session_id}")
 
     # --- private notes: their author's alone -------------------------------------------------
 
@@ -219,12 +225,19 @@ class ConversationService:
     async def erase(self, employee_id: str) -> None:
         await self.notes.erase_author(employee_id)
         for conversation in await self.conversations.mentioning(employee_id):
-            while True:
-                changes = domain.scrubbed(conversation, employee_id)
-                if changes is None:
-                    break
-                if await self.conversations.store.update(
-                    conversation.id, conversation.version, changes, []
-                ):
-                    break
-                conversation = await self.load(conversation.id)
+            await self._scrub(conversation, employee_id)
+
+    async def _scrub(self, conversation: Conversation, employee_id: str) -> None:
+        """The person's words out of one conversation; decided again on a fresh read when it
+        changed meanwhile (``StillStale`` when it keeps changing: the event comes back)."""
+        unread = [conversation]  # the first attempt decides on what the caller read
+
+        async def attempt() -> bool | None:
+            current = unread.pop() if unread else await self.load(conversation.id)
+            changes = domain.scrubbed(current, employee_id)
+            if changes is None:
+                return False
+            saved = await self.conversations.store.update(current.id, current.version, changes, [])
+            return None if saved is None else True
+
+        await until_saved(attempt, what=f"session {conversation.id}")
