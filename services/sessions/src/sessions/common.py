@@ -1,4 +1,5 @@
-"""Small helpers every concept of the sessions service uses: If-Match, time zones, keyset pages.
+"""Small helpers every concept of the sessions service uses: If-Match, time zones, keyset pages,
+the update that saves what the domain decided.
 
 The clock is the shared one (``roundtable_shared.clock.Clock``), injected into every handler."""
 
@@ -44,6 +45,26 @@ def invalid(field: str, message: str) -> Unprocessable:
         f"invalid input: {field}: {message}",
         errors=[{"field": field, "message": message, "type": "rule"}],
     )
+
+
+_MISSING = object()
+
+
+def update_between(before: Document, after: Document) -> Document:
+    """The MongoDB update that turns the stored document ``before`` into ``after``: a ``$set``
+    of each top-level field that differs (an ``$unset`` of one ``after`` lacks).
+
+    How repositories persist what the domain decided: the domain returns the aggregate as the
+    change leaves it, the repository writes the difference, conditional on the version read
+    (so no field of ``before`` can have changed meanwhile)."""
+    changed = {name: value for name, value in after.items() if before.get(name, _MISSING) != value}
+    gone = [name for name in before if name not in after]
+    update: Document = {}
+    if changed:
+        update["$set"] = changed
+    if gone:
+        update["$unset"] = dict.fromkeys(gone, "")
+    return update
 
 
 class SortPosition(Position):

@@ -5,9 +5,10 @@ them to it) and keeps documents in dicts, as cosmicpython's ``FakeRepository`` d
 service layer's rules are tested without NATS or a database. The fakes live here, beside their
 fixtures, so the tests reach them through the ``fakes`` fixture with no import path to set up.
 
-The domain hands its changes over as MongoDB update documents (``$set``, ``$push``, ...):
-``apply_update`` applies the few operators the domain uses and refuses any other, so a new one
-fails a unit test loudly instead of being ignored.
+The domain returns the aggregate as a change leaves it; the fake repositories save it as the
+real ones do, through ``update_between`` (the ``$set`` of what differs). ``apply_update`` applies
+that and the few operators the copies' fakes use, and refuses any other, so a new one fails a
+unit test loudly instead of being ignored.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
 from sessions.action_steps.domain import ActionStatus, ActionStep, HeldSession
 from sessions.action_steps.service import ActionStepService
-from sessions.common import SortPosition
+from sessions.common import SortPosition, update_between
 from sessions.conversations.domain import Conversation
 from sessions.conversations.service import ConversationService
 from sessions.feedback.domain import Feedback, RatedSession
@@ -173,6 +174,17 @@ class FakeSessionRepository:
         document = self._document(session_id)
         return Session.model_validate(document) if document else None
 
+    async def add(self, session: Session, events: Sequence[EventData]) -> Session:
+        version = await self.store.insert(session.document(), events)
+        return session.model_copy(update={"version": version})
+
+    async def save(
+        self, before: Session, after: Session, events: Sequence[EventData]
+    ) -> Session | None:
+        changes = update_between(before.document(), after.document())
+        version = await self.store.update(before.id, before.version, changes, events)
+        return None if version is None else after.model_copy(update={"version": version})
+
     async def with_attendance(self, session_id: str) -> tuple[Session, list[str] | None] | None:
         document = self._document(session_id)
         if document is None:
@@ -244,6 +256,12 @@ class FakeConversationRepository:
         document = self.store.documents.get(session_id)
         return Conversation.model_validate(copy.deepcopy(document)) if document else None
 
+    async def save(
+        self, before: Conversation, after: Conversation, events: Sequence[EventData]
+    ) -> int | None:
+        changes = update_between(before.document(), after.document())
+        return await self.store.update(before.id, before.version, changes, events)
+
     async def group_of(self, session_id: str) -> str | None:
         document = self.store.documents.get(session_id)
         return str(document["group_id"]) if document else None
@@ -264,6 +282,13 @@ class FakePrivateNoteRepository:
     async def get(self, note_id: str) -> Document | None:
         found = self.store.documents.get(note_id)
         return copy.deepcopy(found) if found is not None else None
+
+    async def add(self, note: Document) -> int:
+        return await self.store.insert(note, [])
+
+    async def edit(self, note_id: str, version: int, text: str, at: datetime) -> int | None:
+        changes = {"$set": {"text": text, "updated_at": at}}
+        return await self.store.update(note_id, version, changes, [])
 
     async def of_author(self, session_id: str, author_id: str) -> list[Document]:
         notes = self.store.find(session_id=session_id, author_id=author_id)
@@ -294,6 +319,17 @@ class FakeActionStepRepository:
     async def get(self, action_id: str) -> ActionStep | None:
         document = self.store.documents.get(action_id)
         return ActionStep.model_validate(copy.deepcopy(document)) if document else None
+
+    async def add(self, step: ActionStep, events: Sequence[EventData]) -> ActionStep:
+        version = await self.store.insert(step.document(), events)
+        return step.model_copy(update={"version": version})
+
+    async def save(
+        self, before: ActionStep, after: ActionStep, events: Sequence[EventData]
+    ) -> ActionStep | None:
+        changes = update_between(before.document(), after.document())
+        version = await self.store.update(before.id, before.version, changes, events)
+        return None if version is None else after.model_copy(update={"version": version})
 
     async def held_session(self, session_id: str) -> HeldSession | None:
         document = self.sessions.documents.get(session_id)
@@ -368,6 +404,10 @@ class FakeFeedbackRepository:
     async def get(self, feedback_id: str) -> Feedback | None:
         document = self.store.documents.get(feedback_id)
         return Feedback.model_validate(copy.deepcopy(document)) if document else None
+
+    async def add(self, feedback: Feedback, events: Sequence[EventData]) -> Feedback:
+        version = await self.store.insert(feedback.document(), events)
+        return feedback.model_copy(update={"version": version})
 
     async def rated_session(self, session_id: str) -> RatedSession | None:
         document = self.sessions.documents.get(session_id)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pymongo import IndexModel
 
+from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, Indexes
 from sessions.action_steps.domain import ActionStatus, ActionStep, HeldSession
-from sessions.common import keyset_page
+from sessions.common import keyset_page, update_between
 from sessions.scheduling.repository import SESSIONS
 
 ACTION_STEPS = "action_steps"
@@ -38,6 +40,20 @@ class ActionStepRepository:
     async def get(self, action_id: str) -> ActionStep | None:
         document = await self.collection.find_one({"_id": action_id}, NO_OUTBOX)
         return ActionStep.model_validate(document) if document else None
+
+    async def add(self, step: ActionStep, events: Sequence[EventData]) -> ActionStep:
+        """A new step with its events (``AlreadyExists`` when its id is taken)."""
+        version = await self.store.insert(step.document(), events)
+        return step.model_copy(update={"version": version})
+
+    async def save(
+        self, before: ActionStep, after: ActionStep, events: Sequence[EventData]
+    ) -> ActionStep | None:
+        """``after`` (what the domain made of ``before``) with its events, if the step is still
+        at ``before``'s version; None when someone else changed it first."""
+        changes = update_between(before.document(), after.document())
+        version = await self.store.update(before.id, before.version, changes, events)
+        return None if version is None else after.model_copy(update={"version": version})
 
     async def held_session(self, session_id: str) -> HeldSession | None:
         document = await self.sessions.find_one(

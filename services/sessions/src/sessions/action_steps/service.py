@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Any
 
 from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.clock import Clock
@@ -22,8 +21,8 @@ from sessions.action_steps.repository import ActionStepRepository
 from sessions.action_steps.schemas import CommitRequest, EditRequest, ProgressRequest
 from sessions.membership.service import MembershipService
 
-Decision = tuple[dict[str, Any], list[EventData]]
-"""A change of an action step and the events it raises."""
+Decision = tuple[ActionStep, list[EventData]]
+"""An action step as a change leaves it, and the events the change raises."""
 
 
 class Role(StrEnum):
@@ -93,12 +92,11 @@ class ActionStepService:
             fingerprint=fingerprint(payload) if key else None,
         )
         try:
-            version = await self.steps.store.insert(step.document(), events)
+            return await self.steps.add(step, events)
         except AlreadyExists:
             existing = await self.load(action_id)
             ensure_same_request(existing.request_fingerprint, payload)
             return existing
-        return step.model_copy(update={"version": version})
 
     async def _change(
         self,
@@ -117,17 +115,15 @@ class ActionStepService:
             expected = step.version if version is None else version
             if step.version != expected:
                 raise stale_write(step.version)
-            changes, events = await decide(step)
-            if not changes:
-                return step
-            if await self.steps.store.update(step.id, expected, changes, events) is None:
-                if version is not None:
-                    raise stale_write((await self.load(step.id)).version)
-                return None
-            return step
+            changed, events = await decide(step)
+            if changed == step:
+                return step  # nothing to write
+            saved = await self.steps.save(step, changed, events)
+            if saved is None and version is not None:
+                raise stale_write((await self.load(step.id)).version)
+            return saved
 
-        await until_saved(attempt, what=f"action step {action_id}")
-        return await self.load(action_id)
+        return await until_saved(attempt, what=f"action step {action_id}")
 
     async def edit(
         self, action_id: str, request: EditRequest, principal: Principal, version: int
@@ -145,10 +141,10 @@ class ActionStepService:
         self, action_id: str, request: ProgressRequest, principal: Principal, version: int | None
     ) -> ActionStep:
         async def decide(step: ActionStep) -> Decision:
-            changes = domain.report_progress(
+            reported = domain.report_progress(
                 step, principal.employee_id, request.progress, request.note, self.clock()
             )
-            return changes, []
+            return reported, []
 
         return await self._change(action_id, principal, version, decide)
 
@@ -222,8 +218,8 @@ class ActionStepService:
                 step = await self.load(step.id)
 
             def decide(current: ActionStep) -> Decision | None:
-                changes = domain.scrubbed(current, employee_id)
-                return None if changes is None else (changes, [])
+                scrubbed = domain.scrubbed(current, employee_id)
+                return None if scrubbed is None else (scrubbed, [])
 
             await self._save(step, decide)
 
@@ -240,8 +236,8 @@ class ActionStepService:
             decision = decide(current)
             if decision is None:
                 return False
-            changes, events = decision
-            saved = await self.steps.store.update(current.id, current.version, changes, events)
+            changed, events = decision
+            saved = await self.steps.save(current, changed, events)
             return None if saved is None else True
 
         return await until_saved(attempt, what=f"action step {step.id}")

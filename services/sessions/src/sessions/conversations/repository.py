@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from pymongo import IndexModel
 
+from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, Document, Indexes
+from sessions.common import update_between
 from sessions.conversations.domain import Conversation
 from sessions.scheduling.repository import SESSIONS
 
@@ -48,6 +53,14 @@ class ConversationRepository:
         document = await self.collection.find_one({"_id": session_id}, CONVERSATION)
         return Conversation.model_validate(document) if document else None
 
+    async def save(
+        self, before: Conversation, after: Conversation, events: Sequence[EventData]
+    ) -> int | None:
+        """``after`` (what the domain made of ``before``) with its events, if the session is
+        still at ``before``'s version: its new version, or None when someone changed it first."""
+        changes = update_between(before.document(), after.document())
+        return await self.store.update(before.id, before.version, changes, events)
+
     async def group_of(self, session_id: str) -> str | None:
         """The session's group, without reading its record."""
         document = await self.collection.find_one({"_id": session_id}, {"group_id": 1})
@@ -81,6 +94,15 @@ class PrivateNoteRepository:
 
     async def get(self, note_id: str) -> Document | None:
         return await self.collection.find_one({"_id": note_id}, {"outbox": 0})
+
+    async def add(self, note: Document) -> int:
+        """A new note; its version (``AlreadyExists`` when its id is taken)."""
+        return await self.store.insert(note, [])
+
+    async def edit(self, note_id: str, version: int, text: str, at: datetime) -> int | None:
+        """The note's new text, if it is still at ``version``: its new version, or None."""
+        changes = {"$set": {"text": text, "updated_at": at}}
+        return await self.store.update(note_id, version, changes, [])
 
     async def of_author(self, session_id: str, author_id: str) -> list[Document]:
         """The author's notes of the session, oldest first (the index on session_id, author_id,

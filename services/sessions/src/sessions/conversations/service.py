@@ -83,12 +83,10 @@ class ConversationService:
             # rules decide on the new state.
             conversation = await self.load(session_id)
             group = await self.membership.member_group(conversation.group_id, principal)
-            changes, events = domain.record(
+            held, events = domain.record(
                 conversation, group, principal.employee_id, draft, self.clock()
             )
-            return await self.conversations.store.update(
-                conversation.id, conversation.version, changes, events
-            )
+            return await self.conversations.save(conversation, held, events)
 
         await until_saved(attempt, what=f"session {session_id}")
         return await self._out(await self.load(session_id))
@@ -101,10 +99,10 @@ class ConversationService:
         if conversation.version != version:
             raise stale_write(conversation.version)
         draft = RecordDraft.model_validate(request.model_dump())
-        changes, events = domain.correct(
+        corrected, events = domain.correct(
             conversation, group, principal.employee_id, draft, self.clock()
         )
-        if await self.conversations.store.update(conversation.id, version, changes, events) is None:
+        if await self.conversations.save(conversation, corrected, events) is None:
             raise stale_write((await self.load(session_id)).version)
         return await self._out(await self.load(session_id))
 
@@ -135,16 +133,14 @@ class ConversationService:
             conversation = await self.load(session_id)
             group = await self.membership.member_group(conversation.group_id, principal)
             if agree:
-                changes = domain.consent_to_share(
+                changed = domain.consent_to_share(
                     conversation, group, principal.employee_id, self.clock()
                 )
             else:
-                changes = domain.withdraw_consent(conversation, group, principal.employee_id)
-            if changes is None:
+                changed = domain.withdraw_consent(conversation, group, principal.employee_id)
+            if changed is None:
                 return _sharing(conversation, group)
-            if await self.conversations.store.update(
-                conversation.id, conversation.version, changes, []
-            ):
+            if await self.conversations.save(conversation, changed, []):
                 return _sharing(await self.load(session_id), group)
             return None
 
@@ -170,7 +166,7 @@ class ConversationService:
             "request_fingerprint": fingerprint(payload),
         }
         try:
-            version = await self.notes.store.insert(document, [])
+            version = await self.notes.add(document)
         except AlreadyExists:
             existing = await self.note(note_id, session_id, principal)
             ensure_same_request(existing.get("request_fingerprint"), payload)
@@ -204,8 +200,7 @@ class ConversationService:
         self, note_id: str, session_id: str, text: str, principal: Principal, version: int
     ) -> Document:
         document = await self.note(note_id, session_id, principal)
-        changes = {"$set": {"text": text, "updated_at": self.clock()}}
-        if await self.notes.store.update(note_id, version, changes, []) is None:
+        if await self.notes.edit(note_id, version, text, self.clock()) is None:
             raise stale_write(document["version"])
         stored = await self.notes.get(note_id)
         if stored is None:  # deleted meanwhile
@@ -234,10 +229,10 @@ class ConversationService:
 
         async def attempt() -> bool | None:
             current = unread.pop() if unread else await self.load(conversation.id)
-            changes = domain.scrubbed(current, employee_id)
-            if changes is None:
+            scrubbed = domain.scrubbed(current, employee_id)
+            if scrubbed is None:
                 return False
-            saved = await self.conversations.store.update(current.id, current.version, changes, [])
+            saved = await self.conversations.save(current, scrubbed, [])
             return None if saved is None else True
 
         await until_saved(attempt, what=f"session {conversation.id}")

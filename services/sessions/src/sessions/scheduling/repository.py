@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pymongo import IndexModel
 
+from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, Indexes
-from sessions.common import keyset_page
+from sessions.common import keyset_page, update_between
 from sessions.scheduling.domain import WORDS, Session, SessionStatus
 
 SESSIONS = "sessions"
@@ -48,6 +50,20 @@ class SessionRepository:
     async def get(self, session_id: str) -> Session | None:
         document = await self.collection.find_one({"_id": session_id}, SCHEDULE_ONLY)
         return Session.model_validate(document) if document else None
+
+    async def add(self, session: Session, events: Sequence[EventData]) -> Session:
+        """A new session with its events (``AlreadyExists`` when its id is taken)."""
+        version = await self.store.insert(session.document(), events)
+        return session.model_copy(update={"version": version})
+
+    async def save(
+        self, before: Session, after: Session, events: Sequence[EventData]
+    ) -> Session | None:
+        """``after`` (what the domain made of ``before``) with its events, if the session is
+        still at ``before``'s version; None when someone else changed it first."""
+        changes = update_between(before.document(), after.document())
+        version = await self.store.update(before.id, before.version, changes, events)
+        return None if version is None else after.model_copy(update={"version": version})
 
     async def with_attendance(self, session_id: str) -> tuple[Session, list[str] | None] | None:
         """The schedule and, once held, who attended."""

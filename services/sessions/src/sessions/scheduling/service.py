@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.clock import Clock
@@ -27,8 +26,8 @@ from sessions.scheduling.schemas import RescheduleRequest, ScheduleRequest
 FEED_PAST = timedelta(days=90)
 
 StepCount = Callable[[str], Awaitable[int]]
-Decision = tuple[dict[str, Any], list[EventData]]
-"""A change of a session and the events it raises."""
+Decision = tuple[Session, list[EventData]]
+"""A session as a change leaves it, and the events the change raises."""
 
 
 @dataclass(frozen=True)
@@ -95,13 +94,12 @@ class SchedulingService:
                 return existing
             raise
         try:
-            version = await self.sessions.store.insert(session.document(), events)
+            return await self.sessions.add(session, events)
         except AlreadyExists:
             # A retry, or the same key racing itself: answer with what the first one created.
             existing = await self.load(session_id)
             ensure_same_request(existing.request_fingerprint, payload)
             return existing
-        return session.model_copy(update={"version": version})
 
     async def visible(
         self, session_id: str, principal: Principal
@@ -153,14 +151,12 @@ class SchedulingService:
                 "ends_at": ends_at,
             }
         )
-        changes, events = domain.reschedule(
-            session, group, principal.employee_id, plan, self.clock()
-        )
+        moved, events = domain.reschedule(session, group, principal.employee_id, plan, self.clock())
         # No read back for the answer: the write was conditional on the version we changed.
-        new_version = await self.sessions.store.update(session.id, version, changes, events)
-        if new_version is None:
+        saved = await self.sessions.save(session, moved, events)
+        if saved is None:
             raise stale_write((await self.load(session_id)).version)
-        return domain.after_change(session, changes, new_version)
+        return saved
 
     async def cancel(
         self, session_id: str, note: str | None, principal: Principal, version: int | None
@@ -233,11 +229,9 @@ class SchedulingService:
             decision = decide(current)
             if decision is None:
                 return Saved(None)
-            changes, events = decision
-            version = await self.sessions.store.update(current.id, current.version, changes, events)
-            if version is None:
-                return None
-            return Saved(domain.after_change(current, changes, version))
+            changed, events = decision
+            saved = await self.sessions.save(current, changed, events)
+            return None if saved is None else Saved(saved)
 
         return (await until_saved(attempt, what=f"session {session.id}")).session
 
