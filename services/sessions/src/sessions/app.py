@@ -53,6 +53,8 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
     db = runtime.db
     store = runtime.aggregate_store
 
+    # Each store and repository once; every service is given what it needs when it is built.
+    session_store = store(SESSIONS)
     groups = GroupRepository(
         db,
         cache_seconds=(
@@ -61,36 +63,34 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
             else MEMBERSHIP_CACHE_SECONDS
         ),
     )
+    steps = ActionStepRepository(db, store(ACTION_STEPS))
+    ratings = FeedbackRepository(db, store(FEEDBACK))
+
     member_service = MembershipService(groups, EmployeeRepository(db))
-    session_store = store(SESSIONS)
     scheduling_service = SchedulingService(
         SessionRepository(db, session_store),
         CalendarFeedRepository(db),
         member_service,
         clock,
+        step_count=steps.count_of_session,
     )
-    conversation_repository = ConversationRepository(db, session_store)
     conversation_service = ConversationService(
-        conversation_repository,
+        ConversationRepository(db, session_store),
         PrivateNoteRepository(db, store(PRIVATE_NOTES)),
         member_service,
         clock,
+        commitments=steps.commitments,
     )
-    step_repository = ActionStepRepository(db, store(ACTION_STEPS))
-    action_service = ActionStepService(step_repository, member_service, clock)
-    feedback_repository = FeedbackRepository(db, store(FEEDBACK))
-    feedback_service = FeedbackService(feedback_repository, member_service, clock)
+    action_service = ActionStepService(steps, member_service, clock)
+    feedback_service = FeedbackService(ratings, member_service, clock)
     erasure_service = ErasureService(
         member_service,
         scheduling_service,
         conversation_service,
         action_service,
-        feedback_repository,
+        ratings,
         runtime.keys.shred,
     )
-
-    scheduling_service.step_count = step_repository.count_of_session
-    conversation_service.commitments = step_repository.commitments
 
     runtime.add_consumer(
         EventConsumer(

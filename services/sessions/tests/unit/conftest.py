@@ -625,27 +625,27 @@ def fakes() -> Fakes:
     sessions, steps, feedback_store, notes = FakeStore(), FakeStore(), FakeStore(), FakeStore()
     groups, employees = FakeGroupRepository(), FakeEmployeeRepository()
     membership = MembershipService(groups, employees)
+    step_repository = FakeActionStepRepository(steps, sessions)
     scheduling = SchedulingService(
         FakeSessionRepository(sessions),
         FakeCalendarFeedRepository(),
         membership,
         clock,
+        step_count=step_repository.count_of_session,
     )
     conversations = ConversationService(
         FakeConversationRepository(sessions),
         FakePrivateNoteRepository(notes),
         membership,
         clock,
+        commitments=step_repository.commitments,
     )
-    step_repository = FakeActionStepRepository(steps, sessions)
     actions = ActionStepService(step_repository, membership, clock)
     feedback = FeedbackService(
         FakeFeedbackRepository(feedback_store, sessions),
         membership,
         clock,
     )
-    scheduling.step_count = step_repository.count_of_session
-    conversations.commitments = step_repository.commitments
     return Fakes(
         clock=clock,
         sessions=sessions,

@@ -42,10 +42,6 @@ def _sharing(conversation: Conversation, group: Group) -> Sharing:
     )
 
 
-async def _no_commitments(_: str) -> dict[str, list[str]]:
-    return {}
-
-
 class ConversationService:
     def __init__(
         self,
@@ -53,13 +49,15 @@ class ConversationService:
         notes: PrivateNoteRepository,
         membership: MembershipService,
         clock: Clock,
+        commitments: CommitmentLookup,
     ) -> None:
+        """``commitments``: each hot-seat member's action step ids in a session, answered by
+        the action steps' repository."""
         self.conversations = conversations
         self.notes = notes
         self.membership = membership
         self.clock = clock
-        self.commitments: CommitmentLookup = _no_commitments
-        """Set by the wiring: each hot-seat member's action step ids in a session."""
+        self.commitments = commitments
 
     async def load(self, session_id: str) -> Conversation:
         conversation = await self.conversations.get(session_id)

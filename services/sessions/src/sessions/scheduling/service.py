@@ -37,10 +37,6 @@ class Saved:
     session: Session | None
 
 
-async def _no_steps(_: str) -> int:
-    return 0
-
-
 class SchedulingService:
     def __init__(
         self,
@@ -48,13 +44,15 @@ class SchedulingService:
         feeds: CalendarFeedRepository,
         membership: MembershipService,
         clock: Clock,
+        step_count: StepCount,
     ) -> None:
+        """``step_count``: how many action steps a held session has (metadata, admins see it
+        too), answered by the action steps' repository."""
         self.sessions = sessions
         self.feeds = feeds
         self.membership = membership
         self.clock = clock
-        self.step_count: StepCount = _no_steps
-        """Set by the wiring: how many action steps a held session has (metadata, for admins too)."""
+        self.step_count = step_count
 
     async def load(self, session_id: str) -> Session:
         session = await self.sessions.get(session_id)
