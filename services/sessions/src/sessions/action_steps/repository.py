@@ -88,7 +88,10 @@ class ActionStepRepository:
         return [ActionStep.model_validate(d) async for d in found]
 
     async def count_of_session(self, session_id: str) -> int:
-        return await self.collection.count_documents({"session_id": session_id})
+        # A find of the ids, not count_documents: that is an aggregation, which no index of
+        # the local server serves; a session holds a few dozen steps at most.
+        found = self.collection.find({"session_id": session_id}, {"_id": 1})
+        return len(await found.to_list())
 
     async def commitments(self, session_id: str) -> dict[str, list[str]]:
         found = self.collection.find(
