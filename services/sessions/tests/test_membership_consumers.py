@@ -319,3 +319,38 @@ async def test_a_cached_group_copy_is_read_again_once_it_expires(group_world: Wo
     await groups.store_withdrawal("g-1", "par-e-3")
     refreshed = await groups.get("g-1")
     assert refreshed is not None and refreshed.member_ids == ["e-1"]
+
+
+class NewerCopyMeanwhile:
+    """The groups collection, where a newer copy of the group (still naming everyone) is stored
+    between the erasure's read and its first version-guarded write, which then misses."""
+
+    def __init__(self, groups: GroupRepository) -> None:
+        self.real = groups.collection
+        self.raced = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    async def update_one(self, query: dict[str, object], *args: object, **kwargs: object) -> object:
+        if not self.raced and "version" in query:
+            self.raced = True
+            await self.real.update_one({"_id": query["_id"]}, {"$inc": {"version": 1}})
+        return await self.real.update_one(query, *args, **kwargs)
+
+
+async def test_an_erasure_drops_the_name_from_a_copy_that_changed_while_it_ran(
+    world: World,
+) -> None:
+    w = world
+    await w.form_group("g-1", ["e-1", "e-2"])
+    groups = GroupRepository(w.db, cache_seconds=0)
+    groups.collection = NewerCopyMeanwhile(groups)  # type: ignore[assignment]
+
+    assert await groups.pseudonymise("e-2") == ["g-1"]
+
+    stored = await w.db["groups"].find_one({"_id": "g-1"})
+    assert stored is not None and stored["version"] == 2  # the newer copy did come in between
+    names = {m["employee_id"]: m["display_name"] for m in stored["members"]}
+    assert names == {"e-1": "Name e-1", "e-2": None}
+    assert stored["erased_employees"] == ["e-2"]
