@@ -11,12 +11,7 @@ from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 from sessions import action_steps, conversations, feedback, membership, scheduling
 from sessions.action_steps import endpoints as action_endpoints
-from sessions.action_steps.repository import (
-    ACTION_STEPS,
-    ActionStepRepository,
-    ListedActionStepStore,
-    MemberListing,
-)
+from sessions.action_steps.repository import ACTION_STEPS, ActionStepRepository
 from sessions.action_steps.service import ActionStepService
 from sessions.conversations import endpoints as conversation_endpoints
 from sessions.conversations.repository import (
@@ -34,13 +29,7 @@ from sessions.membership import consumers as membership_consumers
 from sessions.membership.repository import EmployeeRepository, GroupRepository
 from sessions.membership.service import MembershipService
 from sessions.scheduling import endpoints as scheduling_endpoints
-from sessions.scheduling.repository import (
-    SESSIONS,
-    CalendarFeedRepository,
-    ListedSessionStore,
-    ScheduleListing,
-    SessionRepository,
-)
+from sessions.scheduling.repository import SESSIONS, CalendarFeedRepository, SessionRepository
 from sessions.scheduling.service import SchedulingService
 from sessions.settings import SessionsSettings
 
@@ -64,6 +53,8 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
     db = runtime.db
     store = runtime.aggregate_store
 
+    # Each store and repository once; every service is given what it needs when it is built.
+    session_store = store(SESSIONS)
     groups = GroupRepository(
         db,
         cache_seconds=(
@@ -72,40 +63,34 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
             else MEMBERSHIP_CACHE_SECONDS
         ),
     )
+    steps = ActionStepRepository(db, store(ACTION_STEPS))
+    ratings = FeedbackRepository(db, store(FEEDBACK))
+
     member_service = MembershipService(groups, EmployeeRepository(db))
-    listing = ScheduleListing(db)
-    session_store = ListedSessionStore(store(SESSIONS), listing)
     scheduling_service = SchedulingService(
         SessionRepository(db, session_store),
-        listing,
         CalendarFeedRepository(db),
         member_service,
         clock,
+        step_count=steps.count_of_session,
     )
-    conversation_repository = ConversationRepository(db, session_store)
     conversation_service = ConversationService(
-        conversation_repository,
+        ConversationRepository(db, session_store),
         PrivateNoteRepository(db, store(PRIVATE_NOTES)),
         member_service,
         clock,
+        commitments=steps.commitments,
     )
-    member_listing = MemberListing(db)
-    step_store = ListedActionStepStore(store(ACTION_STEPS), member_listing)
-    step_repository = ActionStepRepository(db, step_store, member_listing)
-    action_service = ActionStepService(step_repository, member_service, clock)
-    feedback_repository = FeedbackRepository(db, store(FEEDBACK))
-    feedback_service = FeedbackService(feedback_repository, member_service, clock)
+    action_service = ActionStepService(steps, member_service, clock)
+    feedback_service = FeedbackService(ratings, member_service, clock)
     erasure_service = ErasureService(
         member_service,
         scheduling_service,
         conversation_service,
         action_service,
-        feedback_repository,
+        ratings,
         runtime.keys.shred,
     )
-
-    scheduling_service.step_count = step_repository.count_of_session
-    conversation_service.commitments = step_repository.commitments
 
     runtime.add_consumer(
         EventConsumer(

@@ -1,4 +1,5 @@
-"""Small helpers every concept of the sessions service uses: If-Match, time zones, pages in memory.
+"""Small helpers every concept of the sessions service uses: If-Match, time zones, keyset pages,
+the update that saves what the domain decided.
 
 The clock is the shared one (``roundtable_shared.clock.Clock``), injected into every handler."""
 
@@ -13,7 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from roundtable_shared.http.pagination import PageRequest, Position
 from roundtable_shared.http.problems import Unprocessable
-from roundtable_shared.storage.mongo import Document
+from roundtable_shared.storage.mongo import Collection, Document
 
 IfMatch = Annotated[
     str | None,
@@ -46,6 +47,26 @@ def invalid(field: str, message: str) -> Unprocessable:
     )
 
 
+_MISSING = object()
+
+
+def update_between(before: Document, after: Document) -> Document:
+    """The MongoDB update that turns the stored document ``before`` into ``after``: a ``$set``
+    of each top-level field that differs (an ``$unset`` of one ``after`` lacks).
+
+    How repositories persist what the domain decided: the domain returns the aggregate as the
+    change leaves it, the repository writes the difference, conditional on the version read
+    (so no field of ``before`` can have changed meanwhile)."""
+    changed = {name: value for name, value in after.items() if before.get(name, _MISSING) != value}
+    gone = [name for name in before if name not in after]
+    update: Document = {}
+    if changed:
+        update["$set"] = changed
+    if gone:
+        update["$unset"] = dict.fromkeys(gone, "")
+    return update
+
+
 class SortPosition(Position):
     """Where a page ordered by (a time, id) ends: the last item's time and id."""
 
@@ -53,17 +74,34 @@ class SortPosition(Position):
     id: str = Field(min_length=1, max_length=128)
 
 
-def page_in_memory(
-    documents: list[Document], sort_field: str, page: PageRequest
+async def keyset_page(
+    collection: Collection,
+    query: Document,
+    sort_field: str,
+    page: PageRequest,
+    projection: Document | None = None,
 ) -> tuple[list[Document], str | None]:
-    """One page ordered by (sort_field, _id), cut from documents already read; the cursor holds
-    the last item's position (400 on a cursor this listing did not give out)."""
-    ordered = sorted(documents, key=lambda d: (d[sort_field], d["_id"]))
+    """One page of ``query``'s documents ordered by (sort_field, _id), read by the index that
+    starts with the query's fields and ``sort_field``; the cursor holds the last item's
+    position (400 on a cursor this listing did not give out)."""
+    if "$or" in query:
+        raise ValueError("keyset_page writes the query's $or itself")
     after = page.position(SortPosition)
     if after is not None:
-        ordered = [d for d in ordered if (d[sort_field], d["_id"]) > (after.k, after.id)]
-    if len(ordered) <= page.limit:
-        return ordered, None
-    documents = ordered[: page.limit]
+        # The $or is the position; the range beside it lets the index skip what came before.
+        ties = {sort_field: after.k, "_id": {"$gt": after.id}}
+        query = {**query, "$or": [{sort_field: {"$gt": after.k}}, ties]}
+        bound = query.get(sort_field)
+        if bound is None:
+            query[sort_field] = {"$gte": after.k}
+        elif isinstance(bound, dict) and not bound.keys() & {"$gt", "$gte"}:
+            query[sort_field] = {**bound, "$gte": after.k}
+    found = collection.find(
+        query, projection, sort=[(sort_field, 1), ("_id", 1)], limit=page.limit + 1
+    )
+    documents = await found.to_list()
+    if len(documents) <= page.limit:
+        return documents, None
+    documents = documents[: page.limit]
     last = documents[-1]
     return documents, page.next_cursor(SortPosition(k=last[sort_field], id=last["_id"]))

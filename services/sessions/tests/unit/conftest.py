@@ -5,9 +5,10 @@ them to it) and keeps documents in dicts, as cosmicpython's ``FakeRepository`` d
 service layer's rules are tested without NATS or a database. The fakes live here, beside their
 fixtures, so the tests reach them through the ``fakes`` fixture with no import path to set up.
 
-The domain hands its changes over as MongoDB update documents (``$set``, ``$push``, ...):
-``apply_update`` applies the few operators the domain uses and refuses any other, so a new one
-fails a unit test loudly instead of being ignored.
+The domain returns the aggregate as a change leaves it; the fake repositories save it as the
+real ones do, through ``update_between`` (the ``$set`` of what differs). ``apply_update`` applies
+that and the few operators the copies' fakes use, and refuses any other, so a new one fails a
+unit test loudly instead of being ignored.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
 from sessions.action_steps.domain import ActionStatus, ActionStep, HeldSession
 from sessions.action_steps.service import ActionStepService
-from sessions.common import page_in_memory
+from sessions.common import SortPosition, update_between
 from sessions.conversations.domain import Conversation
 from sessions.conversations.service import ConversationService
 from sessions.feedback.domain import Feedback, RatedSession
@@ -42,7 +43,7 @@ from sessions.membership.domain import Group, MembershipChange, pseudonymised_me
 from sessions.membership.repository import MEMBERSHIP_LOG, _group
 from sessions.membership.service import MembershipService
 from sessions.scheduling.domain import Session, SessionStatus
-from sessions.scheduling.repository import NOTES_NOTED, token_hash
+from sessions.scheduling.repository import token_hash
 from sessions.scheduling.service import SchedulingService
 
 # A fixed instant: no test's outcome depends on the day or hour it runs.
@@ -92,13 +93,31 @@ def apply_update(document: Document, changes: dict[str, Any]) -> None:
                 raise NotImplementedError(f"the fakes do not apply {operator} {value!r}")
 
 
+def page_in_memory(
+    documents: list[Document], sort_field: str, page: PageRequest
+) -> tuple[list[Document], str | None]:
+    """One page ordered by (sort_field, _id), as ``keyset_page`` reads it from MongoDB."""
+    ordered = sorted(documents, key=lambda d: (d[sort_field], d["_id"]))
+    after = page.position(SortPosition)
+    if after is not None:
+        ordered = [d for d in ordered if (d[sort_field], d["_id"]) > (after.k, after.id)]
+    if len(ordered) <= page.limit:
+        return ordered, None
+    documents = ordered[: page.limit]
+    last = documents[-1]
+    return documents, page.next_cursor(SortPosition(k=last[sort_field], id=last["_id"]))
+
+
 @dataclass
 class FakeStore:
-    """``AggregateStore`` (and the listed stores over it) on a dict: the version guard, and the
+    """``AggregateStore`` on a dict: the version guard, and the
     events each write raised, in order (what the outbox relay would publish)."""
 
     documents: dict[str, Document] = field(default_factory=dict)
     events: list[tuple[str, int, EventData]] = field(default_factory=list)
+    rivals: int = 0
+    """How many of the next updates someone else wins: their write lands between our read and
+    our conditional write (the version moves on, nothing else), so ours finds it stale."""
 
     async def insert(self, document: Document, events: Sequence[EventData]) -> int:
         if document["_id"] in self.documents:
@@ -114,17 +133,15 @@ class FakeStore:
         expected_version: int,
         changes: dict[str, Any],
         events: Sequence[EventData],
-        *,
-        result: Document | None = None,
     ) -> int | None:
         document = self.documents.get(aggregate_id)
+        if document is not None and self.rivals > 0:
+            self.rivals -= 1
+            document["version"] += 1
         if document is None or document["version"] != expected_version:
             return None
         apply_update(document, changes)
         document["version"] = expected_version + max(1, len(events))
-        if result is not None:
-            # The caller's claim of what the write leaves (the listing is written from it).
-            assert {k: document.get(k) for k in result} == result, "result is not what was stored"
         self._raised(aggregate_id, expected_version, events)
         return int(document["version"])
 
@@ -157,12 +174,29 @@ class FakeSessionRepository:
         document = self._document(session_id)
         return Session.model_validate(document) if document else None
 
+    async def add(self, session: Session, events: Sequence[EventData]) -> Session:
+        version = await self.store.insert(session.document(), events)
+        return session.model_copy(update={"version": version})
+
+    async def save(
+        self, before: Session, after: Session, events: Sequence[EventData]
+    ) -> Session | None:
+        changes = update_between(before.document(), after.document())
+        version = await self.store.update(before.id, before.version, changes, events)
+        return None if version is None else after.model_copy(update={"version": version})
+
     async def with_attendance(self, session_id: str) -> tuple[Session, list[str] | None] | None:
         document = self._document(session_id)
         if document is None:
             return None
         record = document.get("record")
         return Session.model_validate(document), list(record["attendee_ids"]) if record else None
+
+    async def page_of_group(
+        self, group_id: str, page: PageRequest
+    ) -> tuple[list[Session], str | None]:
+        documents, cursor = page_in_memory(self.store.find(group_id=group_id), "starts_at", page)
+        return [Session.model_validate(d) for d in documents], cursor
 
     async def of_groups(self, group_ids: list[str], since: datetime) -> list[Session]:
         found = [
@@ -191,15 +225,6 @@ class FakeSessionRepository:
             return bool(mine or cancellation.get("by") == employee_id)
 
         return [Session.model_validate(d) for d in self.store.documents.values() if holds_words(d)]
-
-
-class FakeScheduleListing:
-    def __init__(self, store: FakeStore) -> None:
-        self.store = store
-
-    async def page(self, group_id: str, page: PageRequest) -> tuple[list[Session], str | None]:
-        documents, cursor = page_in_memory(self.store.find(group_id=group_id), "starts_at", page)
-        return [Session.model_validate(d) for d in documents], cursor
 
 
 class FakeCalendarFeedRepository:
@@ -231,11 +256,15 @@ class FakeConversationRepository:
         document = self.store.documents.get(session_id)
         return Conversation.model_validate(copy.deepcopy(document)) if document else None
 
-    async def notes_scope(self, session_id: str) -> tuple[str, bool] | None:
+    async def save(
+        self, before: Conversation, after: Conversation, events: Sequence[EventData]
+    ) -> int | None:
+        changes = update_between(before.document(), after.document())
+        return await self.store.update(before.id, before.version, changes, events)
+
+    async def group_of(self, session_id: str) -> str | None:
         document = self.store.documents.get(session_id)
-        if document is None:
-            return None
-        return str(document["group_id"]), bool(document.get(NOTES_NOTED))
+        return str(document["group_id"]) if document else None
 
     async def mentioning(self, employee_id: str) -> list[Conversation]:
         return [
@@ -247,31 +276,23 @@ class FakeConversationRepository:
 
 
 class FakePrivateNoteRepository:
-    """The notes by id; the shelves of the MongoDB adapter are its way to read them fast, so
-    here noting and shelving only keep what a test may check."""
-
     def __init__(self, store: FakeStore) -> None:
         self.store = store
-        self.noted: set[str] = set()
 
     async def get(self, note_id: str) -> Document | None:
         found = self.store.documents.get(note_id)
         return copy.deepcopy(found) if found is not None else None
 
-    async def of_author(
-        self, session_id: str, author_id: str, *, all_noted: bool
-    ) -> list[Document]:
+    async def add(self, note: Document) -> int:
+        return await self.store.insert(note, [])
+
+    async def edit(self, note_id: str, version: int, text: str, at: datetime) -> int | None:
+        changes = {"$set": {"text": text, "updated_at": at}}
+        return await self.store.update(note_id, version, changes, [])
+
+    async def of_author(self, session_id: str, author_id: str) -> list[Document]:
         notes = self.store.find(session_id=session_id, author_id=author_id)
         return sorted(notes, key=lambda n: (n["created_at"], n["_id"]))[:200]
-
-    async def note(self, session_id: str, author_id: str, note_id: str) -> None:
-        self.noted.add(note_id)
-
-    async def shelve(self, note: Document) -> None:
-        return None
-
-    async def reshelve(self, note_id: str) -> Document | None:
-        return await self.get(note_id)
 
     async def erase_author(self, author_id: str) -> int:
         gone = [n["_id"] for n in self.store.find(author_id=author_id)]
@@ -298,6 +319,17 @@ class FakeActionStepRepository:
     async def get(self, action_id: str) -> ActionStep | None:
         document = self.store.documents.get(action_id)
         return ActionStep.model_validate(copy.deepcopy(document)) if document else None
+
+    async def add(self, step: ActionStep, events: Sequence[EventData]) -> ActionStep:
+        version = await self.store.insert(step.document(), events)
+        return step.model_copy(update={"version": version})
+
+    async def save(
+        self, before: ActionStep, after: ActionStep, events: Sequence[EventData]
+    ) -> ActionStep | None:
+        changes = update_between(before.document(), after.document())
+        version = await self.store.update(before.id, before.version, changes, events)
+        return None if version is None else after.model_copy(update={"version": version})
 
     async def held_session(self, session_id: str) -> HeldSession | None:
         document = self.sessions.documents.get(session_id)
@@ -372,6 +404,10 @@ class FakeFeedbackRepository:
     async def get(self, feedback_id: str) -> Feedback | None:
         document = self.store.documents.get(feedback_id)
         return Feedback.model_validate(copy.deepcopy(document)) if document else None
+
+    async def add(self, feedback: Feedback, events: Sequence[EventData]) -> Feedback:
+        version = await self.store.insert(feedback.document(), events)
+        return feedback.model_copy(update={"version": version})
 
     async def rated_session(self, session_id: str) -> RatedSession | None:
         document = self.sessions.documents.get(session_id)
@@ -589,28 +625,27 @@ def fakes() -> Fakes:
     sessions, steps, feedback_store, notes = FakeStore(), FakeStore(), FakeStore(), FakeStore()
     groups, employees = FakeGroupRepository(), FakeEmployeeRepository()
     membership = MembershipService(groups, employees)
+    step_repository = FakeActionStepRepository(steps, sessions)
     scheduling = SchedulingService(
         FakeSessionRepository(sessions),
-        FakeScheduleListing(sessions),
         FakeCalendarFeedRepository(),
         membership,
         clock,
+        step_count=step_repository.count_of_session,
     )
     conversations = ConversationService(
         FakeConversationRepository(sessions),
         FakePrivateNoteRepository(notes),
         membership,
         clock,
+        commitments=step_repository.commitments,
     )
-    step_repository = FakeActionStepRepository(steps, sessions)
     actions = ActionStepService(step_repository, membership, clock)
     feedback = FeedbackService(
         FakeFeedbackRepository(feedback_store, sessions),
         membership,
         clock,
     )
-    scheduling.step_count = step_repository.count_of_session
-    conversations.commitments = step_repository.commitments
     return Fakes(
         clock=clock,
         sessions=sessions,

@@ -73,11 +73,9 @@ def conversation(record_: Record | None = None, history: tuple[Revision, ...] = 
 
 def agreed(c: Conversation, g: Group, *people: str) -> Conversation:
     for person in people:
-        changes = domain.consent_to_share(c, g, person, at(50))
-        assert changes is not None
-        c = c.model_copy(
-            update={"sharing": [domain.Consent(**x) for x in changes["$set"]["sharing"]]}
-        )
+        agreeing = domain.consent_to_share(c, g, person, at(50))
+        assert agreeing is not None
+        c = agreeing
     return c
 
 
@@ -125,6 +123,7 @@ def test_an_erased_persons_agreement_is_not_needed_their_words_are_gone() -> Non
 def test_a_withdrawn_agreement_unshares() -> None:
     g, c = group("ab", joined_later="d"), conversation(record("ab"))
     shared = agreed(c, g, "a", "b")
-    changes = domain.withdraw_consent(shared, g, "b")
-    assert changes is not None and changes["$set"]["sharing"][0]["employee_id"] == "a"
+    withdrawn = domain.withdraw_consent(shared, g, "b")
+    assert withdrawn is not None and [x.employee_id for x in withdrawn.sharing] == ["a"]
+    assert not domain.shared_with_later_members(withdrawn, g)
     assert domain.withdraw_consent(c, g, "b") is None

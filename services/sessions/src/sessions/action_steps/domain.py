@@ -219,7 +219,9 @@ def edit(
     by: str,
     changes: dict[str, Any],
     now: datetime,
-) -> tuple[dict[str, Any], list[EventData]]:
+) -> tuple[ActionStep, list[EventData]]:
+    """The step with the owner's edits (the same step when there are none); an event when
+    what others rely on changed (title, partner, due time)."""
     _owner_open(step, by)
     fields: dict[str, Any] = {}
     if "title" in changes:
@@ -237,23 +239,25 @@ def edit(
         fields["due_on"] = due_on.isoformat()
         fields["due_at"] = due
     if not fields:
-        return {}, []
+        return step, []
     updated = step.model_copy(update=fields)
     events: list[EventData] = []
     if any(k in fields for k in ("title", "accountability_partner_id", "due_at")):
         events.append(ActionUpdated(**_step_fields(updated), updated_at=now))
-    return {"$set": fields}, events
+    return updated, events
 
 
 def report_progress(
     step: ActionStep, by: str, progress: Progress, note: str | None, now: datetime
-) -> dict[str, Any]:
+) -> ActionStep:
     _owner_open(step, by)
     entry = ProgressEntry(at=now, progress=progress, note=note)
-    return {"$set": {"progress": progress.value}, "$push": {"progress_log": entry.model_dump()}}
+    return step.model_copy(
+        update={"progress": progress, "progress_log": [*step.progress_log, entry]}
+    )
 
 
-def complete(step: ActionStep, by: str, now: datetime) -> tuple[dict[str, Any], list[EventData]]:
+def complete(step: ActionStep, by: str, now: datetime) -> tuple[ActionStep, list[EventData]]:
     _owner_open(step, by)
     event = ActionCompleted(
         action_id=step.id,
@@ -264,12 +268,13 @@ def complete(step: ActionStep, by: str, now: datetime) -> tuple[dict[str, Any], 
         accountability_partner_id=step.accountability_partner_id,
         completed_at=now,
     )
-    return {"$set": {"status": ActionStatus.COMPLETED.value, "completed_at": now}}, [event]
+    completed = step.model_copy(update={"status": ActionStatus.COMPLETED, "completed_at": now})
+    return completed, [event]
 
 
 def drop(
     step: ActionStep, reason: ActionDropReason, note: str | None, now: datetime
-) -> tuple[dict[str, Any], list[EventData]]:
+) -> tuple[ActionStep, list[EventData]]:
     if step.status is not ActionStatus.OPEN:
         raise Conflict(f"the action step is {step.status.value}")
     event = ActionDropped(
@@ -282,17 +287,18 @@ def drop(
         dropped_at=now,
     )
     record = Drop(reason=reason, note=note, at=now)
-    return {"$set": {"status": ActionStatus.DROPPED.value, "drop": record.model_dump()}}, [event]
+    dropped = step.model_copy(update={"status": ActionStatus.DROPPED, "drop": record})
+    return dropped, [event]
 
 
-def comment(step: ActionStep, by: str, text: str, now: datetime) -> dict[str, Any]:
+def comment(step: ActionStep, by: str, text: str, now: datetime) -> ActionStep:
     if by not in (step.owner_id, step.accountability_partner_id):
         raise Forbidden("only the owner and the accountability partner comment on a step")
     entry = Comment(comment_id=str(uuid.uuid4()), author_id=by, text=text, at=now)
-    return {"$push": {"comments": entry.model_dump()}}
+    return step.model_copy(update={"comments": [*step.comments, entry]})
 
 
-def scrubbed(step: ActionStep, employee_id: str) -> dict[str, Any] | None:
+def scrubbed(step: ActionStep, employee_id: str) -> ActionStep | None:
     """Erasure: the owner's words go (title, description, progress notes); anyone's comments go."""
     fields: dict[str, Any] = {}
     if step.owner_id == employee_id:
@@ -301,11 +307,11 @@ def scrubbed(step: ActionStep, employee_id: str) -> dict[str, Any] | None:
             fields["description"] = None
         if any(e.note is not None for e in step.progress_log):
             fields["progress_log"] = [
-                e.model_copy(update={"note": None}).model_dump() for e in step.progress_log
+                e.model_copy(update={"note": None}) for e in step.progress_log
             ]
         if step.drop is not None and step.drop.note is not None:
-            fields["drop"] = step.drop.model_copy(update={"note": None}).model_dump()
+            fields["drop"] = step.drop.model_copy(update={"note": None})
     kept = [c for c in step.comments if c.author_id != employee_id]
     if len(kept) != len(step.comments):
-        fields["comments"] = [c.model_dump() for c in kept]
-    return {"$set": fields} if fields else None
+        fields["comments"] = kept
+    return step.model_copy(update=fields) if fields else None

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import structlog
 from pymongo import IndexModel
-from pymongo.errors import PyMongoError
 
-from roundtable_shared.clock import utc_now
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Database, Document, Indexes
+from roundtable_shared.storage.mongo import Database, Indexes
 from sessions.action_steps.domain import ActionStatus, ActionStep, HeldSession
-from sessions.common import page_in_memory
+from sessions.common import keyset_page, update_between
 from sessions.scheduling.repository import SESSIONS
 
-log = structlog.get_logger(__name__)
-
 ACTION_STEPS = "action_steps"
-MEMBER_ACTION_STEPS = "member_action_steps"
-# How long a member's listing is trusted before it is rebuilt from the action steps: the bound on
-# what a crash between a step's write and its listing's write leaves behind.
-LISTING_TRUSTED_FOR = timedelta(minutes=5)
-ROLES = ("owner_id", "accountability_partner_id")
 INDEXES = [
     Indexes(
         ACTION_STEPS,
@@ -43,15 +32,28 @@ NO_OUTBOX = {"outbox": 0}
 
 
 class ActionStepRepository:
-    def __init__(self, db: Database, store: ListedActionStepStore, listing: MemberListing) -> None:
+    def __init__(self, db: Database, store: AggregateStore) -> None:
         self.collection = db[ACTION_STEPS]
         self.sessions = db[SESSIONS]
         self.store = store
-        self.member_listing = listing
 
     async def get(self, action_id: str) -> ActionStep | None:
         document = await self.collection.find_one({"_id": action_id}, NO_OUTBOX)
         return ActionStep.model_validate(document) if document else None
+
+    async def add(self, step: ActionStep, events: Sequence[EventData]) -> ActionStep:
+        """A new step with its events (``AlreadyExists`` when its id is taken)."""
+        version = await self.store.insert(step.document(), events)
+        return step.model_copy(update={"version": version})
+
+    async def save(
+        self, before: ActionStep, after: ActionStep, events: Sequence[EventData]
+    ) -> ActionStep | None:
+        """``after`` (what the domain made of ``before``) with its events, if the step is still
+        at ``before``'s version; None when someone else changed it first."""
+        changes = update_between(before.document(), after.document())
+        version = await self.store.update(before.id, before.version, changes, events)
+        return None if version is None else after.model_copy(update={"version": version})
 
     async def held_session(self, session_id: str) -> HeldSession | None:
         document = await self.sessions.find_one(
@@ -86,7 +88,10 @@ class ActionStepRepository:
         return [ActionStep.model_validate(d) async for d in found]
 
     async def count_of_session(self, session_id: str) -> int:
-        return await self.collection.count_documents({"session_id": session_id})
+        # A find of the ids, not count_documents: that is an aggregation, which no index of
+        # the local server serves; a session holds a few dozen steps at most.
+        found = self.collection.find({"session_id": session_id}, {"_id": 1})
+        return len(await found.to_list())
 
     async def commitments(self, session_id: str) -> dict[str, list[str]]:
         found = self.collection.find(
@@ -106,18 +111,14 @@ class ActionStepRepository:
         overdue_at: datetime | None,
         page: PageRequest,
     ) -> tuple[list[ActionStep], str | None]:
-        steps = [
-            s for s in await self.member_listing.of(employee_id) if s.get(field) == employee_id
-        ]
+        """A page of the steps this person owns (``field`` owner_id) or holds to account
+        (accountability_partner_id), by due time: the index on (field, due_at, _id)."""
+        query: dict[str, Any] = {field: employee_id}
         if overdue_at is not None:
-            steps = [
-                s
-                for s in steps
-                if s["status"] == ActionStatus.OPEN.value and s["due_at"] < overdue_at
-            ]
+            query |= {"status": ActionStatus.OPEN.value, "due_at": {"$lt": overdue_at}}
         elif status is not None:
-            steps = [s for s in steps if s["status"] == status.value]
-        documents, cursor = page_in_memory(steps, "due_at", page)
+            query["status"] = status.value
+        documents, cursor = await keyset_page(self.collection, query, "due_at", page, NO_OUTBOX)
         return [ActionStep.model_validate(d) for d in documents], cursor
 
     async def touching(self, employee_id: str) -> list[ActionStep]:
@@ -138,102 +139,3 @@ class ActionStepRepository:
             NO_OUTBOX,
         )
         return [ActionStep.model_validate(d) async for d in found]
-
-
-class MemberListing:
-    """Each member's action steps (owned or held to account) in one document keyed by their id.
-
-    FerretDB answers a filter on ``owner_id`` or ``accountability_partner_id`` by reading every
-    action step there is. This copy is kept by ``ListedActionStepStore`` after every write of a
-    step and rebuilt from the steps when missing or older than ``LISTING_TRUSTED_FOR``.
-    """
-
-    def __init__(self, db: Database) -> None:
-        self.collection = db[MEMBER_ACTION_STEPS]
-        self.steps = db[ACTION_STEPS]
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def of(self, employee_id: str) -> list[Document]:
-        listing = await self.collection.find_one({"_id": employee_id})
-        if listing is None or listing["built_at"] < utc_now() - LISTING_TRUSTED_FOR:
-            return await self.rebuild(employee_id)
-        return list(listing["steps"].values())
-
-    async def rebuild(self, employee_id: str) -> list[Document]:
-        found = self.steps.find(
-            {"$or": [{role: employee_id} for role in ROLES]}, NO_OUTBOX
-        ).to_list()
-        steps = await found
-        await self.collection.replace_one(
-            {"_id": employee_id},
-            {"steps": {s["_id"]: s for s in steps}, "built_at": utc_now()},
-            upsert=True,
-        )
-        return steps
-
-    async def refresh(self, action_id: str, were_listed_with: set[str]) -> None:
-        """The step's entry, as stored now, with its owner and partner, and gone from the
-        listings of whoever no longer is either (a replaced partner). Repeatable."""
-        async with self._lock(action_id):
-            step = await self.steps.find_one({"_id": action_id}, NO_OUTBOX)
-            if step is None:
-                return
-            members = {step[role] for role in ROLES}
-            for employee_id in sorted(members):
-                # No upsert: a missing listing is rebuilt, whole, by the next read.
-                await self.collection.update_one(
-                    {"_id": employee_id}, {"$set": {f"steps.{action_id}": step}}
-                )
-            for employee_id in sorted(were_listed_with - members):
-                await self.collection.update_one(
-                    {"_id": employee_id}, {"$unset": {f"steps.{action_id}": ""}}
-                )
-
-    def _lock(self, action_id: str) -> asyncio.Lock:
-        # One refresh of a step at a time here, so an older read is never stored last.
-        if len(self._locks) > 10_000:
-            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
-        return self._locks.setdefault(action_id, asyncio.Lock())
-
-
-class ListedActionStepStore:
-    """The action steps' aggregate store, keeping the members' ``MemberListing`` current.
-
-    Every writer of action steps goes through it, so no write path can forget the listings. It
-    wraps the store the runtime made for the ``action_steps`` collection
-    (``ServiceRuntime.aggregate_store``), which does the writes.
-    """
-
-    def __init__(self, store: AggregateStore, listing: MemberListing) -> None:
-        self.store = store
-        self.listing = listing
-
-    async def insert(self, document: Document, events: Sequence[EventData]) -> int:
-        version = await self.store.insert(document, events)
-        await self._keep(str(document["_id"]), set())
-        return version
-
-    async def update(
-        self,
-        aggregate_id: Any,
-        expected_version: int,
-        changes: dict[str, Any],
-        events: Sequence[EventData],
-    ) -> int | None:
-        # Who the step was listed with before, to take it off a replaced partner's listing.
-        before = await self.store.collection.find_one(
-            {"_id": aggregate_id}, dict.fromkeys(ROLES, 1)
-        )
-        version = await self.store.update(aggregate_id, expected_version, changes, events)
-        if version is not None:
-            listed = {before[role] for role in ROLES if role in before} if before else set()
-            await self._keep(str(aggregate_id), listed)
-        return version
-
-    async def _keep(self, action_id: str, were_listed_with: set[str]) -> None:
-        # The step's write has committed: failing the request now would tell the caller it did
-        # not. The listing catches up when it is rebuilt (LISTING_TRUSTED_FOR at the latest).
-        try:
-            await self.listing.refresh(action_id, were_listed_with)
-        except PyMongoError:
-            log.warning("member action step listing not refreshed", action_id=action_id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Any
 
 from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.clock import Clock
@@ -14,11 +14,15 @@ from roundtable_shared.http.idempotency import ensure_same_request, fingerprint,
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.http.problems import Forbidden, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
+from roundtable_shared.storage.retry import until_saved
 from sessions.action_steps import domain
 from sessions.action_steps.domain import ActionStatus, ActionStep, HeldSession
 from sessions.action_steps.repository import ActionStepRepository
 from sessions.action_steps.schemas import CommitRequest, EditRequest, ProgressRequest
 from sessions.membership.service import MembershipService
+
+Decision = tuple[ActionStep, list[EventData]]
+"""An action step as a change leaves it, and the events the change raises."""
 
 
 class Role(StrEnum):
@@ -88,73 +92,85 @@ class ActionStepService:
             fingerprint=fingerprint(payload) if key else None,
         )
         try:
-            version = await self.steps.store.insert(step.document(), events)
+            return await self.steps.add(step, events)
         except AlreadyExists:
             existing = await self.load(action_id)
             ensure_same_request(existing.request_fingerprint, payload)
             return existing
-        return step.model_copy(update={"version": version})
 
-    async def _save(
+    async def _change(
         self,
-        step: ActionStep,
-        version: int,
-        changes: dict[str, Any],
-        events: list[EventData],
+        action_id: str,
+        principal: Principal,
+        version: int | None,
+        decide: Callable[[ActionStep], Awaitable[Decision]],
     ) -> ActionStep:
-        if step.version != version:
-            raise stale_write(step.version)
-        if changes and await self.steps.store.update(step.id, version, changes, events) is None:
-            raise stale_write((await self.load(step.id)).version)
-        return await self.load(step.id)
+        """The change ``decide`` makes to a step the caller sees, saved with its events: on the
+        version their If-Match names (412 when stale), or without one on the step as it stands,
+        decided again on a fresh read when someone else changed it first (``until_saved``:
+        ``StillStale``, a 409, when it keeps changing; nothing of this change is written)."""
+
+        async def attempt() -> ActionStep | None:
+            step = await self.visible(action_id, principal)
+            expected = step.version if version is None else version
+            if step.version != expected:
+                raise stale_write(step.version)
+            changed, events = await decide(step)
+            if changed == step:
+                return step  # nothing to write
+            saved = await self.steps.save(step, changed, events)
+            if saved is None and version is not None:
+                raise stale_write((await self.load(step.id)).version)
+            return saved
+
+        return await until_saved(attempt, what=f"action step {action_id}")
 
     async def edit(
         self, action_id: str, request: EditRequest, principal: Principal, version: int
     ) -> ActionStep:
-        step = await self.visible(action_id, principal)
-        session = await self._session(step.session_id)
-        group = await self.membership.group(step.group_id)
-        if step.version != version:
-            raise stale_write(step.version)
-        changes, events = domain.edit(
-            step,
-            session,
-            group,
-            principal.employee_id,
-            request.model_dump(exclude_unset=True),
-            self.clock(),
-        )
-        return await self._save(step, version, changes, events)
+        fields = request.model_dump(exclude_unset=True)
+
+        async def decide(step: ActionStep) -> Decision:
+            session = await self._session(step.session_id)
+            group = await self.membership.group(step.group_id)
+            return domain.edit(step, session, group, principal.employee_id, fields, self.clock())
+
+        return await self._change(action_id, principal, version, decide)
 
     async def progress(
         self, action_id: str, request: ProgressRequest, principal: Principal, version: int | None
     ) -> ActionStep:
-        step = await self.visible(action_id, principal)
-        changes = domain.report_progress(
-            step, principal.employee_id, request.progress, request.note, self.clock()
-        )
-        return await self._save(step, step.version if version is None else version, changes, [])
+        async def decide(step: ActionStep) -> Decision:
+            reported = domain.report_progress(
+                step, principal.employee_id, request.progress, request.note, self.clock()
+            )
+            return reported, []
+
+        return await self._change(action_id, principal, version, decide)
 
     async def complete(
         self, action_id: str, principal: Principal, version: int | None
     ) -> ActionStep:
-        step = await self.visible(action_id, principal)
-        changes, events = domain.complete(step, principal.employee_id, self.clock())
-        return await self._save(step, step.version if version is None else version, changes, events)
+        async def decide(step: ActionStep) -> Decision:
+            return domain.complete(step, principal.employee_id, self.clock())
+
+        return await self._change(action_id, principal, version, decide)
 
     async def drop(
         self, action_id: str, note: str, principal: Principal, version: int | None
     ) -> ActionStep:
-        step = await self.visible(action_id, principal)
-        if principal.employee_id != step.owner_id:
-            raise Forbidden("only the owner of an action step drops it")
-        changes, events = domain.drop(step, ActionDropReason.OWNER, note, self.clock())
-        return await self._save(step, step.version if version is None else version, changes, events)
+        async def decide(step: ActionStep) -> Decision:
+            if principal.employee_id != step.owner_id:
+                raise Forbidden("only the owner of an action step drops it")
+            return domain.drop(step, ActionDropReason.OWNER, note, self.clock())
+
+        return await self._change(action_id, principal, version, decide)
 
     async def comment(self, action_id: str, text: str, principal: Principal) -> ActionStep:
-        step = await self.visible(action_id, principal)
-        changes = domain.comment(step, principal.employee_id, text, self.clock())
-        return await self._save(step, step.version, changes, [])
+        async def decide(step: ActionStep) -> Decision:
+            return domain.comment(step, principal.employee_id, text, self.clock()), []
+
+        return await self._change(action_id, principal, None, decide)
 
     async def of_session(self, session_id: str, principal: Principal) -> list[ActionStep]:
         session = await self._session(session_id)
@@ -183,11 +199,13 @@ class ActionStepService:
 
     async def drop_all(self, steps: list[ActionStep], reason: ActionDropReason) -> None:
         for step in steps:
-            while step.status is ActionStatus.OPEN:
-                changes, events = domain.drop(step, reason, None, self.clock())
-                if await self.steps.store.update(step.id, step.version, changes, events):
-                    break
-                step = await self.load(step.id)
+
+            def decide(current: ActionStep) -> Decision | None:
+                if current.status is not ActionStatus.OPEN:
+                    return None  # completed or dropped meanwhile: nothing to do
+                return domain.drop(current, reason, None, self.clock())
+
+            await self._save(step, decide)
 
     async def owner_withdrew(self, owner_id: str, group_id: str) -> None:
         steps = await self.steps.open_of_owner_in_group(owner_id, group_id)
@@ -198,7 +216,28 @@ class ActionStepService:
             if step.owner_id == employee_id:
                 await self.drop_all([step], ActionDropReason.OWNER_ERASED)
                 step = await self.load(step.id)
-            while (changes := domain.scrubbed(step, employee_id)) is not None:
-                if await self.steps.store.update(step.id, step.version, changes, []):
-                    break
-                step = await self.load(step.id)
+
+            def decide(current: ActionStep) -> Decision | None:
+                scrubbed = domain.scrubbed(current, employee_id)
+                return None if scrubbed is None else (scrubbed, [])
+
+            await self._save(step, decide)
+
+    async def _save(
+        self, step: ActionStep, decide: Callable[[ActionStep], Decision | None]
+    ) -> bool:
+        """The change ``decide`` makes to the step (for enrollment's events), saved; decided
+        again on a fresh read when the step changed meanwhile, until ``until_saved`` gives up
+        (``StillStale``: the event is redelivered). Whether anything changed."""
+        unread = [step]  # the first attempt decides on what the caller read
+
+        async def attempt() -> bool | None:
+            current = unread.pop() if unread else await self.load(step.id)
+            decision = decide(current)
+            if decision is None:
+                return False
+            changed, events = decision
+            saved = await self.steps.save(current, changed, events)
+            return None if saved is None else True
+
+        return await until_saved(attempt, what=f"action step {step.id}")

@@ -94,6 +94,10 @@ class Conversation(BaseModel):
     sharing: list[Consent] = Field(default_factory=list)
     version: int
 
+    def document(self) -> dict[str, Any]:
+        """The fields of the session document this concept reads, as stored."""
+        return self.model_dump(by_alias=True, exclude={"version"})
+
 
 class NoteDraft(BaseModel):
     """A shared note as sent: an existing ``note_id`` keeps its author, a new note is the editor's."""
@@ -159,22 +163,22 @@ def shared_with_later_members(conversation: Conversation, group: Group) -> bool:
 
 def consent_to_share(
     conversation: Conversation, group: Group, by: str, now: datetime
-) -> dict[str, Any] | None:
+) -> Conversation | None:
     """The caller (one who was there) agrees to share with later members; None if they had."""
     require_writer(conversation, group, by)
     if any(consent.employee_id == by for consent in conversation.sharing):
         return None
     sharing = [*conversation.sharing, Consent(employee_id=by, at=now)]
-    return {"$set": {"sharing": [consent.model_dump() for consent in sharing]}}
+    return conversation.model_copy(update={"sharing": sharing})
 
 
-def withdraw_consent(conversation: Conversation, group: Group, by: str) -> dict[str, Any] | None:
+def withdraw_consent(conversation: Conversation, group: Group, by: str) -> Conversation | None:
     """The caller takes their agreement back (the record is no longer shared); None if none."""
     require_writer(conversation, group, by)
     sharing = [consent for consent in conversation.sharing if consent.employee_id != by]
     if len(sharing) == len(conversation.sharing):
         return None
-    return {"$set": {"sharing": [consent.model_dump() for consent in sharing]}}
+    return conversation.model_copy(update={"sharing": sharing})
 
 
 def require_readable(conversation: Conversation, group: Group, employee_id: str) -> None:
@@ -266,7 +270,8 @@ def _require_author(note: SharedNote, by: str) -> None:
 
 def record(
     conversation: Conversation, group: Group, by: str, draft: RecordDraft, now: datetime
-) -> tuple[dict[str, Any], list[EventData]]:
+) -> tuple[Conversation, list[EventData]]:
+    """The session held, with its record, and the event telling who attended."""
     require_writer(conversation, group, by)
     if conversation.status is SessionStatus.CANCELLED:
         raise Conflict("the session was cancelled; a cancelled session cannot be recorded")
@@ -293,8 +298,8 @@ def record(
         attendee_ids=result.attendee_ids,
         invited_count=_invited_count(conversation, result),
     )
-    changes = {"$set": {"status": SessionStatus.HELD.value, "record": result.model_dump()}}
-    return changes, [event]
+    held = conversation.model_copy(update={"status": SessionStatus.HELD, "record": result})
+    return held, [event]
 
 
 def _invited_count(conversation: Conversation, result: Record) -> int:
@@ -303,7 +308,9 @@ def _invited_count(conversation: Conversation, result: Record) -> int:
 
 def correct(
     conversation: Conversation, group: Group, by: str, draft: RecordDraft, now: datetime
-) -> tuple[dict[str, Any], list[EventData]]:
+) -> tuple[Conversation, list[EventData]]:
+    """The corrected record, the one it replaces kept in the history; an event when who
+    attended or when changed."""
     require_writer(conversation, group, by)
     previous = conversation.record
     if previous is None:
@@ -323,10 +330,9 @@ def correct(
     revision = Revision(
         version=conversation.version, replaced_by=by, replaced_at=now, record=previous
     )
-    changes = {
-        "$set": {"record": corrected.model_dump()},
-        "$push": {"history": revision.model_dump()},
-    }
+    corrected_conversation = conversation.model_copy(
+        update={"record": corrected, "history": [*conversation.history, revision]}
+    )
     events: list[EventData] = []
     if set(corrected.attendee_ids) != set(previous.attendee_ids) or (
         corrected.started_at,
@@ -344,7 +350,7 @@ def correct(
                 corrected_at=now,
             )
         )
-    return changes, events
+    return corrected_conversation, events
 
 
 # --- erasure ---------------------------------------------------------------------------------------
@@ -370,8 +376,8 @@ def scrub_record(record: Record, employee_id: str) -> Record:
     return record.model_copy(update={"hot_seats": seats, "shared_notes": notes})
 
 
-def scrubbed(conversation: Conversation, employee_id: str) -> dict[str, Any] | None:
-    """The update erasing this person from a conversation, or None when nothing of theirs is in it."""
+def scrubbed(conversation: Conversation, employee_id: str) -> Conversation | None:
+    """The conversation without this person's words, or None when nothing of theirs is in it."""
     if conversation.record is None:
         return None
     record_ = scrub_record(conversation.record, employee_id)
@@ -381,4 +387,4 @@ def scrubbed(conversation: Conversation, employee_id: str) -> dict[str, Any] | N
     ]
     if record_ == conversation.record and history == conversation.history:
         return None
-    return {"$set": {"record": record_.model_dump(), "history": [r.model_dump() for r in history]}}
+    return conversation.model_copy(update={"record": record_, "history": history})

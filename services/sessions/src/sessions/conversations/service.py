@@ -9,9 +9,10 @@ from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.clock import Clock
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
-from roundtable_shared.http.problems import Conflict, NotFound
+from roundtable_shared.http.problems import NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
+from roundtable_shared.storage.retry import until_saved
 from sessions.conversations import domain
 from sessions.conversations.domain import Conversation, RecordDraft, Revision
 from sessions.conversations.repository import ConversationRepository, PrivateNoteRepository
@@ -20,7 +21,6 @@ from sessions.membership.domain import Group
 from sessions.membership.service import MembershipService
 
 CommitmentLookup = Callable[[str], Awaitable[dict[str, list[str]]]]
-SHARING_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,6 @@ def _sharing(conversation: Conversation, group: Group) -> Sharing:
     )
 
 
-async def _no_commitments(_: str) -> dict[str, list[str]]:
-    return {}
-
-
 class ConversationService:
     def __init__(
         self,
@@ -53,13 +49,15 @@ class ConversationService:
         notes: PrivateNoteRepository,
         membership: MembershipService,
         clock: Clock,
+        commitments: CommitmentLookup,
     ) -> None:
+        """``commitments``: each hot-seat member's action step ids in a session, answered by
+        the action steps' repository."""
         self.conversations = conversations
         self.notes = notes
         self.membership = membership
         self.clock = clock
-        self.commitments: CommitmentLookup = _no_commitments
-        """Set by the wiring: each hot-seat member's action step ids in a session."""
+        self.commitments = commitments
 
     async def load(self, session_id: str) -> Conversation:
         conversation = await self.conversations.get(session_id)
@@ -76,18 +74,19 @@ class ConversationService:
     async def record(
         self, session_id: str, request: RecordRequest, principal: Principal
     ) -> RecordOut:
-        conversation = await self.load(session_id)
-        group = await self.membership.member_group(conversation.group_id, principal)
         draft = RecordDraft.model_validate(request.model_dump())
-        changes, events = domain.record(
-            conversation, group, principal.employee_id, draft, self.clock()
-        )
-        stored = await self.conversations.store.update(
-            conversation.id, conversation.version, changes, events
-        )
-        if stored is None:
-            # Someone changed it meanwhile (perhaps recorded it): the rules decide on the new state.
-            return await self.record(session_id, request, principal)
+
+        async def attempt() -> int | None:
+            # Read afresh each time: if someone changed it meanwhile (perhaps recorded it), the
+            # rules decide on the new state.
+            conversation = await self.load(session_id)
+            group = await self.membership.member_group(conversation.group_id, principal)
+            held, events = domain.record(
+                conversation, group, principal.employee_id, draft, self.clock()
+            )
+            return await self.conversations.save(conversation, held, events)
+
+        await until_saved(attempt, what=f"session {session_id}")
         return await self._out(await self.load(session_id))
 
     async def correct(
@@ -98,10 +97,10 @@ class ConversationService:
         if conversation.version != version:
             raise stale_write(conversation.version)
         draft = RecordDraft.model_validate(request.model_dump())
-        changes, events = domain.correct(
+        corrected, events = domain.correct(
             conversation, group, principal.employee_id, draft, self.clock()
         )
-        if await self.conversations.store.update(conversation.id, version, changes, events) is None:
+        if await self.conversations.save(conversation, corrected, events) is None:
             raise stale_write((await self.load(session_id)).version)
         return await self._out(await self.load(session_id))
 
@@ -126,23 +125,24 @@ class ConversationService:
 
     async def share(self, session_id: str, principal: Principal, *, agree: bool) -> Sharing:
         """The caller's agreement to share with later members given (or taken back)."""
-        for _attempt in range(SHARING_ATTEMPTS):
+
+        async def attempt() -> Sharing | None:
+            # Agreements commute: when someone changed the session meanwhile, apply it again.
             conversation = await self.load(session_id)
             group = await self.membership.member_group(conversation.group_id, principal)
             if agree:
-                changes = domain.consent_to_share(
+                changed = domain.consent_to_share(
                     conversation, group, principal.employee_id, self.clock()
                 )
             else:
-                changes = domain.withdraw_consent(conversation, group, principal.employee_id)
-            if changes is None:
+                changed = domain.withdraw_consent(conversation, group, principal.employee_id)
+            if changed is None:
                 return _sharing(conversation, group)
-            if await self.conversations.store.update(
-                conversation.id, conversation.version, changes, []
-            ):
+            if await self.conversations.save(conversation, changed, []):
                 return _sharing(await self.load(session_id), group)
-            # Someone changed the session meanwhile: agreements commute, so apply it again.
-        raise Conflict("the session kept changing; retry")
+            return None
+
+        return await until_saved(attempt, what=f"session {session_id}")
 
     # --- private notes: their author's alone -------------------------------------------------
 
@@ -163,17 +163,13 @@ class ConversationService:
             "updated_at": now,
             "request_fingerprint": fingerprint(payload),
         }
-        # The id on its shelf first: a crash before the insert leaves an id, never a lost note.
-        await self.notes.note(session_id, principal.employee_id, note_id)
         try:
-            version = await self.notes.store.insert(document, [])
+            version = await self.notes.add(document)
         except AlreadyExists:
             existing = await self.note(note_id, session_id, principal)
             ensure_same_request(existing.get("request_fingerprint"), payload)
             return existing
-        stored = {**document, "version": version}  # what was inserted; no need to read it back
-        await self.notes.shelve(stored)
-        return stored
+        return {**document, "version": version}  # what was inserted; no need to read it back
 
     async def note(self, note_id: str, session_id: str, principal: Principal) -> Document:
         document = await self.notes.get(note_id)
@@ -187,29 +183,24 @@ class ConversationService:
         return document
 
     async def my_notes(self, session_id: str, principal: Principal) -> list[Document]:
-        all_noted = (await self._notes_scope(session_id, principal))[1]
-        return await self.notes.of_author(session_id, principal.employee_id, all_noted=all_noted)
+        await self._notes_group(session_id, principal)
+        return await self.notes.of_author(session_id, principal.employee_id)
 
     async def _notes_group(self, session_id: str, principal: Principal) -> str:
-        return (await self._notes_scope(session_id, principal))[0]
-
-    async def _notes_scope(self, session_id: str, principal: Principal) -> tuple[str, bool]:
-        """The session's group (the caller must be a member now) and whether its notes are
-        noted on their shelves before they are written."""
-        scope = await self.conversations.notes_scope(session_id)
-        if scope is None:
+        """The session's group; the caller must be a member now."""
+        group_id = await self.conversations.group_of(session_id)
+        if group_id is None:
             raise NotFound(f"no session {session_id!r}")
-        await self.membership.member_group(scope[0], principal)
-        return scope
+        await self.membership.member_group(group_id, principal)
+        return group_id
 
     async def edit_note(
         self, note_id: str, session_id: str, text: str, principal: Principal, version: int
     ) -> Document:
         document = await self.note(note_id, session_id, principal)
-        changes = {"$set": {"text": text, "updated_at": self.clock()}}
-        if await self.notes.store.update(note_id, version, changes, []) is None:
+        if await self.notes.edit(note_id, version, text, self.clock()) is None:
             raise stale_write(document["version"])
-        stored = await self.notes.reshelve(note_id)
+        stored = await self.notes.get(note_id)
         if stored is None:  # deleted meanwhile
             raise NotFound("no such private note of yours")
         return stored
@@ -227,12 +218,19 @@ class ConversationService:
     async def erase(self, employee_id: str) -> None:
         await self.notes.erase_author(employee_id)
         for conversation in await self.conversations.mentioning(employee_id):
-            while True:
-                changes = domain.scrubbed(conversation, employee_id)
-                if changes is None:
-                    break
-                if await self.conversations.store.update(
-                    conversation.id, conversation.version, changes, []
-                ):
-                    break
-                conversation = await self.load(conversation.id)
+            await self._scrub(conversation, employee_id)
+
+    async def _scrub(self, conversation: Conversation, employee_id: str) -> None:
+        """The person's words out of one conversation; decided again on a fresh read when it
+        changed meanwhile (``StillStale`` when it keeps changing: the event comes back)."""
+        unread = [conversation]  # the first attempt decides on what the caller read
+
+        async def attempt() -> bool | None:
+            current = unread.pop() if unread else await self.load(conversation.id)
+            scrubbed = domain.scrubbed(current, employee_id)
+            if scrubbed is None:
+                return False
+            saved = await self.conversations.save(current, scrubbed, [])
+            return None if saved is None else True
+
+        await until_saved(attempt, what=f"session {conversation.id}")

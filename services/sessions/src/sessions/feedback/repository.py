@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pymongo import IndexModel
 
+from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, Indexes
 from sessions.feedback.domain import Feedback, RatedSession
@@ -22,6 +25,11 @@ class FeedbackRepository:
     async def get(self, feedback_id: str) -> Feedback | None:
         document = await self.collection.find_one({"_id": feedback_id}, {"outbox": 0})
         return Feedback.model_validate(document) if document else None
+
+    async def add(self, feedback: Feedback, events: Sequence[EventData]) -> Feedback:
+        """A new feedback with its events (``AlreadyExists`` when this attendee rated already)."""
+        version = await self.store.insert(feedback.document(), events)
+        return feedback.model_copy(update={"version": version})
 
     async def rated_session(self, session_id: str) -> RatedSession | None:
         document = await self.sessions.find_one(

@@ -45,13 +45,12 @@ class FeedbackService:
             fingerprint=print_,
         )
         try:
-            version = await self.feedback.store.insert(feedback.document(), events)
+            return await self.feedback.add(feedback, events), True
         except AlreadyExists:
             existing = await self.feedback.get(feedback.id)
             if existing is None or existing.request_fingerprint != print_:
                 raise Conflict("you already rated this session") from None
             return existing, False
-        return feedback.model_copy(update={"version": version}), True
 
     async def mine(self, session_id: str, principal: Principal) -> Feedback:
         session = await self._session(session_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from pymongo import IndexModel
@@ -12,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from roundtable_shared.events.catalogue.enrollment import GroupMember
 from roundtable_shared.storage.mongo import Database, Document, Indexes, upsert_if_newer
+from roundtable_shared.storage.retry import until_saved
 from sessions.membership.domain import Group, Member, MembershipChange, pseudonymised_members
 
 GROUPS = "groups"
@@ -172,16 +174,26 @@ class GroupRepository:
 
     async def pseudonymise(self, employee_id: str) -> list[str]:
         """Drops the person's name from every copy listing them; the ids of those groups."""
-        group_ids: list[str] = []
-        async for document in self.collection.find({"member_ids": employee_id}):
-            group_ids.append(document["_id"])
-            await self.collection.update_one(
-                {"_id": document["_id"], "version": document.get("version", 0)},
-                {"$set": {"members": pseudonymised_members(document["members"], employee_id)}},
-            )
-            self.forget(document["_id"])
-            await self.store_erasure(document["_id"], employee_id)
+        found = self.collection.find({"member_ids": employee_id}, {"_id": 1})
+        group_ids = [str(document["_id"]) async for document in found]
+        for group_id in group_ids:
+            drop_name = partial(self._drop_name, group_id, employee_id)
+            await until_saved(drop_name, what=f"group copy {group_id}")
+            await self.store_erasure(group_id, employee_id)
         return group_ids
+
+    async def _drop_name(self, group_id: str, employee_id: str) -> bool | None:
+        """One attempt: the name gone from the copy as read, unless a newer copy came meanwhile
+        (None: read it again)."""
+        document = await self.collection.find_one({"_id": group_id}, {"members": 1, "version": 1})
+        if document is None:
+            return False
+        result = await self.collection.update_one(
+            {"_id": group_id, "version": document.get("version", 0)},
+            {"$set": {"members": pseudonymised_members(document["members"], employee_id)}},
+        )
+        self.forget(group_id)
+        return True if result.matched_count == 1 else None
 
     async def store_erasure(self, group_id: str, employee_id: str) -> None:
         # Kept beside the copy, like withdrawals: an erasure is final, so a later copy of the
@@ -221,14 +233,9 @@ class EmployeeRepository:
         )
 
     async def erased_among(self, employee_ids: list[str]) -> list[str]:
-        # One read by _id each (a group has at most eight members): FerretDB answers an `$in`
-        # by reading the whole directory.
-        erased = []
-        for employee_id in employee_ids:
-            document = await self.collection.find_one({"_id": employee_id}, {"erased": 1})
-            if document and document.get("erased"):
-                erased.append(employee_id)
-        return erased
+        # A group has at most eight members: one read by _id.
+        found = self.collection.find({"_id": {"$in": employee_ids}, "erased": True}, {"_id": 1})
+        return [str(document["_id"]) async for document in found]
 
     async def time_zone(self, employee_id: str) -> str | None:
         document = await self.collection.find_one({"_id": employee_id}, {"time_zone": 1})

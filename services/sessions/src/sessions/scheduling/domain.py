@@ -93,19 +93,6 @@ def content_visible(session: Session, group: Group, employee_id: str) -> bool:
     return group.present_during(employee_id, session.starts_at, session.ends_at)
 
 
-def changed(session: Session, changes: dict[str, Any]) -> dict[str, Any]:
-    """The session's document as a write of ``changes`` (``$set`` of top-level fields only)
-    leaves it, but its version."""
-    if not changes.keys() <= {"$set"} or any("." in k for k in changes.get("$set", {})):
-        raise ValueError(f"not a $set of whole fields: {sorted(changes)}")
-    return {**session.document(), **changes.get("$set", {})}
-
-
-def after_change(session: Session, changes: dict[str, Any], version: int) -> Session:
-    """The session as a successful write of ``changes`` (``$set`` only) left it."""
-    return Session.model_validate({**changed(session, changes), "version": version})
-
-
 def check_plan(plan: Plan, now: datetime) -> Plan:
     zone(plan.time_zone)
     if plan.ends_at <= plan.starts_at:
@@ -187,15 +174,18 @@ def _require_scheduled(session: Session) -> None:
 
 def reschedule(
     session: Session, group: Group, by: str, plan: Plan, now: datetime
-) -> tuple[dict[str, Any], list[EventData]]:
+) -> tuple[Session, list[EventData]]:
+    """The session with the new plan, today's members invited, and the event telling it."""
     group.require_member(by)
     group.require_active()
     _require_scheduled(session)
     plan = check_plan(plan, now)
     invited = group.member_ids[:ROUNDTABLE_MAX]
     written = _authors_after(session, plan, by)
-    changes = {"$set": {**plan.model_dump(), "invited_ids": invited, "written_by": written}}
-    return changes, [_rescheduled(session, plan, invited, written)]
+    moved = session.model_copy(
+        update={**plan.model_dump(), "invited_ids": invited, "written_by": written}
+    )
+    return moved, [_rescheduled(session, plan, invited, written)]
 
 
 def _rescheduled(
@@ -221,7 +211,7 @@ def _rescheduled(
 
 def reinvite(
     session: Session, group: Group, now: datetime
-) -> tuple[dict[str, Any], list[EventData]] | None:
+) -> tuple[Session, list[EventData]] | None:
     """A future session's invitees follow the group: a joiner is invited, a leaver is not.
 
     None when there is nothing to change: the session was held, cancelled or has started, or its
@@ -233,10 +223,10 @@ def reinvite(
     invited = group.member_ids[:ROUNDTABLE_MAX]
     if not invited or invited == session.invited_ids:
         return None
-    changes = {"$set": {"invited_ids": invited}}
+    reinvited = session.model_copy(update={"invited_ids": invited})
     # The catalogue's way of telling reminders "same session, new people": a rescheduled event
     # carries the whole schedule and its attendees; the start does not move.
-    return changes, [_unmoved(session.model_copy(update={"invited_ids": invited}))]
+    return reinvited, [_unmoved(reinvited)]
 
 
 def _unmoved(session: Session) -> SessionRescheduled:
@@ -246,7 +236,7 @@ def _unmoved(session: Session) -> SessionRescheduled:
 
 def erase_words(
     session: Session, employee_id: str, now: datetime
-) -> tuple[dict[str, Any], list[EventData]] | None:
+) -> tuple[Session, list[EventData]] | None:
     """The session without what this person wrote (title, place, link, agenda, cancellation
     note), or None when nothing of theirs is in it. An upcoming session's new schedule goes to
     reminders, whose copy held the words."""
@@ -263,11 +253,11 @@ def erase_words(
     fields: dict[str, Any] = {name: ERASED if name == "title" else None for name in mine}
     fields["written_by"] = {n: by for n, by in written.items() if by != employee_id}
     if cancellation is not None and note_mine:
-        fields["cancellation"] = cancellation.model_copy(update={"note": None}).model_dump()
-    changes = {"$set": fields}
+        fields["cancellation"] = cancellation.model_copy(update={"note": None})
+    erased = session.model_copy(update=fields)
     if session.status is not SessionStatus.SCHEDULED or session.starts_at <= now:
-        return changes, []
-    return changes, [_unmoved(after_change(session, changes, session.version))]
+        return erased, []
+    return erased, [_unmoved(erased)]
 
 
 def cancel(
@@ -276,15 +266,12 @@ def cancel(
     by: str | None,
     note: str | None,
     now: datetime,
-) -> tuple[dict[str, Any], list[EventData]]:
+) -> tuple[Session, list[EventData]]:
     _require_scheduled(session)
     cancellation = Cancellation(reason=reason, note=note, by=by, at=now)
-    changes = {
-        "$set": {
-            "status": SessionStatus.CANCELLED.value,
-            "cancellation": cancellation.model_dump(),
-        }
-    }
+    cancelled = session.model_copy(
+        update={"status": SessionStatus.CANCELLED, "cancellation": cancellation}
+    )
     event = SessionCancelled(
         session_id=session.id,
         group_id=session.group_id,
@@ -294,4 +281,4 @@ def cancel(
         cancelled_by=by,
         cancelled_at=now,
     )
-    return changes, [event]
+    return cancelled, [event]

@@ -4,53 +4,55 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.clock import Clock
 from roundtable_shared.events.catalogue.sessions import SessionCancelReason
+from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint, new_resource_id
 from roundtable_shared.http.pagination import PageRequest
 from roundtable_shared.http.problems import Forbidden, NotFound, Problem
 from roundtable_shared.storage.aggregates import AlreadyExists
+from roundtable_shared.storage.retry import until_saved
 from sessions.membership.service import MembershipService
 from sessions.scheduling import domain, ics
-from sessions.scheduling.domain import Plan, Session
-from sessions.scheduling.repository import (
-    NOTES_NOTED,
-    CalendarFeedRepository,
-    ScheduleListing,
-    SessionRepository,
-)
+from sessions.scheduling.domain import Plan, Session, SessionStatus
+from sessions.scheduling.repository import CalendarFeedRepository, SessionRepository
 from sessions.scheduling.schemas import RescheduleRequest, ScheduleRequest
 
 FEED_PAST = timedelta(days=90)
-REINVITE_ATTEMPTS = 5
 
 StepCount = Callable[[str], Awaitable[int]]
+Decision = tuple[Session, list[EventData]]
+"""A session as a change leaves it, and the events the change raises."""
 
 
-async def _no_steps(_: str) -> int:
-    return 0
+@dataclass(frozen=True)
+class Saved:
+    """What one attempt of ``_save`` ended with: the session as saved, or None (no change)."""
+
+    session: Session | None
 
 
 class SchedulingService:
     def __init__(
         self,
         sessions: SessionRepository,
-        listing: ScheduleListing,
         feeds: CalendarFeedRepository,
         membership: MembershipService,
         clock: Clock,
+        step_count: StepCount,
     ) -> None:
+        """``step_count``: how many action steps a held session has (metadata, admins see it
+        too), answered by the action steps' repository."""
         self.sessions = sessions
-        self.listing = listing
         self.feeds = feeds
         self.membership = membership
         self.clock = clock
-        self.step_count: StepCount = _no_steps
-        """Set by the wiring: how many action steps a held session has (metadata, for admins too)."""
+        self.step_count = step_count
 
     async def load(self, session_id: str) -> Session:
         session = await self.sessions.get(session_id)
@@ -90,14 +92,12 @@ class SchedulingService:
                 return existing
             raise
         try:
-            document = {**session.document(), NOTES_NOTED: True}
-            version = await self.sessions.store.insert(document, events)
+            return await self.sessions.add(session, events)
         except AlreadyExists:
             # A retry, or the same key racing itself: answer with what the first one created.
             existing = await self.load(session_id)
             ensure_same_request(existing.request_fingerprint, payload)
             return existing
-        return session.model_copy(update={"version": version})
 
     async def visible(
         self, session_id: str, principal: Principal
@@ -120,7 +120,7 @@ class SchedulingService:
         member who was in the group when it was held) or its metadata only (admins, and
         members who joined after it)."""
         group, member = await self.membership.group_for_metadata(group_id, principal)
-        sessions, cursor = await self.listing.page(group_id, page)
+        sessions, cursor = await self.sessions.page_of_group(group_id, page)
         shown = [
             (s, member and domain.content_visible(s, group, principal.employee_id))
             for s in sessions
@@ -149,45 +149,45 @@ class SchedulingService:
                 "ends_at": ends_at,
             }
         )
-        changes, events = domain.reschedule(
-            session, group, principal.employee_id, plan, self.clock()
-        )
-        # No read back, for the answer or the listing: the write was conditional on the version
-        # we changed.
-        new_version = await self.sessions.store.update(
-            session.id, version, changes, events, result=domain.changed(session, changes)
-        )
-        if new_version is None:
+        moved, events = domain.reschedule(session, group, principal.employee_id, plan, self.clock())
+        # No read back for the answer: the write was conditional on the version we changed.
+        saved = await self.sessions.save(session, moved, events)
+        if saved is None:
             raise stale_write((await self.load(session_id)).version)
-        return domain.after_change(session, changes, new_version)
+        return saved
 
     async def cancel(
         self, session_id: str, note: str | None, principal: Principal, version: int | None
     ) -> Session:
+        """Cancelled by a member: on the version their If-Match names (412 when stale), or
+        without one on the session as it stands (decided again if it changes meanwhile)."""
         session = await self.load(session_id)
         await self.membership.member_group(session.group_id, principal)
-        expected = session.version if version is None else version
-        changes, events = domain.cancel(
-            session, SessionCancelReason.MEMBER, principal.employee_id, note, self.clock()
-        )
-        new_version = await self.sessions.store.update(
-            session.id, expected, changes, events, result=domain.changed(session, changes)
-        )
-        if new_version is None:
-            raise stale_write((await self.load(session_id)).version)
-        return domain.after_change(session, changes, new_version)
+        if version is not None and version != session.version:
+            raise stale_write(session.version)
+        now = self.clock()
+
+        def decide(current: Session) -> Decision:
+            if version is not None and current.version != version:
+                raise stale_write(current.version)
+            return domain.cancel(
+                current, SessionCancelReason.MEMBER, principal.employee_id, note, now
+            )
+
+        cancelled = await self._save(session, decide)
+        assert cancelled is not None  # decide always changes the session (or raises)
+        return cancelled
 
     async def cancel_upcoming_of_dissolved_group(self, group_id: str) -> int:
         """A dissolved group no longer meets: its future sessions are cancelled (idempotent)."""
-        cancelled = 0
         now = self.clock()
-        for session in await self.sessions.upcoming_of_group(group_id, now):
-            changes, events = domain.cancel(
-                session, SessionCancelReason.GROUP_DISSOLVED, None, None, now
-            )
-            if await self.sessions.store.update(session.id, session.version, changes, events):
-                cancelled += 1
-        return cancelled
+
+        def decide(session: Session) -> Decision | None:
+            if session.status is not SessionStatus.SCHEDULED or session.starts_at <= now:
+                return None  # cancelled, held or begun meanwhile: nothing to do
+            return domain.cancel(session, SessionCancelReason.GROUP_DISSOLVED, None, None, now)
+
+        return await self._save_each(await self.sessions.upcoming_of_group(group_id, now), decide)
 
     async def reinvite_upcoming(self, group_id: str) -> int:
         """The group's future sessions invite its current members (idempotent, order-tolerant:
@@ -195,40 +195,43 @@ class SchedulingService:
         group = await self.membership.groups.get(group_id)
         if group is None:
             return 0
-        changed = 0
         now = self.clock()
-        for session in await self.sessions.upcoming_of_group(group_id, now):
-            for _attempt in range(REINVITE_ATTEMPTS):
-                decision = domain.reinvite(session, group, now)
-                if decision is None:
-                    break
-                changes, events = decision
-                if await self.sessions.store.update(session.id, session.version, changes, events):
-                    changed += 1
-                    break
-                # A member changed it meanwhile: decide again on what is stored now.
-                session = await self.load(session.id)
-            else:
-                raise RuntimeError(f"session {session.id} kept changing; the event will return")
-        return changed
+        upcoming = await self.sessions.upcoming_of_group(group_id, now)
+        return await self._save_each(upcoming, lambda s: domain.reinvite(s, group, now))
 
     async def erase_words(self, employee_id: str) -> int:
         """Erasure: what the person wrote on any session leaves it (repeatable)."""
-        erased = 0
         now = self.clock()
-        for session in await self.sessions.with_words_of(employee_id):
-            for _attempt in range(REINVITE_ATTEMPTS):
-                decision = domain.erase_words(session, employee_id, now)
-                if decision is None:
-                    break
-                changes, events = decision
-                if await self.sessions.store.update(session.id, session.version, changes, events):
-                    erased += 1
-                    break
-                session = await self.load(session.id)  # changed meanwhile: decide again
-            else:
-                raise RuntimeError(f"session {session.id} kept changing; the event will return")
-        return erased
+        sessions = await self.sessions.with_words_of(employee_id)
+        return await self._save_each(sessions, lambda s: domain.erase_words(s, employee_id, now))
+
+    async def _save_each(
+        self, sessions: list[Session], decide: Callable[[Session], Decision | None]
+    ) -> int:
+        """``_save`` for each session; how many changed. A session that keeps changing raises
+        ``StillStale`` (the event is redelivered; what was saved before stays, and is not
+        changed again, as each decision is repeatable)."""
+        return sum([await self._save(session, decide) is not None for session in sessions])
+
+    async def _save(
+        self, session: Session, decide: Callable[[Session], Decision | None]
+    ) -> Session | None:
+        """The change ``decide`` makes to the session, saved with its events; decided again on
+        a fresh read when someone else changed the session first, until ``until_saved`` gives
+        up (``StillStale``: nothing of this change written). The session as saved, or None when
+        ``decide`` finds nothing to change."""
+        unread = [session]  # the first attempt decides on what the caller read
+
+        async def attempt() -> Saved | None:
+            current = unread.pop() if unread else await self.load(session.id)
+            decision = decide(current)
+            if decision is None:
+                return Saved(None)
+            changed, events = decision
+            saved = await self.sessions.save(current, changed, events)
+            return None if saved is None else Saved(saved)
+
+        return (await until_saved(attempt, what=f"session {session.id}")).session
 
     # --- calendars ------------------------------------------------------------------------------
 
