@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
+from roundtable_dev.testing.servers import ServerUrls
 from roundtable_shared.http.pagination import CursorSigner, PageRequest
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, Document, apply_indexes, is_ferretdb
-from roundtable_shared.testing.servers import ServerUrls
 from sessions import action_steps, conversations, feedback, membership, scheduling
 from sessions.action_steps.domain import ActionStatus
 from sessions.action_steps.repository import ACTION_STEPS, ActionStepRepository

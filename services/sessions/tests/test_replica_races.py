@@ -7,9 +7,9 @@ import asyncio
 from collections.abc import Callable
 
 import httpx
-from sessions_world import World
 
-from roundtable_shared.testing.http import running_app
+from roundtable_dev.testing.http import running_app
+from roundtable_dev.testing.sessions import World
 from sessions.app import build_app
 from sessions.settings import SessionsSettings
 
