@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
+from prometheus_client import REGISTRY
 
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
 from enrollment.participants.repository import (
@@ -26,6 +27,7 @@ from roundtable_shared.events.registry import parse_data
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, connect
+from roundtable_shared.storage.retry import ATTEMPTS
 
 CONSENTING = {"goals": ["Delegate more"], "consent_to_reporting": True}
 PRIVATE = {"goals": ["Delegate more"], "consent_to_reporting": False}
@@ -303,3 +305,64 @@ async def test_an_erasure_leaves_no_directory_fact_and_no_readable_event_of_the_
     assert not [m for m in markers if any(m in e.model_dump_json() for e in opened)]
     upserts = [e for e in opened if e.type.endswith("employee.upserted") and e.subject == "e-1"]
     assert upserts and all(e.data["display_name"] is None for e in upserts)
+
+
+class OvertakenParticipants:
+    """Another writer changes the enrolment between each read and write of the next ``times``
+    saves of it (a real write, through the same database), so each of them finds it stale."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, participant_id: str, times: int) -> None:
+        self.participant_id, self.left, self.overtaken = participant_id, times, 0
+        save = ParticipantRepository.save
+
+        async def overtaken_save(
+            repository: ParticipantRepository, participant: Any, *args: Any, **kwargs: Any
+        ) -> int | None:
+            if participant.participant_id == self.participant_id and self.left > 0:
+                self.left -= 1
+                self.overtaken += 1
+                await repository.collection.update_one(
+                    {"_id": self.participant_id}, {"$inc": {"version": 1}}
+                )
+            return await save(repository, participant, *args, **kwargs)
+
+        monkeypatch.setattr(ParticipantRepository, "save", overtaken_save)
+
+
+@pytest.mark.cascade
+async def test_an_hr_change_that_finds_the_enrolment_stale_every_time_is_applied_on_redelivery(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await send_hr(client, hired("e-1"))
+    pid = await open_program(client, admin)
+    par = await enrol(client, token, pid, "e-1", CONSENTING)
+    enrolled_version = (await client.get(f"/v1/participants/{par}", headers=admin)).json()[
+        "version"
+    ]
+    retried = {"consumer": "enrollment-directory-cascade", "outcome": "retried"}
+    retries_before = REGISTRY.get_sample_value("roundtable_events_consumed_total", retried) or 0
+    # As many stale writes as the retry helper attempts: the first delivery gives up.
+    race = OvertakenParticipants(monkeypatch, par, ATTEMPTS)
+
+    leave = {
+        "event_id": "l-1",
+        "type": "employee.leave_started",
+        "employee_id": "e-1",
+        "effective_at": "2026-02-02T00:00:00Z",
+    }
+    assert (await send_hr(client, leave)).json()["outcome"] == "applied"
+
+    async def paused() -> bool:
+        answer = await client.get(f"/v1/participants/{par}", headers=admin)
+        return bool(answer.json()["status"] == "paused")
+
+    # Not dropped: the delivery that gave up failed, and the redelivery applied the leave.
+    await wait_for(paused)
+    assert race.overtaken == ATTEMPTS
+    retries = REGISTRY.get_sample_value("roundtable_events_consumed_total", retried) or 0
+    assert retries - retries_before >= 1
+    seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+    assert seen["version"] == enrolled_version + ATTEMPTS + 1  # the racer's, then the pause

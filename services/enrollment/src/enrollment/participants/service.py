@@ -41,10 +41,44 @@ from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, Forbidden, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.mongo import Document
+from roundtable_shared.storage.retry import until_saved
 
 LeftGroup = Callable[[Participant, WithdrawReason], Awaitable[None]]
 Forget = Callable[[str], Awaitable[None]]
-RETRIES = 10
+Decide = Callable[[Participant, int], list[EventData] | None]
+"""Changes a participant as read (at a version) and answers the events of the change; None:
+nothing to write."""
+
+
+async def change_participant(
+    participants: ParticipantRepository,
+    participant_id: str,
+    decide: Decide,
+    *,
+    loaded: tuple[Participant, int] | None = None,
+) -> tuple[Participant, int] | None:
+    """Read, decide, conditional write; again on a fresh read while someone else wrote first
+    (``until_saved``: ``StillStale`` when it gives up, never a change reported as written).
+    ``loaded``: the caller's fresh copy, for the first attempt. None: no such participant."""
+    first = loaded
+
+    async def attempt() -> tuple[tuple[Participant, int] | None] | None:
+        nonlocal first
+        current, first = first, None
+        if current is None:
+            found = await participants.load(participant_id)
+            if found is None:
+                return (None,)
+            current = found[0], found[1]
+        participant, version = current
+        events = decide(participant, version)
+        if events is None:
+            return ((participant, version),)
+        saved = await participants.save(participant, version, events)
+        return None if saved is None else ((participant, saved),)
+
+    (outcome,) = await until_saved(attempt, what="the enrolment")
+    return outcome
 
 
 def facts(employee: Employee | None) -> EmployeeFacts | None:
@@ -317,14 +351,15 @@ class ParticipantService:
         The withdrawal is saved first, with its event and what is still to follow (the group to
         change, the seat to give away); ``finish_withdrawal`` does those and clears them. Each
         step can run again, so a crash in between is finished on restart, once."""
-        for _ in range(RETRIES):
-            # The caller's copy first (the cascade just read it); a conflict reads it again.
-            participant, version = loaded or await self.get(pid)
-            loaded = None
+        recorded = False
+
+        def decide(participant: Participant, version: int) -> list[EventData] | None:
+            nonlocal recorded
             if expected_version is not None and version != expected_version:
                 raise stale_write(version)
-            if participant.status is ParticipantStatus.WITHDRAWN:
-                return await self.finish_withdrawal(participant, version)
+            recorded = participant.status is not ParticipantStatus.WITHDRAWN
+            if not recorded:
+                return None  # withdrawn before: what is still to follow is finished below
             group_id = participant.group_id
             participant.seat_to_release = participant.status in HOLDS_SEAT
             participant.leaving_group_id = group_id
@@ -335,15 +370,19 @@ class ParticipantService:
             now = participant.updated_at = utcnow()
             if reason is WithdrawReason.ERASED:
                 participant.forget_answers()
-            event = ParticipantWithdrawn(
-                **participant.ids(), group_id=group_id, reason=reason, withdrawn_at=now
-            )
-            saved = await self.participants.save(participant, version, [event])
-            if saved is None:
-                continue
+            return [
+                ParticipantWithdrawn(
+                    **participant.ids(), group_id=group_id, reason=reason, withdrawn_at=now
+                )
+            ]
+
+        # The caller's copy first (the cascade just read it); a conflict reads it again.
+        saved = await change_participant(self.participants, pid, decide, loaded=loaded)
+        if saved is None:
+            raise NotFound(f"no participant {pid}")
+        if recorded:
             crash_point("enrollment.withdrawal.recorded")
-            return await self.finish_withdrawal(participant, saved)
-        raise Conflict("the enrolment is changing too fast; retry")
+        return await self.finish_withdrawal(*saved)
 
     async def finish_withdrawal(
         self, participant: Participant, version: int
@@ -360,17 +399,19 @@ class ParticipantService:
             left = participant.model_copy(update={"group_id": participant.leaving_group_id})
             await self.on_left_group(left, participant.withdrawn_reason or WithdrawReason.ADMIN)
             crash_point("enrollment.withdrawal.left_group")
-        for _ in range(RETRIES):
-            if not participant.withdrawal_unfinished:
-                break
-            participant.seat_to_release, participant.leaving_group_id = False, None
-            saved = await self.participants.save(participant, version, [])
-            if saved is not None:
-                version = saved
-                break
-            participant, version = await self.get(pid)
-        else:
-            raise Conflict("the enrolment is changing too fast; retry")
+
+        def followed(unfinished: Participant, _: int) -> list[EventData] | None:
+            if not unfinished.withdrawal_unfinished:
+                return None
+            unfinished.seat_to_release, unfinished.leaving_group_id = False, None
+            return []
+
+        done = await change_participant(
+            self.participants, pid, followed, loaded=(participant, version)
+        )
+        if done is None:
+            raise NotFound(f"no participant {pid}")
+        participant, version = done
         if seat_released:
             # Only now that no restart would release it again (a crash before this leaves an
             # id that no later release of this enrolment is held back by: enrolling again
@@ -424,14 +465,16 @@ class ParticipantService:
         now_facts = directory_facts(employee)
         if not directory_changed(followed, now_facts):
             return False
+        at = utcnow()
         for participant, version in await self.enrolments_of(employee_id):
-            for _ in range(RETRIES):
-                events = participant.follow_directory(now_facts, utcnow())
-                if not events:
-                    break
-                if await self.participants.save(participant, version, events) is not None:
-                    break
-                participant, version = await self.get(participant.participant_id)
+            # Gives up with StillStale (the consumer's delivery fails and comes back) rather
+            # than go on: the change must not be recorded as followed before it is applied.
+            await change_participant(
+                self.participants,
+                participant.participant_id,
+                lambda enrolment, _: enrolment.follow_directory(now_facts, at) or None,
+                loaded=(participant, version),
+            )
         await self.followed.followed(employee_id, now_facts)
         return True
 
@@ -467,15 +510,17 @@ class ParticipantService:
     ) -> tuple[Participant, int]:
         """Erase what a withdrawn enrolment's person wrote; no write when nothing is left.
         No event: ``employee.erased`` tells the other services already."""
-        for _ in range(RETRIES):
-            if not participant.forget_answers():
-                return participant, version
-            participant.updated_at = utcnow()
-            saved = await self.participants.save(participant, version, [])
-            if saved is not None:
-                return participant, saved
-            participant, version = await self.get(participant.participant_id)
-        raise Conflict("the enrolment is changing too fast; retry")
+
+        def forget(enrolment: Participant, _: int) -> list[EventData] | None:
+            if not enrolment.forget_answers():
+                return None
+            enrolment.updated_at = utcnow()
+            return []
+
+        forgotten = await change_participant(
+            self.participants, participant.participant_id, forget, loaded=(participant, version)
+        )
+        return forgotten or (participant, version)
 
     async def finish_cascades(self) -> None:
         """At start: what a crash left half done. Withdrawals saved without their group and
