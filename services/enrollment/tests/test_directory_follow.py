@@ -1,9 +1,10 @@
 """Enrolments follow HR changes: leaves pause and resume, new department, level or location reach
-consenting participants (participant.updated); changes that concern no enrolment cost no scan."""
+consenting participants (participant.updated); an HR change that keeps finding the enrolment
+changed by someone else is applied on redelivery, never dropped."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -12,12 +13,7 @@ from nats.aio.client import Client as NatsClient
 from prometheus_client import REGISTRY
 
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
-from enrollment.participants.repository import (
-    FOLLOWED_DIRECTORY,
-    PARTICIPANTS,
-    FollowedDirectory,
-    ParticipantRepository,
-)
+from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
 from enrollment.participants.service import ParticipantService
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
 from enrollment.settings import EnrollmentSettings
@@ -118,22 +114,17 @@ async def service_db(settings: EnrollmentSettings) -> AsyncIterator[Database]:
         await mongo.close()
 
 
-class CountingParticipants(ParticipantRepository):
-    """The real repository, counting the reads of all of an employee's enrolments (a scan of
-    the collection on FerretDB)."""
-
-    scans = 0
-
-    async def of_employee(self, employee_id: str) -> list[Any]:
-        self.scans += 1
-        return await super().of_employee(employee_id)
-
-    async def many(self, participant_ids: Sequence[str]) -> list[Any]:
-        self.scans += 1  # by _id, but still a read of all their enrolments
-        return await super().many(participant_ids)
+def participant_service(settings: EnrollmentSettings, db: Database) -> ParticipantService:
+    """The service's handlers on its database, driven directly (no consumer in between)."""
+    source = settings.event_source
+    return ParticipantService(
+        ParticipantRepository(AggregateStore(db[PARTICIPANTS], source=source)),
+        ProgramRepository(AggregateStore(db[PROGRAMS], source=source)),
+        EmployeeRepository(AggregateStore(db[EMPLOYEES], source=source)),
+    )
 
 
-async def test_changes_that_concern_no_enrolment_cost_no_scan(
+async def test_an_hr_change_is_followed_once_and_a_repeat_changes_nothing(
     client: httpx.AsyncClient,
     admin: dict[str, str],
     token: Callable[..., dict[str, str]],
@@ -144,29 +135,19 @@ async def test_changes_that_concern_no_enrolment_cost_no_scan(
         await send_hr(client, hired(eid))
     pid = await open_program(client, admin)
     par = await enrol(client, token, pid, "e-1", CONSENTING)
-    source = settings.event_source
-    participants = CountingParticipants(AggregateStore(service_db[PARTICIPANTS], source=source))
-    followed = FollowedDirectory(service_db)
-    service = ParticipantService(
-        participants,
-        ProgramRepository(AggregateStore(service_db[PROGRAMS], source=source)),
-        EmployeeRepository(AggregateStore(service_db[EMPLOYEES], source=source)),
-        followed,
-    )
-    service.followed_ready.set()
+    service = participant_service(settings, service_db)
 
     async def version() -> int:
         return int((await client.get(f"/v1/participants/{par}", headers=admin)).json()["version"])
 
     enrolled_version = await version()
     assert await service.follow_directory("e-2") is False  # never enrolled
-    assert participants.scans == 0
-    assert await service.follow_directory("e-1") is True  # first change since enrolling: a look
-    assert (participants.scans, await version()) == (1, enrolled_version)  # nothing to change
-    assert await service.follow_directory("e-1") is False  # a redelivery
+    assert await service.follow_directory("e-unknown") is False
+    assert await service.follow_directory("e-1") is True  # looked at: nothing to change
+    assert await version() == enrolled_version
     await send_hr(client, hr_change("e-1", "u-1", "2026-02-01T00:00:00Z", display_name="Ada"))
-    assert await service.follow_directory("e-1") is False  # a new name: no enrolment cares
-    assert participants.scans == 1
+    await service.follow_directory("e-1")
+    assert await version() == enrolled_version  # a new name: no enrolment cares
 
     leave = {
         "event_id": "l-1",
@@ -176,41 +157,19 @@ async def test_changes_that_concern_no_enrolment_cost_no_scan(
     }
     await send_hr(client, leave)
     assert await service.follow_directory("e-1") is True
-    assert await service.follow_directory("e-1") is False
-    assert participants.scans == 2
+    assert await service.follow_directory("e-1") is True  # a redelivery
     seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
     assert (seen["status"], seen["version"]) == ("paused", enrolled_version + 1)
 
-    # Enrolments saved before their employee's document existed get one at start.
-    await followed.collection.delete_many({})
     back = {**leave, "event_id": "l-2", "type": "employee.leave_ended"}
     back["effective_at"] = "2026-02-03T00:00:00Z"
     await send_hr(client, back)
-    assert await service.follow_directory("e-1") is False
-    await service.finish_cascades()
-    assert await service.follow_directory("e-1") is True
-    assert await followed.load("e-2") is None
+    await service.follow_directory("e-1")
+    seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+    assert (seen["status"], seen["version"]) == ("enrolled", enrolled_version + 2)
 
 
-class ScanningParticipants(ParticipantRepository):
-    """The real repository, counting the reads that scan the participants on FerretDB."""
-
-    scans = 0
-
-    async def find(self, query: dict[str, Any], limit: int = 0) -> list[Any]:
-        self.scans += 1
-        return await super().find(query, limit)
-
-    async def seat_holders(self, program_id: str) -> int:
-        self.scans += 1
-        return await super().seat_holders(program_id)
-
-    async def first_waitlisted(self, program_id: str) -> Any:
-        self.scans += 1
-        return await super().first_waitlisted(program_id)
-
-
-async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
+async def test_a_termination_withdraws_and_frees_the_seat(
     client: httpx.AsyncClient,
     admin: dict[str, str],
     token: Callable[..., dict[str, str]],
@@ -222,16 +181,8 @@ async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
     pid = await open_program(client, admin, capacity=2)
     par = await enrol(client, token, pid, "e-1", CONSENTING)
     await enrol(client, token, pid, "e-2", CONSENTING)
-    source = settings.event_source
-    participants = ScanningParticipants(AggregateStore(service_db[PARTICIPANTS], source=source))
-    programs = ProgramRepository(AggregateStore(service_db[PROGRAMS], source=source))
-    service = ParticipantService(
-        participants,
-        programs,
-        EmployeeRepository(AggregateStore(service_db[EMPLOYEES], source=source)),
-        FollowedDirectory(service_db),
-    )
-    service.followed_ready.set()
+    service = participant_service(settings, service_db)
+    programs = service.programs
 
     async def seats() -> tuple[int, list[str]]:
         program = await programs.collection.find_one({"_id": pid})
@@ -240,7 +191,6 @@ async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
 
     assert await seats() == (2, [])
     await service.withdraw_everywhere("e-1", WithdrawReason.TERMINATED)
-    assert participants.scans == 0
     seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
     assert (seen["status"], seen["withdrawal_reason"]) == ("withdrawn", "terminated")
     assert await seats() == (1, [])
@@ -280,20 +230,18 @@ async def test_an_erasure_leaves_no_directory_fact_and_no_readable_event_of_the_
     await send_hr(client, moved)
 
     async def followed() -> bool:
-        kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
-        return bool(kept and (kept.get("facts") or {}).get("reporting_attributes"))
+        kept = await service_db[PARTICIPANTS].find_one({"_id": participant})
+        return bool(kept and (kept.get("reporting_attributes") or {}).get("level"))
 
     await wait_for(followed)
     assert (await client.post("/v1/employees/e-1/erasure", headers=admin)).status_code == 200
 
     async def withdrawn_and_forgotten() -> bool:
-        answer = await client.get(f"/v1/participants/{participant}", headers=admin)
-        kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
-        return answer.json()["status"] == "withdrawn" and kept is not None and not kept["facts"]
+        kept = await service_db[PARTICIPANTS].find_one({"_id": participant})
+        assert kept is not None
+        return kept["status"] == "withdrawn" and kept.get("reporting_attributes") is None
 
     await wait_for(withdrawn_and_forgotten)
-    kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
-    assert kept is not None and kept["participant_ids"] == [participant]  # ids stay
     markers = ["Erin Marker", "erin.marker@example.com", "Dept-Marker", "Town-Marker", "Level-"]
     js = nats_client.jetstream()
     stream = stream_name("enrollment", namespace)
@@ -366,3 +314,13 @@ async def test_an_hr_change_that_finds_the_enrolment_stale_every_time_is_applied
     assert retries - retries_before >= 1
     seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
     assert seen["version"] == enrolled_version + ATTEMPTS + 1  # the racer's, then the pause
+
+
+async def test_the_directory_facts_earlier_versions_kept_are_dropped_at_start(
+    client: httpx.AsyncClient, settings: EnrollmentSettings, service_db: Database
+) -> None:
+    # As an earlier version left it: an employee's department, copied beside the enrolments.
+    retired = service_db["followed_directory"]
+    await retired.insert_one({"_id": "e-1", "facts": {"department": "Dept-Marker"}})
+    await participant_service(settings, service_db).finish_cascades()
+    assert "followed_directory" not in await service_db.list_collection_names()

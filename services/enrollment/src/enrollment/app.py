@@ -24,11 +24,7 @@ from enrollment.matching.service import MatchingService, match_when_enrolment_cl
 from enrollment.participants.consumers import directory_cascade, finish_cascades_at_start
 from enrollment.participants.endpoints import participants_router
 from enrollment.participants.repository import INDEXES as PARTICIPANT_INDEXES
-from enrollment.participants.repository import (
-    PARTICIPANTS,
-    FollowedDirectory,
-    ParticipantRepository,
-)
+from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
 from enrollment.participants.service import ParticipantService
 from enrollment.programs.endpoints import programs_router
 from enrollment.programs.repository import INDEXES as PROGRAM_INDEXES
@@ -66,8 +62,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     employees = EmployeeRepository(runtime.aggregate_store(EMPLOYEES))
     programs = ProgramRepository(runtime.aggregate_store(PROGRAMS))
     participant_repository = ParticipantRepository(runtime.aggregate_store(PARTICIPANTS))
-    followed = FollowedDirectory(runtime.db)
-    participants = ParticipantService(participant_repository, programs, employees, followed)
+    participants = ParticipantService(participant_repository, programs, employees)
     group_repository = GroupRepository(runtime.aggregate_store(GROUPS))
     matching = MatchingService(
         programs,
@@ -85,7 +80,6 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         runtime.keys.shred,  # first: every event naming the person becomes unreadable
         matching.forget_in_previews,
         groups.forget_member_name,
-        followed.forget_facts,
     ]
     if settings.cascade_consumer:
         runtime.add_consumer(

@@ -51,7 +51,7 @@ class GroupRepository:
         return await self.store.update(group.group_id, version, {"$set": document}, events)
 
     async def naming(self, employee_id: str) -> list[tuple[PeerGroup, int]]:
-        """Groups that list the employee, dissolved ones too (a scan on FerretDB; erasure only)."""
+        """Groups that list the employee, dissolved ones too (erasure only)."""
         return await self.find({"members.employee_id": employee_id})
 
     async def find(self, query: dict[str, Any]) -> list[tuple[PeerGroup, int]]:

@@ -182,9 +182,3 @@ class DirectoryFacts(BaseModel):
     employment_status: EmploymentStatus | None = None
     reporting_attributes: ReportingAttributes | None = None
     leave_expected_return_on: date | None = None
-
-
-def directory_changed(followed: DirectoryFacts | None, now: DirectoryFacts) -> bool:
-    """Whether an HR change is one the enrolments must follow. ``followed`` is what they last
-    followed, None when the employee never enrolled (then nothing is to follow)."""
-    return followed is not None and followed != now

@@ -83,7 +83,7 @@ def participants_router(service: ParticipantService) -> APIRouter:
 
     @router.get("/me/enrolments", summary="My enrolments")
     async def my_enrolments(principal: CurrentPrincipal) -> list[ParticipantView]:
-        found = await service.participants.of_employee(principal.employee_id)
+        found = await service.enrolments_of(principal.employee_id)
         return [await view(p, v) for p, v in found]
 
     @router.get("/programs/{program_id}/participants", summary="A program's participants (admins)")

@@ -18,10 +18,9 @@ from enrollment.participants.domain import (
     DirectoryFacts,
     Participant,
     ParticipantStatus,
-    directory_changed,
     participant_id,
 )
-from enrollment.participants.repository import FollowedDirectory, ParticipantRepository
+from enrollment.participants.repository import ParticipantRepository, drop_retired
 from enrollment.programs import domain as programs
 from enrollment.programs.domain import EmployeeFacts, Program
 from enrollment.programs.repository import ProgramRepository
@@ -161,14 +160,10 @@ class ParticipantService:
         participants: ParticipantRepository,
         programs: ProgramRepository,
         employees: EmployeeRepository,
-        followed: FollowedDirectory,
     ) -> None:
         self.participants = participants
         self.programs = programs
         self.employees = employees
-        self.followed = followed
-        # Set once enrolments older than ``followed`` have their document (at start).
-        self.followed_ready = asyncio.Event()
         self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
         self.on_erased: list[Forget] = []  # set by the wiring: previews, groups forget the name
         # Seats change under their program's lock: the service runs as one process (FerretDB),
@@ -249,7 +244,6 @@ class ParticipantService:
             enrolled_at=now,
             updated_at=now,
         )
-        await self.followed.enrolling(employee_id, pid)
         extra = {"idempotency_key": idempotency_key, "request_fingerprint": fingerprint(request)}
         seats, capacity = self.seats(program_id), program.settings.capacity
         try:
@@ -452,41 +446,31 @@ class ParticipantService:
         """An HR change of an employee: their enrolments follow what changed (a leave pauses,
         its end resumes, new reporting attributes reach consenting participants).
 
-        Decided by one small read by ``_id`` first, so a change that concerns no enrolment costs
-        no scan of the participants. Acts on the directory as it is now, so a late or repeated
-        event changes nothing. True when the enrolments were looked at."""
-        await self.followed_ready.wait()
-        followed = await self.followed.load(employee_id)
-        if followed is None:
-            return False  # never enrolled
+        Acts on the directory as it is now, so a late or repeated event changes nothing. True
+        when the employee has enrolments, which were looked at."""
         employee = await self.employees.get(employee_id)
         if employee is None or employee.erased:
             return False
-        now_facts = directory_facts(employee)
-        if not directory_changed(followed, now_facts):
-            return False
-        at = utcnow()
-        for participant, version in await self.enrolments_of(employee_id):
+        enrolments = await self.enrolments_of(employee_id)
+        now_facts, at = directory_facts(employee), utcnow()
+        for participant, version in enrolments:
             # Gives up with StillStale (the consumer's delivery fails and comes back) rather
-            # than go on: the change must not be recorded as followed before it is applied.
+            # than go on as if the change had been followed.
             await change_participant(
                 self.participants,
                 participant.participant_id,
                 lambda enrolment, _: enrolment.follow_directory(now_facts, at) or None,
                 loaded=(participant, version),
             )
-        await self.followed.followed(employee_id, now_facts)
-        return True
+        return bool(enrolments)
 
     async def enrolments_of(self, employee_id: str) -> list[tuple[Participant, int]]:
-        """Every enrolment of an employee, read by ``_id`` from the ids listed before each was
-        saved (wait for ``followed_ready``): no scan of the participants."""
-        return await self.participants.many(await self.followed.participant_ids(employee_id))
+        """Every enrolment of an employee, in any program."""
+        return await self.participants.of_employee(employee_id)
 
     async def withdraw_everywhere(self, employee_id: str, reason: WithdrawReason) -> None:
         """Withdraw from every program (finishing withdrawals a crash interrupted), then clear
         the employee's mark that the cascade is due."""
-        await self.followed_ready.wait()
         for participant, version in await self.enrolments_of(employee_id):
             if participant.status in ACTIVE:
                 await self.withdraw(
@@ -525,8 +509,7 @@ class ParticipantService:
     async def finish_cascades(self) -> None:
         """At start: what a crash left half done. Withdrawals saved without their group and
         seat following, and terminations or erasures whose withdrawals had not all run."""
-        await self.followed.add_missing(await self.participants.ids_by_employee())
-        self.followed_ready.set()
+        await drop_retired(self.participants.collection.database)
         for participant, version in await self.participants.unfinished_withdrawals():
             await self.finish_withdrawal(participant, version)
         for employee_id, reason in await self.employees.cascades_due():
