@@ -5,6 +5,7 @@ changed by someone else is applied on redelivery, never dropped."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from prometheus_client import REGISTRY
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
 from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
 from enrollment.participants.service import ParticipantService
+from enrollment.programs.domain import SeatClaim
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
 from enrollment.settings import EnrollmentSettings
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
@@ -200,7 +202,9 @@ async def test_a_termination_withdraws_and_frees_the_seat(
     await programs.release_seat(pid, "p-x")
     await programs.release_seat(pid, "p-x")
     assert await seats() == (0, ["p-x"])
-    assert await programs.take_seat(pid, 2, "p-x")
+    claim = SeatClaim("p-x", datetime(2026, 2, 1, tzinfo=UTC))
+    assert await programs.take_seat(pid, 2, claim)
+    await programs.settle(pid, claim)
     assert await seats() == (1, [])
     await programs.release_seat(pid, "p-x")
     await programs.released(pid, "p-x")

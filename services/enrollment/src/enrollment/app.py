@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -62,7 +63,12 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
     employees = EmployeeRepository(runtime.aggregate_store(EMPLOYEES))
     programs = ProgramRepository(runtime.aggregate_store(PROGRAMS))
     participant_repository = ParticipantRepository(runtime.aggregate_store(PARTICIPANTS))
-    participants = ParticipantService(participant_repository, programs, employees)
+    participants = ParticipantService(
+        participant_repository,
+        programs,
+        employees,
+        seat_claim_grace=timedelta(seconds=settings.seat_claim_seconds),
+    )
     group_repository = GroupRepository(runtime.aggregate_store(GROUPS))
     matching = MatchingService(
         programs,

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -47,6 +47,16 @@ async def by_ids(
         found.extend(await cursor.to_list())
     found.sort(key=lambda document: document["_id"])
     return found
+
+
+async def increment(collection: Collection, doc_id: Any, field: str) -> int:
+    """Add one to a counter of a document and answer its new value (0: no such document).
+
+    Without a projection: the local FerretDB's findAndModify does not implement ``fields``."""
+    document = await collection.find_one_and_update(
+        {"_id": doc_id}, {"$inc": {field: 1}}, return_document=ReturnDocument.AFTER
+    )
+    return int(document[field]) if document else 0
 
 
 def connect(uri: str, *, app_name: str) -> AsyncMongoClient[Document]:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from datetime import date
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, timedelta
 
-from enrollment.clock import utcnow
 from enrollment.directory.domain import Employee
 from enrollment.directory.repository import EmployeeRepository
 from enrollment.participants.domain import (
@@ -22,8 +18,9 @@ from enrollment.participants.domain import (
 )
 from enrollment.participants.repository import ParticipantRepository, drop_retired
 from enrollment.programs import domain as programs
-from enrollment.programs.domain import EmployeeFacts, Program
+from enrollment.programs.domain import EmployeeFacts, Program, SeatClaim
 from enrollment.programs.repository import ProgramRepository
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     ParticipantEnrolled,
     ParticipantUpdated,
@@ -44,6 +41,8 @@ from roundtable_shared.storage.retry import until_saved
 
 LeftGroup = Callable[[Participant, WithdrawReason], Awaitable[None]]
 Forget = Callable[[str], Awaitable[None]]
+SEAT_CLAIM_GRACE = timedelta(seconds=60)
+"""Far longer than an enrolment takes from its seat to its save (an HTTP request's time)."""
 Decide = Callable[[Participant, int], list[EventData] | None]
 """Changes a participant as read (at a version) and answers the events of the change; None:
 nothing to write."""
@@ -113,80 +112,47 @@ def attributes(employee: Employee | None) -> ReportingAttributes | None:
     )
 
 
-class SeatLock:
-    """A program's seats: enrolments taking one hold it shared, side by side (each seat is a
-    conditional update); a count of the holders, a release and a promotion hold it exclusively.
-    A waiting exclusive holder keeps new shared ones out, so enrolments cannot starve it."""
-
-    def __init__(self) -> None:
-        self._changed = asyncio.Condition()
-        self._shared = 0
-        self._exclusive = False
-        self._waiting = 0
-
-    @asynccontextmanager
-    async def shared(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._exclusive and not self._waiting)
-            self._shared += 1
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self._shared -= 1
-                self._changed.notify_all()
-
-    @asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[None]:
-        async with self._changed:
-            self._waiting += 1
-            try:
-                await self._changed.wait_for(lambda: not self._exclusive and not self._shared)
-            finally:
-                self._waiting -= 1
-                self._changed.notify_all()  # a cancelled wait lets the shared ones in again
-            self._exclusive = True
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self._exclusive = False
-                self._changed.notify_all()
-
-
 class ParticipantService:
     def __init__(
         self,
         participants: ParticipantRepository,
         programs: ProgramRepository,
         employees: EmployeeRepository,
+        *,
+        on_left_group: LeftGroup | None = None,
+        on_erased: Sequence[Forget] = (),
+        clock: Clock = utc_now,
+        seat_claim_grace: timedelta = SEAT_CLAIM_GRACE,
     ) -> None:
+        """``on_left_group``: what a withdrawal's group does (groups); ``on_erased``: who else
+        forgets an erased person (keys first, then previews and groups); ``seat_claim_grace``:
+        how long a seat taken for an enrolment not yet saved counts as on its way."""
         self.participants = participants
         self.programs = programs
         self.employees = employees
-        self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
-        self.on_erased: list[Forget] = []  # set by the wiring: previews, groups forget the name
-        # Seats change under their program's lock: the service runs as one process (FerretDB),
-        # so with the lock held exclusively no seat is half taken and a count of the holders is
-        # exact. The counter is kept by conditional updates, so enrolments take seats side by
-        # side (shared); a count only corrects it (after a crash) when it says the program is
-        # full, since on FerretDB a count reads every enrolment.
-        self._seat_locks: defaultdict[str, SeatLock] = defaultdict(SeatLock)
+        self.on_left_group = on_left_group
+        self.on_erased = list(on_erased)
+        self.clock = clock
+        self.seat_claim_grace = seat_claim_grace
 
-    def seats(self, program_id: str) -> SeatLock:
-        return self._seat_locks[program_id]
-
-    async def recount_seats(self, program_id: str) -> None:
-        """Set the seat counter from the enrolments holding one (hold ``seats(program_id)`` exclusively)."""
-        released = await self.programs.seats_released(program_id)
-        holders = await self.participants.seat_holders(program_id, released)
-        await self.programs.set_seats(program_id, holders)
+    async def _take_seat(self, program_id: str, capacity: int | None, claim: SeatClaim) -> bool:
+        """A seat if one is free. Full, says the counter: if only claims abandoned by a crash
+        (taken, never saved) can have made it so, count the holders and try once more."""
+        if await self.programs.take_seat(program_id, capacity, claim):
+            return True
+        seen = await self.programs.seats(program_id)
+        if seen is None or not seen.worth_recounting(self.clock(), self.seat_claim_grace):
+            return False
+        holders = await self.participants.seat_holders(program_id, seen.released)
+        if not await self.programs.recount(program_id, seen, holders):
+            return False  # the seats changed meanwhile: the counter is being kept by others
+        return await self.programs.take_seat(program_id, capacity, claim)
 
     # --- reads -----------------------------------------------------------------------------------
 
     async def eligibility(self, employee_id: str) -> list[tuple[Program, list[str]]]:
         employee = await self.employees.get(employee_id)
-        today = utcnow().date()
+        today = self.clock().date()
         found = await self.programs.page(None, 500, [ProgramStatus.OPEN.value])
         return [
             (program, programs.ineligibility_reasons(program, facts(employee), today))
@@ -224,7 +190,7 @@ class ParticipantService:
                 ensure_same_request(existing[2].get("request_fingerprint"), request)
                 return existing[0], existing[1], False
             raise Conflict("you are already enrolled in this program", participant_id=pid)
-        now = utcnow()
+        now = self.clock()
         closed = programs.enrolment_window_reason(program, now)
         if closed:
             raise Conflict(closed)
@@ -245,23 +211,21 @@ class ParticipantService:
             updated_at=now,
         )
         extra = {"idempotency_key": idempotency_key, "request_fingerprint": fingerprint(request)}
-        seats, capacity = self.seats(program_id), program.settings.capacity
+        claim = SeatClaim(pid, now)
+        seated = await self._take_seat(program_id, program.settings.capacity, claim)
+        crash_point("enrollment.enrolment.seat_taken")
         try:
-            async with seats.shared():
-                seated = await self.programs.take_seat(program_id, capacity, pid)
-                crash_point("enrollment.enrolment.seat_taken")
-                if seated:
-                    return await self._save_enrolment(participant, existing, True, extra)
-            async with seats.exclusive():
-                # Full, says the counter; a crash between taking a seat and saving the enrolment
-                # leaves it too high, so count the holders before sending anyone to the waitlist.
-                await self.recount_seats(program_id)
-                seated = await self.programs.take_seat(program_id, capacity, pid)
-                return await self._save_enrolment(participant, existing, seated, extra)
+            saved = await self._save_enrolment(participant, existing, seated, extra)
         except AlreadyExists:
-            async with seats.exclusive():
-                await self.recount_seats(program_id)  # a seat it took is nobody's
+            if seated:
+                await self.programs.give_back(program_id, claim)  # nobody's seat
             raise Conflict("you are already enrolled in this program", participant_id=pid) from None
+        if seated:
+            await self.programs.settle(program_id, claim)
+        else:
+            # A seat given back while this enrolment took its place in line goes to the line.
+            await self.promote_from_waitlist(program_id)
+        return saved
 
     async def _save_enrolment(
         self,
@@ -270,8 +234,8 @@ class ParticipantService:
         seated: bool,
         extra: Document,
     ) -> tuple[Participant, int, bool]:
-        """Enrolled or waitlisted (hold the program's seats); AlreadyExists when enrolled
-        meanwhile."""
+        """Enrolled (``seated``: a seat is claimed for it) or waitlisted; AlreadyExists when
+        enrolled meanwhile."""
         program_id, pid, now = (
             participant.program_id,
             participant.participant_id,
@@ -321,7 +285,7 @@ class ParticipantService:
             )
         else:
             participant.reporting_attributes = None
-        now = utcnow()
+        now = self.clock()
         participant.updated_at = now
         events: list[EventData] = []
         if (answers.consent_to_reporting, participant.reporting_attributes) != consent_before:
@@ -361,7 +325,7 @@ class ParticipantService:
             participant.withdrawn_reason = reason
             participant.group_id = None
             participant.paused_reason = participant.resume_expected_on = None
-            now = participant.updated_at = utcnow()
+            now = participant.updated_at = self.clock()
             if reason is WithdrawReason.ERASED:
                 participant.forget_answers()
             return [
@@ -385,9 +349,8 @@ class ParticipantService:
         program_id, pid = participant.program_id, participant.participant_id
         seat_released = participant.seat_to_release
         if seat_released:
-            async with self.seats(program_id).exclusive():
-                await self.programs.release_seat(program_id, pid)
-                await self.promote_from_waitlist(program_id)
+            await self.programs.release_seat(program_id, pid)
+            await self.promote_from_waitlist(program_id)
             crash_point("enrollment.withdrawal.seat_released")
         if participant.leaving_group_id and self.on_left_group:
             left = participant.model_copy(update={"group_id": participant.leaving_group_id})
@@ -414,33 +377,38 @@ class ParticipantService:
         return participant, version
 
     async def promote_from_waitlist(self, program_id: str) -> None:
-        """Give free seats to the waitlist, first in line first (hold ``seats(program_id)`` exclusively)."""
+        """Give a free seat to the waitlist, first in line first."""
         loaded = await self.programs.load(program_id)
         if loaded is None or loaded[0].status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
             return
         capacity = loaded[0].settings.capacity
-        # Finding the first in line is a scan on FerretDB: not when nobody was ever waitlisted
-        # or the counter leaves no seat to give.
-        if not loaded[2].get("waitlist_seq"):
+        seats = await self.programs.seats(program_id)
+        if seats is None or (capacity is not None and seats.held >= capacity):
             return
-        if capacity is not None and int(loaded[2].get("enrolled_count", 0)) >= capacity:
-            return
-        while True:
+
+        async def attempt() -> bool | None:
             first = await self.participants.first_waitlisted(program_id)
-            if first is None or not await self.programs.take_seat(
-                program_id, capacity, first[0].participant_id
-            ):
-                return
+            if first is None:
+                return True  # nobody waiting
             participant, version = first
+            now = self.clock()
+            claim = SeatClaim(participant.participant_id, now)
+            if not await self.programs.take_seat(program_id, capacity, claim):
+                return True  # no seat left: another replica gave it to someone
+            crash_point("enrollment.promotion.seat_taken")
             participant.status = ParticipantStatus.ENROLLED
             participant.waitlist_number = None
-            now = participant.enrolled_at = participant.updated_at = utcnow()
+            participant.enrolled_at = participant.updated_at = now
             event = ParticipantEnrolled(
                 **participant.consent_fields(), enrolled_at=now, from_waitlist=True
             )
-            if await self.participants.save(participant, version, [event]) is not None:
-                return
-            await self.recount_seats(program_id)  # changed meanwhile: try again
+            if await self.participants.save(participant, version, [event]) is None:
+                await self.programs.give_back(program_id, claim)  # changed meanwhile: again
+                return None
+            await self.programs.settle(program_id, claim)
+            return True
+
+        await until_saved(attempt, what="the waitlist")
 
     async def follow_directory(self, employee_id: str) -> bool:
         """An HR change of an employee: their enrolments follow what changed (a leave pauses,
@@ -452,7 +420,7 @@ class ParticipantService:
         if employee is None or employee.erased:
             return False
         enrolments = await self.enrolments_of(employee_id)
-        now_facts, at = directory_facts(employee), utcnow()
+        now_facts, at = directory_facts(employee), self.clock()
         for participant, version in enrolments:
             # Gives up with StillStale (the consumer's delivery fails and comes back) rather
             # than go on as if the change had been followed.
@@ -498,7 +466,7 @@ class ParticipantService:
         def forget(enrolment: Participant, _: int) -> list[EventData] | None:
             if not enrolment.forget_answers():
                 return None
-            enrolment.updated_at = utcnow()
+            enrolment.updated_at = self.clock()
             return []
 
         forgotten = await change_participant(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -198,6 +199,41 @@ def created_event(program: Program) -> ProgramCreated:
 
 def updated_event(program: Program, at: datetime) -> ProgramUpdated:
     return ProgramUpdated(**snapshot_fields(program), updated_at=at)
+
+
+# --- seats --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeatClaim:
+    """A seat taken for an enrolment (or a promotion from the waitlist) that is not saved yet.
+
+    The program's counter counts it from the moment it is taken; once the enrolment is saved the
+    claim is dropped (the enrolment holds the seat). A claim still there long after it was taken
+    belongs to a change that died in between: only then may the counter be corrected."""
+
+    participant_id: str
+    taken_at: datetime
+
+    def abandoned(self, now: datetime, grace: timedelta) -> bool:
+        return now - self.taken_at > grace
+
+
+@dataclass(frozen=True)
+class SeatCounter:
+    """A program's seats as stored: how many are held, the claims not yet settled, and the
+    enrolments whose seat was given back while their withdrawal still asks for it."""
+
+    held: int
+    changes: int
+    """Grows with every change of the seats: a correction applies only if none came between."""
+    claims: tuple[SeatClaim, ...]
+    released: tuple[str, ...]
+
+    def worth_recounting(self, now: datetime, grace: timedelta) -> bool:
+        """Only abandoned claims can have left the counter too high; while a claim is young its
+        enrolment may still be on its way to being saved, and a count would miss it."""
+        return bool(self.claims) and all(c.abandoned(now, grace) for c in self.claims)
 
 
 # --- eligibility ---------------------------------------------------------------------------------

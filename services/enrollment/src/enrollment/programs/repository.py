@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import IndexModel, ReturnDocument
+from pymongo import IndexModel
 
-from enrollment.programs.domain import Program, ProgramSettings
+from enrollment.programs.domain import Program, ProgramSettings, SeatClaim, SeatCounter
 from roundtable_shared.events.catalogue.enrollment import ProgramStatus
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Document, Indexes
+from roundtable_shared.storage.mongo import Collection, Document, Indexes, increment
 
 PROGRAMS = "programs"
 INDEXES = Indexes(PROGRAMS, [IndexModel([("status", 1), ("_id", 1)])])
@@ -73,47 +74,96 @@ class ProgramRepository:
         return [(from_document(d), int(d["version"]), d) async for d in cursor]
 
     # Seats: counters outside the versioned state, so enrolments never conflict with edits.
+    # Every change of them is one conditional update of the program's document, so replicas
+    # of the service take and give back seats side by side without a lock between them.
 
-    async def take_seat(self, program_id: str, capacity: int | None, participant_id: str) -> bool:
-        """One seat if the counter is under capacity. A release of this enrolment's seat the
+    async def take_seat(self, program_id: str, capacity: int | None, claim: SeatClaim) -> bool:
+        """One seat if the counter is under capacity, with the claim that says whose it is
+        until their enrolment is saved (``settle``). A release of this enrolment's seat the
         counter still remembers (see ``release_seat``) is over: the seat is taken again."""
         query: dict[str, Any] = {"_id": program_id}
         if capacity is not None:
             query["enrolled_count"] = {"$lt": capacity}
         result = await self.collection.update_one(
-            query, {"$inc": {"enrolled_count": 1}, "$pull": {"seats_released": participant_id}}
+            query,
+            {
+                "$inc": {"enrolled_count": 1, "seat_changes": 1},
+                "$push": {"seat_claims": _claim_key(claim)},
+                "$pull": {"seats_released": claim.participant_id},
+            },
         )
         return result.modified_count == 1
+
+    async def settle(self, program_id: str, claim: SeatClaim) -> None:
+        """The enrolment holding the claimed seat is saved: the claim is no longer needed."""
+        await self.collection.update_one(
+            {"_id": program_id, "seat_claims": _claim_key(claim)},
+            {"$pull": {"seat_claims": _claim_key(claim)}, "$inc": {"seat_changes": 1}},
+        )
+
+    async def give_back(self, program_id: str, claim: SeatClaim) -> None:
+        """The claimed seat went to nobody (the enrolment was not saved): one seat back, once."""
+        await self.collection.update_one(
+            {"_id": program_id, "seat_claims": _claim_key(claim)},
+            {
+                "$pull": {"seat_claims": _claim_key(claim)},
+                "$inc": {"enrolled_count": -1, "seat_changes": 1},
+            },
+        )
 
     async def release_seat(self, program_id: str, participant_id: str) -> None:
         """One seat back, once per withdrawal: the enrolment's id stays in ``seats_released``
         until ``released`` (after the withdrawal no longer asks for it), so a release run again
-        after a crash in between frees nothing. One conditional update by ``_id``, where a
-        count of the holders would read every enrolment on FerretDB."""
+        after a crash in between frees nothing."""
         await self.collection.update_one(
             {"_id": program_id, "seats_released": {"$ne": participant_id}},
-            {"$inc": {"enrolled_count": -1}, "$push": {"seats_released": participant_id}},
+            {
+                "$inc": {"enrolled_count": -1, "seat_changes": 1},
+                "$push": {"seats_released": participant_id},
+            },
         )
-
-    async def seats_released(self, program_id: str) -> list[str]:
-        document = await self.collection.find_one({"_id": program_id}, {"seats_released": 1})
-        return list(document.get("seats_released") or []) if document else []
 
     async def released(self, program_id: str, participant_id: str) -> None:
         await self.collection.update_one(
-            {"_id": program_id}, {"$pull": {"seats_released": participant_id}}
+            {"_id": program_id, "seats_released": participant_id},
+            {"$pull": {"seats_released": participant_id}, "$inc": {"seat_changes": 1}},
         )
 
-    async def set_seats(self, program_id: str, holders: int) -> None:
-        """The counter from a count of the enrolments holding a seat (and of the withdrawals
-        whose seat is still to be released, which ``release_seat`` will take off)."""
-        await self.collection.update_one({"_id": program_id}, {"$set": {"enrolled_count": holders}})
+    async def seats(self, program_id: str) -> SeatCounter | None:
+        document = await self.collection.find_one(
+            {"_id": program_id},
+            {"enrolled_count": 1, "seat_changes": 1, "seat_claims": 1, "seats_released": 1},
+        )
+        if document is None:
+            return None
+        return SeatCounter(
+            held=int(document.get("enrolled_count", 0)),
+            changes=int(document.get("seat_changes", 0)),
+            claims=tuple(_claim(key) for key in document.get("seat_claims") or []),
+            released=tuple(document.get("seats_released") or []),
+        )
+
+    async def recount(self, program_id: str, seen: SeatCounter, holders: int) -> bool:
+        """Set the counter to the enrolments holding a seat, and drop the (abandoned) claims,
+        if the seats did not change since ``seen`` was read; False when they did."""
+        result = await self.collection.update_one(
+            {"_id": program_id, "seat_changes": seen.changes},
+            {
+                "$set": {"enrolled_count": holders, "seat_claims": []},
+                "$inc": {"seat_changes": 1},
+            },
+        )
+        return result.modified_count == 1
 
     async def next_waitlist_number(self, program_id: str) -> int:
-        # No projection: FerretDB's findAndModify does not implement "fields".
-        document = await self.collection.find_one_and_update(
-            {"_id": program_id},
-            {"$inc": {"waitlist_seq": 1}},
-            return_document=ReturnDocument.AFTER,
-        )
-        return int(document["waitlist_seq"]) if document else 0
+        return await increment(self.collection, program_id, "waitlist_seq")
+
+
+def _claim_key(claim: SeatClaim) -> str:
+    """A claim as one string: pushed, matched and pulled as a whole, like any plain value."""
+    return f"{claim.participant_id}|{claim.taken_at.astimezone(UTC).isoformat()}"
+
+
+def _claim(key: str) -> SeatClaim:
+    participant_id, _, taken_at = key.partition("|")
+    return SeatClaim(participant_id, datetime.fromisoformat(taken_at))
