@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import uuid
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import structlog
@@ -114,13 +114,7 @@ class MatchingService:
         return found
 
     async def unassigned(self, program_id: str) -> list[tuple[Participant, int]]:
-        return await self.participants.find(
-            {
-                "program_id": program_id,
-                "status": ParticipantStatus.ENROLLED.value,
-                "group_id": None,
-            }
-        )
+        return await self.participants.unassigned(program_id)
 
     async def preview(self, program_id: str) -> Document:
         program = await self.program(program_id)
@@ -175,32 +169,15 @@ class MatchingService:
 
     async def match_closed_programs(self) -> int:
         now = utcnow()
-        due = await self.programs.collection.find(
-            {
-                "status": ProgramStatus.OPEN.value,
-                "auto_matched_at": None,
-                "settings.enrolment_closes_at": {"$ne": None},
-            },
-            {"settings.enrolment_closes_at": 1},
-        ).to_list()
         formed = 0
-        for document in due:
-            closes = datetime.fromisoformat(document["settings"]["enrolment_closes_at"])
-            if closes > now:
-                continue
-            claim = await self.programs.collection.update_one(
-                {"_id": document["_id"], "auto_matched_at": None},
-                {"$set": {"auto_matched_at": now}},
-            )
-            if claim.modified_count != 1:
+        for program_id in await self.programs.closed_unmatched(now):
+            if not await self.programs.claim_auto_match(program_id, now):
                 continue  # another replica took it
             try:
-                proposal = await self.preview(document["_id"])
-                await self.publish(document["_id"], proposal["_id"])
+                proposal = await self.preview(program_id)
+                await self.publish(program_id, proposal["_id"])
             except Exception:
-                await self.programs.collection.update_one(
-                    {"_id": document["_id"]}, {"$set": {"auto_matched_at": None}}
-                )
+                await self.programs.release_auto_match(program_id)
                 raise
             formed += 1
         return formed
@@ -219,8 +196,7 @@ class MatchingService:
             return proposal
         wanted = {m["participant_id"] for g in proposal["groups"] for m in g["members"]}
         current = {
-            p.participant_id: (p, v)
-            for p, v in await self.participants.find({"_id": {"$in": sorted(wanted)}})
+            p.participant_id: (p, v) for p, v in await self.participants.many(sorted(wanted))
         }
         group_ids = [_group_id(proposal_id, i) for i in range(len(proposal["groups"]))]
         for pid in wanted:
@@ -235,7 +211,7 @@ class MatchingService:
                 raise Conflict(
                     "enrolments changed since this preview; preview again", participant_id=pid
                 )
-        existing = len(await self.groups.find({"program_id": program_id}))
+        existing = len(await self.groups.of_program(program_id))
         label = "Pair" if program.settings.format is ProgramFormat.PAIRS else "Roundtable"
         now = utcnow()
         for index, (group_id, planned) in enumerate(

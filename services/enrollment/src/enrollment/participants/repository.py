@@ -80,7 +80,7 @@ class ParticipantRepository:
             participant.participant_id, version, {"$set": {**document, **(extra or {})}}, events
         )
 
-    async def find(self, query: dict[str, Any], limit: int = 0) -> list[tuple[Participant, int]]:
+    async def _find(self, query: dict[str, Any], limit: int = 0) -> list[tuple[Participant, int]]:
         cursor = self.collection.find(query, {"outbox": 0}).sort("_id", 1)
         if limit:
             cursor = cursor.limit(limit)
@@ -88,7 +88,20 @@ class ParticipantRepository:
 
     async def of_employee(self, employee_id: str) -> list[tuple[Participant, int]]:
         """Every enrolment of an employee, in any program (by the ``employee_id`` index)."""
-        return await self.find({"employee_id": employee_id})
+        return await self._find({"employee_id": employee_id})
+
+    async def of_program(self, program_id: str, limit: int = 0) -> list[tuple[Participant, int]]:
+        return await self._find({"program_id": program_id}, limit)
+
+    async def unassigned(self, program_id: str) -> list[tuple[Participant, int]]:
+        """Enrolled participants of a program in no group (whom matching places)."""
+        return await self._find(
+            {
+                "program_id": program_id,
+                "status": ParticipantStatus.ENROLLED.value,
+                "group_id": None,
+            }
+        )
 
     async def many(self, participant_ids: Sequence[str]) -> list[tuple[Participant, int]]:
         """The enrolments with these ids, by id; ids with no document are left out."""
@@ -106,7 +119,7 @@ class ParticipantRepository:
 
     async def unfinished_withdrawals(self) -> list[tuple[Participant, int]]:
         """Withdrawals a crash interrupted before their group and seat followed (at start)."""
-        return await self.find(
+        return await self._find(
             {"$or": [{"seat_to_release": True}, {"leaving_group_id": {"$ne": None}}]}
         )
 
@@ -132,8 +145,8 @@ class ParticipantRepository:
         )
         return (from_document(found[0]), int(found[0]["version"])) if found else None
 
-
-async def drop_retired(db: Database) -> None:
-    """Drop what earlier versions kept and this one no longer reads (at start; idempotent)."""
-    for name in RETIRED:
-        await db.drop_collection(name)
+    async def drop_retired(self) -> None:
+        """Drop what earlier versions kept and this one no longer reads (at start; idempotent)."""
+        database: Database = self.collection.database
+        for name in RETIRED:
+            await database.drop_collection(name)

@@ -16,7 +16,7 @@ from enrollment.participants.domain import (
     ParticipantStatus,
     participant_id,
 )
-from enrollment.participants.repository import ParticipantRepository, drop_retired
+from enrollment.participants.repository import ParticipantRepository
 from enrollment.programs import domain as programs
 from enrollment.programs.domain import EmployeeFacts, Program, SeatClaim
 from enrollment.programs.repository import ProgramRepository
@@ -477,7 +477,7 @@ class ParticipantService:
     async def finish_cascades(self) -> None:
         """At start: what a crash left half done. Withdrawals saved without their group and
         seat following, and terminations or erasures whose withdrawals had not all run."""
-        await drop_retired(self.participants.collection.database)
+        await self.participants.drop_retired()
         for participant, version in await self.participants.unfinished_withdrawals():
             await self.finish_withdrawal(participant, version)
         for employee_id, reason in await self.employees.cascades_due():

@@ -73,6 +73,34 @@ class ProgramRepository:
         cursor = self.collection.find(query, {"outbox": 0}).sort("_id", 1).limit(limit)
         return [(from_document(d), int(d["version"]), d) async for d in cursor]
 
+    # Automatic matching once the enrolment window closes: claimed by one replica at a time.
+
+    async def closed_unmatched(self, now: datetime) -> list[str]:
+        """Open programs whose enrolment window has closed and that were not matched yet."""
+        cursor = self.collection.find(
+            {
+                "status": ProgramStatus.OPEN.value,
+                "auto_matched_at": None,
+                "settings.enrolment_closes_at": {"$ne": None},
+            },
+            {"settings.enrolment_closes_at": 1},
+        )
+        return [
+            str(document["_id"])
+            async for document in cursor
+            if datetime.fromisoformat(document["settings"]["enrolment_closes_at"]) <= now
+        ]
+
+    async def claim_auto_match(self, program_id: str, now: datetime) -> bool:
+        """False when another replica claimed it first."""
+        claim = await self.collection.update_one(
+            {"_id": program_id, "auto_matched_at": None}, {"$set": {"auto_matched_at": now}}
+        )
+        return claim.modified_count == 1
+
+    async def release_auto_match(self, program_id: str) -> None:
+        await self.collection.update_one({"_id": program_id}, {"$set": {"auto_matched_at": None}})
+
     # Seats: counters outside the versioned state, so enrolments never conflict with edits.
     # Every change of them is one conditional update of the program's document, so replicas
     # of the service take and give back seats side by side without a lock between them.
