@@ -70,9 +70,9 @@ def bootstrap(
     participants = ParticipantRepository(runtime.aggregate_store(PARTICIPANTS))
     groups = GroupRepository(runtime.aggregate_store(GROUPS))
     matching = MatchingService(
-        programs, participants, employees, groups, ProposalRepository(runtime.db)
+        programs, participants, employees, groups, ProposalRepository(runtime.db), clock=clock
     )
-    group_service = GroupService(groups, participants, matching)
+    group_service = GroupService(groups, participants, matching, clock=clock)
     directory = DirectoryService(
         employees,
         batch_size=settings.import_batch_size,
@@ -81,7 +81,7 @@ def bootstrap(
     )
     return Services(
         directory=directory,
-        programs=ProgramService(programs),
+        programs=ProgramService(programs, clock=clock),
         participants=ParticipantService(
             participants,
             programs,

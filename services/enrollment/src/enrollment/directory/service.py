@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from enrollment.clock import utcnow
 from enrollment.directory import domain
 from enrollment.directory.domain import Change, Employee
 from enrollment.directory.parsing import RawRow
@@ -30,6 +29,7 @@ from enrollment.directory.schemas import (
     LeaveStarted,
     RowError,
 )
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
 from roundtable_shared.events.envelope import first_error
 from roundtable_shared.http.problems import Conflict, NotFound, Unprocessable
@@ -66,7 +66,7 @@ class DirectoryService:
         *,
         batch_size: int = 1000,
         relay_paused: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utc_now,
     ) -> None:
         self.employees = employees
         self.clock = clock
@@ -129,7 +129,7 @@ class DirectoryService:
     async def erase(self, employee_id: str) -> tuple[Employee, int]:
         async def attempt() -> tuple[Employee, int] | None:
             employee, version = await self.get(employee_id)
-            events = domain.erase(employee, utcnow())
+            events = domain.erase(employee, self.clock())
             if not events:
                 return employee, version
             new_version = await self.employees.update(employee, version, events, None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import structlog
 
-from enrollment.clock import utcnow
 from enrollment.directory.domain import ERASED_NAME
 from enrollment.groups import domain
 from enrollment.groups.domain import GroupStatus, PeerGroup, Refill, RefillStatus
@@ -14,6 +13,7 @@ from enrollment.matching.service import MatchingService, rules_of
 from enrollment.participants.domain import Participant, ParticipantStatus
 from enrollment.participants.repository import ParticipantRepository
 from enrollment.participants.service import change_participant
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     GroupChangeReason,
     GroupMember,
@@ -35,7 +35,10 @@ class GroupService:
         groups: GroupRepository,
         participants: ParticipantRepository,
         matching_service: MatchingService,
+        *,
+        clock: Clock = utc_now,
     ) -> None:
+        self.clock = clock
         self.groups = groups
         self.participants = participants
         self.matching = matching_service
@@ -62,7 +65,7 @@ class GroupService:
             program = await self.matching.program(group.program_id)
             rules = rules_of(program)
             wanted = domain.pending_refill_size(group) + 1  # the earlier proposal's, and this one
-            now = utcnow()
+            now = self.clock()
             events, released = domain.remove(group, participant_id, reason, rules.min_size, now)
             if group.status is GroupStatus.ACTIVE:
                 group.refill_candidates, joining = await self._refill(group, wanted)
@@ -154,7 +157,7 @@ class GroupService:
             )
             for c in joining
         ]
-        events = domain.accept_refill(group, members, utcnow())
+        events = domain.accept_refill(group, members, self.clock())
         saved = await self.groups.save(group, version, events)
         if saved is None:
             raise Conflict("the group changed meanwhile; look at it again")
@@ -170,7 +173,7 @@ class GroupService:
             return group, version
         if refill.status is RefillStatus.ACCEPTED:
             raise Conflict("the proposal was accepted already")
-        domain.decline_refill(group, utcnow())
+        domain.decline_refill(group, self.clock())
         saved = await self.groups.save(group, version, [])
         if saved is None:
             raise Conflict("the group changed meanwhile; look at it again")
@@ -233,7 +236,7 @@ class GroupService:
 
         async def attempt() -> tuple[PeerGroup, int] | None:
             group, version = await self.get(group_id)
-            events = domain.add(group, member, GroupChangeReason.ADMIN, utcnow())
+            events = domain.add(group, member, GroupChangeReason.ADMIN, self.clock())
             saved = await self.groups.save(group, version, events)
             return None if saved is None else (group, saved)
 
@@ -275,7 +278,7 @@ class GroupService:
             raise Conflict(
                 "the swap breaks the program's rules: " + "; ".join(broken), violations=broken
             )
-        now = utcnow()
+        now = self.clock()
         member_me, member_them = group.member(participant_id), other_group.member(other_id)
         assert member_me is not None and member_them is not None
         events = domain.replace(group, participant_id, member_them, GroupChangeReason.ADMIN, now)
@@ -323,7 +326,7 @@ class GroupService:
                 display_name=candidate.display_name,
             )
             events = domain.replace(
-                other_group, other.participant_id, member_me, GroupChangeReason.ADMIN, utcnow()
+                other_group, other.participant_id, member_me, GroupChangeReason.ADMIN, self.clock()
             )
             saved = await self.groups.save(other_group, other_version, events)
             return None if saved is None else True
@@ -338,7 +341,9 @@ class GroupService:
 
         async def attempt() -> bool | None:
             group, version = await self.get(group_id)
-            events = domain.replace(group, other_id, member_me, GroupChangeReason.ADMIN, utcnow())
+            events = domain.replace(
+                group, other_id, member_me, GroupChangeReason.ADMIN, self.clock()
+            )
             if not events:
                 return True
             return None if await self.groups.save(group, version, events) is None else True

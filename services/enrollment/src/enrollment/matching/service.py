@@ -12,7 +12,6 @@ from typing import Any
 
 import structlog
 
-from enrollment.clock import utcnow
 from enrollment.directory.domain import ERASED_NAME
 from enrollment.directory.repository import EmployeeRepository
 from enrollment.groups import domain as groups
@@ -25,6 +24,7 @@ from enrollment.participants.domain import Participant, ParticipantStatus
 from enrollment.participants.repository import ParticipantRepository
 from enrollment.programs.domain import Leftover, Program, level_rank
 from enrollment.programs.repository import ProgramRepository
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     GroupMember,
     ProgramFormat,
@@ -59,7 +59,10 @@ class MatchingService:
         employees: EmployeeRepository,
         groups: GroupRepository,
         proposals: ProposalRepository,
+        *,
+        clock: Clock = utc_now,
     ) -> None:
+        self.clock = clock
         self.programs = programs
         self.participants = participants
         self.employees = employees
@@ -80,7 +83,7 @@ class MatchingService:
             if e.profile.get("manager_id")
         }
         managers = await self.employees.many(str(m) for m in manager_ids)
-        on = program.settings.starts_on or utcnow().date()
+        on = program.settings.starts_on or self.clock().date()
         rules = program.settings.matching
         found: list[Candidate] = []
         for person in people:
@@ -107,7 +110,7 @@ class MatchingService:
                         person.answers.time_zone or profile.get("time_zone"),
                         hours.working_hours_start if hours else rules.working_hours_start,
                         hours.working_hours_end if hours else rules.working_hours_end,
-                        on if isinstance(on, date) else utcnow().date(),
+                        on if isinstance(on, date) else self.clock().date(),
                     ),
                 )
             )
@@ -128,7 +131,7 @@ class MatchingService:
             "_id": f"prop_{uuid.uuid4().hex[:16]}",
             "program_id": program_id,
             "status": "preview",
-            "created_at": utcnow(),
+            "created_at": self.clock(),
             "groups": [
                 {
                     "members": [
@@ -168,7 +171,7 @@ class MatchingService:
             await self.proposals.mark(proposal["_id"], {"groups": groups})
 
     async def match_closed_programs(self) -> int:
-        now = utcnow()
+        now = self.clock()
         formed = 0
         for program_id in await self.programs.closed_unmatched(now):
             if not await self.programs.claim_auto_match(program_id, now):
@@ -213,7 +216,7 @@ class MatchingService:
                 )
         existing = len(await self.groups.of_program(program_id))
         label = "Pair" if program.settings.format is ProgramFormat.PAIRS else "Roundtable"
-        now = utcnow()
+        now = self.clock()
         for index, (group_id, planned) in enumerate(
             zip(group_ids, proposal["groups"], strict=True)
         ):

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from enrollment.clock import utcnow
 from enrollment.programs import domain
 from enrollment.programs.domain import Program, ProgramSettings
 from enrollment.programs.repository import ProgramRepository
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     ProgramClosed,
     ProgramOpened,
@@ -24,13 +24,14 @@ from roundtable_shared.storage.mongo import Document
 
 
 class ProgramService:
-    def __init__(self, programs: ProgramRepository) -> None:
+    def __init__(self, programs: ProgramRepository, *, clock: Clock = utc_now) -> None:
         self.programs = programs
+        self.clock = clock
 
     async def create(
         self, program_id: str, settings: ProgramSettings
     ) -> tuple[Program, int, Document]:
-        program = Program(program_id=program_id, settings=settings, created_at=utcnow())
+        program = Program(program_id=program_id, settings=settings, created_at=self.clock())
         request = settings.model_dump(mode="json")
         try:
             await self.programs.insert(
@@ -65,7 +66,7 @@ class ProgramService:
                 for e in exc.errors()
             ]
             raise Unprocessable(f"invalid program: {errors[0]['message']}", errors=errors) from None
-        events = [domain.updated_event(program, utcnow())]
+        events = [domain.updated_event(program, self.clock())]
         if await self.programs.save(program, version, events) is None:
             raise stale_write((await self.get(program_id))[1])
         return await self.get(program_id)
@@ -80,7 +81,7 @@ class ProgramService:
             program.status = domain.transition(program, action)
         except domain.TransitionRefused as exc:
             raise Conflict(str(exc)) from None
-        now = utcnow()
+        now = self.clock()
         event: EventData
         if action == "open":
             event = ProgramOpened(
