@@ -13,6 +13,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from prometheus_client import REGISTRY
 
+from enrollment.app import build_app
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
 from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
 from enrollment.participants.service import ParticipantService
@@ -26,6 +27,7 @@ from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, connect
 from roundtable_shared.storage.retry import ATTEMPTS
+from roundtable_shared.testing.http import running_app
 
 CONSENTING = {"goals": ["Delegate more"], "consent_to_reporting": True}
 PRIVATE = {"goals": ["Delegate more"], "consent_to_reporting": False}
@@ -321,10 +323,14 @@ async def test_an_hr_change_that_finds_the_enrolment_stale_every_time_is_applied
 
 
 async def test_the_directory_facts_earlier_versions_kept_are_dropped_at_start(
-    client: httpx.AsyncClient, settings: EnrollmentSettings, service_db: Database
+    settings: EnrollmentSettings, service_db: Database
 ) -> None:
     # As an earlier version left it: an employee's department, copied beside the enrolments.
     retired = service_db["followed_directory"]
     await retired.insert_one({"_id": "e-1", "facts": {"department": "Dept-Marker"}})
-    await participant_service(settings, service_db).finish_cascades()
-    assert "followed_directory" not in await service_db.list_collection_names()
+    async with running_app(build_app(settings)):
+
+        async def dropped() -> bool:
+            return "followed_directory" not in await service_db.list_collection_names()
+
+        await wait_for(dropped)

@@ -157,6 +157,7 @@ def _run_in_background(
     runtime.add_background(
         lambda: match_when_enrolment_closes(matching, settings.auto_match_poll_seconds)
     )
+    runtime.add_background(participants.drop_retired_copies)  # once, at start
     if settings.cascade_consumer:
         runtime.add_consumer(
             directory_cascade(participants, max_deliver=settings.consumer_max_deliver)

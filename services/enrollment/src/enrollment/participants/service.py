@@ -474,10 +474,14 @@ class ParticipantService:
         )
         return forgotten or (participant, version)
 
+    async def drop_retired_copies(self) -> None:
+        """At start: what earlier versions copied of the directory (department, level,
+        location per employee) and no longer read goes, so no erasure has to find it."""
+        await self.participants.drop_retired()
+
     async def finish_cascades(self) -> None:
         """At start: what a crash left half done. Withdrawals saved without their group and
         seat following, and terminations or erasures whose withdrawals had not all run."""
-        await self.participants.drop_retired()
         for participant, version in await self.participants.unfinished_withdrawals():
             await self.finish_withdrawal(participant, version)
         for employee_id, reason in await self.employees.cascades_due():
