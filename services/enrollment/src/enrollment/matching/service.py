@@ -73,7 +73,7 @@ class MatchingService:
         loaded = await self.programs.load(program_id)
         if loaded is None:
             raise NotFound(f"no program {program_id}")
-        return loaded[0]
+        return loaded.program
 
     async def candidates(self, program: Program, people: list[Participant]) -> list[Candidate]:
         employees = await self.employees.many(p.employee_id for p in people)

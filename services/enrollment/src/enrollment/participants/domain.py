@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -74,6 +75,15 @@ class Answers(BaseModel):
     consent_to_reporting: bool = Field(
         False, description="Allow department, level and location in sponsors' breakdowns."
     )
+
+
+@dataclass(frozen=True)
+class EnrolmentRequest:
+    """The request an enrolment was made by: the client's idempotency key and a fingerprint of
+    what it asked, so a retry of it is answered as the first was (and another request is not)."""
+
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
 
 
 def participant_id(program_id: str, employee_id: str) -> str:

@@ -7,7 +7,12 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from enrollment.participants.domain import HOLDS_SEAT, Participant, ParticipantStatus
+from enrollment.participants.domain import (
+    HOLDS_SEAT,
+    EnrolmentRequest,
+    Participant,
+    ParticipantStatus,
+)
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes, by_ids
@@ -45,7 +50,8 @@ def to_document(participant: Participant) -> Document:
 
 
 def from_document(document: Document) -> Participant:
-    fields = {k: v for k, v in document.items() if k not in ("outbox", "version")}
+    stored = ("outbox", "version", "idempotency_key", "request_fingerprint")
+    fields = {k: v for k, v in document.items() if k not in stored}
     fields["participant_id"] = fields.pop("_id")
     return Participant.model_validate(fields)
 
@@ -56,28 +62,37 @@ class ParticipantRepository:
         self.store = store
         self.collection: Collection = store.collection
 
-    async def load(self, participant_id: str) -> tuple[Participant, int, Document] | None:
+    async def load(self, participant_id: str) -> tuple[Participant, int, EnrolmentRequest] | None:
         document = await self.collection.find_one({"_id": participant_id}, {"outbox": 0})
         if document is None:
             return None
-        return from_document(document), int(document["version"]), document
+        request = EnrolmentRequest(
+            document.get("idempotency_key"), document.get("request_fingerprint")
+        )
+        return from_document(document), int(document["version"]), request
 
     async def insert(
-        self, participant: Participant, events: Sequence[EventData], extra: Document
+        self, participant: Participant, events: Sequence[EventData], request: EnrolmentRequest
     ) -> int:
-        return await self.store.insert({**to_document(participant), **extra}, events)
+        return await self.store.insert(
+            {**to_document(participant), **_request_fields(request)}, events
+        )
 
     async def save(
         self,
         participant: Participant,
         version: int,
         events: Sequence[EventData],
-        extra: Document | None = None,
+        request: EnrolmentRequest | None = None,
     ) -> int | None:
+        """The participant as changed, if still at ``version``; ``request``: a new enrolment's
+        (an enrolment made again after a withdrawal), kept with it."""
         document = to_document(participant)
         del document["_id"]
+        if request is not None:
+            document.update(_request_fields(request))
         return await self.store.update(
-            participant.participant_id, version, {"$set": {**document, **(extra or {})}}, events
+            participant.participant_id, version, {"$set": document}, events
         )
 
     async def _find(self, query: dict[str, Any], limit: int = 0) -> list[tuple[Participant, int]]:
@@ -150,3 +165,7 @@ class ParticipantRepository:
         database: Database = self.collection.database
         for name in RETIRED:
             await database.drop_collection(name)
+
+
+def _request_fields(request: EnrolmentRequest) -> Document:
+    return {"idempotency_key": request.idempotency_key, "request_fingerprint": request.fingerprint}

@@ -12,6 +12,7 @@ from enrollment.participants.domain import (
     HOLDS_SEAT,
     Answers,
     DirectoryFacts,
+    EnrolmentRequest,
     Participant,
     ParticipantStatus,
     participant_id,
@@ -36,7 +37,6 @@ from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, Forbidden, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
-from roundtable_shared.storage.mongo import Document
 from roundtable_shared.storage.retry import until_saved
 
 LeftGroup = Callable[[Participant, WithdrawReason], Awaitable[None]]
@@ -156,7 +156,7 @@ class ParticipantService:
         found = await self.programs.page(None, 500, [ProgramStatus.OPEN.value])
         return [
             (program, programs.ineligibility_reasons(program, facts(employee), today))
-            for program, _, _ in found
+            for program, *_ in found
         ]
 
     async def get(self, pid: str) -> tuple[Participant, int]:
@@ -179,15 +179,15 @@ class ParticipantService:
     ) -> tuple[Participant, int, bool]:
         """(participant, version, created); 403 ineligible, 409 already enrolled or closed."""
         loaded = await self.programs.load(program_id)
-        if loaded is None or loaded[0].status is ProgramStatus.DRAFT:
+        if loaded is None or loaded.program.status is ProgramStatus.DRAFT:
             raise NotFound(f"no program {program_id}")
-        program = loaded[0]
+        program = loaded.program
         pid = participant_id(program_id, employee_id)
         request = {"key": idempotency_key, **answers.model_dump(mode="json")}
         existing = await self.participants.load(pid)
         if existing and existing[0].status in ACTIVE:
-            if idempotency_key and existing[2].get("idempotency_key") == idempotency_key:
-                ensure_same_request(existing[2].get("request_fingerprint"), request)
+            if idempotency_key and existing[2].idempotency_key == idempotency_key:
+                ensure_same_request(existing[2].fingerprint, request)
                 return existing[0], existing[1], False
             raise Conflict("you are already enrolled in this program", participant_id=pid)
         now = self.clock()
@@ -210,12 +210,12 @@ class ParticipantService:
             enrolled_at=now,
             updated_at=now,
         )
-        extra = {"idempotency_key": idempotency_key, "request_fingerprint": fingerprint(request)}
+        made_by = EnrolmentRequest(idempotency_key, fingerprint(request))
         claim = SeatClaim(pid, now)
         seated = await self._take_seat(program_id, program.settings.capacity, claim)
         crash_point("enrollment.enrolment.seat_taken")
         try:
-            saved = await self._save_enrolment(participant, existing, seated, extra)
+            saved = await self._save_enrolment(participant, existing, seated, made_by)
         except AlreadyExists:
             if seated:
                 await self.programs.give_back(program_id, claim)  # nobody's seat
@@ -230,9 +230,9 @@ class ParticipantService:
     async def _save_enrolment(
         self,
         participant: Participant,
-        existing: tuple[Participant, int, Document] | None,
+        existing: tuple[Participant, int, EnrolmentRequest] | None,
         seated: bool,
-        extra: Document,
+        made_by: EnrolmentRequest,
     ) -> tuple[Participant, int, bool]:
         """Enrolled (``seated``: a seat is claimed for it) or waitlisted; AlreadyExists when
         enrolled meanwhile."""
@@ -254,9 +254,9 @@ class ParticipantService:
                 ParticipantWaitlisted(**participant.ids(), position=position, waitlisted_at=now)
             ]
         if existing is None:
-            version = await self.participants.insert(participant, events, extra)
+            version = await self.participants.insert(participant, events, made_by)
         else:
-            saved = await self.participants.save(participant, existing[1], events, extra)
+            saved = await self.participants.save(participant, existing[1], events, made_by)
             if saved is None:
                 raise AlreadyExists(pid)
             version = saved
@@ -379,9 +379,12 @@ class ParticipantService:
     async def promote_from_waitlist(self, program_id: str) -> None:
         """Give a free seat to the waitlist, first in line first."""
         loaded = await self.programs.load(program_id)
-        if loaded is None or loaded[0].status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
+        if loaded is None or loaded.program.status not in (
+            ProgramStatus.OPEN,
+            ProgramStatus.RUNNING,
+        ):
             return
-        capacity = loaded[0].settings.capacity
+        capacity = loaded.program.settings.capacity
         seats = await self.programs.seats(program_id)
         if seats is None or (capacity is not None and seats.held >= capacity):
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo import IndexModel
 
@@ -16,6 +16,25 @@ from roundtable_shared.storage.mongo import Collection, Document, Indexes, incre
 
 PROGRAMS = "programs"
 INDEXES = Indexes(PROGRAMS, [IndexModel([("status", 1), ("_id", 1)])])
+
+
+class StoredProgram(NamedTuple):
+    """A program as stored: the aggregate, its version, the seats it holds (counted outside the
+    versioned state) and the fingerprint of the request that created it."""
+
+    program: Program
+    version: int
+    enrolled_count: int
+    request_fingerprint: str | None
+
+
+def stored(document: Document) -> StoredProgram:
+    return StoredProgram(
+        from_document(document),
+        int(document["version"]),
+        int(document.get("enrolled_count", 0)),
+        document.get("request_fingerprint"),
+    )
 
 
 def from_document(document: Document) -> Program:
@@ -47,11 +66,9 @@ class ProgramRepository:
             events,
         )
 
-    async def load(self, program_id: str) -> tuple[Program, int, Document] | None:
+    async def load(self, program_id: str) -> StoredProgram | None:
         document = await self.collection.find_one({"_id": program_id}, {"outbox": 0})
-        if document is None:
-            return None
-        return from_document(document), int(document["version"]), document
+        return stored(document) if document is not None else None
 
     async def save(self, program: Program, version: int, events: Sequence[EventData]) -> int | None:
         changes = {
@@ -64,14 +81,14 @@ class ProgramRepository:
 
     async def page(
         self, after: str | None, limit: int, statuses: Sequence[str] | None = None
-    ) -> list[tuple[Program, int, Document]]:
+    ) -> list[StoredProgram]:
         query: dict[str, Any] = {}
         if after:
             query["_id"] = {"$gt": after}
         if statuses is not None:
             query["status"] = {"$in": list(statuses)}
         cursor = self.collection.find(query, {"outbox": 0}).sort("_id", 1).limit(limit)
-        return [(from_document(d), int(d["version"]), d) async for d in cursor]
+        return [stored(d) async for d in cursor]
 
     # Automatic matching once the enrolment window closes: claimed by one replica at a time.
 
