@@ -1,7 +1,11 @@
 """MongoDB access through PyMongo's async API, limited to what both MongoDB and FerretDB do.
 
 FerretDB has no multi-document transactions, no ``$slice`` in ``$push``, no ``$pull`` by condition
-and no array-index paths (``a.0``) in queries: the helpers here avoid all four.
+and no array-index paths (``a.0``) in queries: the helpers here avoid all four. The local build's
+other limits a service would otherwise work around are handled here too, once: reads by many
+ids (``by_ids``: an ``$in`` of more than ``IDS_PER_READ`` ids, or of none, reads the whole
+collection there), a counter incremented and read back (``increment``: its findAndModify ignores
+a projection), bulk writes (``in_bulks``) and partial indexes (``apply_indexes``).
 """
 
 from __future__ import annotations
