@@ -123,3 +123,21 @@ async def test_replicas_enrolling_and_withdrawing_side_by_side_never_over_fill_a
         assert answer.status_code == 200, answer.text
     assert await statuses(service_db, program) == Counter(enrolled=3, waitlisted=7, withdrawn=2)
     assert await seat_counter(service_db, program) == (3, [])
+
+
+async def test_a_counter_left_too_high_without_a_claim_is_counted_back_when_full(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    service_db: Database,
+) -> None:
+    for eid in ("e-1", "e-2", "e-3"):
+        await send_hr(client, hired(eid))
+    program = await open_program(client, admin, capacity=2)
+    assert await enrol(client, program, token("e-1")) == "enrolled"
+    # As an older version could leave it (a seat given to nobody, with no claim to show it).
+    await service_db["programs"].update_one({"_id": program}, {"$inc": {"enrolled_count": 1}})
+
+    assert await enrol(client, program, token("e-2")) == "enrolled"
+    assert await enrol(client, program, token("e-3")) == "waitlisted"
+    assert await seat_counter(service_db, program) == (2, [])

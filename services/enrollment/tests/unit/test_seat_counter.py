@@ -14,16 +14,20 @@ def counter(*claims: SeatClaim) -> SeatCounter:
     return SeatCounter(held=3, changes=7, claims=claims, released=())
 
 
-def test_a_counter_without_claims_is_exact() -> None:
-    assert not counter().worth_recounting(NOW, GRACE)
-
-
-def test_only_claims_older_than_the_grace_make_a_count_worth_it() -> None:
+def test_a_count_waits_while_an_enrolment_may_be_on_its_way() -> None:
     young = SeatClaim("par_young", NOW - timedelta(seconds=5))
     old = SeatClaim("par_old", NOW - timedelta(seconds=61))
     edge = SeatClaim("par_edge", NOW - GRACE)
-    assert counter(old).worth_recounting(NOW, GRACE)
-    assert not counter(young).worth_recounting(NOW, GRACE)
-    # An enrolment still on its way would be missed by the count: wait for it.
-    assert not counter(old, young).worth_recounting(NOW, GRACE)
-    assert not counter(edge).worth_recounting(NOW, GRACE)
+    assert counter().may_recount(NOW, GRACE)
+    assert counter(old).may_recount(NOW, GRACE)
+    assert not counter(young).may_recount(NOW, GRACE)
+    # The count would miss the young claim's enrolment, not yet saved: wait for it.
+    assert not counter(old, young).may_recount(NOW, GRACE)
+    assert not counter(edge).may_recount(NOW, GRACE)
+
+
+def test_a_count_that_agrees_with_a_counter_without_claims_writes_nothing() -> None:
+    old = SeatClaim("par_old", NOW - timedelta(seconds=61))
+    assert not counter().corrected_by(3)
+    assert counter().corrected_by(2)
+    assert counter(old).corrected_by(3)  # the abandoned claim still has to go

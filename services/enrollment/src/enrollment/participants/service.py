@@ -136,14 +136,17 @@ class ParticipantService:
         self.seat_claim_grace = seat_claim_grace
 
     async def _take_seat(self, program_id: str, capacity: int | None, claim: SeatClaim) -> bool:
-        """A seat if one is free. Full, says the counter: if only claims abandoned by a crash
-        (taken, never saved) can have made it so, count the holders and try once more."""
+        """A seat if one is free. Full, says the counter: unless an enrolment is on its way
+        (a young claim), count the holders, correct the counter (a crash between a seat and its
+        enrolment leaves it too high) and try once more."""
         if await self.programs.take_seat(program_id, capacity, claim):
             return True
         seen = await self.programs.seats(program_id)
-        if seen is None or not seen.worth_recounting(self.clock(), self.seat_claim_grace):
+        if seen is None or not seen.may_recount(self.clock(), self.seat_claim_grace):
             return False
         holders = await self.participants.seat_holders(program_id, seen.released)
+        if not seen.corrected_by(holders):
+            return False  # the counter is right: the program is full
         if not await self.programs.recount(program_id, seen, holders):
             return False  # the seats changed meanwhile: the counter is being kept by others
         return await self.programs.take_seat(program_id, capacity, claim)

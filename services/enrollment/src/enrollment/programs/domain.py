@@ -230,10 +230,16 @@ class SeatCounter:
     claims: tuple[SeatClaim, ...]
     released: tuple[str, ...]
 
-    def worth_recounting(self, now: datetime, grace: timedelta) -> bool:
-        """Only abandoned claims can have left the counter too high; while a claim is young its
-        enrolment may still be on its way to being saved, and a count would miss it."""
-        return bool(self.claims) and all(c.abandoned(now, grace) for c in self.claims)
+    def may_recount(self, now: datetime, grace: timedelta) -> bool:
+        """Whether a count of the holders can set the counter right: not while a claim is
+        young, since its enrolment may still be on its way to being saved and a count would
+        miss it. Abandoned claims (a crash) and a counter left high by an older drift are what
+        a count corrects."""
+        return all(c.abandoned(now, grace) for c in self.claims)
+
+    def corrected_by(self, holders: int) -> bool:
+        """Whether a count of ``holders`` changes anything (else no write is needed)."""
+        return holders != self.held or bool(self.claims)
 
 
 # --- eligibility ---------------------------------------------------------------------------------
