@@ -209,8 +209,9 @@ class SeatClaim:
     """A seat taken for an enrolment (or a promotion from the waitlist) that is not saved yet.
 
     The program's counter counts it from the moment it is taken; once the enrolment is saved the
-    claim is dropped (the enrolment holds the seat). A claim still there long after it was taken
-    belongs to a change that died in between: only then may the counter be corrected."""
+    claim is dropped (the enrolment holds the seat). While a claim is young no count corrects the
+    counter (it would miss the enrolment on its way); one still there long after it was taken
+    belongs to a change that died in between."""
 
     participant_id: str
     taken_at: datetime
