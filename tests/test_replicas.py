@@ -10,7 +10,9 @@ both replicas of each consuming service pull from the same durable consumers. Th
 - every welcome and every group introduction reached its person exactly once, though both
   reminders workers were claiming due reminders.
 And when the reporting writer is killed mid-stream, the standby takes over within the lease's
-duration, and the figures end exact.
+duration, and the figures end exact. And enrolments and withdrawals spread over the two
+enrollment processes never over-fill a program with few seats (no lock in a process stands
+between them: the seats are guarded in the database).
 """
 
 from __future__ import annotations
@@ -357,3 +359,66 @@ def test_the_standby_reporting_replica_takes_over_when_the_writer_is_killed(
     assert served_enrolled(standby) == released(len(people))  # and the survivor serves it
     dead = _consumed(standby)
     assert sum(n for (_, outcome), n in dead.items() if outcome == "dead_lettered") == 0
+
+
+def test_two_enrollment_processes_never_over_fill_a_program_with_few_seats(
+    system: RunningSystem, replica_ports: dict[str, int]
+) -> None:
+    issuer = DevIssuer(system.config.data_dir, system.config.issuer_url)
+    both = (dict(system.config.service_ports), replica_ports)
+    admin = Api(system, issuer.mint(ADMIN_ID, ["participant", "program_admin"]))
+    people = [
+        {**p, "id": f"e-33{n:02d}", "name": f"Seat Person {n}"} for n, p in enumerate(PEOPLE[:12])
+    ]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda p: hire(system, p, HIRED_AT, both[0]["enrollment"]), people))
+    program_id = open_roundtable_program(
+        admin, "Few Seats Roundtables", ADMIN_ID, ["L4", "L5"], capacity=3
+    )
+
+    def member(index: int, person: dict[str, str]) -> Api:
+        return _api(system, both[index % 2], issuer.mint(person["id"], ["participant"]))
+
+    def enrol(pair: tuple[int, dict[str, str]]) -> tuple[str, str]:
+        index, person = pair
+        enrolment = ok(
+            member(index, person).post(
+                "enrollment",
+                f"/v1/programs/{program_id}/enrolments",
+                {"goals": ["Delegate more"], "time_zone": person["tz"]},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+            ),
+            201,
+        )
+        return str(enrolment["participant_id"]), str(enrolment["status"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        enrolments = list(pool.map(enrol, enumerate(people)))
+    assert Counter(status for _, status in enrolments) == Counter(enrolled=3, waitlisted=9)
+
+    # Two of them withdraw at the same moment, one through each process: two from the line
+    # take their seats, and the program still holds three.
+    seated = [
+        (index, participant)
+        for index, (participant, status) in enumerate(enrolments)
+        if status == "enrolled"
+    ][:2]
+
+    def withdraw(pair: tuple[int, str]) -> None:
+        index, participant = pair
+        ok(
+            member(index, people[index]).post(
+                "enrollment", f"/v1/participants/{participant}/withdraw"
+            )
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(withdraw, seated))
+    for ports in both:
+        reader = _api(system, ports, issuer.mint(ADMIN_ID, ["participant", "program_admin"]))
+        listed = ok(reader.get("enrollment", f"/v1/programs/{program_id}/participants"))
+        assert Counter(p["status"] for p in listed) == Counter(
+            enrolled=3, waitlisted=7, withdrawn=2
+        )
+        program = ok(reader.get("enrollment", f"/v1/programs/{program_id}"))
+        assert program["enrolled_count"] == 3

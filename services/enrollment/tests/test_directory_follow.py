@@ -1,23 +1,23 @@
 """Enrolments follow HR changes: leaves pause and resume, new department, level or location reach
-consenting participants (participant.updated); changes that concern no enrolment cost no scan."""
+consenting participants (participant.updated); an HR change that keeps finding the enrolment
+changed by someone else is applied on redelivery, never dropped."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
+from prometheus_client import REGISTRY
 
+from enrollment.app import build_app
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
-from enrollment.participants.repository import (
-    FOLLOWED_DIRECTORY,
-    PARTICIPANTS,
-    FollowedDirectory,
-    ParticipantRepository,
-)
+from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
 from enrollment.participants.service import ParticipantService
+from enrollment.programs.domain import SeatClaim
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
 from enrollment.settings import EnrollmentSettings
 from roundtable_dev.testing.enrollment import (
@@ -32,6 +32,8 @@ from roundtable_shared.events.registry import parse_data
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, connect
+from roundtable_shared.storage.retry import ATTEMPTS
+from roundtable_shared.testing.http import running_app
 
 CONSENTING = {"goals": ["Delegate more"], "consent_to_reporting": True}
 PRIVATE = {"goals": ["Delegate more"], "consent_to_reporting": False}
@@ -122,22 +124,17 @@ async def service_db(settings: EnrollmentSettings) -> AsyncIterator[Database]:
         await mongo.close()
 
 
-class CountingParticipants(ParticipantRepository):
-    """The real repository, counting the reads of all of an employee's enrolments (a scan of
-    the collection on FerretDB)."""
-
-    scans = 0
-
-    async def of_employee(self, employee_id: str) -> list[Any]:
-        self.scans += 1
-        return await super().of_employee(employee_id)
-
-    async def many(self, participant_ids: Sequence[str]) -> list[Any]:
-        self.scans += 1  # by _id, but still a read of all their enrolments
-        return await super().many(participant_ids)
+def participant_service(settings: EnrollmentSettings, db: Database) -> ParticipantService:
+    """The service's handlers on its database, driven directly (no consumer in between)."""
+    source = settings.event_source
+    return ParticipantService(
+        ParticipantRepository(AggregateStore(db[PARTICIPANTS], source=source)),
+        ProgramRepository(AggregateStore(db[PROGRAMS], source=source)),
+        EmployeeRepository(AggregateStore(db[EMPLOYEES], source=source)),
+    )
 
 
-async def test_changes_that_concern_no_enrolment_cost_no_scan(
+async def test_an_hr_change_is_followed_once_and_a_repeat_changes_nothing(
     client: httpx.AsyncClient,
     admin: dict[str, str],
     token: Callable[..., dict[str, str]],
@@ -148,29 +145,19 @@ async def test_changes_that_concern_no_enrolment_cost_no_scan(
         await send_hr(client, hired(eid))
     pid = await open_program(client, admin)
     par = await enrol(client, token, pid, "e-1", CONSENTING)
-    source = settings.event_source
-    participants = CountingParticipants(AggregateStore(service_db[PARTICIPANTS], source=source))
-    followed = FollowedDirectory(service_db)
-    service = ParticipantService(
-        participants,
-        ProgramRepository(AggregateStore(service_db[PROGRAMS], source=source)),
-        EmployeeRepository(AggregateStore(service_db[EMPLOYEES], source=source)),
-        followed,
-    )
-    service.followed_ready.set()
+    service = participant_service(settings, service_db)
 
     async def version() -> int:
         return int((await client.get(f"/v1/participants/{par}", headers=admin)).json()["version"])
 
     enrolled_version = await version()
     assert await service.follow_directory("e-2") is False  # never enrolled
-    assert participants.scans == 0
-    assert await service.follow_directory("e-1") is True  # first change since enrolling: a look
-    assert (participants.scans, await version()) == (1, enrolled_version)  # nothing to change
-    assert await service.follow_directory("e-1") is False  # a redelivery
+    assert await service.follow_directory("e-unknown") is False
+    assert await service.follow_directory("e-1") is True  # looked at: nothing to change
+    assert await version() == enrolled_version
     await send_hr(client, hr_change("e-1", "u-1", "2026-02-01T00:00:00Z", display_name="Ada"))
-    assert await service.follow_directory("e-1") is False  # a new name: no enrolment cares
-    assert participants.scans == 1
+    await service.follow_directory("e-1")
+    assert await version() == enrolled_version  # a new name: no enrolment cares
 
     leave = {
         "event_id": "l-1",
@@ -180,41 +167,19 @@ async def test_changes_that_concern_no_enrolment_cost_no_scan(
     }
     await send_hr(client, leave)
     assert await service.follow_directory("e-1") is True
-    assert await service.follow_directory("e-1") is False
-    assert participants.scans == 2
+    assert await service.follow_directory("e-1") is True  # a redelivery
     seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
     assert (seen["status"], seen["version"]) == ("paused", enrolled_version + 1)
 
-    # Enrolments saved before their employee's document existed get one at start.
-    await followed.collection.delete_many({})
     back = {**leave, "event_id": "l-2", "type": "employee.leave_ended"}
     back["effective_at"] = "2026-02-03T00:00:00Z"
     await send_hr(client, back)
-    assert await service.follow_directory("e-1") is False
-    await service.finish_cascades()
-    assert await service.follow_directory("e-1") is True
-    assert await followed.load("e-2") is None
+    await service.follow_directory("e-1")
+    seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+    assert (seen["status"], seen["version"]) == ("enrolled", enrolled_version + 2)
 
 
-class ScanningParticipants(ParticipantRepository):
-    """The real repository, counting the reads that scan the participants on FerretDB."""
-
-    scans = 0
-
-    async def find(self, query: dict[str, Any], limit: int = 0) -> list[Any]:
-        self.scans += 1
-        return await super().find(query, limit)
-
-    async def seat_holders(self, program_id: str) -> int:
-        self.scans += 1
-        return await super().seat_holders(program_id)
-
-    async def first_waitlisted(self, program_id: str) -> Any:
-        self.scans += 1
-        return await super().first_waitlisted(program_id)
-
-
-async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
+async def test_a_termination_withdraws_and_frees_the_seat(
     client: httpx.AsyncClient,
     admin: dict[str, str],
     token: Callable[..., dict[str, str]],
@@ -226,16 +191,8 @@ async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
     pid = await open_program(client, admin, capacity=2)
     par = await enrol(client, token, pid, "e-1", CONSENTING)
     await enrol(client, token, pid, "e-2", CONSENTING)
-    source = settings.event_source
-    participants = ScanningParticipants(AggregateStore(service_db[PARTICIPANTS], source=source))
-    programs = ProgramRepository(AggregateStore(service_db[PROGRAMS], source=source))
-    service = ParticipantService(
-        participants,
-        programs,
-        EmployeeRepository(AggregateStore(service_db[EMPLOYEES], source=source)),
-        FollowedDirectory(service_db),
-    )
-    service.followed_ready.set()
+    service = participant_service(settings, service_db)
+    programs = service.programs
 
     async def seats() -> tuple[int, list[str]]:
         program = await programs.collection.find_one({"_id": pid})
@@ -244,7 +201,6 @@ async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
 
     assert await seats() == (2, [])
     await service.withdraw_everywhere("e-1", WithdrawReason.TERMINATED)
-    assert participants.scans == 0
     seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
     assert (seen["status"], seen["withdrawal_reason"]) == ("withdrawn", "terminated")
     assert await seats() == (1, [])
@@ -254,7 +210,9 @@ async def test_a_termination_withdraws_and_frees_the_seat_without_a_scan(
     await programs.release_seat(pid, "p-x")
     await programs.release_seat(pid, "p-x")
     assert await seats() == (0, ["p-x"])
-    assert await programs.take_seat(pid, 2, "p-x")
+    claim = SeatClaim("p-x", datetime(2026, 2, 1, tzinfo=UTC))
+    assert await programs.take_seat(pid, 2, claim)
+    await programs.settle(pid, claim)
     assert await seats() == (1, [])
     await programs.release_seat(pid, "p-x")
     await programs.released(pid, "p-x")
@@ -284,20 +242,18 @@ async def test_an_erasure_leaves_no_directory_fact_and_no_readable_event_of_the_
     await send_hr(client, moved)
 
     async def followed() -> bool:
-        kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
-        return bool(kept and (kept.get("facts") or {}).get("reporting_attributes"))
+        kept = await service_db[PARTICIPANTS].find_one({"_id": participant})
+        return bool(kept and (kept.get("reporting_attributes") or {}).get("level"))
 
     await wait_for(followed)
     assert (await client.post("/v1/employees/e-1/erasure", headers=admin)).status_code == 200
 
     async def withdrawn_and_forgotten() -> bool:
-        answer = await client.get(f"/v1/participants/{participant}", headers=admin)
-        kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
-        return answer.json()["status"] == "withdrawn" and kept is not None and not kept["facts"]
+        kept = await service_db[PARTICIPANTS].find_one({"_id": participant})
+        assert kept is not None
+        return kept["status"] == "withdrawn" and kept.get("reporting_attributes") is None
 
     await wait_for(withdrawn_and_forgotten)
-    kept = await service_db[FOLLOWED_DIRECTORY].find_one({"_id": "e-1"})
-    assert kept is not None and kept["participant_ids"] == [participant]  # ids stay
     markers = ["Erin Marker", "erin.marker@example.com", "Dept-Marker", "Town-Marker", "Level-"]
     js = nats_client.jetstream()
     stream = stream_name("enrollment", namespace)
@@ -309,3 +265,78 @@ async def test_an_erasure_leaves_no_directory_fact_and_no_readable_event_of_the_
     assert not [m for m in markers if any(m in e.model_dump_json() for e in opened)]
     upserts = [e for e in opened if e.type.endswith("employee.upserted") and e.subject == "e-1"]
     assert upserts and all(e.data["display_name"] is None for e in upserts)
+
+
+class OvertakenParticipants:
+    """Another writer changes the enrolment between each read and write of the next ``times``
+    saves of it (a real write, through the same database), so each of them finds it stale."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, participant_id: str, times: int) -> None:
+        self.participant_id, self.left, self.overtaken = participant_id, times, 0
+        save = ParticipantRepository.save
+
+        async def overtaken_save(
+            repository: ParticipantRepository, participant: Any, *args: Any, **kwargs: Any
+        ) -> int | None:
+            if participant.participant_id == self.participant_id and self.left > 0:
+                self.left -= 1
+                self.overtaken += 1
+                await repository.collection.update_one(
+                    {"_id": self.participant_id}, {"$inc": {"version": 1}}
+                )
+            return await save(repository, participant, *args, **kwargs)
+
+        monkeypatch.setattr(ParticipantRepository, "save", overtaken_save)
+
+
+@pytest.mark.cascade
+async def test_an_hr_change_that_finds_the_enrolment_stale_every_time_is_applied_on_redelivery(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    token: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await send_hr(client, hired("e-1"))
+    pid = await open_program(client, admin)
+    par = await enrol(client, token, pid, "e-1", CONSENTING)
+    enrolled_version = (await client.get(f"/v1/participants/{par}", headers=admin)).json()[
+        "version"
+    ]
+    retried = {"consumer": "enrollment-directory-cascade", "outcome": "retried"}
+    retries_before = REGISTRY.get_sample_value("roundtable_events_consumed_total", retried) or 0
+    # As many stale writes as the retry helper attempts: the first delivery gives up.
+    race = OvertakenParticipants(monkeypatch, par, ATTEMPTS)
+
+    leave = {
+        "event_id": "l-1",
+        "type": "employee.leave_started",
+        "employee_id": "e-1",
+        "effective_at": "2026-02-02T00:00:00Z",
+    }
+    assert (await send_hr(client, leave)).json()["outcome"] == "applied"
+
+    async def paused() -> bool:
+        answer = await client.get(f"/v1/participants/{par}", headers=admin)
+        return bool(answer.json()["status"] == "paused")
+
+    # Not dropped: the delivery that gave up failed, and the redelivery applied the leave.
+    await wait_for(paused)
+    assert race.overtaken == ATTEMPTS
+    retries = REGISTRY.get_sample_value("roundtable_events_consumed_total", retried) or 0
+    assert retries - retries_before >= 1
+    seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
+    assert seen["version"] == enrolled_version + ATTEMPTS + 1  # the racer's, then the pause
+
+
+async def test_the_directory_facts_earlier_versions_kept_are_dropped_at_start(
+    settings: EnrollmentSettings, service_db: Database
+) -> None:
+    # As an earlier version left it: an employee's department, copied beside the enrolments.
+    retired = service_db["followed_directory"]
+    await retired.insert_one({"_id": "e-1", "facts": {"department": "Dept-Marker"}})
+    async with running_app(build_app(settings)):
+
+        async def dropped() -> bool:
+            return "followed_directory" not in await service_db.list_collection_names()
+
+        await wait_for(dropped)

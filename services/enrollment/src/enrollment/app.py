@@ -1,8 +1,11 @@
-"""The enrollment service's process: wiring only (settings -> runtime -> repositories -> routers)."""
+"""The enrollment service's process: wiring only (settings -> runtime -> repositories ->
+handlers -> routers and consumers), every part given what it needs by its constructor."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,11 +27,7 @@ from enrollment.matching.service import MatchingService, match_when_enrolment_cl
 from enrollment.participants.consumers import directory_cascade, finish_cascades_at_start
 from enrollment.participants.endpoints import participants_router
 from enrollment.participants.repository import INDEXES as PARTICIPANT_INDEXES
-from enrollment.participants.repository import (
-    PARTICIPANTS,
-    FollowedDirectory,
-    ParticipantRepository,
-)
+from enrollment.participants.repository import PARTICIPANTS, ParticipantRepository
 from enrollment.participants.service import ParticipantService
 from enrollment.programs.endpoints import programs_router
 from enrollment.programs.repository import INDEXES as PROGRAM_INDEXES
@@ -40,11 +39,71 @@ from enrollment.scim.repository import INDEXES as CONNECTION_INDEXES
 from enrollment.scim.repository import ConnectionRepository, ScimUsers, UserNameClaims
 from enrollment.scim.service import ConnectionService, ScimUserService
 from enrollment.settings import EnrollmentSettings
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 
 IMPORT_PATH = "/v1/directory/imports"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every handler of the service, built once, each given what it needs by its constructor."""
+
+    directory: DirectoryService
+    programs: ProgramService
+    participants: ParticipantService
+    matching: MatchingService
+    groups: GroupService
+    connections: ConnectionService
+    scim_users: ScimUserService
+
+
+def bootstrap(
+    runtime: ServiceRuntime, settings: EnrollmentSettings, clock: Clock = utc_now
+) -> Services:
+    """Repositories on the runtime's stores (each store tells the relay which documents its
+    writes filled), then the handlers, in the order they depend on one another."""
+    employees = EmployeeRepository(runtime.aggregate_store(EMPLOYEES))
+    programs = ProgramRepository(runtime.aggregate_store(PROGRAMS))
+    participants = ParticipantRepository(runtime.aggregate_store(PARTICIPANTS))
+    groups = GroupRepository(runtime.aggregate_store(GROUPS))
+    matching = MatchingService(
+        programs, participants, employees, groups, ProposalRepository(runtime.db), clock=clock
+    )
+    group_service = GroupService(groups, participants, matching, clock=clock)
+    directory = DirectoryService(
+        employees,
+        batch_size=settings.import_batch_size,
+        relay_paused=runtime.relay.paused,
+        clock=clock,
+    )
+    return Services(
+        directory=directory,
+        programs=ProgramService(programs, clock=clock),
+        participants=ParticipantService(
+            participants,
+            programs,
+            employees,
+            on_left_group=group_service.on_participant_left,
+            on_erased=[
+                runtime.keys.shred,  # first: every event naming the person becomes unreadable
+                matching.forget_in_previews,
+                group_service.forget_member_name,
+            ],
+            clock=clock,
+            seat_claim_grace=timedelta(seconds=settings.seat_claim_seconds),
+        ),
+        matching=matching,
+        groups=group_service,
+        connections=ConnectionService(ConnectionRepository(runtime.db)),
+        scim_users=ScimUserService(
+            directory,
+            ScimUsers(employees.collection),
+            UserNameClaims(runtime.db, employees.collection),
+        ),
+    )
 
 
 def build_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -62,72 +121,53 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
         ],
         outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS],
     )
-    # Each store tells the relay which documents its writes filled.
-    employees = EmployeeRepository(runtime.aggregate_store(EMPLOYEES))
-    programs = ProgramRepository(runtime.aggregate_store(PROGRAMS))
-    participant_repository = ParticipantRepository(runtime.aggregate_store(PARTICIPANTS))
-    followed = FollowedDirectory(runtime.db)
-    participants = ParticipantService(participant_repository, programs, employees, followed)
-    group_repository = GroupRepository(runtime.aggregate_store(GROUPS))
-    matching = MatchingService(
-        programs,
-        participant_repository,
-        employees,
-        group_repository,
-        ProposalRepository(runtime.db),
-    )
-    groups = GroupService(group_repository, participant_repository, matching)
-    runtime.add_background(
-        lambda: match_when_enrolment_closes(matching, settings.auto_match_poll_seconds)
-    )
-    participants.on_left_group = groups.on_participant_left
-    participants.on_erased = [
-        runtime.keys.shred,  # first: every event naming the person becomes unreadable
-        matching.forget_in_previews,
-        groups.forget_member_name,
-        followed.forget_facts,
-    ]
-    if settings.cascade_consumer:
-        runtime.add_consumer(
-            directory_cascade(participants, max_deliver=settings.consumer_max_deliver)
-        )
-        runtime.add_background(lambda: finish_cascades_at_start(participants))
-
-    directory = DirectoryService(
-        employees, batch_size=settings.import_batch_size, relay_paused=runtime.relay.paused
-    )
-    connections = ConnectionService(ConnectionRepository(runtime.db))
-    runtime.add_background(lambda: connections.flush_every(1.0))
-    bootstrap = settings.scim_bootstrap_token
-    if bootstrap is not None:
-        token = bootstrap.get_secret_value()
-        runtime.add_background(lambda: connections.ensure(token, "Embedded stack (make run)"))
-
+    services = bootstrap(runtime, settings)
+    _run_in_background(runtime, settings, services)
     app = create_app(
         runtime,
         title="Roundtable enrollment",
         description="Employee directory from HR, peer programs and eligibility, enrolments, "
         "matching into peer pairs and roundtables.",
         routers=[
-            directory_router(directory, settings.hr_webhook_secrets),
-            scim_router(
-                ScimUserService(
-                    directory,
-                    ScimUsers(employees.collection),
-                    UserNameClaims(runtime.db, employees.collection),
-                )
-            ),
-            connections_router(connections),
-            programs_router(ProgramService(programs)),
-            participants_router(participants),
-            matching_router(matching),
-            groups_router(groups),
+            directory_router(services.directory, settings.hr_webhook_secrets),
+            scim_router(services.scim_users),
+            connections_router(services.connections),
+            programs_router(services.programs),
+            participants_router(services.participants),
+            matching_router(services.matching),
+            groups_router(services.groups),
         ],
         body_limits={IMPORT_PATH: settings.import_max_bytes},  # streamed, never held whole
     )
-    app.state.scim_connections = connections
+    # Read there by the SCIM routes (which authenticate each request against it).
+    app.state.scim_connections = services.connections
     _document_raw_bodies(app)
     return app
+
+
+def _run_in_background(
+    runtime: ServiceRuntime, settings: EnrollmentSettings, services: Services
+) -> None:
+    """The consumer and the loops the runtime starts and stops with the app."""
+    matching, participants, connections = (
+        services.matching,
+        services.participants,
+        services.connections,
+    )
+    runtime.add_background(
+        lambda: match_when_enrolment_closes(matching, settings.auto_match_poll_seconds)
+    )
+    runtime.add_background(participants.drop_retired_copies)  # once, at start
+    if settings.cascade_consumer:
+        runtime.add_consumer(
+            directory_cascade(participants, max_deliver=settings.consumer_max_deliver)
+        )
+        runtime.add_background(lambda: finish_cascades_at_start(participants))
+    runtime.add_background(lambda: connections.flush_every(1.0))
+    bootstrap_token = settings.scim_bootstrap_token
+    if bootstrap_token is not None:
+        token = bootstrap_token.get_secret_value()
+        runtime.add_background(lambda: connections.ensure(token, "Embedded stack (make run)"))
 
 
 def _document_raw_bodies(app: FastAPI) -> None:

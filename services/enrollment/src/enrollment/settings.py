@@ -30,6 +30,12 @@ class EnrollmentSettings(ServiceSettings):
         description="How often to look for open programs whose enrolment window closed, to "
         "match them.",
     )
+    seat_claim_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a seat taken for an enrolment not yet saved counts as on its way; "
+        "after that a full program's seat counter may be corrected by counting the holders.",
+    )
     cascade_consumer: bool = Field(
         True,
         description="Run the consumer that withdraws or pauses participants when HR offboards, "

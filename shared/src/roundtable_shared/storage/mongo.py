@@ -1,16 +1,20 @@
 """MongoDB access through PyMongo's async API, limited to what both MongoDB and FerretDB do.
 
 FerretDB has no multi-document transactions, no ``$slice`` in ``$push``, no ``$pull`` by condition
-and no array-index paths (``a.0``) in queries: the helpers here avoid all four.
+and no array-index paths (``a.0``) in queries: the helpers here avoid all four. The local build's
+other limits a service would otherwise work around are handled here too, once: reads by many
+ids (``by_ids``: an ``$in`` of more than ``IDS_PER_READ`` ids, or of none, reads the whole
+collection there), a counter incremented and read back (``increment``: its findAndModify ignores
+a projection), bulk writes (``in_bulks``) and partial indexes (``apply_indexes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -30,6 +34,33 @@ def in_bulks(items: Sequence[T], size: int = BULK_STATEMENTS) -> Iterator[Sequen
     """``items`` in consecutive parts of at most ``size``, one bulk write each."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+async def by_ids(
+    collection: Collection, ids: Iterable[Any], projection: Mapping[str, Any] | None = None
+) -> list[Document]:
+    """The documents with these ``_id`` values, in order of id; ids with none are left out.
+
+    Read ``IDS_PER_READ`` at a time (the local FerretDB answers that many from its ``_id`` index,
+    and reads the whole collection for more), and no query at all for no ids (an empty ``$in``
+    scans there too)."""
+    wanted = sorted(set(ids))
+    found: list[Document] = []
+    for part in in_bulks(wanted, IDS_PER_READ):
+        cursor = collection.find({"_id": {"$in": list(part)}}, projection)
+        found.extend(await cursor.to_list())
+    found.sort(key=lambda document: document["_id"])
+    return found
+
+
+async def increment(collection: Collection, doc_id: Any, field: str) -> int:
+    """Add one to a counter of a document and answer its new value (0: no such document).
+
+    Without a projection: the local FerretDB's findAndModify does not implement ``fields``."""
+    document = await collection.find_one_and_update(
+        {"_id": doc_id}, {"$inc": {field: 1}}, return_document=ReturnDocument.AFTER
+    )
+    return int(document[field]) if document else 0
 
 
 def connect(uri: str, *, app_name: str) -> AsyncMongoClient[Document]:

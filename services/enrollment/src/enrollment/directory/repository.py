@@ -18,7 +18,7 @@ from roundtable_shared.events.catalogue.enrollment import EmploymentStatus, With
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Document, Indexes
+from roundtable_shared.storage.mongo import Collection, Document, Indexes, by_ids
 
 EMPLOYEES = "employees"
 INDEXES = Indexes(
@@ -89,14 +89,8 @@ class EmployeeRepository:
         return loaded[0] if loaded else None
 
     async def many(self, employee_ids: Iterable[str]) -> dict[str, tuple[Employee, int]]:
-        found: dict[str, tuple[Employee, int]] = {}
-        wanted = list(employee_ids)
-        if not wanted:
-            return found  # FerretDB would scan the whole collection for an empty $in
-        cursor = self.collection.find({"_id": {"$in": wanted}}, {"outbox": 0, "hr_event_ids": 0})
-        async for document in cursor:
-            found[document["_id"]] = (from_document(document), int(document["version"]))
-        return found
+        documents = await by_ids(self.collection, employee_ids, {"outbox": 0, "hr_event_ids": 0})
+        return {d["_id"]: (from_document(d), int(d["version"])) for d in documents}
 
     async def insert(
         self, employee: Employee, events: Sequence[EventData], hr_event_id: str | None
@@ -178,8 +172,8 @@ class EmployeeRepository:
         )
 
     async def versions(self, employee_ids: Iterable[str]) -> dict[str, int]:
-        cursor = self.collection.find({"_id": {"$in": list(employee_ids)}}, {"version": 1})
-        return {str(d["_id"]): int(d["version"]) async for d in cursor}
+        documents = await by_ids(self.collection, employee_ids, {"version": 1})
+        return {str(d["_id"]): int(d["version"]) for d in documents}
 
     async def active_ids(self) -> AsyncIterator[str]:
         cursor = self.collection.find(
@@ -196,8 +190,7 @@ class EmployeeRepository:
 
     async def cascade_done(self, employee_id: str, reason: WithdrawReason) -> None:
         """Not versioned (the marker is no part of the employee's history); only if it is
-        still this cascade's. One update: the local FerretDB finds a filter naming the ``_id``
-        by its index, whatever else the filter says."""
+        still this cascade's."""
         await self.collection.update_one(
             {"_id": employee_id, "cascade_due": reason.value}, {"$set": {"cascade_due": None}}
         )

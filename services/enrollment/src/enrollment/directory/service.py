@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from enrollment.clock import utcnow
 from enrollment.directory import domain
 from enrollment.directory.domain import Change, Employee
 from enrollment.directory.parsing import RawRow
@@ -30,13 +29,14 @@ from enrollment.directory.schemas import (
     LeaveStarted,
     RowError,
 )
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
 from roundtable_shared.events.envelope import first_error
 from roundtable_shared.http.problems import Conflict, NotFound, Unprocessable
 from roundtable_shared.storage.aggregates import AlreadyExists
+from roundtable_shared.storage.retry import StillStale, until_saved
 
 MAX_REPORTED_ERRORS = 1000
-RETRIES = 10
 
 Outcome = Literal["applied", "unchanged", "duplicate"]
 
@@ -66,7 +66,7 @@ class DirectoryService:
         *,
         batch_size: int = 1000,
         relay_paused: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utc_now,
     ) -> None:
         self.employees = employees
         self.clock = clock
@@ -92,7 +92,8 @@ class DirectoryService:
         creating them if new. Every source of directory changes (HR webhooks, SCIM) comes through
         here: the same rules, the same events, the same retry on a concurrent write.
         ``dedupe_id``: the source's id of this change; a repeat changes nothing."""
-        for _ in range(RETRIES):
+
+        async def attempt() -> tuple[Outcome, Employee, int] | None:
             loaded = await self.employees.load(employee_id)
             if loaded is None:
                 employee = Employee(employee_id)
@@ -100,7 +101,7 @@ class DirectoryService:
                 try:
                     version = await self.employees.insert(employee, outcome.events, dedupe_id)
                 except AlreadyExists:
-                    continue  # created meanwhile: apply to what is there
+                    return None  # created meanwhile: apply to what is there
                 return "applied", employee, version
             employee, version, seen = loaded
             if dedupe_id is not None and dedupe_id in seen:
@@ -109,9 +110,15 @@ class DirectoryService:
             if not outcome.changed and dedupe_id is None:
                 return "unchanged", employee, version
             new_version = await self.employees.update(employee, version, outcome.events, dedupe_id)
-            if new_version is not None:
-                return ("applied" if outcome.changed else "unchanged"), employee, new_version
-        raise Conflict("the employee is changing too fast; retry")
+            if new_version is None:
+                return None
+            return ("applied" if outcome.changed else "unchanged"), employee, new_version
+
+        try:
+            return await until_saved(attempt, what="the employee")
+        except StillStale:
+            # A Problem, not the bare StillStale: SCIM renders problems as SCIM errors.
+            raise Conflict("the employee is changing too fast; retry") from None
 
     async def get(self, employee_id: str) -> tuple[Employee, int]:
         loaded = await self.employees.load(employee_id)
@@ -120,15 +127,15 @@ class DirectoryService:
         return loaded[0], loaded[1]
 
     async def erase(self, employee_id: str) -> tuple[Employee, int]:
-        for _ in range(RETRIES):
+        async def attempt() -> tuple[Employee, int] | None:
             employee, version = await self.get(employee_id)
-            events = domain.erase(employee, utcnow())
+            events = domain.erase(employee, self.clock())
             if not events:
                 return employee, version
             new_version = await self.employees.update(employee, version, events, None)
-            if new_version is not None:
-                return employee, new_version
-        raise Conflict("the employee is changing too fast; retry")
+            return None if new_version is None else (employee, new_version)
+
+        return await until_saved(attempt, what="the employee")
 
     # --- import ---------------------------------------------------------------------------------
 
@@ -243,7 +250,7 @@ class DirectoryService:
             await self._apply_alone(employee_id, change)
 
     async def _apply_alone(self, employee_id: str, change: Change) -> None:
-        for _ in range(RETRIES):
+        async def attempt() -> bool | None:
             loaded = await self.employees.load(employee_id)
             if loaded is None:
                 employee = Employee(employee_id)
@@ -251,15 +258,16 @@ class DirectoryService:
                 try:
                     await self.employees.insert(employee, outcome.events, None)
                 except AlreadyExists:
-                    continue
-                return
+                    return None  # created meanwhile: apply to what is there
+                return True
             employee, version, _ = loaded
             outcome = domain.apply_change(employee, change)
             if not outcome.changed:
-                return
-            if await self.employees.update(employee, version, outcome.events, None) is not None:
-                return
-        raise Conflict(f"employee {employee_id} is changing too fast; run the import again")
+                return True
+            saved = await self.employees.update(employee, version, outcome.events, None)
+            return None if saved is None else True
+
+        await until_saved(attempt, what="an employee of the import")
 
     async def _offboard_missing(self, run: _ImportRun, as_of: datetime, import_id: str) -> None:
         missing = [eid async for eid in self.employees.active_ids() if eid not in run.seen_ids]

@@ -33,9 +33,7 @@ def groups_router(service: GroupService) -> APIRouter:
 
     @router.get("/me/groups", summary="The peer groups I am in")
     async def my_groups(principal: CurrentPrincipal) -> list[GroupView]:
-        found = await service.groups.find(
-            {"members.employee_id": principal.employee_id, "status": "active"}
-        )
+        found = await service.groups.active_of_employee(principal.employee_id)
         return [group_view(g, v, admin=False) for g, v in found]
 
     @router.get("/groups/{group_id}", summary="A group (its members or admins)")
@@ -48,7 +46,7 @@ def groups_router(service: GroupService) -> APIRouter:
 
     @router.get("/programs/{program_id}/groups", summary="A program's groups (admins)")
     async def program_groups(program_id: str, _admin: ProgramAdmin) -> list[GroupView]:
-        found = await service.groups.find({"program_id": program_id})
+        found = await service.groups.of_program(program_id)
         return [group_view(g, v, admin=True) for g, v in found]
 
     @router.post(

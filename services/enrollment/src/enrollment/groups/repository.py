@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from enrollment.groups.domain import PeerGroup
+from enrollment.groups.domain import GroupStatus, PeerGroup
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Collection, Document, Indexes
@@ -51,9 +51,17 @@ class GroupRepository:
         return await self.store.update(group.group_id, version, {"$set": document}, events)
 
     async def naming(self, employee_id: str) -> list[tuple[PeerGroup, int]]:
-        """Groups that list the employee, dissolved ones too (a scan on FerretDB; erasure only)."""
-        return await self.find({"members.employee_id": employee_id})
+        """Groups that list the employee, dissolved ones too (erasure only)."""
+        return await self._find({"members.employee_id": employee_id})
 
-    async def find(self, query: dict[str, Any]) -> list[tuple[PeerGroup, int]]:
+    async def active_of_employee(self, employee_id: str) -> list[tuple[PeerGroup, int]]:
+        return await self._find(
+            {"members.employee_id": employee_id, "status": GroupStatus.ACTIVE.value}
+        )
+
+    async def of_program(self, program_id: str) -> list[tuple[PeerGroup, int]]:
+        return await self._find({"program_id": program_id})
+
+    async def _find(self, query: dict[str, Any]) -> list[tuple[PeerGroup, int]]:
         cursor = self.collection.find(query, {"outbox": 0}).sort("_id", 1)
         return [(from_document(d), int(d["version"])) async for d in cursor]

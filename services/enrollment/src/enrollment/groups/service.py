@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import structlog
 
-from enrollment.clock import utcnow
 from enrollment.directory.domain import ERASED_NAME
 from enrollment.groups import domain
 from enrollment.groups.domain import GroupStatus, PeerGroup, Refill, RefillStatus
@@ -13,17 +12,20 @@ from enrollment.matching import domain as matching
 from enrollment.matching.service import MatchingService, rules_of
 from enrollment.participants.domain import Participant, ParticipantStatus
 from enrollment.participants.repository import ParticipantRepository
+from enrollment.participants.service import change_participant
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     GroupChangeReason,
     GroupMember,
     WithdrawReason,
 )
+from roundtable_shared.events.envelope import EventData
 from roundtable_shared.faults import crash_point
 from roundtable_shared.http.problems import Conflict, NotFound
+from roundtable_shared.storage.retry import StillStale, until_saved
 
 log = structlog.get_logger(__name__)
 
-RETRIES = 10
 REFILL_PROPOSALS = 5
 
 
@@ -33,7 +35,10 @@ class GroupService:
         groups: GroupRepository,
         participants: ParticipantRepository,
         matching_service: MatchingService,
+        *,
+        clock: Clock = utc_now,
     ) -> None:
+        self.clock = clock
         self.groups = groups
         self.participants = participants
         self.matching = matching_service
@@ -53,35 +58,34 @@ class GroupService:
     async def remove_member(
         self, group_id: str, participant_id: str, reason: GroupChangeReason
     ) -> tuple[PeerGroup, int]:
-        for _ in range(RETRIES):
+        async def attempt() -> tuple[PeerGroup, int, list[GroupMember]] | None:
             group, version = await self.get(group_id)
             if group.member(participant_id) is None:
                 raise NotFound(f"{participant_id} is not a member of {group_id}")
             program = await self.matching.program(group.program_id)
             rules = rules_of(program)
             wanted = domain.pending_refill_size(group) + 1  # the earlier proposal's, and this one
-            now = utcnow()
+            now = self.clock()
             events, released = domain.remove(group, participant_id, reason, rules.min_size, now)
             if group.status is GroupStatus.ACTIVE:
                 group.refill_candidates, joining = await self._refill(group, wanted)
                 group.refill = domain.propose_refill(group, joining, now)
             saved = await self.groups.save(group, version, events)
-            if saved is None:
-                continue
-            for left in [participant_id, *(m.participant_id for m in released)]:
-                await self._clear_group(left, group_id)
-            return group, saved
-        raise Conflict("the group is changing too fast; retry")
+            return None if saved is None else (group, saved, released)
+
+        group, saved, released = await until_saved(attempt, what="the group")
+        for left in [participant_id, *(m.participant_id for m in released)]:
+            await self._clear_group(left, group_id)
+        return group, saved
 
     async def _clear_group(self, participant_id: str, group_id: str) -> None:
-        for _ in range(RETRIES):
-            loaded = await self.participants.load(participant_id)
-            if loaded is None or loaded[0].group_id != group_id:
-                return
-            participant, version = loaded[0], loaded[1]
+        def clear(participant: Participant, _: int) -> list[EventData] | None:
+            if participant.group_id != group_id:
+                return None
             participant.group_id = None
-            if await self.participants.save(participant, version, []) is not None:
-                return
+            return []
+
+        await change_participant(self.participants, participant_id, clear)
 
     async def _refill(self, group: PeerGroup, wanted: int) -> tuple[list[str], list[str]]:
         """Unassigned participants who would fit the group, best first, and the ones proposed
@@ -153,7 +157,7 @@ class GroupService:
             )
             for c in joining
         ]
-        events = domain.accept_refill(group, members, utcnow())
+        events = domain.accept_refill(group, members, self.clock())
         saved = await self.groups.save(group, version, events)
         if saved is None:
             raise Conflict("the group changed meanwhile; look at it again")
@@ -169,7 +173,7 @@ class GroupService:
             return group, version
         if refill.status is RefillStatus.ACCEPTED:
             raise Conflict("the proposal was accepted already")
-        domain.decline_refill(group, utcnow())
+        domain.decline_refill(group, self.clock())
         saved = await self.groups.save(group, version, [])
         if saved is None:
             raise Conflict("the group changed meanwhile; look at it again")
@@ -182,11 +186,14 @@ class GroupService:
         return group.refill
 
     async def _set_group(self, participant_id: str, group_id: str) -> None:
-        for _ in range(RETRIES):
-            participant, version = await self._participant(participant_id)
+        def place(participant: Participant, _: int) -> list[EventData] | None:
+            if participant.group_id == group_id:
+                return None
             participant.group_id = group_id
-            if await self.participants.save(participant, version, []) is not None:
-                return
+            return []
+
+        if await change_participant(self.participants, participant_id, place) is None:
+            raise NotFound(f"no participant {participant_id}")
 
     async def _candidates_of(self, group: PeerGroup) -> list[matching.Candidate]:
         program = await self.matching.program(group.program_id)
@@ -199,7 +206,7 @@ class GroupService:
 
     async def move(self, group_id: str, participant_id: str, by: str) -> tuple[PeerGroup, int]:
         """Add an enrolled participant to a group (taking them out of their current one)."""
-        group, version = await self.get(group_id)
+        group, _ = await self.get(group_id)
         if group.status is not GroupStatus.ACTIVE:
             raise Conflict("the group is dissolved")
         participant, _ = await self._participant(participant_id)
@@ -226,19 +233,16 @@ class GroupService:
             participant_id=participant_id,
             display_name=candidate.display_name,
         )
-        for _ in range(RETRIES):
+
+        async def attempt() -> tuple[PeerGroup, int] | None:
             group, version = await self.get(group_id)
-            events = domain.add(group, member, GroupChangeReason.ADMIN, utcnow())
+            events = domain.add(group, member, GroupChangeReason.ADMIN, self.clock())
             saved = await self.groups.save(group, version, events)
-            if saved is None:
-                continue
-            for _ in range(RETRIES):
-                participant, pversion = await self._participant(participant_id)
-                participant.group_id = group_id
-                if await self.participants.save(participant, pversion, []) is not None:
-                    break
-            return group, saved
-        raise Conflict("the group is changing too fast; retry")
+            return None if saved is None else (group, saved)
+
+        group, saved = await until_saved(attempt, what="the group")
+        await self._set_group(participant_id, group_id)
+        return group, saved
 
     async def swap(
         self, group_id: str, participant_id: str, other_id: str, by: str
@@ -274,7 +278,7 @@ class GroupService:
             raise Conflict(
                 "the swap breaks the program's rules: " + "; ".join(broken), violations=broken
             )
-        now = utcnow()
+        now = self.clock()
         member_me, member_them = group.member(participant_id), other_group.member(other_id)
         assert member_me is not None and member_them is not None
         events = domain.replace(group, participant_id, member_them, GroupChangeReason.ADMIN, now)
@@ -303,13 +307,15 @@ class GroupService:
         if me.program_id != group.program_id or me.group_id not in (group.group_id, other.group_id):
             # not the member this group's half of a swap took out: nothing to finish
             raise NotFound(f"{participant_id} is not a member of {group.group_id}")
-        for _ in range(RETRIES):
-            other_group, other_version = await self.get(other.group_id)
+        other_group_id = other.group_id
+
+        async def attempt() -> bool | None:
+            other_group, other_version = await self.get(other_group_id)
             if other_group.member(participant_id) is not None:
                 if other_group.member(other.participant_id) is not None:
                     # a member of the other group all along, not the one this swap took out
                     raise NotFound(f"{participant_id} is not a member of {group.group_id}")
-                break  # the second group was saved too
+                return True  # the second group was saved too
             if other_group.member(other.participant_id) is None:
                 raise Conflict("the other member has left their group since; nothing to finish")
             program = await self.matching.program(group.program_id)
@@ -320,36 +326,49 @@ class GroupService:
                 display_name=candidate.display_name,
             )
             events = domain.replace(
-                other_group, other.participant_id, member_me, GroupChangeReason.ADMIN, utcnow()
+                other_group, other.participant_id, member_me, GroupChangeReason.ADMIN, self.clock()
             )
-            if await self.groups.save(other_group, other_version, events) is not None:
-                break
-        else:
-            raise Conflict("the group is changing too fast; retry")
+            saved = await self.groups.save(other_group, other_version, events)
+            return None if saved is None else True
+
+        await until_saved(attempt, what="the group")
         await self._set_group(participant_id, other.group_id)
         await self._set_group(other.participant_id, group.group_id)
         return group, version
 
     async def _swap_back(self, group_id: str, other_id: str, member_me: GroupMember) -> None:
         """Put ``member_me`` back in the place the first half of a swap gave ``other_id``."""
-        for _ in range(RETRIES):
+
+        async def attempt() -> bool | None:
             group, version = await self.get(group_id)
-            events = domain.replace(group, other_id, member_me, GroupChangeReason.ADMIN, utcnow())
-            if not events or await self.groups.save(group, version, events) is not None:
-                return
-        log.error("swap: the first group could not be put back", group_id=group_id)
+            events = domain.replace(
+                group, other_id, member_me, GroupChangeReason.ADMIN, self.clock()
+            )
+            if not events:
+                return True
+            return None if await self.groups.save(group, version, events) is None else True
+
+        try:
+            await until_saved(attempt, what="the group")
+        except StillStale:
+            log.error("swap: the first group could not be put back", group_id=group_id)
 
     async def forget_member_name(self, employee_id: str) -> None:
         """An erased employee's name leaves every group still listing them (a group dissolved
         with them in it keeps its members, so its size stays right). No event: the groups'
         consumers learn of the erasure from ``employee.erased``. Repeating it writes nothing."""
         for group, version in await self.groups.naming(employee_id):
-            for _ in range(RETRIES):
-                if not domain.forget_name(group, employee_id, ERASED_NAME):
-                    break
-                if await self.groups.save(group, version, []) is not None:
-                    break
-                group, version = await self.get(group.group_id)
+            loaded: tuple[PeerGroup, int] | None = (group, version)
+
+            async def attempt(group_id: str = group.group_id) -> bool | None:
+                nonlocal loaded
+                current, version = loaded or await self.get(group_id)
+                loaded = None
+                if not domain.forget_name(current, employee_id, ERASED_NAME):
+                    return True
+                return None if await self.groups.save(current, version, []) is None else True
+
+            await until_saved(attempt, what="the group")
 
     async def on_participant_left(self, participant: Participant, reason: WithdrawReason) -> None:
         if participant.group_id is None:

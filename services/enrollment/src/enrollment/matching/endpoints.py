@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from enrollment.matching.proposal import Proposal
 from enrollment.matching.schemas import ProposalView
 from enrollment.matching.service import MatchingService
 from roundtable_shared.auth import ProgramAdmin
-from roundtable_shared.storage.mongo import Document
 
 
-def proposal_view(proposal: Document) -> ProposalView:
-    return ProposalView.model_validate({**proposal, "proposal_id": proposal["_id"]})
+def proposal_view(proposal: Proposal) -> ProposalView:
+    return ProposalView.model_validate(proposal.model_dump())
 
 
 def matching_router(service: MatchingService) -> APIRouter:
@@ -27,7 +27,7 @@ def matching_router(service: MatchingService) -> APIRouter:
     async def preview(program_id: str, _admin: ProgramAdmin, response: Response) -> ProposalView:
         proposal = await service.preview(program_id)
         response.headers["Location"] = (
-            f"/v1/programs/{program_id}/matching/previews/{proposal['_id']}"
+            f"/v1/programs/{program_id}/matching/previews/{proposal.proposal_id}"
         )
         return proposal_view(proposal)
 

@@ -7,12 +7,11 @@ import contextlib
 import hashlib
 import uuid
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import structlog
 
-from enrollment.clock import utcnow
 from enrollment.directory.domain import ERASED_NAME
 from enrollment.directory.repository import EmployeeRepository
 from enrollment.groups import domain as groups
@@ -20,11 +19,13 @@ from enrollment.groups.domain import PeerGroup
 from enrollment.groups.repository import GroupRepository
 from enrollment.matching import domain
 from enrollment.matching.domain import Candidate, Rules, Weights
+from enrollment.matching.proposal import Proposal, ProposedGroup, ProposedMember, Unplaced
 from enrollment.matching.repository import ProposalRepository
 from enrollment.participants.domain import Participant, ParticipantStatus
 from enrollment.participants.repository import ParticipantRepository
 from enrollment.programs.domain import Leftover, Program, level_rank
 from enrollment.programs.repository import ProgramRepository
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     GroupMember,
     ProgramFormat,
@@ -32,7 +33,6 @@ from roundtable_shared.events.catalogue.enrollment import (
 )
 from roundtable_shared.http.problems import Conflict, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
-from roundtable_shared.storage.mongo import Document
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +59,10 @@ class MatchingService:
         employees: EmployeeRepository,
         groups: GroupRepository,
         proposals: ProposalRepository,
+        *,
+        clock: Clock = utc_now,
     ) -> None:
+        self.clock = clock
         self.programs = programs
         self.participants = participants
         self.employees = employees
@@ -70,7 +73,7 @@ class MatchingService:
         loaded = await self.programs.load(program_id)
         if loaded is None:
             raise NotFound(f"no program {program_id}")
-        return loaded[0]
+        return loaded.program
 
     async def candidates(self, program: Program, people: list[Participant]) -> list[Candidate]:
         employees = await self.employees.many(p.employee_id for p in people)
@@ -80,7 +83,7 @@ class MatchingService:
             if e.profile.get("manager_id")
         }
         managers = await self.employees.many(str(m) for m in manager_ids)
-        on = program.settings.starts_on or utcnow().date()
+        on = program.settings.starts_on or self.clock().date()
         rules = program.settings.matching
         found: list[Candidate] = []
         for person in people:
@@ -107,22 +110,16 @@ class MatchingService:
                         person.answers.time_zone or profile.get("time_zone"),
                         hours.working_hours_start if hours else rules.working_hours_start,
                         hours.working_hours_end if hours else rules.working_hours_end,
-                        on if isinstance(on, date) else utcnow().date(),
+                        on if isinstance(on, date) else self.clock().date(),
                     ),
                 )
             )
         return found
 
     async def unassigned(self, program_id: str) -> list[tuple[Participant, int]]:
-        return await self.participants.find(
-            {
-                "program_id": program_id,
-                "status": ParticipantStatus.ENROLLED.value,
-                "group_id": None,
-            }
-        )
+        return await self.participants.unassigned(program_id)
 
-    async def preview(self, program_id: str) -> Document:
+    async def preview(self, program_id: str) -> Proposal:
         program = await self.program(program_id)
         if program.status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
             raise Conflict(f"a {program.status.value} program is not matched")
@@ -130,99 +127,71 @@ class MatchingService:
         result = domain.match(
             await self.candidates(program, [p for p, _ in people]), rules_of(program)
         )
-        proposal: Document = {
-            "_id": f"prop_{uuid.uuid4().hex[:16]}",
-            "program_id": program_id,
-            "status": "preview",
-            "created_at": utcnow(),
-            "groups": [
-                {
-                    "members": [
-                        {
-                            "participant_id": m.participant_id,
-                            "employee_id": m.employee_id,
-                            "display_name": m.display_name,
-                        }
+        proposal = Proposal(
+            proposal_id=f"prop_{uuid.uuid4().hex[:16]}",
+            program_id=program_id,
+            created_at=self.clock(),
+            groups=[
+                ProposedGroup(
+                    members=[
+                        ProposedMember(
+                            participant_id=m.participant_id,
+                            employee_id=m.employee_id,
+                            display_name=m.display_name,
+                        )
                         for m in group.members
                     ],
-                    "explanation": _explanation(group.explanation),
-                }
+                    explanation=_explanation(group.explanation),
+                )
                 for group in result.groups
             ],
-            "unmatched": [
-                {
-                    "participant_id": c.participant_id,
-                    "employee_id": c.employee_id,
-                    "reason": reason,
-                }
+            unmatched=[
+                Unplaced(participant_id=c.participant_id, employee_id=c.employee_id, reason=reason)
                 for c, reason in result.unmatched
             ],
-            "published_group_ids": [],
-        }
+        )
         await self.proposals.insert(proposal)
         return proposal
 
     async def forget_in_previews(self, employee_id: str) -> None:
         """An erased employee stays in old previews only as the erased placeholder name, so the
-        counts of those previews stay right. Rewriting the same name again changes nothing."""
+        counts of those previews stay right. Repeating it writes nothing."""
         for proposal in await self.proposals.naming(employee_id):
-            groups = proposal["groups"]
-            for group in groups:
-                for member in group["members"]:
-                    if member["employee_id"] == employee_id:
-                        member["display_name"] = ERASED_NAME
-            await self.proposals.mark(proposal["_id"], {"groups": groups})
+            if proposal.forget_name(employee_id, ERASED_NAME):
+                await self.proposals.save_groups(proposal)
 
     async def match_closed_programs(self) -> int:
-        now = utcnow()
-        due = await self.programs.collection.find(
-            {
-                "status": ProgramStatus.OPEN.value,
-                "auto_matched_at": None,
-                "settings.enrolment_closes_at": {"$ne": None},
-            },
-            {"settings.enrolment_closes_at": 1},
-        ).to_list()
+        now = self.clock()
         formed = 0
-        for document in due:
-            closes = datetime.fromisoformat(document["settings"]["enrolment_closes_at"])
-            if closes > now:
-                continue
-            claim = await self.programs.collection.update_one(
-                {"_id": document["_id"], "auto_matched_at": None},
-                {"$set": {"auto_matched_at": now}},
-            )
-            if claim.modified_count != 1:
+        for program_id in await self.programs.closed_unmatched(now):
+            if not await self.programs.claim_auto_match(program_id, now):
                 continue  # another replica took it
             try:
-                proposal = await self.preview(document["_id"])
-                await self.publish(document["_id"], proposal["_id"])
+                proposal = await self.preview(program_id)
+                await self.publish(program_id, proposal.proposal_id)
             except Exception:
-                await self.programs.collection.update_one(
-                    {"_id": document["_id"]}, {"$set": {"auto_matched_at": None}}
-                )
+                await self.programs.release_auto_match(program_id)
                 raise
             formed += 1
         return formed
 
-    async def get_proposal(self, program_id: str, proposal_id: str) -> Document:
+    async def get_proposal(self, program_id: str, proposal_id: str) -> Proposal:
         proposal = await self.proposals.load(proposal_id)
-        if proposal is None or proposal["program_id"] != program_id:
+        if proposal is None or proposal.program_id != program_id:
             raise NotFound(f"no proposal {proposal_id} for program {program_id}")
         return proposal
 
-    async def publish(self, program_id: str, proposal_id: str) -> Document:
+    async def publish(self, program_id: str, proposal_id: str) -> Proposal:
         """Form the previewed groups. Safe to retry: ids derive from the proposal."""
         program = await self.program(program_id)
         proposal = await self.get_proposal(program_id, proposal_id)
-        if proposal["status"] == "published":
+        if proposal.status == "published":
             return proposal
-        wanted = {m["participant_id"] for g in proposal["groups"] for m in g["members"]}
+        wanted = proposal.participant_ids()
         current = {
-            p.participant_id: (p, v)
-            for p, v in await self.participants.find({"_id": {"$in": sorted(wanted)}})
+            p.participant_id: (p, v) for p, v in await self.participants.many(sorted(wanted))
         }
-        group_ids = [_group_id(proposal_id, i) for i in range(len(proposal["groups"]))]
+        group_ids = [_group_id(proposal_id, i) for i in range(len(proposal.groups))]
         for pid in wanted:
             found = current.get(pid)
             ours = found is not None and found[0].group_id in group_ids
@@ -235,18 +204,16 @@ class MatchingService:
                 raise Conflict(
                     "enrolments changed since this preview; preview again", participant_id=pid
                 )
-        existing = len(await self.groups.find({"program_id": program_id}))
+        existing = len(await self.groups.of_program(program_id))
         label = "Pair" if program.settings.format is ProgramFormat.PAIRS else "Roundtable"
-        now = utcnow()
-        for index, (group_id, planned) in enumerate(
-            zip(group_ids, proposal["groups"], strict=True)
-        ):
+        now = self.clock()
+        for index, (group_id, planned) in enumerate(zip(group_ids, proposal.groups, strict=True)):
             group = PeerGroup(
                 group_id=group_id,
                 program_id=program_id,
                 name=f"{label} {existing + index + 1}",
-                members=[GroupMember(**m) for m in planned["members"]],
-                explanation=planned["explanation"],
+                members=[GroupMember(**m.model_dump()) for m in planned.members],
+                explanation=planned.explanation,
                 formed_at=now,
             )
             with contextlib.suppress(AlreadyExists):  # a retried publish: formed before
@@ -257,10 +224,9 @@ class MatchingService:
                     continue
                 participant.group_id = group_id
                 await self.participants.save(participant, version, [])
-        await self.proposals.mark(
-            proposal_id, {"status": "published", "published_group_ids": group_ids}
-        )
-        return await self.get_proposal(program_id, proposal_id)
+        proposal.published(group_ids)
+        await self.proposals.save_publication(proposal)
+        return proposal
 
 
 async def match_when_enrolment_closes(service: MatchingService, poll_seconds: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -74,6 +75,15 @@ class Answers(BaseModel):
     consent_to_reporting: bool = Field(
         False, description="Allow department, level and location in sponsors' breakdowns."
     )
+
+
+@dataclass(frozen=True)
+class EnrolmentRequest:
+    """The request an enrolment was made by: the client's idempotency key and a fingerprint of
+    what it asked, so a retry of it is answered as the first was (and another request is not)."""
+
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
 
 
 def participant_id(program_id: str, employee_id: str) -> str:
@@ -182,9 +192,3 @@ class DirectoryFacts(BaseModel):
     employment_status: EmploymentStatus | None = None
     reporting_attributes: ReportingAttributes | None = None
     leave_expected_return_on: date | None = None
-
-
-def directory_changed(followed: DirectoryFacts | None, now: DirectoryFacts) -> bool:
-    """Whether an HR change is one the enrolments must follow. ``followed`` is what they last
-    followed, None when the employee never enrolled (then nothing is to follow)."""
-    return followed is not None and followed != now

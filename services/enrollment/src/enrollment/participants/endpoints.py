@@ -83,12 +83,12 @@ def participants_router(service: ParticipantService) -> APIRouter:
 
     @router.get("/me/enrolments", summary="My enrolments")
     async def my_enrolments(principal: CurrentPrincipal) -> list[ParticipantView]:
-        found = await service.participants.of_employee(principal.employee_id)
+        found = await service.enrolments_of(principal.employee_id)
         return [await view(p, v) for p, v in found]
 
     @router.get("/programs/{program_id}/participants", summary="A program's participants (admins)")
     async def program_participants(program_id: str, _admin: ProgramAdmin) -> list[ParticipantView]:
-        found = await service.participants.find({"program_id": program_id}, limit=5000)
+        found = await service.participants.of_program(program_id, limit=5000)
         return [await view(p, v) for p, v in found]
 
     @router.get("/participants/{participant_id}", summary="One enrolment (its owner or admins)")

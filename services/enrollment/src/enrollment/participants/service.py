@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from datetime import date
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, timedelta
 
-from enrollment.clock import utcnow
 from enrollment.directory.domain import Employee
 from enrollment.directory.repository import EmployeeRepository
 from enrollment.participants.domain import (
@@ -16,15 +12,16 @@ from enrollment.participants.domain import (
     HOLDS_SEAT,
     Answers,
     DirectoryFacts,
+    EnrolmentRequest,
     Participant,
     ParticipantStatus,
-    directory_changed,
     participant_id,
 )
-from enrollment.participants.repository import FollowedDirectory, ParticipantRepository
+from enrollment.participants.repository import ParticipantRepository
 from enrollment.programs import domain as programs
-from enrollment.programs.domain import EmployeeFacts, Program
+from enrollment.programs.domain import EmployeeFacts, Program, SeatClaim
 from enrollment.programs.repository import ProgramRepository
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     ParticipantEnrolled,
     ParticipantUpdated,
@@ -40,11 +37,46 @@ from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, Forbidden, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
-from roundtable_shared.storage.mongo import Document
+from roundtable_shared.storage.retry import until_saved
 
 LeftGroup = Callable[[Participant, WithdrawReason], Awaitable[None]]
 Forget = Callable[[str], Awaitable[None]]
-RETRIES = 10
+SEAT_CLAIM_GRACE = timedelta(seconds=60)
+"""Far longer than an enrolment takes from its seat to its save (an HTTP request's time)."""
+Decide = Callable[[Participant, int], list[EventData] | None]
+"""Changes a participant as read (at a version) and answers the events of the change; None:
+nothing to write."""
+
+
+async def change_participant(
+    participants: ParticipantRepository,
+    participant_id: str,
+    decide: Decide,
+    *,
+    loaded: tuple[Participant, int] | None = None,
+) -> tuple[Participant, int] | None:
+    """Read, decide, conditional write; again on a fresh read while someone else wrote first
+    (``until_saved``: ``StillStale`` when it gives up, never a change reported as written).
+    ``loaded``: the caller's fresh copy, for the first attempt. None: no such participant."""
+    first = loaded
+
+    async def attempt() -> tuple[tuple[Participant, int] | None] | None:
+        nonlocal first
+        current, first = first, None
+        if current is None:
+            found = await participants.load(participant_id)
+            if found is None:
+                return (None,)
+            current = found[0], found[1]
+        participant, version = current
+        events = decide(participant, version)
+        if events is None:
+            return ((participant, version),)
+        saved = await participants.save(participant, version, events)
+        return None if saved is None else ((participant, saved),)
+
+    (outcome,) = await until_saved(attempt, what="the enrolment")
+    return outcome
 
 
 def facts(employee: Employee | None) -> EmployeeFacts | None:
@@ -80,88 +112,54 @@ def attributes(employee: Employee | None) -> ReportingAttributes | None:
     )
 
 
-class SeatLock:
-    """A program's seats: enrolments taking one hold it shared, side by side (each seat is a
-    conditional update); a count of the holders, a release and a promotion hold it exclusively.
-    A waiting exclusive holder keeps new shared ones out, so enrolments cannot starve it."""
-
-    def __init__(self) -> None:
-        self._changed = asyncio.Condition()
-        self._shared = 0
-        self._exclusive = False
-        self._waiting = 0
-
-    @asynccontextmanager
-    async def shared(self) -> AsyncIterator[None]:
-        async with self._changed:
-            await self._changed.wait_for(lambda: not self._exclusive and not self._waiting)
-            self._shared += 1
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self._shared -= 1
-                self._changed.notify_all()
-
-    @asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[None]:
-        async with self._changed:
-            self._waiting += 1
-            try:
-                await self._changed.wait_for(lambda: not self._exclusive and not self._shared)
-            finally:
-                self._waiting -= 1
-                self._changed.notify_all()  # a cancelled wait lets the shared ones in again
-            self._exclusive = True
-        try:
-            yield
-        finally:
-            async with self._changed:
-                self._exclusive = False
-                self._changed.notify_all()
-
-
 class ParticipantService:
     def __init__(
         self,
         participants: ParticipantRepository,
         programs: ProgramRepository,
         employees: EmployeeRepository,
-        followed: FollowedDirectory,
+        *,
+        on_left_group: LeftGroup | None = None,
+        on_erased: Sequence[Forget] = (),
+        clock: Clock = utc_now,
+        seat_claim_grace: timedelta = SEAT_CLAIM_GRACE,
     ) -> None:
+        """``on_left_group``: what a withdrawal's group does (groups); ``on_erased``: who else
+        forgets an erased person (keys first, then previews and groups); ``seat_claim_grace``:
+        how long a seat taken for an enrolment not yet saved counts as on its way."""
         self.participants = participants
         self.programs = programs
         self.employees = employees
-        self.followed = followed
-        # Set once enrolments older than ``followed`` have their document (at start).
-        self.followed_ready = asyncio.Event()
-        self.on_left_group: LeftGroup | None = None  # set by the wiring (groups)
-        self.on_erased: list[Forget] = []  # set by the wiring: previews, groups forget the name
-        # Seats change under their program's lock: the service runs as one process (FerretDB),
-        # so with the lock held exclusively no seat is half taken and a count of the holders is
-        # exact. The counter is kept by conditional updates, so enrolments take seats side by
-        # side (shared); a count only corrects it (after a crash) when it says the program is
-        # full, since on FerretDB a count reads every enrolment.
-        self._seat_locks: defaultdict[str, SeatLock] = defaultdict(SeatLock)
+        self.on_left_group = on_left_group
+        self.on_erased = list(on_erased)
+        self.clock = clock
+        self.seat_claim_grace = seat_claim_grace
 
-    def seats(self, program_id: str) -> SeatLock:
-        return self._seat_locks[program_id]
-
-    async def recount_seats(self, program_id: str) -> None:
-        """Set the seat counter from the enrolments holding one (hold ``seats(program_id)`` exclusively)."""
-        released = await self.programs.seats_released(program_id)
-        holders = await self.participants.seat_holders(program_id, released)
-        await self.programs.set_seats(program_id, holders)
+    async def _take_seat(self, program_id: str, capacity: int | None, claim: SeatClaim) -> bool:
+        """A seat if one is free. Full, says the counter: unless an enrolment is on its way
+        (a young claim), count the holders, correct the counter (a crash between a seat and its
+        enrolment leaves it too high) and try once more."""
+        if await self.programs.take_seat(program_id, capacity, claim):
+            return True
+        seen = await self.programs.seats(program_id)
+        if seen is None or not seen.may_recount(self.clock(), self.seat_claim_grace):
+            return False
+        holders = await self.participants.seat_holders(program_id, seen.released)
+        if not seen.corrected_by(holders):
+            return False  # the counter is right: the program is full
+        if not await self.programs.recount(program_id, seen, holders):
+            return False  # the seats changed meanwhile: the counter is being kept by others
+        return await self.programs.take_seat(program_id, capacity, claim)
 
     # --- reads -----------------------------------------------------------------------------------
 
     async def eligibility(self, employee_id: str) -> list[tuple[Program, list[str]]]:
         employee = await self.employees.get(employee_id)
-        today = utcnow().date()
+        today = self.clock().date()
         found = await self.programs.page(None, 500, [ProgramStatus.OPEN.value])
         return [
             (program, programs.ineligibility_reasons(program, facts(employee), today))
-            for program, _, _ in found
+            for program, *_ in found
         ]
 
     async def get(self, pid: str) -> tuple[Participant, int]:
@@ -184,18 +182,18 @@ class ParticipantService:
     ) -> tuple[Participant, int, bool]:
         """(participant, version, created); 403 ineligible, 409 already enrolled or closed."""
         loaded = await self.programs.load(program_id)
-        if loaded is None or loaded[0].status is ProgramStatus.DRAFT:
+        if loaded is None or loaded.program.status is ProgramStatus.DRAFT:
             raise NotFound(f"no program {program_id}")
-        program = loaded[0]
+        program = loaded.program
         pid = participant_id(program_id, employee_id)
         request = {"key": idempotency_key, **answers.model_dump(mode="json")}
         existing = await self.participants.load(pid)
         if existing and existing[0].status in ACTIVE:
-            if idempotency_key and existing[2].get("idempotency_key") == idempotency_key:
-                ensure_same_request(existing[2].get("request_fingerprint"), request)
+            if idempotency_key and existing[2].idempotency_key == idempotency_key:
+                ensure_same_request(existing[2].fingerprint, request)
                 return existing[0], existing[1], False
             raise Conflict("you are already enrolled in this program", participant_id=pid)
-        now = utcnow()
+        now = self.clock()
         closed = programs.enrolment_window_reason(program, now)
         if closed:
             raise Conflict(closed)
@@ -215,35 +213,32 @@ class ParticipantService:
             enrolled_at=now,
             updated_at=now,
         )
-        await self.followed.enrolling(employee_id, pid)
-        extra = {"idempotency_key": idempotency_key, "request_fingerprint": fingerprint(request)}
-        seats, capacity = self.seats(program_id), program.settings.capacity
+        made_by = EnrolmentRequest(idempotency_key, fingerprint(request))
+        claim = SeatClaim(pid, now)
+        seated = await self._take_seat(program_id, program.settings.capacity, claim)
+        crash_point("enrollment.enrolment.seat_taken")
         try:
-            async with seats.shared():
-                seated = await self.programs.take_seat(program_id, capacity, pid)
-                crash_point("enrollment.enrolment.seat_taken")
-                if seated:
-                    return await self._save_enrolment(participant, existing, True, extra)
-            async with seats.exclusive():
-                # Full, says the counter; a crash between taking a seat and saving the enrolment
-                # leaves it too high, so count the holders before sending anyone to the waitlist.
-                await self.recount_seats(program_id)
-                seated = await self.programs.take_seat(program_id, capacity, pid)
-                return await self._save_enrolment(participant, existing, seated, extra)
+            saved = await self._save_enrolment(participant, existing, seated, made_by)
         except AlreadyExists:
-            async with seats.exclusive():
-                await self.recount_seats(program_id)  # a seat it took is nobody's
+            if seated:
+                await self.programs.give_back(program_id, claim)  # nobody's seat
             raise Conflict("you are already enrolled in this program", participant_id=pid) from None
+        if seated:
+            await self.programs.settle(program_id, claim)
+        else:
+            # A seat given back while this enrolment took its place in line goes to the line.
+            await self.promote_from_waitlist(program_id)
+        return saved
 
     async def _save_enrolment(
         self,
         participant: Participant,
-        existing: tuple[Participant, int, Document] | None,
+        existing: tuple[Participant, int, EnrolmentRequest] | None,
         seated: bool,
-        extra: Document,
+        made_by: EnrolmentRequest,
     ) -> tuple[Participant, int, bool]:
-        """Enrolled or waitlisted (hold the program's seats); AlreadyExists when enrolled
-        meanwhile."""
+        """Enrolled (``seated``: a seat is claimed for it) or waitlisted; AlreadyExists when
+        enrolled meanwhile."""
         program_id, pid, now = (
             participant.program_id,
             participant.participant_id,
@@ -262,9 +257,9 @@ class ParticipantService:
                 ParticipantWaitlisted(**participant.ids(), position=position, waitlisted_at=now)
             ]
         if existing is None:
-            version = await self.participants.insert(participant, events, extra)
+            version = await self.participants.insert(participant, events, made_by)
         else:
-            saved = await self.participants.save(participant, existing[1], events, extra)
+            saved = await self.participants.save(participant, existing[1], events, made_by)
             if saved is None:
                 raise AlreadyExists(pid)
             version = saved
@@ -293,7 +288,7 @@ class ParticipantService:
             )
         else:
             participant.reporting_attributes = None
-        now = utcnow()
+        now = self.clock()
         participant.updated_at = now
         events: list[EventData] = []
         if (answers.consent_to_reporting, participant.reporting_attributes) != consent_before:
@@ -317,14 +312,15 @@ class ParticipantService:
         The withdrawal is saved first, with its event and what is still to follow (the group to
         change, the seat to give away); ``finish_withdrawal`` does those and clears them. Each
         step can run again, so a crash in between is finished on restart, once."""
-        for _ in range(RETRIES):
-            # The caller's copy first (the cascade just read it); a conflict reads it again.
-            participant, version = loaded or await self.get(pid)
-            loaded = None
+        recorded = False
+
+        def decide(participant: Participant, version: int) -> list[EventData] | None:
+            nonlocal recorded
             if expected_version is not None and version != expected_version:
                 raise stale_write(version)
-            if participant.status is ParticipantStatus.WITHDRAWN:
-                return await self.finish_withdrawal(participant, version)
+            recorded = participant.status is not ParticipantStatus.WITHDRAWN
+            if not recorded:
+                return None  # withdrawn before: what is still to follow is finished below
             group_id = participant.group_id
             participant.seat_to_release = participant.status in HOLDS_SEAT
             participant.leaving_group_id = group_id
@@ -332,18 +328,22 @@ class ParticipantService:
             participant.withdrawn_reason = reason
             participant.group_id = None
             participant.paused_reason = participant.resume_expected_on = None
-            now = participant.updated_at = utcnow()
+            now = participant.updated_at = self.clock()
             if reason is WithdrawReason.ERASED:
                 participant.forget_answers()
-            event = ParticipantWithdrawn(
-                **participant.ids(), group_id=group_id, reason=reason, withdrawn_at=now
-            )
-            saved = await self.participants.save(participant, version, [event])
-            if saved is None:
-                continue
+            return [
+                ParticipantWithdrawn(
+                    **participant.ids(), group_id=group_id, reason=reason, withdrawn_at=now
+                )
+            ]
+
+        # The caller's copy first (the cascade just read it); a conflict reads it again.
+        saved = await change_participant(self.participants, pid, decide, loaded=loaded)
+        if saved is None:
+            raise NotFound(f"no participant {pid}")
+        if recorded:
             crash_point("enrollment.withdrawal.recorded")
-            return await self.finish_withdrawal(participant, saved)
-        raise Conflict("the enrolment is changing too fast; retry")
+        return await self.finish_withdrawal(*saved)
 
     async def finish_withdrawal(
         self, participant: Participant, version: int
@@ -352,25 +352,26 @@ class ParticipantService:
         program_id, pid = participant.program_id, participant.participant_id
         seat_released = participant.seat_to_release
         if seat_released:
-            async with self.seats(program_id).exclusive():
-                await self.programs.release_seat(program_id, pid)
-                await self.promote_from_waitlist(program_id)
+            await self.programs.release_seat(program_id, pid)
+            await self.promote_from_waitlist(program_id)
             crash_point("enrollment.withdrawal.seat_released")
         if participant.leaving_group_id and self.on_left_group:
             left = participant.model_copy(update={"group_id": participant.leaving_group_id})
             await self.on_left_group(left, participant.withdrawn_reason or WithdrawReason.ADMIN)
             crash_point("enrollment.withdrawal.left_group")
-        for _ in range(RETRIES):
-            if not participant.withdrawal_unfinished:
-                break
-            participant.seat_to_release, participant.leaving_group_id = False, None
-            saved = await self.participants.save(participant, version, [])
-            if saved is not None:
-                version = saved
-                break
-            participant, version = await self.get(pid)
-        else:
-            raise Conflict("the enrolment is changing too fast; retry")
+
+        def followed(unfinished: Participant, _: int) -> list[EventData] | None:
+            if not unfinished.withdrawal_unfinished:
+                return None
+            unfinished.seat_to_release, unfinished.leaving_group_id = False, None
+            return []
+
+        done = await change_participant(
+            self.participants, pid, followed, loaded=(participant, version)
+        )
+        if done is None:
+            raise NotFound(f"no participant {pid}")
+        participant, version = done
         if seat_released:
             # Only now that no restart would release it again (a crash before this leaves an
             # id that no later release of this enrolment is held back by: enrolling again
@@ -379,71 +380,71 @@ class ParticipantService:
         return participant, version
 
     async def promote_from_waitlist(self, program_id: str) -> None:
-        """Give free seats to the waitlist, first in line first (hold ``seats(program_id)`` exclusively)."""
+        """Give a free seat to the waitlist, first in line first."""
         loaded = await self.programs.load(program_id)
-        if loaded is None or loaded[0].status not in (ProgramStatus.OPEN, ProgramStatus.RUNNING):
+        if loaded is None or loaded.program.status not in (
+            ProgramStatus.OPEN,
+            ProgramStatus.RUNNING,
+        ):
             return
-        capacity = loaded[0].settings.capacity
-        # Finding the first in line is a scan on FerretDB: not when nobody was ever waitlisted
-        # or the counter leaves no seat to give.
-        if not loaded[2].get("waitlist_seq"):
+        capacity = loaded.program.settings.capacity
+        seats = await self.programs.seats(program_id)
+        if seats is None or (capacity is not None and seats.held >= capacity):
             return
-        if capacity is not None and int(loaded[2].get("enrolled_count", 0)) >= capacity:
-            return
-        while True:
+
+        async def attempt() -> bool | None:
             first = await self.participants.first_waitlisted(program_id)
-            if first is None or not await self.programs.take_seat(
-                program_id, capacity, first[0].participant_id
-            ):
-                return
+            if first is None:
+                return True  # nobody waiting
             participant, version = first
+            now = self.clock()
+            claim = SeatClaim(participant.participant_id, now)
+            if not await self.programs.take_seat(program_id, capacity, claim):
+                return True  # no seat left: another replica gave it to someone
+            crash_point("enrollment.promotion.seat_taken")
             participant.status = ParticipantStatus.ENROLLED
             participant.waitlist_number = None
-            now = participant.enrolled_at = participant.updated_at = utcnow()
+            participant.enrolled_at = participant.updated_at = now
             event = ParticipantEnrolled(
                 **participant.consent_fields(), enrolled_at=now, from_waitlist=True
             )
-            if await self.participants.save(participant, version, [event]) is not None:
-                return
-            await self.recount_seats(program_id)  # changed meanwhile: try again
+            if await self.participants.save(participant, version, [event]) is None:
+                await self.programs.give_back(program_id, claim)  # changed meanwhile: again
+                return None
+            await self.programs.settle(program_id, claim)
+            return True
+
+        await until_saved(attempt, what="the waitlist")
 
     async def follow_directory(self, employee_id: str) -> bool:
         """An HR change of an employee: their enrolments follow what changed (a leave pauses,
         its end resumes, new reporting attributes reach consenting participants).
 
-        Decided by one small read by ``_id`` first, so a change that concerns no enrolment costs
-        no scan of the participants. Acts on the directory as it is now, so a late or repeated
-        event changes nothing. True when the enrolments were looked at."""
-        await self.followed_ready.wait()
-        followed = await self.followed.load(employee_id)
-        if followed is None:
-            return False  # never enrolled
+        Acts on the directory as it is now, so a late or repeated event changes nothing. True
+        when the employee has enrolments, which were looked at."""
         employee = await self.employees.get(employee_id)
         if employee is None or employee.erased:
             return False
-        now_facts = directory_facts(employee)
-        if not directory_changed(followed, now_facts):
-            return False
-        for participant, version in await self.enrolments_of(employee_id):
-            for _ in range(RETRIES):
-                events = participant.follow_directory(now_facts, utcnow())
-                if not events:
-                    break
-                if await self.participants.save(participant, version, events) is not None:
-                    break
-                participant, version = await self.get(participant.participant_id)
-        await self.followed.followed(employee_id, now_facts)
-        return True
+        enrolments = await self.enrolments_of(employee_id)
+        now_facts, at = directory_facts(employee), self.clock()
+        for participant, version in enrolments:
+            # Gives up with StillStale (the consumer's delivery fails and comes back) rather
+            # than go on as if the change had been followed.
+            await change_participant(
+                self.participants,
+                participant.participant_id,
+                lambda enrolment, _: enrolment.follow_directory(now_facts, at) or None,
+                loaded=(participant, version),
+            )
+        return bool(enrolments)
 
     async def enrolments_of(self, employee_id: str) -> list[tuple[Participant, int]]:
-        """Every enrolment of an employee, read by ``_id`` from the ids listed before each was
-        saved (wait for ``followed_ready``): no scan of the participants."""
-        return await self.participants.many(await self.followed.participant_ids(employee_id))
+        """Every enrolment of an employee, in any program."""
+        return await self.participants.of_employee(employee_id)
 
     async def withdraw_everywhere(self, employee_id: str, reason: WithdrawReason) -> None:
         """Withdraw from every program (finishing withdrawals a crash interrupted), then clear
         the employee's mark that the cascade is due."""
-        await self.followed_ready.wait()
         for participant, version in await self.enrolments_of(employee_id):
             if participant.status in ACTIVE:
                 await self.withdraw(
@@ -467,21 +468,26 @@ class ParticipantService:
     ) -> tuple[Participant, int]:
         """Erase what a withdrawn enrolment's person wrote; no write when nothing is left.
         No event: ``employee.erased`` tells the other services already."""
-        for _ in range(RETRIES):
-            if not participant.forget_answers():
-                return participant, version
-            participant.updated_at = utcnow()
-            saved = await self.participants.save(participant, version, [])
-            if saved is not None:
-                return participant, saved
-            participant, version = await self.get(participant.participant_id)
-        raise Conflict("the enrolment is changing too fast; retry")
+
+        def forget(enrolment: Participant, _: int) -> list[EventData] | None:
+            if not enrolment.forget_answers():
+                return None
+            enrolment.updated_at = self.clock()
+            return []
+
+        forgotten = await change_participant(
+            self.participants, participant.participant_id, forget, loaded=(participant, version)
+        )
+        return forgotten or (participant, version)
+
+    async def drop_retired_copies(self) -> None:
+        """At start: what earlier versions copied of the directory (department, level,
+        location per employee) and no longer read goes, so no erasure has to find it."""
+        await self.participants.drop_retired()
 
     async def finish_cascades(self) -> None:
         """At start: what a crash left half done. Withdrawals saved without their group and
         seat following, and terminations or erasures whose withdrawals had not all run."""
-        await self.followed.add_missing(await self.participants.ids_by_employee())
-        self.followed_ready.set()
         for participant, version in await self.participants.unfinished_withdrawals():
             await self.finish_withdrawal(participant, version)
         for employee_id, reason in await self.employees.cascades_due():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -198,6 +199,48 @@ def created_event(program: Program) -> ProgramCreated:
 
 def updated_event(program: Program, at: datetime) -> ProgramUpdated:
     return ProgramUpdated(**snapshot_fields(program), updated_at=at)
+
+
+# --- seats --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeatClaim:
+    """A seat taken for an enrolment (or a promotion from the waitlist) that is not saved yet.
+
+    The program's counter counts it from the moment it is taken; once the enrolment is saved the
+    claim is dropped (the enrolment holds the seat). While a claim is young no count corrects the
+    counter (it would miss the enrolment on its way); one still there long after it was taken
+    belongs to a change that died in between."""
+
+    participant_id: str
+    taken_at: datetime
+
+    def abandoned(self, now: datetime, grace: timedelta) -> bool:
+        return now - self.taken_at > grace
+
+
+@dataclass(frozen=True)
+class SeatCounter:
+    """A program's seats as stored: how many are held, the claims not yet settled, and the
+    enrolments whose seat was given back while their withdrawal still asks for it."""
+
+    held: int
+    changes: int
+    """Grows with every change of the seats: a correction applies only if none came between."""
+    claims: tuple[SeatClaim, ...]
+    released: tuple[str, ...]
+
+    def may_recount(self, now: datetime, grace: timedelta) -> bool:
+        """Whether a count of the holders can set the counter right: not while a claim is
+        young, since its enrolment may still be on its way to being saved and a count would
+        miss it. Abandoned claims (a crash) and a counter left high by an older drift are what
+        a count corrects."""
+        return all(c.abandoned(now, grace) for c in self.claims)
+
+    def corrected_by(self, holders: int) -> bool:
+        """Whether a count of ``holders`` changes anything (else no write is needed)."""
+        return holders != self.held or bool(self.claims)
 
 
 # --- eligibility ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from enrollment.programs.domain import Program
+from enrollment.programs.repository import StoredProgram
 from enrollment.programs.schemas import ProgramCreate, ProgramPatch, ProgramView
 from enrollment.programs.service import ProgramService
 from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin
@@ -14,30 +14,30 @@ from roundtable_shared.http.concurrency import etag, expected_version
 from roundtable_shared.http.idempotency import IdempotencyKey, new_resource_id
 from roundtable_shared.http.pagination import AfterId, Page, PageRequest, page_request
 from roundtable_shared.http.problems import NotFound
-from roundtable_shared.storage.mongo import Document
 
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="The ETag of the version you edited.")
 ]
 
 
-def program_view(program: Program, version: int, document: Document) -> ProgramView:
+def program_view(found: StoredProgram) -> ProgramView:
+    program = found.program
     return ProgramView(
         **program.settings.model_dump(),
         program_id=program.program_id,
         status=program.status,
         created_at=program.created_at,
-        enrolled_count=int(document.get("enrolled_count", 0)),
-        version=version,
+        enrolled_count=found.enrolled_count,
+        version=found.version,
     )
 
 
 def programs_router(service: ProgramService) -> APIRouter:
     router = APIRouter(prefix="/v1/programs", tags=["programs"])
 
-    def answer(response: Response, loaded: tuple[Program, int, Document]) -> ProgramView:
-        response.headers["ETag"] = etag(loaded[1])
-        return program_view(*loaded)
+    def answer(response: Response, loaded: StoredProgram) -> ProgramView:
+        response.headers["ETag"] = etag(loaded.version)
+        return program_view(loaded)
 
     @router.post("", status_code=201, summary="Create a program (as a draft)")
     async def create_program(
@@ -59,7 +59,7 @@ def programs_router(service: ProgramService) -> APIRouter:
         after = position.after if position else None
         statuses = None if principal.has_role("program_admin") else ["open", "running", "closed"]
         found = await service.programs.page(after, page.limit, statuses)
-        items = [program_view(*f) for f in found]
+        items = [program_view(f) for f in found]
         cursor = (
             page.next_cursor(AfterId(after=items[-1].program_id))
             if len(items) == page.limit
@@ -72,7 +72,7 @@ def programs_router(service: ProgramService) -> APIRouter:
         program_id: str, principal: CurrentPrincipal, response: Response
     ) -> ProgramView:
         loaded = await service.get(program_id)
-        if loaded[0].status.value == "draft" and not principal.has_role("program_admin"):
+        if loaded.program.status.value == "draft" and not principal.has_role("program_admin"):
             raise NotFound(f"no program {program_id}")
         return answer(response, loaded)
 

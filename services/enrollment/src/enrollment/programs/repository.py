@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
-from pymongo import IndexModel, ReturnDocument
+from pymongo import IndexModel
 
-from enrollment.programs.domain import Program, ProgramSettings
+from enrollment.programs.domain import Program, ProgramSettings, SeatClaim, SeatCounter
 from roundtable_shared.events.catalogue.enrollment import ProgramStatus
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
-from roundtable_shared.storage.mongo import Collection, Document, Indexes
+from roundtable_shared.storage.mongo import Collection, Document, Indexes, increment
 
 PROGRAMS = "programs"
 INDEXES = Indexes(PROGRAMS, [IndexModel([("status", 1), ("_id", 1)])])
+
+
+class StoredProgram(NamedTuple):
+    """A program as stored: the aggregate, its version, the seats it holds (counted outside the
+    versioned state) and the fingerprint of the request that created it."""
+
+    program: Program
+    version: int
+    enrolled_count: int
+    request_fingerprint: str | None
+
+
+def stored(document: Document) -> StoredProgram:
+    return StoredProgram(
+        from_document(document),
+        int(document["version"]),
+        int(document.get("enrolled_count", 0)),
+        document.get("request_fingerprint"),
+    )
 
 
 def from_document(document: Document) -> Program:
@@ -46,11 +66,9 @@ class ProgramRepository:
             events,
         )
 
-    async def load(self, program_id: str) -> tuple[Program, int, Document] | None:
+    async def load(self, program_id: str) -> StoredProgram | None:
         document = await self.collection.find_one({"_id": program_id}, {"outbox": 0})
-        if document is None:
-            return None
-        return from_document(document), int(document["version"]), document
+        return stored(document) if document is not None else None
 
     async def save(self, program: Program, version: int, events: Sequence[EventData]) -> int | None:
         changes = {
@@ -63,57 +81,134 @@ class ProgramRepository:
 
     async def page(
         self, after: str | None, limit: int, statuses: Sequence[str] | None = None
-    ) -> list[tuple[Program, int, Document]]:
+    ) -> list[StoredProgram]:
         query: dict[str, Any] = {}
         if after:
             query["_id"] = {"$gt": after}
         if statuses is not None:
             query["status"] = {"$in": list(statuses)}
         cursor = self.collection.find(query, {"outbox": 0}).sort("_id", 1).limit(limit)
-        return [(from_document(d), int(d["version"]), d) async for d in cursor]
+        return [stored(d) async for d in cursor]
+
+    # Automatic matching once the enrolment window closes: claimed by one replica at a time.
+
+    async def closed_unmatched(self, now: datetime) -> list[str]:
+        """Open programs whose enrolment window has closed and that were not matched yet."""
+        cursor = self.collection.find(
+            {
+                "status": ProgramStatus.OPEN.value,
+                "auto_matched_at": None,
+                "settings.enrolment_closes_at": {"$ne": None},
+            },
+            {"settings.enrolment_closes_at": 1},
+        )
+        return [
+            str(document["_id"])
+            async for document in cursor
+            if datetime.fromisoformat(document["settings"]["enrolment_closes_at"]) <= now
+        ]
+
+    async def claim_auto_match(self, program_id: str, now: datetime) -> bool:
+        """False when another replica claimed it first."""
+        claim = await self.collection.update_one(
+            {"_id": program_id, "auto_matched_at": None}, {"$set": {"auto_matched_at": now}}
+        )
+        return claim.modified_count == 1
+
+    async def release_auto_match(self, program_id: str) -> None:
+        await self.collection.update_one({"_id": program_id}, {"$set": {"auto_matched_at": None}})
 
     # Seats: counters outside the versioned state, so enrolments never conflict with edits.
+    # Every change of them is one conditional update of the program's document, so replicas
+    # of the service take and give back seats side by side without a lock between them.
 
-    async def take_seat(self, program_id: str, capacity: int | None, participant_id: str) -> bool:
-        """One seat if the counter is under capacity. A release of this enrolment's seat the
+    async def take_seat(self, program_id: str, capacity: int | None, claim: SeatClaim) -> bool:
+        """One seat if the counter is under capacity, with the claim that says whose it is
+        until their enrolment is saved (``settle``). A release of this enrolment's seat the
         counter still remembers (see ``release_seat``) is over: the seat is taken again."""
         query: dict[str, Any] = {"_id": program_id}
         if capacity is not None:
             query["enrolled_count"] = {"$lt": capacity}
         result = await self.collection.update_one(
-            query, {"$inc": {"enrolled_count": 1}, "$pull": {"seats_released": participant_id}}
+            query,
+            {
+                "$inc": {"enrolled_count": 1, "seat_changes": 1},
+                "$push": {"seat_claims": _claim_key(claim)},
+                "$pull": {"seats_released": claim.participant_id},
+            },
         )
         return result.modified_count == 1
+
+    async def settle(self, program_id: str, claim: SeatClaim) -> None:
+        """The enrolment holding the claimed seat is saved: the claim is no longer needed."""
+        await self.collection.update_one(
+            {"_id": program_id, "seat_claims": _claim_key(claim)},
+            {"$pull": {"seat_claims": _claim_key(claim)}, "$inc": {"seat_changes": 1}},
+        )
+
+    async def give_back(self, program_id: str, claim: SeatClaim) -> None:
+        """The claimed seat went to nobody (the enrolment was not saved): one seat back, once."""
+        await self.collection.update_one(
+            {"_id": program_id, "seat_claims": _claim_key(claim)},
+            {
+                "$pull": {"seat_claims": _claim_key(claim)},
+                "$inc": {"enrolled_count": -1, "seat_changes": 1},
+            },
+        )
 
     async def release_seat(self, program_id: str, participant_id: str) -> None:
         """One seat back, once per withdrawal: the enrolment's id stays in ``seats_released``
         until ``released`` (after the withdrawal no longer asks for it), so a release run again
-        after a crash in between frees nothing. One conditional update by ``_id``, where a
-        count of the holders would read every enrolment on FerretDB."""
+        after a crash in between frees nothing."""
         await self.collection.update_one(
             {"_id": program_id, "seats_released": {"$ne": participant_id}},
-            {"$inc": {"enrolled_count": -1}, "$push": {"seats_released": participant_id}},
+            {
+                "$inc": {"enrolled_count": -1, "seat_changes": 1},
+                "$push": {"seats_released": participant_id},
+            },
         )
-
-    async def seats_released(self, program_id: str) -> list[str]:
-        document = await self.collection.find_one({"_id": program_id}, {"seats_released": 1})
-        return list(document.get("seats_released") or []) if document else []
 
     async def released(self, program_id: str, participant_id: str) -> None:
         await self.collection.update_one(
-            {"_id": program_id}, {"$pull": {"seats_released": participant_id}}
+            {"_id": program_id, "seats_released": participant_id},
+            {"$pull": {"seats_released": participant_id}, "$inc": {"seat_changes": 1}},
         )
 
-    async def set_seats(self, program_id: str, holders: int) -> None:
-        """The counter from a count of the enrolments holding a seat (and of the withdrawals
-        whose seat is still to be released, which ``release_seat`` will take off)."""
-        await self.collection.update_one({"_id": program_id}, {"$set": {"enrolled_count": holders}})
+    async def seats(self, program_id: str) -> SeatCounter | None:
+        document = await self.collection.find_one(
+            {"_id": program_id},
+            {"enrolled_count": 1, "seat_changes": 1, "seat_claims": 1, "seats_released": 1},
+        )
+        if document is None:
+            return None
+        return SeatCounter(
+            held=int(document.get("enrolled_count", 0)),
+            changes=int(document.get("seat_changes", 0)),
+            claims=tuple(_claim(key) for key in document.get("seat_claims") or []),
+            released=tuple(document.get("seats_released") or []),
+        )
+
+    async def recount(self, program_id: str, seen: SeatCounter, holders: int) -> bool:
+        """Set the counter to the enrolments holding a seat, and drop the (abandoned) claims,
+        if the seats did not change since ``seen`` was read; False when they did."""
+        result = await self.collection.update_one(
+            {"_id": program_id, "seat_changes": seen.changes},
+            {
+                "$set": {"enrolled_count": holders, "seat_claims": []},
+                "$inc": {"seat_changes": 1},
+            },
+        )
+        return result.modified_count == 1
 
     async def next_waitlist_number(self, program_id: str) -> int:
-        # No projection: FerretDB's findAndModify does not implement "fields".
-        document = await self.collection.find_one_and_update(
-            {"_id": program_id},
-            {"$inc": {"waitlist_seq": 1}},
-            return_document=ReturnDocument.AFTER,
-        )
-        return int(document["waitlist_seq"]) if document else 0
+        return await increment(self.collection, program_id, "waitlist_seq")
+
+
+def _claim_key(claim: SeatClaim) -> str:
+    """A claim as one string: pushed, matched and pulled as a whole, like any plain value."""
+    return f"{claim.participant_id}|{claim.taken_at.astimezone(UTC).isoformat()}"
+
+
+def _claim(key: str) -> SeatClaim:
+    participant_id, _, taken_at = key.partition("|")
+    return SeatClaim(participant_id, datetime.fromisoformat(taken_at))

@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from enrollment.clock import utcnow
 from enrollment.programs import domain
 from enrollment.programs.domain import Program, ProgramSettings
-from enrollment.programs.repository import ProgramRepository
+from enrollment.programs.repository import ProgramRepository, StoredProgram
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     ProgramClosed,
     ProgramOpened,
@@ -20,17 +20,15 @@ from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, NotFound, Unprocessable
 from roundtable_shared.storage.aggregates import AlreadyExists
-from roundtable_shared.storage.mongo import Document
 
 
 class ProgramService:
-    def __init__(self, programs: ProgramRepository) -> None:
+    def __init__(self, programs: ProgramRepository, *, clock: Clock = utc_now) -> None:
         self.programs = programs
+        self.clock = clock
 
-    async def create(
-        self, program_id: str, settings: ProgramSettings
-    ) -> tuple[Program, int, Document]:
-        program = Program(program_id=program_id, settings=settings, created_at=utcnow())
+    async def create(self, program_id: str, settings: ProgramSettings) -> StoredProgram:
+        program = Program(program_id=program_id, settings=settings, created_at=self.clock())
         request = settings.model_dump(mode="json")
         try:
             await self.programs.insert(
@@ -38,11 +36,11 @@ class ProgramService:
             )
         except AlreadyExists:
             existing = await self.get(program_id)
-            ensure_same_request(existing[2].get("request_fingerprint"), request)
+            ensure_same_request(existing.request_fingerprint, request)
             return existing
         return await self.get(program_id)
 
-    async def get(self, program_id: str) -> tuple[Program, int, Document]:
+    async def get(self, program_id: str) -> StoredProgram:
         loaded = await self.programs.load(program_id)
         if loaded is None:
             raise NotFound(f"no program {program_id}")
@@ -50,8 +48,8 @@ class ProgramService:
 
     async def edit(
         self, program_id: str, expected_version: int, patch: dict[str, Any]
-    ) -> tuple[Program, int, Document]:
-        program, version, _ = await self.get(program_id)
+    ) -> StoredProgram:
+        program, version, *_ = await self.get(program_id)
         if version != expected_version:
             raise stale_write(version)
         if program.status not in domain.EDITABLE:
@@ -65,22 +63,22 @@ class ProgramService:
                 for e in exc.errors()
             ]
             raise Unprocessable(f"invalid program: {errors[0]['message']}", errors=errors) from None
-        events = [domain.updated_event(program, utcnow())]
+        events = [domain.updated_event(program, self.clock())]
         if await self.programs.save(program, version, events) is None:
             raise stale_write((await self.get(program_id))[1])
         return await self.get(program_id)
 
     async def transition(
         self, program_id: str, action: str, expected_version: int | None
-    ) -> tuple[Program, int, Document]:
-        program, version, _ = await self.get(program_id)
+    ) -> StoredProgram:
+        program, version, *_ = await self.get(program_id)
         if expected_version is not None and expected_version != version:
             raise stale_write(version)
         try:
             program.status = domain.transition(program, action)
         except domain.TransitionRefused as exc:
             raise Conflict(str(exc)) from None
-        now = utcnow()
+        now = self.clock()
         event: EventData
         if action == "open":
             event = ProgramOpened(
