@@ -27,7 +27,7 @@ from enrollment.participants.repository import INDEXES, PARTICIPANTS, Participan
 from enrollment.participants.repository import to_document as participant_document
 from enrollment.programs.domain import SeatClaim
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
-from roundtable_shared.local.servers import MongoWireServer
+from roundtable_dev.local.servers import MongoWireServer
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import apply_indexes, connect
 

@@ -27,13 +27,13 @@ from roundtable_dev.testing.enrollment import (
     send_hr,
     wait_for,
 )
+from roundtable_dev.testing.http import running_app
 from roundtable_shared.events.catalogue.enrollment import WithdrawReason
 from roundtable_shared.events.registry import parse_data
 from roundtable_shared.messaging.streams import stream_name
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Database, connect
 from roundtable_shared.storage.retry import ATTEMPTS
-from roundtable_shared.testing.http import running_app
 
 CONSENTING = {"goals": ["Delegate more"], "consent_to_reporting": True}
 PRIVATE = {"goals": ["Delegate more"], "consent_to_reporting": False}

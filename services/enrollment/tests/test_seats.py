@@ -16,9 +16,9 @@ from enrollment.app import build_app
 from enrollment.participants.domain import participant_id
 from enrollment.participants.repository import ParticipantRepository
 from enrollment.settings import EnrollmentSettings
-from enrollment.testing import hired, open_program, send_hr
+from roundtable_dev.testing.enrollment import hired, open_program, send_hr
+from roundtable_dev.testing.http import running_app
 from roundtable_shared.storage.mongo import Database, connect
-from roundtable_shared.testing.http import running_app
 
 Clients = tuple[httpx.AsyncClient, httpx.AsyncClient]
 
