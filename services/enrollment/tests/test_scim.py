@@ -18,6 +18,7 @@ from scim2_client.engines.asgi import ASGISCIMClient
 from scim2_models import SCIMException, SearchRequest
 
 from enrollment.app import build_app
+from enrollment.scim.domain import to_query
 from enrollment.settings import EnrollmentSettings
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
 from roundtable_shared.local.supervisor import RunningSystem, SystemConfig
@@ -657,3 +658,32 @@ async def test_a_connection_stores_only_the_hash_of_its_token(
     assert stored is not None
     assert secret not in repr(stored) and token not in repr(stored)
     assert [t["sha256"] for t in stored["tokens"]] == [hashlib.sha256(secret.encode()).hexdigest()]
+
+
+@pytest.mark.parametrize(
+    "filter_text",
+    [
+        'userName eq "Ada@Corp.example"',  # Okta's and Entra ID's lookup before a create
+        'userName eq "ada@corp.example" and active eq true',
+        'emails.value eq "ada@corp.example"',
+        'emails[type eq "work" and value eq "ada@corp.example"]',
+    ],
+)
+async def test_the_lookups_idps_send_are_read_from_an_index(
+    client: httpx.AsyncClient, settings: EnrollmentSettings, filter_text: str
+) -> None:
+    """The query a filtered GET makes, as the list makes it, is one the server answers from an
+    index (on the local FerretDB: pushed down to SQLite), not by reading every employee."""
+    query = to_query(filter_text)
+    mongo = connect(settings.mongodb_uri, app_name="tests")
+    try:
+        plan = await mongo[settings.database_name].command(
+            "explain",
+            {"find": "employees", "filter": query, "sort": {"_id": 1}, "limit": 100},
+        )
+    finally:
+        await mongo.close()
+    if "filterPushdown" in plan:  # FerretDB
+        assert plan["filterPushdown"] is True, plan
+    else:  # MongoDB
+        assert "IXSCAN" in repr(plan["queryPlanner"]["winningPlan"]), plan
