@@ -87,13 +87,17 @@ class DirectoryService:
         decide: Callable[[Employee | None], Change],
         *,
         dedupe_id: str | None = None,
+        likely_new: bool = False,
     ) -> tuple[Outcome, Employee, int]:
         """Apply the change ``decide`` makes of the employee as stored (None: not yet known),
         creating them if new. Every source of directory changes (HR webhooks, SCIM) comes through
         here: the same rules, the same events, the same retry on a concurrent write.
-        ``dedupe_id``: the source's id of this change; a repeat changes nothing."""
-        for _ in range(RETRIES):
-            loaded = await self.employees.load(employee_id)
+        ``dedupe_id``: the source's id of this change; a repeat changes nothing.
+        ``likely_new``: insert before reading (one round trip fewer for a create, as an IdP's
+        first sync sends them); an employee who exists fails the insert and is read as usual."""
+        for attempt in range(RETRIES):
+            guess_new = likely_new and attempt == 0
+            loaded = None if guess_new else await self.employees.load(employee_id)
             if loaded is None:
                 employee = Employee(employee_id)
                 outcome = domain.apply_change(employee, decide(None))
