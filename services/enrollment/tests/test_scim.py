@@ -19,7 +19,7 @@ from scim2_client.engines.asgi import ASGISCIMClient
 from scim2_models import SCIMException, SearchRequest
 
 from enrollment.app import build_app
-from enrollment.scim.domain import to_query
+from enrollment.scim.domain import LINKED, to_query
 from enrollment.settings import EnrollmentSettings
 from enrollment.testing import enrollment_events, hired, open_program, send_hr, wait_for
 from roundtable_shared.local.supervisor import RunningSystem, SystemConfig
@@ -697,6 +697,8 @@ async def test_a_connection_stores_only_the_hash_of_its_token(
 @pytest.mark.parametrize(
     "filter_text",
     [
+        None,  # every User, as an IdP's import pages through them
+        "active eq true",
         'userName eq "Ada@Corp.example"',  # Okta's and Entra ID's lookup before a create
         'userName eq "ada@corp.example" and active eq true',
         'emails.value eq "ada@corp.example"',
@@ -704,11 +706,11 @@ async def test_a_connection_stores_only_the_hash_of_its_token(
     ],
 )
 async def test_the_lookups_idps_send_are_read_from_an_index(
-    client: httpx.AsyncClient, settings: EnrollmentSettings, filter_text: str
+    client: httpx.AsyncClient, settings: EnrollmentSettings, filter_text: str | None
 ) -> None:
     """The query a filtered GET makes, as the list makes it, is one the server answers from an
     index (on the local FerretDB: pushed down to SQLite), not by reading every employee."""
-    query = to_query(filter_text)
+    query = to_query(filter_text) if filter_text else dict(LINKED)
     mongo = connect(settings.mongodb_uri, app_name="tests")
     try:
         plan = await mongo[settings.database_name].command(

