@@ -173,6 +173,26 @@ def test_indexed_ranges_select_what_a_full_evaluation_selects(
     _assert_same_answers(twins, docs, queries)
 
 
+@PROPERTY
+@given(docs=documents, data=st.data())
+def test_conditions_inside_and_select_what_a_full_evaluation_selects(
+    twins: tuple[Collection[dict[str, Any]], Collection[dict[str, Any]]],
+    docs: list[dict[str, Any]],
+    data: st.DataObject,
+) -> None:
+    """The conditions of an $and (nested, beside top-level fields, the same field in several
+    terms) are pushed down as the top-level ones are, and still select a superset."""
+    terms = data.draw(st.lists(_filters(docs), min_size=1, max_size=3), label="terms")
+    beside = data.draw(_filters(docs), label="beside")
+    queries = [
+        {"$and": terms},
+        {**beside, "$and": terms},
+        {"$and": [terms[0], {"$and": terms[1:] or [{}]}]},
+        {"$or": [{"$and": terms}, beside]},  # an $or is not pushed down: the command judges it
+    ]
+    _assert_same_answers(twins, docs, queries)
+
+
 def _assert_same_answers(
     twins: tuple[Collection[dict[str, Any]], Collection[dict[str, Any]]],
     docs: list[dict[str, Any]],
@@ -326,8 +346,23 @@ async def test_filters_on_indexed_fields_read_the_index(mongo_db: Database) -> N
         ("people", {"f": {"$in": ["v7", Regex("^v")]}}),
         ("people", {"f": {"a": "v7"}}),  # an embedded document
         ("people", {"f": {"$in": [f"v{i}" for i in range(501)]}}),
+        ("people", {"$or": [{"f": "v7"}, {"f": "v8"}]}),
+        ("people", {"$and": "not an array"}),
     ):
         assert (await _explain(mongo_db, collection, query))["filterPushdown"] is False, query
+
+    # An $and's conditions are conditions of the filter: {f: {$ne: null}} beside {f: "v7"} (the
+    # shape SCIM's lookups had) reads the index as {f: "v7"} alone does.
+    for query in (
+        {"$and": [{"f": {"$ne": None}}, {"f": "v7"}]},
+        {"$and": [{"n": 1}, {"$and": [{"f": "v7"}]}]},
+        {"n": {"$exists": True}, "$and": [{"f": {"$in": ["v7", "v9"]}}]},
+    ):
+        plan = await _explain(mongo_db, "people", query)
+        assert plan["filterPushdown"] is True, query
+        assert _reads_index(plan, "f_1"), (query, plan["queryPlanner"])
+    found = await mongo_db["people"].find({"$and": [{"f": {"$ne": None}}, {"f": "v7"}]}).to_list()
+    assert [d["_id"] for d in found] == [7]
 
     found = await mongo_db["people"].find({"g": {"$in": [7, 8]}, "h": {"$lt": 100}}).to_list()
     assert sorted(d["_id"] for d in found) == [7, 8, 57, 58]

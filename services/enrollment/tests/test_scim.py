@@ -14,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
+from pymongo import monitoring
 from scim2_client.engines.asgi import ASGISCIMClient
 from scim2_models import SCIMException, SearchRequest
 
 from enrollment.app import build_app
+from enrollment.scim.domain import LINKED, to_query
 from enrollment.settings import EnrollmentSettings
 from roundtable_dev.local.supervisor import RunningSystem, SystemConfig
 from roundtable_dev.testing.enrollment import (
@@ -56,6 +58,39 @@ async def idp(client: httpx.AsyncClient, directory_admin: dict[str, str]) -> dic
     )
     assert created.status_code == 201, created.text
     return {"Authorization": f"Bearer {created.json()['token']}", "Content-Type": SCIM}
+
+
+class EmployeeCommands(monitoring.CommandListener):
+    """The commands any client of this process sends to the employees collection, while on."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.seen: list[tuple[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.recording and event.command.get(event.command_name) == "employees":
+            self.seen.append((event.command_name, event.command.get("filter")))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+_EMPLOYEE_COMMANDS: list[EmployeeCommands] = []
+
+
+@pytest.fixture
+def employee_commands() -> EmployeeCommands:
+    """Request it before ``client``: a listener sees the clients made after it is registered
+    (pymongo has no unregister, so one listener serves every test)."""
+    if not _EMPLOYEE_COMMANDS:
+        _EMPLOYEE_COMMANDS.append(EmployeeCommands())
+        monitoring.register(_EMPLOYEE_COMMANDS[0])
+    listener = _EMPLOYEE_COMMANDS[0]
+    listener.seen.clear()
+    return listener
 
 
 def event_types(events: list[Any], subject: str) -> list[str]:
@@ -663,3 +698,64 @@ async def test_a_connection_stores_only_the_hash_of_its_token(
     assert stored is not None
     assert secret not in repr(stored) and token not in repr(stored)
     assert [t["sha256"] for t in stored["tokens"]] == [hashlib.sha256(secret.encode()).hexdigest()]
+
+
+@pytest.mark.parametrize(
+    "filter_text",
+    [
+        None,  # every User, as an IdP's import pages through them
+        "active eq true",
+        'userName eq "Ada@Corp.example"',  # Okta's and Entra ID's lookup before a create
+        'userName eq "ada@corp.example" and active eq true',
+        'emails.value eq "ada@corp.example"',
+        'emails[type eq "work" and value eq "ada@corp.example"]',
+    ],
+)
+async def test_the_lookups_idps_send_are_read_from_an_index(
+    client: httpx.AsyncClient, settings: EnrollmentSettings, filter_text: str | None
+) -> None:
+    """The query a filtered GET makes, as the list makes it, is one the server answers from an
+    index (on the local FerretDB: pushed down to SQLite), not by reading every employee."""
+    query = to_query(filter_text) if filter_text else dict(LINKED)
+    mongo = connect(settings.mongodb_uri, app_name="tests")
+    try:
+        plan = await mongo[settings.database_name].command(
+            "explain",
+            {"find": "employees", "filter": query, "sort": {"_id": 1}, "limit": 100},
+        )
+    finally:
+        await mongo.close()
+    if "filterPushdown" in plan:  # FerretDB
+        assert plan["filterPushdown"] is True, plan
+    else:  # MongoDB
+        assert "IXSCAN" in repr(plan["queryPlanner"]["winningPlan"]), plan
+
+
+async def test_a_create_of_someone_new_writes_without_reading_the_employee_first(
+    employee_commands: EmployeeCommands,
+    client: httpx.AsyncClient,
+    idp: dict[str, str],
+) -> None:
+    """An IdP's first sync is creates of people the directory does not know yet: each is one
+    insert, with no read of the employee before it (an HR-known employee is still found)."""
+
+    def user(number: str) -> dict[str, Any]:
+        return {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+            "userName": f"{number}@corp.example",
+            "emails": [{"value": f"{number}@corp.example", "primary": True}],
+            ENTERPRISE: {"employeeNumber": number},
+        }
+
+    employee_commands.recording = True
+    created = await client.post("/scim/v2/Users", json=user("n-1"), headers=idp)
+    employee_commands.recording = False
+    assert created.status_code == 201, created.text
+    reads_by_id = [c for c in employee_commands.seen if c == ("find", {"_id": "n-1"})]
+    writes = [name for name, _ in employee_commands.seen if name in ("insert", "update")]
+    assert (reads_by_id, writes[:1]) == ([], ["insert"]), employee_commands.seen
+    # Someone HR sent first: the insert fails, the employee is read and linked, one person.
+    await send_hr(client, hired("n-2", department="Research"))
+    linked = await client.post("/scim/v2/Users", json=user("n-2"), headers=idp)
+    assert linked.status_code == 201, linked.text
+    assert (linked.json()["id"], linked.json()[ENTERPRISE]["department"]) == ("n-2", "Research")

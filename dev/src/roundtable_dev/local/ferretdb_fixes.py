@@ -59,8 +59,11 @@ server is built with these small source edits:
    command still applies the whole filter to what the query returns, so a document the
    condition lets through but the filter does not match is dropped as in 1. The conditions of
    several fields are written as an OR of their combinations (up to 16), so a compound index
-   serves them together (``{program_id, status}``: 143 documents read, not 1,000). Other
-   operators, dotted paths (an array of embedded documents is not under the path's index
+   serves them together (``{program_id, status}``: 143 documents read, not 1,000). The
+   conditions inside an ``$and`` (nested up to 4 deep) count as the top-level ones do, since a
+   matching document satisfies each of them: ``{$and: [{f: {$ne: null}}, {f: "x"}]}`` reads the
+   index as ``{f: "x"}`` does (it read the whole collection: 2.4 s over 10,000 documents against
+   1 ms, measured 2026-12-07). Other operators, dotted paths (an array of embedded documents is not under the path's index
    expression) and NaN are left to the scan. Sorts are not pushed down (BSON's order of types
    is not SQL's); FerretDB sorts what the conditions select.
 
@@ -291,25 +294,21 @@ func andIndexedConditions(where string, args []any, filter *types.Document, meta
 		}
 	}
 
-	seen := make(map[string]int)
-	for _, field := range filter.Keys() {
-		seen[field]++
-	}
-
 	var fields [][]alternative
 
 	combinations := 1
 
-	for _, field := range filter.Keys() {
-		if field == "_id" || seen[field] != 1 || !indexed[field] || !plainField.MatchString(field) {
+	for _, c := range conjuncts(filter, 0) {
+		field := c.field
+		if field == "_id" || !indexed[field] || !plainField.MatchString(field) {
 			continue
 		}
 
 		var alts []alternative
 		if typed[field] {
-			alts = typedAlternatives(field, must.NotFail(filter.Get(field)))
+			alts = typedAlternatives(field, c.value)
 		} else {
-			alts = indexedAlternatives(field, must.NotFail(filter.Get(field)))
+			alts = indexedAlternatives(field, c.value)
 		}
 		if alts == nil {
 			continue
@@ -335,6 +334,54 @@ func andIndexedConditions(where string, args []any, filter *types.Document, meta
 	}
 
 	return where + ` AND ` + cond.sql, append(args, cond.args...)
+}
+
+// maxAndDepth bounds how deep conjuncts looks into nested $and.
+const maxAndDepth = 4
+
+// conjunct is a top-level field's condition that every document the filter matches satisfies.
+type conjunct struct {
+	field string
+	value any
+}
+
+// conjuncts returns the filter's conditions on top-level fields and, recursively, those of the
+// documents of its $and: a document the filter matches satisfies each of them, so each one's
+// superset condition can be ANDed with the others'. A key the filter holds twice, an $and that
+// is not an array of documents, or one nested too deep adds nothing (the command's filter
+// judges them).
+func conjuncts(filter *types.Document, depth int) []conjunct {
+	seen := make(map[string]int)
+	for _, field := range filter.Keys() {
+		seen[field]++
+	}
+
+	var found []conjunct
+
+	for _, field := range filter.Keys() {
+		if seen[field] != 1 {
+			continue
+		}
+
+		value := must.NotFail(filter.Get(field))
+		if field != "$and" {
+			found = append(found, conjunct{field, value})
+			continue
+		}
+
+		terms, ok := value.(*types.Array)
+		if !ok || depth >= maxAndDepth {
+			continue
+		}
+
+		for i := range terms.Len() {
+			if term, ok := must.NotFail(terms.Get(i)).(*types.Document); ok {
+				found = append(found, conjuncts(term, depth+1)...)
+			}
+		}
+	}
+
+	return found
 }
 
 // maxCombinations bounds the terms of an OR of ANDs: beyond it, the fields' ORs are ANDed.

@@ -9,7 +9,7 @@ from scim2_models import Context, InvalidFilterException, InvalidValueException
 
 from enrollment.directory.domain import Employee
 from enrollment.scim.domain import (
-    LINKED,
+    all_of,
     changed_fields,
     profile_of,
     stated_fields,
@@ -24,48 +24,87 @@ from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
 STAYING = {"$in": ["active", "on_leave"]}
 
 
-def where(filter_text: str) -> Any:
-    query = to_query(filter_text)
-    assert query["$and"][0] == LINKED  # only employees the IdP linked are SCIM Users
-    return query["$and"][1]
+LINKED_ONLY = {"user_name_key": {"$gt": ""}}  # only employees an IdP linked are SCIM Users
 
 
 @pytest.mark.parametrize(
     ("filter_text", "expected"),
     [
+        # An equality on userName selects linked employees by itself: nothing else to read.
         ('userName eq "Ada@Example.com"', {"user_name_key": "ada@example.com"}),
         ('USERNAME Eq "ada"', {"user_name_key": "ada"}),
-        ('externalId eq "00uXy"', {"profile.external_id": "00uXy"}),
-        ('emails.value sw "ADA"', {"email_key": {"$regex": "^ada"}}),
-        ('emails co "a.b+c"', {"email_key": {"$regex": r"a\.b\+c"}}),
-        ('userName ew "@corp"', {"user_name_key": {"$regex": "@corp$"}}),
-        ("externalId pr", {"profile.external_id": {"$nin": [None, ""]}}),
-        ("active eq true", {"employment_status": STAYING}),
-        ("active eq false", {"employment_status": {"$nin": ["active", "on_leave"]}}),
-        ("active ne true", {"employment_status": {"$nin": ["active", "on_leave"]}}),
-        ("active pr", {}),
         (
             'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x"',
             {"user_name_key": "x"},
         ),
         (
-            'emails[type eq "work" and value eq "A@x"]',
-            {"$and": [{}, {"email_key": "a@x"}]},
+            'userName eq "x" and active eq true',
+            {"user_name_key": "x", "employment_status": STAYING},
         ),
+        ('externalId eq "00uXy"', {"profile.external_id": "00uXy", **LINKED_ONLY}),
+        ('emails.value eq "A@x"', {"email_key": "a@x", **LINKED_ONLY}),
+        ('emails.value sw "ADA"', {"email_key": {"$regex": "^ada"}, **LINKED_ONLY}),
+        ('emails co "a.b+c"', {"email_key": {"$regex": r"a\.b\+c"}, **LINKED_ONLY}),
+        (
+            'userName ew "@corp"',
+            {"user_name_key": {"$regex": "@corp$"}, "$and": [LINKED_ONLY]},
+        ),
+        ("externalId pr", {"profile.external_id": {"$nin": [None, ""]}, **LINKED_ONLY}),
+        ("active eq true", {"employment_status": STAYING, **LINKED_ONLY}),
+        (
+            "active eq false",
+            {"employment_status": {"$nin": ["active", "on_leave"]}, **LINKED_ONLY},
+        ),
+        (
+            "active ne true",
+            {"employment_status": {"$nin": ["active", "on_leave"]}, **LINKED_ONLY},
+        ),
+        ("active pr", LINKED_ONLY),
+        ('emails[type eq "work" and value eq "A@x"]', {"email_key": "a@x", **LINKED_ONLY}),
         (
             'userName eq "a" or externalId eq "b" and active eq true',
             {
                 "$or": [
                     {"user_name_key": "a"},
-                    {"$and": [{"profile.external_id": "b"}, {"employment_status": STAYING}]},
-                ]
+                    {"profile.external_id": "b", "employment_status": STAYING},
+                ],
+                **LINKED_ONLY,
             },
         ),
-        ('not (userName eq "a")', {"$nor": [{"user_name_key": "a"}]}),
+        ('not (userName eq "a")', {"$nor": [{"user_name_key": "a"}], **LINKED_ONLY}),
+        (
+            'userName sw "a" and userName ew "z" and not (active eq true)',
+            {
+                "user_name_key": {"$regex": "^a"},
+                "$nor": [{"employment_status": STAYING}],
+                "$and": [{"user_name_key": {"$regex": "z$"}}, LINKED_ONLY],
+            },
+        ),
     ],
 )
-def test_filters_become_queries_by_field(filter_text: str, expected: Any) -> None:
-    assert where(filter_text) == expected
+def test_filters_become_queries_by_top_level_fields(filter_text: str, expected: Any) -> None:
+    assert to_query(filter_text) == expected
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        ([], {}),
+        ([{"a": 1}, {}, {"b": 2}], {"a": 1, "b": 2}),
+        ([{"a": 1}, {"a": 2}], {"a": 1, "$and": [{"a": 2}]}),
+        # An $and inside is taken apart, and its fields beside it are kept.
+        (
+            [{"a": 1, "$and": [{"b": 2}, {"a": 3}]}, {"c": 4}],
+            {"a": 1, "b": 2, "c": 4, "$and": [{"a": 3}]},
+        ),
+        (
+            [{"a": 1, "$and": [{"a": 2}]}, {"a": 3, "$and": [{"a": 4}]}],
+            {"a": 1, "$and": [{"a": 2}, {"a": 3}, {"a": 4}]},
+        ),
+    ],
+)
+def test_a_conjunction_keeps_every_term(terms: list[dict[str, Any]], expected: Any) -> None:
+    assert all_of(terms) == expected
 
 
 @pytest.mark.parametrize(

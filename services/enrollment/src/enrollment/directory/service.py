@@ -87,14 +87,20 @@ class DirectoryService:
         decide: Callable[[Employee | None], Change],
         *,
         dedupe_id: str | None = None,
+        likely_new: bool = False,
     ) -> tuple[Outcome, Employee, int]:
         """Apply the change ``decide`` makes of the employee as stored (None: not yet known),
         creating them if new. Every source of directory changes (HR webhooks, SCIM) comes through
         here: the same rules, the same events, the same retry on a concurrent write.
-        ``dedupe_id``: the source's id of this change; a repeat changes nothing."""
+        ``dedupe_id``: the source's id of this change; a repeat changes nothing.
+        ``likely_new``: insert before reading (one round trip fewer for a create, as an IdP's
+        first sync sends them); an employee who exists fails the insert and is read as usual."""
+        first = True
 
         async def attempt() -> tuple[Outcome, Employee, int] | None:
-            loaded = await self.employees.load(employee_id)
+            nonlocal first
+            guess_new, first = likely_new and first, False
+            loaded = None if guess_new else await self.employees.load(employee_id)
             if loaded is None:
                 employee = Employee(employee_id)
                 outcome = domain.apply_change(employee, decide(None))

@@ -297,7 +297,7 @@ class ScimUserService:
         user_name = profile["user_name"]
         if not user_name:
             raise InvalidValueException(detail="userName is required")
-        employee_id = await self._employee_for(user, profile)
+        employee_id, matched = await self._employee_for(user, profile)
         if not await self.user_names.claim(user_name, employee_id, utcnow()):
             raise UniquenessException(detail="a User with this userName exists")
         change_id = _change_id(connection_id, 0)
@@ -312,24 +312,28 @@ class ScimUserService:
             return _change(change_id, domain.stated_fields(profile), status)
 
         try:
-            _, employee, version = await self.directory.change(employee_id, decide)
+            # Most creates are of people HR has not sent yet (an IdP's first sync): insert first.
+            _, employee, version = await self.directory.change(
+                employee_id, decide, likely_new=not matched
+            )
         except UniquenessException:
             await self.user_names.release(user_name, employee_id)
             raise
         return employee, version
 
-    async def _employee_for(self, user: ScimUser, profile: dict[str, Any]) -> str:
+    async def _employee_for(self, user: ScimUser, profile: dict[str, Any]) -> tuple[str, bool]:
+        """The employee id, and whether it was found by email (so is known to exist)."""
         enterprise = user[EnterpriseUser]
         number = enterprise.employee_number if enterprise else None
         if number:
             if len(number) > 128:
                 raise InvalidValueException(detail="employeeNumber: longer than 128 characters")
-            return str(number)  # whether HR knows them yet or not: checked as it is written
+            return str(number), False  # whether HR knows them yet or not: checked as written
         if profile["email"]:
             matches = await self.users.unlinked_by_email(profile["email"])
             if len(matches) == 1:
-                return matches[0]
-        return f"scim-{uuid.uuid4().hex}"
+                return matches[0], True
+        return f"scim-{uuid.uuid4().hex}", False
 
     async def replace(
         self, employee_id: str, user: ScimUser, connection_id: str, if_match: int | None
