@@ -127,7 +127,7 @@ async def test_only_program_admins_edit_the_guide(group_world: World) -> None:
     await program(w, "prg_1", sponsor_ids=["s-1"])
     assert_problem(await put_guide(w, OWN_GUIDE, by="e-1", roles=()), 403)
     assert_problem(await put_guide(w, OWN_GUIDE, by="s-1", roles=("sponsor",)), 403)
-    reset = await w.client.post(f"{GUIDE}/reset", headers={**w.auth("e-1"), "If-Match": '"0"'})
+    reset = await w.client.delete(GUIDE, headers={**w.auth("e-1"), "If-Match": '"0"'})
     assert_problem(reset, 403)
     assert await w.db["guides"].count_documents({}) == 0
 
@@ -145,13 +145,12 @@ async def test_an_admin_replaces_the_guide_and_resets_it_with_if_match(group_wor
     assert read["title"] == "Our short roundtable" and read["minutes_with_one_hot_seat"] == 20
     stale = assert_problem(await put_guide(w, OWN_GUIDE, etag='"0"'), 412)
     assert stale["current_etag"] == '"1"'
-    reset = await w.client.post(
-        f"{GUIDE}/reset", headers={**w.auth("adm", *ADMIN), "If-Match": '"1"'}
-    )
+    reset = await w.client.delete(GUIDE, headers={**w.auth("adm", *ADMIN), "If-Match": '"1"'})
     assert reset.status_code == 200, reset.text
     assert reset.headers["ETag"] == '"2"'
     assert reset.json()["built_in"] is True
     assert reset.json()["title"] == "Roundtable peer-coaching guide"
+    assert_problem(await put_guide(w, OWN_GUIDE, etag='"1"'), 412)
 
 
 async def test_a_bad_guide_is_a_problem_and_nothing_is_stored(group_world: World) -> None:
@@ -193,9 +192,7 @@ async def test_a_session_without_an_agenda_carries_the_guide_as_it_was_then(
     assert first.json()["agenda"] == guide["agenda"]
     assert first.json()["agenda"].startswith("Our short roundtable (20 min with one hot seat")
     # The guide changes; the session scheduled before keeps its copy, a new one gets the new one.
-    reset = await w.client.post(
-        f"{GUIDE}/reset", headers={**w.auth("adm", *ADMIN), "If-Match": '"1"'}
-    )
+    reset = await w.client.delete(GUIDE, headers={**w.auth("adm", *ADMIN), "If-Match": '"1"'})
     later = await w.client.post("/v1/groups/g-1/sessions", json=plan, headers=w.auth("e-2"))
     assert later.json()["agenda"] == reset.json()["agenda"] != guide["agenda"]
     again = await w.client.get(f"/v1/sessions/{first.json()['id']}", headers=w.auth("e-3"))
