@@ -113,6 +113,49 @@ async def test_members_of_the_programs_groups_and_its_sponsors_read_the_guide(
     assert_problem(await w.client.get(GUIDE), 401)
 
 
+async def test_an_enrolled_participant_reads_until_they_withdraw(group_world: World) -> None:
+    """e-5 is enrolled but in no group yet; e-1 withdraws, which also takes them out of g-1 (the
+    membership's handler of the same event still runs beside the guides')."""
+    w = group_world
+    await program(w, "prg_1")
+    at = datetime(2026, 9, 1, tzinfo=UTC)
+    enrolled = en.ParticipantEnrolled(
+        participant_id="par-e-5",
+        program_id="prg_1",
+        employee_id="e-5",
+        consent_to_reporting=False,
+        enrolled_at=at,
+    )
+    await w.publish(enrolled, subject="par-e-5", version=1)
+
+    async def reads(employee_id: str, status: int) -> bool:
+        return (await w.client.get(GUIDE, headers=w.auth(employee_id))).status_code == status
+
+    assert await eventually(lambda: reads("e-5", 200), timeout=30)
+    for employee_id in ("e-5", "e-1"):
+        withdrawn = en.ParticipantWithdrawn(
+            participant_id=f"par-{employee_id}",
+            program_id="prg_1",
+            employee_id=employee_id,
+            group_id="g-1" if employee_id == "e-1" else None,
+            reason=en.WithdrawReason.SELF,
+            withdrawn_at=at,
+        )
+        await w.publish(withdrawn, subject=f"par-{employee_id}", version=2)
+    assert await eventually(lambda: reads("e-1", 403), timeout=30)
+    assert await reads("e-5", 403)
+    group = await w.client.post(
+        "/v1/groups/g-1/sessions",
+        json={
+            "starts_at": (w.clock.now + timedelta(days=1)).isoformat(),
+            "time_zone": "UTC",
+            "duration_minutes": 60,
+        },
+        headers=w.auth("e-1"),
+    )
+    assert_problem(group, 403)
+
+
 async def test_a_sponsor_added_by_a_later_update_reads_and_a_late_older_event_changes_nothing(
     world: World,
 ) -> None:

@@ -105,11 +105,15 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
         EventConsumer(
             name=CONSUMER,
             source_service="enrollment",
-            handlers={
-                **membership_consumers.handlers(member_service, scheduling_service, action_service),
-                **erasure_consumers.handlers(erasure_service),
-                **guide_consumers.handlers(guide_service),
-            },
+            handlers=guide_consumers.handlers(
+                guide_service,
+                {
+                    **membership_consumers.handlers(
+                        member_service, scheduling_service, action_service
+                    ),
+                    **erasure_consumers.handlers(erasure_service),
+                },
+            ),
             max_deliver=settings.consumer_max_deliver,
         )
     )

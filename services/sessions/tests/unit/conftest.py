@@ -546,6 +546,7 @@ class FakeGuideRepository:
 class FakeProgramRepository:
     def __init__(self, groups: FakeGroupRepository) -> None:
         self.documents: dict[str, Document] = {}
+        self.participants: dict[str, Document] = {}
         self.groups = groups
 
     async def store(
@@ -553,6 +554,24 @@ class FakeProgramRepository:
     ) -> bool:
         fields = {"format": format.value, "sponsor_ids": sponsor_ids}
         return _newer(self.documents, program_id, version, fields)
+
+    async def store_participant(
+        self,
+        participant_id: str,
+        version: int,
+        *,
+        program_id: str,
+        employee_id: str,
+        enrolled: bool,
+    ) -> bool:
+        fields = {"program_id": program_id, "employee_id": employee_id, "enrolled": enrolled}
+        return _newer(self.participants, participant_id, version, fields)
+
+    async def is_participant(self, program_id: str, employee_id: str) -> bool:
+        return any(
+            (d["program_id"], d["employee_id"], d["enrolled"]) == (program_id, employee_id, True)
+            for d in self.participants.values()
+        )
 
     async def get(self, program_id: str) -> Program | None:
         document = self.documents.get(program_id)

@@ -4,14 +4,19 @@ agenda a new session carries from it (handlers over the in-memory fakes)."""
 from __future__ import annotations
 
 import typing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
 from roundtable_shared.auth.tokens import Principal, Role
-from roundtable_shared.events.catalogue.enrollment import ProgramFormat
+from roundtable_shared.events.catalogue.enrollment import (
+    ParticipantEnrolled,
+    ParticipantWithdrawn,
+    ProgramFormat,
+    WithdrawReason,
+)
 from roundtable_shared.http.problems import (
     Forbidden,
     NotFound,
@@ -144,6 +149,9 @@ def test_a_guide_that_cannot_guide_a_session_is_refused_naming_the_field(
 # --- who reads and who edits -----------------------------------------------------------------------
 
 
+T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+
+
 def sponsor(employee_id: str) -> Principal:
     return Principal(employee_id=employee_id, roles=frozenset({Role.PARTICIPANT, Role.SPONSOR}))
 
@@ -183,6 +191,36 @@ async def test_members_of_the_programs_groups_and_its_sponsors_read_others_may_n
     for stranger in (fakes.member("z"), sponsor("other"), fakes.member("s")):
         with pytest.raises(Forbidden):
             await fakes.guides.read("p-1", stranger)
+
+
+def enrolled(employee_id: str, participant_id: str = "par-x") -> ParticipantEnrolled:
+    return ParticipantEnrolled(
+        participant_id=participant_id,
+        program_id="p-1",
+        employee_id=employee_id,
+        consent_to_reporting=False,
+        enrolled_at=T0,
+    )
+
+
+def withdrawn(employee_id: str, participant_id: str = "par-x") -> ParticipantWithdrawn:
+    return ParticipantWithdrawn(
+        participant_id=participant_id,
+        program_id="p-1",
+        employee_id=employee_id,
+        reason=WithdrawReason.SELF,
+        withdrawn_at=T0,
+    )
+
+
+async def test_a_participant_not_yet_in_a_group_reads_until_they_withdraw(fakes: Any) -> None:
+    await fakes.programs.store("p-1", 1, format=ProgramFormat.ROUNDTABLE, sponsor_ids=[])
+    await fakes.guides.participant_changed(1, enrolled("x"))
+    await fakes.guides.read("p-1", fakes.member("x"))
+    await fakes.guides.participant_changed(2, withdrawn("x"))
+    await fakes.guides.participant_changed(1, enrolled("x"))  # late: changes nothing
+    with pytest.raises(Forbidden):
+        await fakes.guides.read("p-1", fakes.member("x"))
 
 
 async def test_only_program_admins_edit_the_guide(fakes: Any) -> None:

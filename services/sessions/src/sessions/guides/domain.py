@@ -286,9 +286,10 @@ def require_editor(principal: Principal) -> None:
         raise Forbidden("only program admins edit a program's session guide")
 
 
-def require_reader(program: Program, principal: Principal, *, member_of_program: bool) -> None:
-    """Program admins, the program's sponsors, and members of its peer groups read its guide."""
-    if may_edit(principal) or member_of_program:
+def require_reader(program: Program, principal: Principal, *, participant: bool) -> None:
+    """Program admins, the program's sponsors and its participants read its guide (sponsors
+    see what participants are asked to do; the guide holds no one's words)."""
+    if may_edit(principal) or participant:
         return
     if principal.has_role(Role.SPONSOR) and principal.employee_id in program.sponsor_ids:
         return

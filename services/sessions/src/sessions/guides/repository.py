@@ -17,7 +17,9 @@ from sessions.membership.repository import GROUPS
 
 GUIDES = "guides"
 PROGRAMS = "programs"
+PARTICIPANTS = "program_participants"
 INDEXES = [
+    Indexes(PARTICIPANTS, [IndexModel([("employee_id", 1), ("program_id", 1)])]),
     # Whether a program has peer groups here (a program known before its copy was kept).
     Indexes(GROUPS, [IndexModel([("program_id", 1)])]),
 ]
@@ -57,10 +59,12 @@ class GuideRepository:
 
 
 class ProgramRepository:
-    """Copies of enrollment's programs: the format and who sponsors it, version-guarded."""
+    """Copies of enrollment's programs (the format and who sponsors it) and of its enrolments
+    (who takes part), version-guarded."""
 
     def __init__(self, db: Database) -> None:
         self.collection = db[PROGRAMS]
+        self.participants = db[PARTICIPANTS]
         self.groups = db[GROUPS]
 
     async def store(
@@ -68,6 +72,25 @@ class ProgramRepository:
     ) -> bool:
         fields = {"format": format.value, "sponsor_ids": sponsor_ids}
         return await upsert_if_newer(self.collection, program_id, version, fields)
+
+    async def store_participant(
+        self,
+        participant_id: str,
+        version: int,
+        *,
+        program_id: str,
+        employee_id: str,
+        enrolled: bool,
+    ) -> bool:
+        """Whether an enrolment is current (enrolled) or over (withdrawn), version-guarded."""
+        fields = {"program_id": program_id, "employee_id": employee_id, "enrolled": enrolled}
+        return await upsert_if_newer(self.participants, participant_id, version, fields)
+
+    async def is_participant(self, program_id: str, employee_id: str) -> bool:
+        found = await self.participants.find_one(
+            {"employee_id": employee_id, "program_id": program_id, "enrolled": True}, {"_id": 1}
+        )
+        return found is not None
 
     async def get(self, program_id: str) -> Program | None:
         document: dict[str, Any] | None = await self.collection.find_one({"_id": program_id})

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from roundtable_shared.auth.tokens import Principal
 from roundtable_shared.clock import Clock
-from roundtable_shared.events.catalogue.enrollment import ProgramCreated, ProgramUpdated
+from roundtable_shared.events.catalogue.enrollment import (
+    ParticipantEnrolled,
+    ParticipantWithdrawn,
+    ProgramCreated,
+    ProgramUpdated,
+)
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.problems import NotFound
@@ -35,10 +40,8 @@ class GuideService:
 
     async def read(self, program_id: str, principal: Principal) -> tuple[ProgramGuide, Guide]:
         program = await self.program(program_id)
-        member = any(
-            g.program_id == program_id for g in await self.groups.groups_of(principal.employee_id)
-        )
-        domain.require_reader(program, principal, member_of_program=member)
+        participant = await self._takes_part(program_id, principal.employee_id)
+        domain.require_reader(program, principal, participant=participant)
         program_guide = await self.guides.get(program_id)
         return program_guide, domain.current(program_guide, program)
 
@@ -71,6 +74,24 @@ class GuideService:
         await self.programs.store(
             data.program_id, version, format=data.format, sponsor_ids=data.sponsor_ids
         )
+
+    async def participant_changed(
+        self, version: int, data: ParticipantEnrolled | ParticipantWithdrawn
+    ) -> None:
+        await self.programs.store_participant(
+            data.participant_id,
+            version,
+            program_id=data.program_id,
+            employee_id=data.employee_id,
+            enrolled=isinstance(data, ParticipantEnrolled),
+        )
+
+    async def _takes_part(self, program_id: str, employee_id: str) -> bool:
+        """Enrolled in the program, or a member of one of its peer groups (an enrolment from
+        before sessions kept them is known by the group)."""
+        if await self.programs.is_participant(program_id, employee_id):
+            return True
+        return any(g.program_id == program_id for g in await self.groups.groups_of(employee_id))
 
     async def _at(self, program_id: str, version: int) -> ProgramGuide:
         """The guide, when it is still at the version the editor read (412 otherwise)."""
