@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,6 +112,13 @@ def test_the_agenda_numbers_the_steps_with_their_timings_and_record_fields() -> 
     assert text.startswith("Roundtable peer-coaching guide (60 min with one hot seat, 90 with two)")
     assert "3. Inquiry: questions before advocacy (10 min, per hot seat)" in text
     assert "Record: hot_seats.commitments, action_steps.title" in text
+
+
+def test_the_docs_show_the_built_in_guides_as_sessions_carry_them() -> None:
+    docs = Path(__file__).parents[4] / "docs" / "session-guide.md"
+    text = docs.read_text(encoding="utf-8")
+    for guide in BUILT_IN.values():
+        assert f"```text\n{agenda(guide)}\n```" in text
 
 
 # --- what an admin's guide must be -----------------------------------------------------------------
