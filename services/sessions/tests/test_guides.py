@@ -3,6 +3,7 @@ reads and edits it, what bad input gets, and the agenda a new session carries fr
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -194,6 +195,19 @@ async def test_an_admin_replaces_the_guide_and_resets_it_with_if_match(group_wor
     assert reset.json()["built_in"] is True
     assert reset.json()["title"] == "Roundtable peer-coaching guide"
     assert_problem(await put_guide(w, OWN_GUIDE, etag='"1"'), 412)
+
+
+async def test_of_two_admins_editing_the_same_version_one_wins_the_other_gets_412(
+    group_world: World,
+) -> None:
+    w = group_world
+    await program(w, "prg_1")
+    theirs = {**OWN_GUIDE, "title": "Their guide"}
+    answers = await asyncio.gather(put_guide(w, OWN_GUIDE), put_guide(w, theirs, by="adm-2"))
+    assert sorted(a.status_code for a in answers) == [200, 412]
+    [winner] = [a for a in answers if a.status_code == 200]
+    stored = (await w.client.get(GUIDE, headers=w.auth("e-1"))).json()
+    assert (stored["title"], stored["version"]) == (winner.json()["title"], 1)
 
 
 async def test_a_bad_guide_is_a_problem_and_nothing_is_stored(group_world: World) -> None:
