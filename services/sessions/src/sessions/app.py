@@ -122,7 +122,8 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
         title="Roundtable sessions",
         description=(
             "Peer-coaching sessions: scheduling, the recorded conversation, action steps with "
-            "accountability partners, feedback. A session's conversation is visible to the "
+            "accountability partners, feedback, and each program's session guide (the "
+            "peer-coaching method step by step, the agenda of a session scheduled without one). A session's conversation is visible to the "
             "members who were in the group while it was held (members who joined later see "
             "that it was, and its content only when all who were there agree to share it); "
             "private notes to their author only; program admins see metadata."

@@ -286,12 +286,17 @@ def require_editor(principal: Principal) -> None:
         raise Forbidden("only program admins edit a program's session guide")
 
 
+def reads_as_owner(program: Program, principal: Principal) -> bool:
+    """Program admins and the program's sponsors read its guide whether or not they take part
+    (sponsors see what participants are asked to do; the guide holds no one's words)."""
+    if may_edit(principal):
+        return True
+    return principal.has_role(Role.SPONSOR) and principal.employee_id in program.sponsor_ids
+
+
 def require_reader(program: Program, principal: Principal, *, participant: bool) -> None:
-    """Program admins, the program's sponsors and its participants read its guide (sponsors
-    see what participants are asked to do; the guide holds no one's words)."""
-    if may_edit(principal) or participant:
-        return
-    if principal.has_role(Role.SPONSOR) and principal.employee_id in program.sponsor_ids:
+    """Program admins, the program's sponsors and its participants read its guide."""
+    if participant or reads_as_owner(program, principal):
         return
     raise Forbidden(
         "the session guide is for the program's participants, its sponsors and program admins"
