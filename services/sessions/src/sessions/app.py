@@ -9,7 +9,7 @@ from roundtable_shared.http.app import create_app
 from roundtable_shared.messaging.consumer import EventConsumer
 from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
-from sessions import action_steps, conversations, feedback, membership, scheduling
+from sessions import action_steps, conversations, feedback, guides, membership, scheduling
 from sessions.action_steps import endpoints as action_endpoints
 from sessions.action_steps.repository import ACTION_STEPS, ActionStepRepository
 from sessions.action_steps.service import ActionStepService
@@ -25,6 +25,10 @@ from sessions.erasure.service import ErasureService
 from sessions.feedback import endpoints as feedback_endpoints
 from sessions.feedback.repository import FEEDBACK, FeedbackRepository
 from sessions.feedback.service import FeedbackService
+from sessions.guides import consumers as guide_consumers
+from sessions.guides import endpoints as guide_endpoints
+from sessions.guides.repository import GUIDES, GuideRepository, ProgramRepository
+from sessions.guides.service import GuideService
 from sessions.membership import consumers as membership_consumers
 from sessions.membership.repository import EmployeeRepository, GroupRepository
 from sessions.membership.service import MembershipService
@@ -47,6 +51,7 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
             *conversations.repository.INDEXES,
             *action_steps.repository.INDEXES,
             *feedback.repository.INDEXES,
+            *guides.repository.INDEXES,
         ],
         outbox_collections=[SESSIONS, ACTION_STEPS, FEEDBACK],
     )
@@ -67,12 +72,16 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
     ratings = FeedbackRepository(db, store(FEEDBACK))
 
     member_service = MembershipService(groups, EmployeeRepository(db))
+    guide_service = GuideService(
+        GuideRepository(db, store(GUIDES)), ProgramRepository(db), groups, clock
+    )
     scheduling_service = SchedulingService(
         SessionRepository(db, session_store),
         CalendarFeedRepository(db),
         member_service,
         clock,
         step_count=steps.count_of_session,
+        agenda_for=guide_service.agenda_for,
     )
     conversation_service = ConversationService(
         ConversationRepository(db, session_store),
@@ -96,10 +105,15 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
         EventConsumer(
             name=CONSUMER,
             source_service="enrollment",
-            handlers={
-                **membership_consumers.handlers(member_service, scheduling_service, action_service),
-                **erasure_consumers.handlers(erasure_service),
-            },
+            handlers=guide_consumers.handlers(
+                guide_service,
+                {
+                    **membership_consumers.handlers(
+                        member_service, scheduling_service, action_service
+                    ),
+                    **erasure_consumers.handlers(erasure_service),
+                },
+            ),
             max_deliver=settings.consumer_max_deliver,
         )
     )
@@ -108,7 +122,8 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
         title="Roundtable sessions",
         description=(
             "Peer-coaching sessions: scheduling, the recorded conversation, action steps with "
-            "accountability partners, feedback. A session's conversation is visible to the "
+            "accountability partners, feedback, and each program's session guide (the "
+            "peer-coaching method step by step, the agenda of a session scheduled without one). A session's conversation is visible to the "
             "members who were in the group while it was held (members who joined later see "
             "that it was, and its content only when all who were there agree to share it); "
             "private notes to their author only; program admins see metadata."
@@ -118,5 +133,6 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
             conversation_endpoints.router(conversation_service),
             action_endpoints.router(action_service),
             feedback_endpoints.router(feedback_service),
+            guide_endpoints.router(guide_service),
         ],
     )

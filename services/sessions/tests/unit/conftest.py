@@ -27,6 +27,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     GroupChangeReason,
     GroupFormed,
     GroupMember,
+    ProgramFormat,
 )
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.pagination import CursorSigner, PageRequest
@@ -39,6 +40,8 @@ from sessions.conversations.domain import Conversation
 from sessions.conversations.service import ConversationService
 from sessions.feedback.domain import Feedback, RatedSession
 from sessions.feedback.service import FeedbackService
+from sessions.guides.domain import Program, ProgramGuide
+from sessions.guides.service import GuideService
 from sessions.membership.domain import Group, MembershipChange, pseudonymised_members
 from sessions.membership.repository import MEMBERSHIP_LOG, _group
 from sessions.membership.service import MembershipService
@@ -513,6 +516,76 @@ class FakeGroupRepository:
             apply_update(self.documents[group_id], {"$addToSet": {"erased_employees": employee_id}})
 
 
+class FakeGuideRepository:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    async def get(self, program_id: str) -> ProgramGuide:
+        document = self.store.documents.get(program_id)
+        if document is None:
+            return ProgramGuide(id=program_id)
+        return ProgramGuide.model_validate(copy.deepcopy(document))
+
+    async def save(
+        self, before: ProgramGuide, after: ProgramGuide, events: Sequence[EventData]
+    ) -> ProgramGuide | None:
+        if before.version == 0:
+            try:
+                version = await self.store.insert(after.document(), events)
+            except AlreadyExists:
+                return None
+        else:
+            changes = update_between(before.document(), after.document())
+            found = await self.store.update(before.id, before.version, changes, events)
+            if found is None:
+                return None
+            version = found
+        return after.model_copy(update={"version": version})
+
+
+class FakeProgramRepository:
+    def __init__(self, groups: FakeGroupRepository) -> None:
+        self.documents: dict[str, Document] = {}
+        self.participants: dict[str, Document] = {}
+        self.groups = groups
+
+    async def store(
+        self, program_id: str, version: int, *, format: ProgramFormat, sponsor_ids: list[str]
+    ) -> bool:
+        fields = {"format": format.value, "sponsor_ids": sponsor_ids}
+        return _newer(self.documents, program_id, version, fields)
+
+    async def store_participant(
+        self,
+        participant_id: str,
+        version: int,
+        *,
+        program_id: str,
+        employee_id: str,
+        enrolled: bool,
+    ) -> bool:
+        fields = {"program_id": program_id, "employee_id": employee_id, "enrolled": enrolled}
+        return _newer(self.participants, participant_id, version, fields)
+
+    async def is_participant(self, program_id: str, employee_id: str) -> bool:
+        return any(
+            (d["program_id"], d["employee_id"], d["enrolled"]) == (program_id, employee_id, True)
+            for d in self.participants.values()
+        )
+
+    async def get(self, program_id: str) -> Program | None:
+        document = self.documents.get(program_id)
+        if document is not None:
+            return Program(
+                program_id=program_id,
+                format=ProgramFormat(document["format"]),
+                sponsor_ids=frozenset(document["sponsor_ids"]),
+            )
+        if any(d.get("program_id") == program_id for d in self.groups.documents.values()):
+            return Program(program_id=program_id)
+        return None
+
+
 class FakeEmployeeRepository:
     def __init__(self) -> None:
         self.documents: dict[str, Document] = {}
@@ -571,6 +644,9 @@ class Fakes:
     conversations: ConversationService
     actions: ActionStepService
     feedback: FeedbackService
+    guide_store: FakeStore
+    programs: FakeProgramRepository
+    guides: GuideService
 
     # Test files reach these through the fixture (nothing here is importable from them).
     member = staticmethod(member)
@@ -626,12 +702,15 @@ def fakes() -> Fakes:
     groups, employees = FakeGroupRepository(), FakeEmployeeRepository()
     membership = MembershipService(groups, employees)
     step_repository = FakeActionStepRepository(steps, sessions)
+    guide_store, programs = FakeStore(), FakeProgramRepository(groups)
+    guides = GuideService(FakeGuideRepository(guide_store), programs, groups, clock)
     scheduling = SchedulingService(
         FakeSessionRepository(sessions),
         FakeCalendarFeedRepository(),
         membership,
         clock,
         step_count=step_repository.count_of_session,
+        agenda_for=guides.agenda_for,
     )
     conversations = ConversationService(
         FakeConversationRepository(sessions),
@@ -659,4 +738,7 @@ def fakes() -> Fakes:
         conversations=conversations,
         actions=actions,
         feedback=feedback,
+        guide_store=guide_store,
+        programs=programs,
+        guides=guides,
     )

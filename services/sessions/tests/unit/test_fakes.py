@@ -9,6 +9,7 @@ from roundtable_shared.storage.aggregates import AggregateStore
 from sessions.action_steps.repository import ActionStepRepository
 from sessions.conversations.repository import ConversationRepository, PrivateNoteRepository
 from sessions.feedback.repository import FeedbackRepository
+from sessions.guides.repository import GuideRepository, ProgramRepository
 from sessions.membership.repository import EmployeeRepository, GroupRepository
 from sessions.scheduling.repository import CalendarFeedRepository, SessionRepository
 
@@ -32,6 +33,8 @@ def test_each_fake_has_the_methods_of_its_repository(fakes: Any) -> None:
         (fakes.feedback.feedback, FeedbackRepository),
         (fakes.membership.groups, GroupRepository),
         (fakes.membership.employees, EmployeeRepository),
+        (fakes.guides.guides, GuideRepository),
+        (fakes.guides.programs, ProgramRepository),
     ]
     for fake, real in pairs:
         assert _methods(type(fake)) == _methods(real), f"{type(fake).__name__} vs {real.__name__}"

@@ -107,8 +107,16 @@ def check_plan(plan: Plan, now: datetime) -> Plan:
 
 
 def schedule(
-    session_id: str, group: Group, by: str, plan: Plan, now: datetime, fingerprint: str | None
+    session_id: str,
+    group: Group,
+    by: str,
+    plan: Plan,
+    now: datetime,
+    fingerprint: str | None,
+    guide_agenda: str | None = None,
 ) -> tuple[Session, list[EventData]]:
+    """A new session of the group; without an agenda of its own it carries ``guide_agenda``
+    (the program's session guide as it is now: a copy, so later edits of the guide leave it)."""
     group.require_member(by)
     group.require_active()
     plan = check_plan(plan, now)
@@ -118,6 +126,9 @@ def schedule(
         # A title left to its default (the group's name) is nobody's words.
         if getattr(plan, name) is not None and not (name == "title" and plan.title == group.name)
     }
+    if plan.agenda is None and guide_agenda is not None:
+        # After ``written``: the guide's text is nobody's words, so no erasure takes it away.
+        plan = plan.model_copy(update={"agenda": guide_agenda})
     session = Session(
         id=session_id,
         group_id=group.group_id,

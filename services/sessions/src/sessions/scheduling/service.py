@@ -26,6 +26,8 @@ from sessions.scheduling.schemas import RescheduleRequest, ScheduleRequest
 FEED_PAST = timedelta(days=90)
 
 StepCount = Callable[[str], Awaitable[int]]
+AgendaFor = Callable[[str], Awaitable[str]]
+"""The agenda a program's new session carries when it is given none (its session guide)."""
 Decision = tuple[Session, list[EventData]]
 """A session as a change leaves it, and the events the change raises."""
 
@@ -45,14 +47,17 @@ class SchedulingService:
         membership: MembershipService,
         clock: Clock,
         step_count: StepCount,
+        agenda_for: AgendaFor | None = None,
     ) -> None:
         """``step_count``: how many action steps a held session has (metadata, admins see it
-        too), answered by the action steps' repository."""
+        too), answered by the action steps' repository. ``agenda_for``: the agenda of a session
+        scheduled without one, answered by the program's session guide (none without it)."""
         self.sessions = sessions
         self.feeds = feeds
         self.membership = membership
         self.clock = clock
         self.step_count = step_count
+        self.agenda_for = agenda_for
 
     async def load(self, session_id: str) -> Session:
         session = await self.sessions.get(session_id)
@@ -79,10 +84,19 @@ class SchedulingService:
             agenda=request.agenda,
         )
         request_print = fingerprint(payload) if key else None
+        guide_agenda = None
+        if request.agenda is None and self.agenda_for is not None:
+            guide_agenda = await self.agenda_for(group.program_id)
         # The insert is the idempotency check (the key decides the id): no read before it.
         try:
             session, events = domain.schedule(
-                session_id, group, principal.employee_id, plan, self.clock(), request_print
+                session_id,
+                group,
+                principal.employee_id,
+                plan,
+                self.clock(),
+                request_print,
+                guide_agenda,
             )
         except Problem:
             # A retry may come when its plan no longer passes (its start has gone by): it is

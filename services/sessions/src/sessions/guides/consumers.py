@@ -1,0 +1,51 @@
+"""Enrollment's program and enrolment events, kept as the copies that tell a program's format,
+its sponsors and its participants (who may read its guide)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from roundtable_shared.events.catalogue.enrollment import (
+    ParticipantEnrolled,
+    ParticipantWithdrawn,
+    ProgramCreated,
+    ProgramUpdated,
+)
+from roundtable_shared.events.envelope import Envelope, EventData
+from roundtable_shared.messaging.consumer import EventHandler
+from sessions.guides.service import GuideService
+
+
+def handlers(guides: GuideService, others: Mapping[str, EventHandler]) -> dict[str, EventHandler]:
+    """The guides' handlers beside ``others`` (the same consumer's other concepts'). Where both
+    take a type, both run, theirs first: each is idempotent, so the redelivery after a failure
+    of the second runs the first again harmlessly."""
+
+    async def program_snapshot(envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ProgramCreated | ProgramUpdated)
+        # Version-guarded: a repeated or late event changes nothing.
+        await guides.program_changed(envelope.aggregateversion, data)
+
+    async def enrolment(envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ParticipantEnrolled | ParticipantWithdrawn)
+        await guides.participant_changed(envelope.aggregateversion, data)
+
+    ours: dict[str, EventHandler] = {
+        ProgramCreated.event_type: program_snapshot,
+        ProgramUpdated.event_type: program_snapshot,
+        ParticipantEnrolled.event_type: enrolment,
+        ParticipantWithdrawn.event_type: enrolment,
+    }
+    merged = dict(others)
+    for event_type, handler in ours.items():
+        first = merged.get(event_type)
+        merged[event_type] = handler if first is None else _both(first, handler)
+    return merged
+
+
+def _both(first: EventHandler, second: EventHandler) -> EventHandler:
+    async def handle(envelope: Envelope, data: EventData) -> None:
+        await first(envelope, data)
+        await second(envelope, data)
+
+    return handle
