@@ -35,7 +35,7 @@ def build_runtime(settings: RemindersSettings) -> tuple[ServiceRuntime, Delivery
         log.warning("webhook_loopback_for_tests is on: chat webhooks may go to loopback (tests)")
     runtime = ServiceRuntime(
         settings,
-        indexes=[*REMINDER_INDEXES, RECIPIENT_INDEXES],
+        indexes=[REMINDER_INDEXES, RECIPIENT_INDEXES],
         outbox_collections=[REMINDERS],
         event_batch_collections=[OUTCOME_EVENTS],
     )
