@@ -11,7 +11,6 @@ from reporting.kpis.endpoints import router as kpis_router
 from reporting.programs.endpoints import router as programs_router
 from reporting.projections.consumers import projection_consumers
 from reporting.projections.generations import FIRST, Generations
-from reporting.projections.inbox import RecordingInbox
 from reporting.projections.lease import LeaseTerms
 from reporting.projections.readmodel import generation_indexes
 from reporting.projections.writer import ProjectionWriter
@@ -35,7 +34,6 @@ def build_app(given: ServiceSettings | None = None, *, clock: Clock = utc_now) -
     # Indexes of the first generation; a rebuild declares those of the generation it fills.
     runtime = ServiceRuntime(settings, indexes=generation_indexes(FIRST))
     generations = Generations(runtime.db)
-    runtime.inbox = RecordingInbox(runtime.db)  # the projections drop repeats themselves
     # Every process serves the API; only the holder of the writer lease applies events.
     writer = ProjectionWriter(generations, LeaseTerms(settings.writer_lease_seconds))
     for consumer in projection_consumers(
