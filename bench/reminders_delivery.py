@@ -36,7 +36,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from bench.sessions_http import cpu_seconds
-from reminders.app import build_runtime
+from reminders.app import bootstrap, build_runtime
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
@@ -96,7 +96,8 @@ def run_worker(
     async def work() -> None:
         runtime: ServiceRuntime | None = None
         if relay:
-            runtime, worker = build_runtime(settings)
+            runtime = build_runtime(settings)
+            worker = bootstrap(runtime, settings).worker
             await runtime.start()
         else:
             db = connect(settings.mongodb_uri, app_name=name)[settings.database_name]

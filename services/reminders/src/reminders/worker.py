@@ -7,14 +7,15 @@ import asyncio
 import contextlib
 import signal
 
-from reminders.app import build_runtime
+from reminders.app import bootstrap, build_runtime
 from reminders.settings import RemindersSettings
 from roundtable_shared.observability.logging import configure_logging
 
 
 async def main(settings: RemindersSettings) -> None:
     configure_logging(settings.service_name + "-worker", settings.log_level)
-    runtime, worker = build_runtime(settings)
+    runtime = build_runtime(settings)
+    worker = bootstrap(runtime, settings).worker
     await runtime.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -101,6 +101,13 @@ class DeliveryWorker:
     async def run(self) -> None:
         await self.deliver_forever()
 
+    async def run_until_stopped(self) -> None:
+        """``run``, then the channels' connections closed (a background loop of the runtime)."""
+        try:
+            await self.run()
+        finally:
+            await self.close()
+
     async def deliver_forever(self) -> None:
         while True:
             try:
