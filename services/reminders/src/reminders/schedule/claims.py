@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import UpdateOne
 
 from reminders.schedule.domain import Status
 from reminders.schedule.repository import REMINDERS
@@ -70,14 +70,14 @@ class ClaimRepository:
     async def claim(
         self, now: datetime, worker: str, lease: timedelta, limit: int
     ) -> list[Document]:
-        """Claim up to ``limit`` due reminders (or ones whose lease ran out) for ``worker``, the
-        longest due first; returns the claimed documents.
+        """Claim up to ``limit`` due reminders (or ones whose lease ran out) for ``worker``;
+        returns the claimed documents, the longest due first.
 
         Claims are conditional updates by ``_id`` (each atomic, so of two workers racing for a
         reminder exactly one matches), marked with this pass's token; one read by ``_id`` then
         tells which this pass won."""
         candidates = await self._candidates(now, 2 * limit)
-        # Workers find the same oldest reminders: each tries them in its own order, so two
+        # Workers find the same reminders: each tries them in its own order, so two
         # passes at once mostly claim different reminders instead of losing the same races.
         random.shuffle(candidates)
         token = f"{worker}:{uuid.uuid4().hex}"
@@ -94,11 +94,18 @@ class ClaimRepository:
         return sorted(claimed, key=lambda doc: doc.get("next_at") or now)
 
     async def _candidates(self, now: datetime, limit: int) -> list[str]:
-        """The ids of the ``limit`` longest due reminders, and of as many whose lease ran out."""
+        """The ids of up to ``limit`` due reminders, and of as many whose lease ran out.
+
+        Unsorted: a pass then reads at most ``limit`` of them however many wait (a sort would
+        read every due reminder first, thousands after an outage). What is claimed leaves the
+        set, so the next pass takes the next ones and every due reminder is reached; a batch
+        is delivered in the order of its due times (``claim``)."""
         ids: list[str] = []
-        for query, time in ((due_now(now), "next_at"), (lease_ran_out(now), "lease_until")):
-            found = self.collection.find(query, {"_id": 1}, sort=[(time, ASCENDING)], limit=limit)
-            ids += [str(doc["_id"]) async for doc in found]
+        for query in (due_now(now), lease_ran_out(now)):
+            ids += [
+                str(doc["_id"])
+                async for doc in self.collection.find(query, {"_id": 1}, limit=limit)
+            ]
         return ids
 
     async def _claim_all(
