@@ -38,14 +38,13 @@ from reminders.schedule.domain import NoticeKind, Status, daily_digest, kind_of
 from reminders.schedule.reminder import Raised, Reminder, RetryPolicy, Transition
 from reminders.schedule.repository import REMINDERS, ReminderRepository
 from reminders.settings import RemindersSettings
+from roundtable_shared.clock import Clock
 from roundtable_shared.events.catalogue.reminders import FailureReason
 from roundtable_shared.events.envelope import Envelope, new_envelope
 from roundtable_shared.faults import crash_point
 from roundtable_shared.storage.mongo import Document
 
 log = structlog.get_logger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 @dataclass

@@ -15,7 +15,6 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import structlog
 
@@ -26,13 +25,14 @@ from reminders.delivery.chat_webhook import (
     chat_client,
     system_resolver,
 )
-from reminders.delivery.pass_runner import Clock, DeliveryPass, Dispatcher, WorkerStats
+from reminders.delivery.pass_runner import DeliveryPass, Dispatcher, WorkerStats
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.domain import ChannelName
 from reminders.preferences.repository import PreferencesRepository
 from reminders.schedule.claims import ClaimRepository
 from reminders.schedule.repository import ReminderRepository
 from reminders.settings import RemindersSettings
+from roundtable_shared.clock import Clock, utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +46,7 @@ class DeliveryWorker:
         preferences: PreferencesRepository,
         *,
         events_written: Callable[[str, str], None] = lambda collection, document_id: None,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         name: str | None = None,
         resolver: Resolver = system_resolver,
     ) -> None:
