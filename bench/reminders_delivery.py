@@ -5,7 +5,7 @@ Run: ``uv run python -m bench.reminders_delivery [--total N] [--due N] [--window
 
 Starts nats-server and the MongoDB-wire server (FerretDB on SQLite, or ``mongod``) in a temporary
 folder unless ``NATS_URL`` and ``MONGODB_URI`` name running ones. ``--total`` reminders are
-inserted through the service's repository (reminder documents and their due slots); ``--due`` of
+inserted through the service's repository; ``--due`` of
 them fall due at times spread evenly over ``--window`` seconds, starting ``--lead`` seconds after
 scheduling began (so ``--lead`` must exceed the time scheduling takes), the rest days ahead.
 ``--workers`` delivery workers (the service's ``DeliveryWorker``, each in a process of its own, as replicas
@@ -36,7 +36,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from bench.sessions_http import cpu_seconds
-from reminders.app import build_runtime
+from reminders.app import bootstrap, build_runtime
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.repository import PreferencesRepository
@@ -96,7 +96,8 @@ def run_worker(
     async def work() -> None:
         runtime: ServiceRuntime | None = None
         if relay:
-            runtime, worker = build_runtime(settings)
+            runtime = build_runtime(settings)
+            worker = bootstrap(runtime, settings).worker
             await runtime.start()
         else:
             db = connect(settings.mongodb_uri, app_name=name)[settings.database_name]
@@ -148,7 +149,7 @@ async def run(
     )
     client = connect(mongodb_uri, app_name="bench")
     db = client[settings.database_name]
-    await apply_indexes(db, REMINDER_INDEXES)
+    await apply_indexes(db, [REMINDER_INDEXES])
     people = [f"emp_{n:05d}" for n in range(1000)]
     await db["recipients"].insert_many(
         [
@@ -160,7 +161,7 @@ async def run(
     first_due = started + timedelta(seconds=args.lead)
     due_ids: dict[str, datetime] = {}
     t0 = time.perf_counter()
-    # Through the service's repository, which notes each reminder in its due slot.
+    # Through the service's repository, as the schedule's handlers write them.
     repository = ReminderRepository(db)
     batch: list[Plan] = []
     # Due ones spread evenly through the collection (insertion order), unless --due-first: on

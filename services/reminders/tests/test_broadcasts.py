@@ -83,12 +83,16 @@ async def session(w: World, session_id: str, attendees: list[str], starts_at: da
 async def test_a_broadcast_reaches_each_active_participant_once_after_their_quiet_hours(
     make_settings: Any, nats_client: NatsClient, namespace: str, dev_issuer: DevIssuer, smtp: Any
 ) -> None:
+    clock = Clock(T0)  # the request's "now" (and "this month")
     async with reminders_world(
-        make_settings, nats_client, namespace, dev_issuer, smtp_port=smtp.port, worker_enabled=False
+        make_settings,
+        nats_client,
+        namespace,
+        dev_issuer,
+        clock=clock,
+        smtp_port=smtp.port,
+        worker_enabled=False,
     ) as w:
-        clock = Clock(T0)
-        assert w.app is not None
-        w.app.state.broadcasts.clock = clock  # the request's "now" (and "this month")
         admin = w.token("emp_admin", "program_admin")
         await program(w, "prg_1")
         for employee_id in ("emp_a", "emp_d", "emp_g", "emp_p", "emp_w", "emp_outsider"):

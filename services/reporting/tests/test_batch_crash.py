@@ -100,15 +100,15 @@ async def test_a_crash_mid_batch_leaves_the_read_models_equal_to_a_rebuild(
             w.event_ids = {envelope.id for envelope, _ in history}
             # what the dead process held comes back after the consumers' 30 s ack wait
             await w.settle(seconds=90)
-            recovered = await contents(await app.state.generations.current())
+            recovered = await contents(await app.state.services.generations.current())
             headers = w.headers(SPONSOR, ["sponsor"])
             summary = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=headers)
             assert summary.status_code == 200
 
             assert await rebuild(settings) == "g2"
 
-            app.state.generations._cached = None
-            rebuilt = await contents(await app.state.generations.current())
+            app.state.services.generations._cached = None
+            rebuilt = await contents(await app.state.services.generations.current())
             assert rebuilt == recovered
             again = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=headers)
             assert again.json() == summary.json()

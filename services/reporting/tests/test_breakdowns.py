@@ -48,7 +48,7 @@ async def _cells(client: httpx.AsyncClient, w: World, dimension: str) -> dict[st
 
 async def _counted_cells(w: World, dimension: str) -> dict[str, dict[str, int]]:
     """The cells as counted, before the disclosure rule (never served as such)."""
-    models = await w.app.state.generations.current()
+    models = await w.app.state.services.generations.current()
     people = await repository.people(models, PROGRAM)
     return {c.value: dict(c.metrics) for c in cells_from_people(people, dimension, METRICS)}
 
@@ -155,7 +155,7 @@ async def test_people_without_consent_and_erased_people_count_as_not_reported(
     await w.publish_all(late.events)
     await w.settle()
     assert (await _counted_cells(w, "department"))["Finance"]["participants"] == 5
-    persons = (await w.app.state.generations.current()).persons
+    persons = (await w.app.state.services.generations.current()).persons
     erased = await persons.find_one({"employee_id": "e1"})
     assert erased["attributes"] is None and erased["consent"] is False
 

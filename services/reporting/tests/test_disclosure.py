@@ -201,7 +201,7 @@ async def test_a_termination_and_an_erasure_between_two_snapshots_show_in_no_fig
     after = await everything(w, client)
     assert_in_steps_of_k(before, after)
     assert after == before
-    persons = (await w.app.state.generations.current()).persons
+    persons = (await w.app.state.services.generations.current()).persons
     assert (await persons.find_one({"employee_id": "e1"}))["attributes"] is None  # it happened
 
 

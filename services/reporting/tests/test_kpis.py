@@ -116,7 +116,7 @@ async def _check_everything(world: World, client: httpx.AsyncClient) -> None:
         assert {int(n.removeprefix("days_")) for n in actions if n.startswith("days_")} == set(days)
 
     # the totals keep the weekly feedback and completion counters too (the summary's one read)
-    models = await world.app.state.generations.current()
+    models = await world.app.state.services.generations.current()
     totals = await models.totals.find_one({"_id": PROGRAM})
     kept = {
         (week, family): counts

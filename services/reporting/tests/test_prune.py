@@ -42,7 +42,9 @@ async def test_a_done_rebuild_drops_every_other_generation(
 
 
 async def _buckets(w: World) -> dict[str, Any]:
-    totals = await (await w.app.state.generations.current()).totals.find_one({"_id": PROGRAM})
+    totals = await (await w.app.state.services.generations.current()).totals.find_one(
+        {"_id": PROGRAM}
+    )
     assert totals is not None
     return {"due": totals.get("due") or {}, "met": totals.get("met") or {}}
 

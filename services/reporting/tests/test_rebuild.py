@@ -26,7 +26,7 @@ async def test_rebuilt_read_models_equal_the_incremental_ones(
     headers = w.headers(SPONSOR, ["sponsor"])
     incremental_summary = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=headers)
     assert incremental_summary.status_code == 200
-    generations = w.app.state.generations
+    generations = w.app.state.services.generations
     before = await generations.current()
     incremental = await contents(before)
     assert incremental["totals"] and incremental["persons"]

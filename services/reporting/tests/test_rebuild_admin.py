@@ -28,7 +28,7 @@ async def test_admin_rebuild_runs_to_done_and_equals_the_incremental_models(
     admin = w.headers("e-admin", ["program_admin"])
     incremental_summary = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=sponsor)
     assert incremental_summary.status_code == 200
-    incremental = await contents(await w.app.state.generations.current())
+    incremental = await contents(await w.app.state.services.generations.current())
     assert incremental["totals"] and incremental["persons"]
 
     started = await client.post(REBUILDS, headers=admin)
@@ -49,8 +49,8 @@ async def test_admin_rebuild_runs_to_done_and_equals_the_incremental_models(
     assert sum(s["events_applied"] for s in streams.values()) >= len(history)
     assert all(s["position"] >= s["end_at_start"] > 0 for s in streams.values())
 
-    w.app.state.generations._cached = None
-    live = await w.app.state.generations.current()
+    w.app.state.services.generations._cached = None
+    live = await w.app.state.services.generations.current()
     assert live.generation == "g2"
     assert await contents(live) == incremental
     summary = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=sponsor)
@@ -74,7 +74,7 @@ async def test_only_program_admins_rebuild(world: tuple[World, httpx.AsyncClient
     for response in (await client.post(REBUILDS), await client.get(f"{REBUILDS}/g2")):
         assert response.status_code == 401
         assert response.headers["content-type"].startswith("application/problem+json")
-    assert w.app.state.rebuilds.running() is None  # nothing was started
+    assert w.app.state.services.rebuilds.running() is None  # nothing was started
 
 
 async def test_bad_rebuild_ids_and_unknown_rebuilds_are_problems(
@@ -99,7 +99,7 @@ async def test_a_standby_refuses_a_rebuild_with_retry_after(
 ) -> None:
     w, client = world
     admin = w.headers("e-admin", ["program_admin"])
-    writer = w.app.state.writer
+    writer = w.app.state.services.writer
     # Another process takes the lease over (this one stalled past it): at its next renewal this
     # process finds the lease taken and stands by.
     await writer.store.collection.update_one(
@@ -118,4 +118,4 @@ async def test_a_standby_refuses_a_rebuild_with_retry_after(
     assert refused.status_code == 503, refused.text
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.headers["retry-after"] == "1"
-    assert w.app.state.rebuilds.running() is None
+    assert w.app.state.services.rebuilds.running() is None

@@ -68,7 +68,9 @@ async def test_a_group_meeting_on_a_later_day_counts_once_as_engaged(
     for session in ("s2", "s3"):  # one batch each
         await w.publish_all(e for e in h.events if e.subject == session)
         await w.settle()
-    totals = await (await w.app.state.generations.current()).totals.find_one({"_id": PROGRAM})
+    totals = await (await w.app.state.services.generations.current()).totals.find_one(
+        {"_id": PROGRAM}
+    )
     assert totals is not None
     met = {day: n for day, n in (totals.get("met") or {}).items() if n}
     assert met == {at(34).date().isoformat(): 1}

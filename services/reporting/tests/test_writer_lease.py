@@ -47,7 +47,7 @@ async def test_only_the_lease_holder_applies_and_a_standby_takes_over_when_it_st
     history = reversed_with_repeats(known_history().events)
     half = len(history) // 2
     first, second = build_app(settings), build_app(settings)
-    writers: list[ProjectionWriter] = [first.state.writer, second.state.writer]
+    writers: list[ProjectionWriter] = [first.state.services.writer, second.state.services.writer]
     open_at_once: list[tuple[bool, bool]] = []
 
     async def watch() -> None:  # both gates, sampled: never open together
@@ -92,14 +92,14 @@ async def test_only_the_lease_holder_applies_and_a_standby_takes_over_when_it_st
         w = World(second, nats_client, namespace, dev_issuer)
         w.event_ids = {envelope.id for envelope, _ in history}
         await w.settle(seconds=60)
-        applied = await contents(await second.state.generations.current())
+        applied = await contents(await second.state.services.generations.current())
         headers = w.headers(SPONSOR, ["sponsor"])
         summary = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=headers)
         assert summary.status_code == 200
         try:
             assert await rebuild(settings) == "g2"
-            second.state.generations._cached = None
-            assert await contents(await second.state.generations.current()) == applied
+            second.state.services.generations._cached = None
+            assert await contents(await second.state.services.generations.current()) == applied
             again = await client.get(f"/v1/programs/{PROGRAM}/summary", headers=headers)
             assert again.json() == summary.json()
         finally:
@@ -116,7 +116,7 @@ async def test_a_stopping_process_gives_up_a_lease_its_cancelled_take_won(
     expire (a full lease: 15 s by default)."""
     settings = make_settings(ReportingSettings, writer_lease_seconds=60)
     app = build_app(settings)
-    writer: ProjectionWriter = app.state.writer
+    writer: ProjectionWriter = app.state.services.writer
     async with running_app(app):
         db = app.state.runtime.db
         try:

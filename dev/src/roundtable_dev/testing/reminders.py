@@ -19,6 +19,7 @@ from reminders.app import build_app
 from reminders.settings import RemindersSettings
 from roundtable_dev.local.dev_issuer import DevIssuer
 from roundtable_dev.testing.http import running_app
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue.enrollment import EmployeeUpserted, EmploymentStatus
 from roundtable_shared.events.catalogue.sessions import SessionScheduled
@@ -150,6 +151,8 @@ async def reminders_world(
     nats_client: NatsClient,
     namespace: str,
     dev_issuer: DevIssuer,
+    *,
+    clock: Clock = utc_now,
     **overrides: Any,
 ) -> AsyncIterator[World]:
     values: dict[str, Any] = {
@@ -162,7 +165,7 @@ async def reminders_world(
         **overrides,
     }
     settings: RemindersSettings = make_settings(RemindersSettings, **values)
-    app = build_app(settings)
+    app = build_app(settings, clock=clock)
     async with running_app(app) as client:
         yield World(
             nats=nats_client,

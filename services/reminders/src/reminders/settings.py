@@ -58,16 +58,6 @@ class RemindersSettings(ServiceSettings):
     worker_poll_seconds: float = Field(
         0.5, gt=0, description="How often an idle worker looks for due reminders."
     )
-    worker_sweep_seconds: float = Field(
-        1800.0,
-        gt=0,
-        description=(
-            "How often a worker searches the schedule for due reminders its due slots missed "
-            "(only after an outage longer than the slots it reads, or for reminders planned "
-            "before slots existed). On FerretDB the search reads the whole collection and holds "
-            "the server for seconds at 100,000 reminders, hence rarely."
-        ),
-    )
     lease_seconds: float = Field(
         60.0, gt=0, description="How long a claim lasts; a crashed worker's claims expire after it."
     )

@@ -7,23 +7,16 @@ import asyncio
 import contextlib
 import signal
 
-from reminders.app import build_runtime
+from reminders.app import bootstrap, build_runtime
 from reminders.settings import RemindersSettings
 from roundtable_shared.observability.logging import configure_logging
 
 
 async def main(settings: RemindersSettings) -> None:
     configure_logging(settings.service_name + "-worker", settings.log_level)
-    runtime, worker = build_runtime(settings)
-    for attempt in range(5):
-        try:
-            await runtime.start()
-            break
-        except Exception:
-            # FerretDB sometimes drops a connection creating indexes another process just made.
-            if attempt == 4:
-                raise
-            await asyncio.sleep(0.5)
+    runtime = build_runtime(settings)
+    worker = bootstrap(runtime, settings).worker
+    await runtime.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,6 +1,6 @@
 """A delivery pass without servers: claimed reminders in, what the pass writes and sends out.
-Claims, slots and channels are fakes here; their behaviour against the real servers is tested in
-test_due_slots.py, test_worker_crash.py and test_delivery_email.py."""
+Claims and channels are fakes here; their behaviour against the real servers is tested in
+test_due_reminders.py, test_worker_crash.py and test_delivery_email.py."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from reminders.delivery.messages import Message
 from reminders.delivery.pass_runner import DeliveryPass, WorkerStats
 from reminders.people.repository import Recipient, names_of
 from reminders.preferences.domain import ChannelName, DailyDigest, Preferences, QuietHours
-from reminders.schedule.claims import Claim, ClaimOutcome, Finished
+from reminders.schedule.claims import ClaimOutcome, Finished
 from reminders.schedule.domain import Plan
-from reminders.schedule.due_slots import DueSlots, due_slot
 from reminders.schedule.reminder import Outcome
 from reminders.schedule.repository import plan_document
 from reminders.settings import RemindersSettings
@@ -24,28 +23,17 @@ from roundtable_shared.events.catalogue.reminders import FailureReason, Reminder
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-class FakeSlots:
-    still_due_in = staticmethod(DueSlots.still_due_in)
-
-    def __init__(self) -> None:
-        self.dropped: dict[str, set[str]] = {}
-
-    async def drop_from_slot(self, slot: str, entries: dict[str, datetime]) -> None:
-        self.dropped.setdefault(slot, set()).update(entries)
-
-
 class FakeClaims:
     """Hands out the documents it is given as this pass's claims; records what is finished."""
 
     def __init__(self, docs: list[dict[str, Any]]) -> None:
         self.docs = docs
-        self.slots = FakeSlots()
         self.finished: dict[str, ClaimOutcome] = {}
 
-    async def claim(self, now: datetime, worker: str, *_: Any, **__: Any) -> list[Claim]:
+    async def claim(self, now: datetime, worker: str, *_: Any) -> list[dict[str, Any]]:
         claimed = [doc | {"status": "claimed", "claim": 1, "worker": worker} for doc in self.docs]
         self.docs = []
-        return [Claim(due_slot(doc["next_at"]), doc["next_at"], doc) for doc in claimed]
+        return claimed
 
     async def finish(self, outcomes: list[ClaimOutcome]) -> Finished:
         self.finished |= {outcome.doc["_id"]: outcome for outcome in outcomes}
@@ -147,8 +135,6 @@ async def test_a_pass_sends_each_claimed_reminder_and_records_its_outcome_and_ev
         assert outcome.changes["status"] == "sent"
         assert [e.type for e in outcome.events] == ["roundtable.reminders.reminder.sent"]
         assert outcome.events[0].aggregateversion == 1
-    # Settled: they leave the slot they were found in.
-    assert sum(len(ids) for ids in claims.slots.dropped.values()) == 2
     assert runner.stats.sent == 2
 
 
@@ -176,8 +162,6 @@ async def test_a_failure_worth_retrying_sets_the_reminder_pending_with_a_failed_
     outcome = claims.finished[doc["_id"]]
     assert outcome.changes["status"] == "pending" and outcome.changes["next_at"] > NOW
     assert [e.type for e in outcome.events] == ["roundtable.reminders.reminder.failed"]
-    # Due again in another second: it leaves this slot for its new one.
-    assert claims.slots.dropped
 
 
 async def test_a_person_taking_a_digest_has_the_reminder_bundled_and_the_digest_planned() -> None:

@@ -1,6 +1,6 @@
 """The schedule handlers' rules, over in-memory repositories (see conftest.py): which reminders an
-event stores, replaces, holds or cancels. What needs the servers (claims, slots, delivery, the
-consumers' redelivery) is tested against them in the tests beside this folder."""
+event stores, replaces, holds or cancels. What needs the servers (claims of what is due,
+delivery, the consumers' redelivery) is tested against them in the tests beside this folder."""
 
 from __future__ import annotations
 

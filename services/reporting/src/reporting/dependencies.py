@@ -1,11 +1,12 @@
-"""FastAPI dependencies every reporting router shares: the live read models, the viewer."""
+"""What every reporting router reads through: the live read models, the viewer, and the
+disclosure rule as of the service's clock. Built once in ``app.py`` and given to each router."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from reporting.disclosure.domain import DisclosureRule
 from reporting.projections.generations import Generations
@@ -15,40 +16,24 @@ from roundtable_shared.auth.tokens import Principal, Role
 from roundtable_shared.clock import Clock
 
 
-def generations(request: Request) -> Generations:
-    found = getattr(request.app.state, "generations", None)
-    if not isinstance(found, Generations):
-        raise RuntimeError("app.state.generations is not set")  # a wiring bug
-    return found
+@dataclass(frozen=True)
+class Reads:
+    """The read side of the service, as every route sees it."""
 
-
-async def current_models(request: Request) -> ReadModels:
-    return await generations(request).current()
-
-
-def clock(request: Request) -> Clock:
-    found: Clock | None = getattr(request.app.state, "clock", None)
-    if found is None:
-        raise RuntimeError("app.state.clock is not set")  # a wiring bug
-    return found
-
-
-def now(request: Request) -> datetime:
+    generations: Generations
+    clock: Clock
     """The instant a request's figures are as of (overdue steps, engaged groups)."""
-    return clock(request)()
+    k_anonymity: int
+
+    async def models(self) -> ReadModels:
+        """The live generation of the read models."""
+        return await self.generations.current()
+
+    def disclosure(self) -> DisclosureRule:
+        """The disclosure-control rule every figure served goes through (reporting.disclosure),
+        as of now."""
+        return DisclosureRule(self.k_anonymity, self.clock())
 
 
-def k_anonymity(request: Request) -> int:
-    return int(request.app.state.settings.k_anonymity)
-
-
-def disclosure_rule(request: Request) -> DisclosureRule:
-    """The disclosure-control rule every figure served goes through (reporting.disclosure),
-    as of the service's clock."""
-    return DisclosureRule(k_anonymity(request), now(request))
-
-
-Models = Annotated[ReadModels, Depends(current_models)]
-Disclosure = Annotated[DisclosureRule, Depends(disclosure_rule)]
 Viewer = Annotated[Principal, Depends(require_role(Role.SPONSOR, Role.PROGRAM_ADMIN))]
 """A sponsor (their programs only) or a program admin (every program)."""

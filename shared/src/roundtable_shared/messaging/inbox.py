@@ -8,7 +8,6 @@ guarded copies (``upsert_if_newer``) or updates guarded by the event id (``apply
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any
 from pymongo import IndexModel
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from roundtable_shared.storage.bulk import find_by_ids
 from roundtable_shared.storage.mongo import Collection, Database, Indexes
 
 INBOX = "processed_events"
@@ -28,16 +28,10 @@ class Inbox:
         self._collection = db[INBOX]
 
     async def seen_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
-        """Which of these events the consumer has finished already.
-
-        One lookup by ``_id`` per event, side by side, rather than one ``$in`` query: FerretDB
-        answers ``$in`` by reading the whole inbox, which grows with every event handled.
-        """
-        keys = [f"{consumer}:{event_id}" for event_id in dict.fromkeys(event_ids)]
-        found = await asyncio.gather(
-            *(self._collection.find_one({"_id": key}, {"_id": 1}) for key in keys)
-        )
-        return {doc["_id"].split(":", 1)[1] for doc in found if doc is not None}
+        """Which of these events the consumer has finished already: one read by ``_id``."""
+        keys = [f"{consumer}:{event_id}" for event_id in event_ids]
+        found = await find_by_ids(self._collection, keys, {"_id": 1})
+        return {doc["_id"].split(":", 1)[1] for doc in found}
 
     async def mark_many(self, consumer: str, event_ids: Sequence[str]) -> None:
         """Record finished events (one write); ids already recorded by a replica are fine."""

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from reporting.app import services_of
 from reporting.kpis import repository as kpis_repository
 from reporting.programs import repository as programs_repository
 from reporting.projections.domain import Family
@@ -55,11 +56,11 @@ async def counted(app: FastAPI, program_id: str) -> dict[str, Any]:
     counters by family, and the current state as of the app's clock. For tests of the
     projections only: no endpoint serves this (sponsors see what reporting.disclosure releases).
     """
-    models: ReadModels = await app.state.generations.current()
+    models: ReadModels = await services_of(app).generations.current()
     doc = await kpis_repository.totals(models, program_id)
     program = await programs_repository.get(models, program_id)
     assert program is not None, f"no program {program_id!r} in the read model"
-    state = kpis_repository.current_state(doc, program, app.state.clock())
+    state = kpis_repository.current_state(doc, program, services_of(app).reads.clock())
     counters: dict[str, dict[str, int]] = {
         family: {name: int(n) for name, n in counts.items()}
         for family, counts in (doc.get("c") or {}).items()
@@ -70,7 +71,7 @@ async def counted(app: FastAPI, program_id: str) -> dict[str, Any]:
 async def counted_weeks(app: FastAPI, program_id: str) -> dict[str, dict[str, dict[str, int]]]:
     """The program's weekly counters as the read model holds them (week -> family -> name),
     before the disclosure rule; for tests of the projections only."""
-    models: ReadModels = await app.state.generations.current()
+    models: ReadModels = await services_of(app).generations.current()
     weeks = await kpis_repository.weeks(models, program_id)
     return {
         week: {family: dict(weeks.week(week, family)) for family in Family if family != "funnel"}

@@ -44,14 +44,13 @@ from reminders.schedule.domain import NoticeKind, Status, daily_digest, kind_of
 from reminders.schedule.reminder import Raised, Reminder, RetryPolicy, Transition
 from reminders.schedule.repository import REMINDERS, ReminderRepository
 from reminders.settings import RemindersSettings
+from roundtable_shared.clock import Clock
 from roundtable_shared.events.catalogue.reminders import FailureReason
 from roundtable_shared.events.envelope import Envelope, new_envelope
 from roundtable_shared.faults import crash_point
 from roundtable_shared.storage.mongo import Document
 
 log = structlog.get_logger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 @dataclass
@@ -139,50 +138,19 @@ class DeliveryPass:
             settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
         )
         self._limit = asyncio.Semaphore(settings.worker_concurrency)
-        self._busy: dict[str, datetime] = {}
-        """Reminders seen claimed by another worker, until their lease ends."""
-        # The due slots a pass reads: the last minutes, and at least twice the lease, so a
-        # crashed worker's claims are found again in their slot once their lease expires.
-        self.lookback = max(timedelta(minutes=5), timedelta(seconds=2 * settings.lease_seconds))
-        # A worker starting may follow an outage of every worker: until a pass leaves nothing
-        # unclaimed, it reads the slots of as far back as a reminder is still worth sending.
-        self._catch_up: timedelta | None = max(
-            self.lookback, timedelta(hours=settings.stale_after_hours)
-        )
 
     async def run(self) -> int:
         """One pass: claim a batch and deliver it. Returns how many were claimed."""
         now = self.clock()
         lease = timedelta(seconds=self.settings.lease_seconds)
-        if len(self._busy) > 10_000:
-            self._busy = {rid: until for rid, until in self._busy.items() if until > now}
-        batch = await self.claims.claim(
-            now,
-            self.name,
-            lease,
-            self.settings.worker_batch_size,
-            lookback=self._catch_up or self.lookback,
-            busy=self._busy,
-        )
-        if len(batch) < self.settings.worker_batch_size:
-            self._catch_up = None  # nothing older is left waiting: the last minutes will do
+        batch = await self.claims.claim(now, self.name, lease, self.settings.worker_batch_size)
         if not batch:
             return 0
         self.stats.claimed += len(batch)
         crash_point("reminders.after_claim")
-        audience = await self._audience([claim.doc for claim in batch])
-        outcomes = await asyncio.gather(
-            *(self._deliver_limited(claim.doc, audience) for claim in batch)
-        )
+        audience = await self._audience(batch)
+        outcomes = await asyncio.gather(*(self._deliver_limited(doc, audience) for doc in batch))
         await self._finish([outcome for outcome in outcomes if outcome is not None])
-        # What was settled, or moved to another second, leaves the slot it was found in; what is
-        # still claimed (a delivery that raised, a claim taken over) stays to be found again.
-        settled: dict[str, dict[str, datetime]] = {}
-        for claim in batch:
-            if not self.claims.slots.still_due_in(claim.doc, claim.slot, now):
-                settled.setdefault(claim.slot, {})[claim.doc["_id"]] = claim.noted_at
-        for slot, entries in settled.items():
-            await self.claims.slots.drop_from_slot(slot, entries)
         return len(batch)
 
     async def _audience(self, docs: list[Document]) -> Audience:
@@ -202,7 +170,7 @@ class DeliveryPass:
         )
 
     async def _finish(self, outcomes: list[ClaimOutcome]) -> None:
-        """Record the outcomes of a pass (one bulk write per 50), and tell the relay where their
+        """Record the outcomes of a pass (in bulk writes), and tell the relay where their
         events wait."""
         finished = await self.claims.finish(outcomes)
         if finished.events_batch:
@@ -210,7 +178,6 @@ class DeliveryPass:
         for outcome in outcomes:
             if outcome.doc["_id"] not in finished.written:
                 continue  # the claim was taken from us: the new holder records it
-            outcome.doc.update(outcome.changes)  # read back to tidy the due slots
             self.stats.sent += outcome.sent
             self.stats.failed += outcome.failed
 

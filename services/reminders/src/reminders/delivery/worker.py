@@ -1,5 +1,5 @@
 """The delivery worker: runs delivery passes (see ``reminders.delivery.pass_runner``) as reminders
-fall due, and now and then a sweep for what the due slots missed.
+fall due.
 
 Several workers may run at once (in the service process and in ``python -m reminders.worker``
 replicas). Each due reminder is claimed by exactly one (see ``ClaimRepository.claim``); a crashed
@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import structlog
 
@@ -27,7 +25,7 @@ from reminders.delivery.chat_webhook import (
     chat_client,
     system_resolver,
 )
-from reminders.delivery.pass_runner import Clock, DeliveryPass, Dispatcher, WorkerStats
+from reminders.delivery.pass_runner import DeliveryPass, Dispatcher, WorkerStats
 from reminders.people.repository import RecipientRepository
 from reminders.preferences.domain import ChannelName
 from reminders.preferences.repository import PreferencesRepository
@@ -35,6 +33,7 @@ from reminders.program_messages.delivery import ProgramWording
 from reminders.schedule.claims import ClaimRepository
 from reminders.schedule.repository import ReminderRepository
 from reminders.settings import RemindersSettings
+from roundtable_shared.clock import Clock, utc_now
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +47,7 @@ class DeliveryWorker:
         preferences: PreferencesRepository,
         *,
         events_written: Callable[[str, str], None] = lambda collection, document_id: None,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         name: str | None = None,
         resolver: Resolver = system_resolver,
     ) -> None:
@@ -102,30 +101,14 @@ class DeliveryWorker:
         return await self.passes.run()
 
     async def run(self) -> None:
-        sweeper = asyncio.create_task(self.sweep_forever())
-        try:
-            await self.deliver_forever()
-        finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        await self.deliver_forever()
 
-    async def sweep_forever(self) -> None:
-        """Now and then (``worker_sweep_seconds``), file in a due slot what the slots missed
-        (see ``ClaimRepository.sweep``), beside the passes rather than in them: the search
-        reads the whole schedule on FerretDB, and due reminders must not wait for it. The first
-        comes at a random point of the first period, so replicas started together do not search
-        together."""
-        period = self.settings.worker_sweep_seconds
-        await asyncio.sleep(random.uniform(0, period))  # noqa: S311 (jitter, not a secret)
-        while True:
-            try:
-                filed = await self.claims.sweep(self.clock(), overdue_by=self.passes.lookback)
-                if filed:
-                    log.info("due reminders filed by the sweep", count=filed)
-            except Exception:
-                log.exception("sweeping the schedule failed")
-            await asyncio.sleep(period)
+    async def run_until_stopped(self) -> None:
+        """``run``, then the channels' connections closed (a background loop of the runtime)."""
+        try:
+            await self.run()
+        finally:
+            await self.close()
 
     async def deliver_forever(self) -> None:
         while True:

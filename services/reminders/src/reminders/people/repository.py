@@ -12,14 +12,8 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from roundtable_shared.storage.mongo import (
-    IDS_PER_READ,
-    Collection,
-    Database,
-    Indexes,
-    in_bulks,
-    upsert_if_newer,
-)
+from roundtable_shared.storage.bulk import find_by_ids
+from roundtable_shared.storage.mongo import Collection, Database, Indexes, upsert_if_newer
 
 RECIPIENTS = "recipients"
 RECIPIENT_INDEXES = Indexes(RECIPIENTS, [IndexModel([("erased", 1)])])
@@ -64,13 +58,9 @@ class RecipientRepository:
         return Recipient.from_document(doc) if doc else None
 
     async def get_many(self, employee_ids: Iterable[str]) -> dict[str, Recipient]:
-        """The recipients of these ids that are known, read by ``_id`` (1,000 a read, the most
-        FerretDB's index takes in one ``$in``)."""
-        found: dict[str, Recipient] = {}
-        for part in in_bulks(sorted(set(employee_ids)), IDS_PER_READ):
-            async for doc in self.collection.find({"_id": {"$in": part}}):
-                found[str(doc["_id"])] = Recipient.from_document(doc)
-        return found
+        """The recipients of these ids that are known, read by ``_id``."""
+        docs = await find_by_ids(self.collection, sorted(set(employee_ids)))
+        return {str(doc["_id"]): Recipient.from_document(doc) for doc in docs}
 
     async def names(self, employee_ids: list[str]) -> dict[str, str]:
         return names_of(await self.get_many(employee_ids))

@@ -8,7 +8,8 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from reminders.preferences.domain import Preferences
-from roundtable_shared.storage.mongo import IDS_PER_READ, Collection, Database, in_bulks
+from roundtable_shared.storage.bulk import find_by_ids
+from roundtable_shared.storage.mongo import Collection, Database
 
 PREFERENCES = "preferences"
 
@@ -27,10 +28,10 @@ class PreferencesRepository:
     async def get_many(self, employee_ids: Iterable[str]) -> dict[str, Preferences]:
         """Each person's preferences (the defaults for one who never edited them), in one read."""
         ids = sorted(set(employee_ids))
-        edited: dict[str, Preferences] = {}
-        for part in in_bulks(ids, IDS_PER_READ):
-            async for doc in self.collection.find({"_id": {"$in": part}}):
-                edited[str(doc["_id"])] = Preferences.model_validate(doc["preferences"])
+        edited = {
+            str(doc["_id"]): Preferences.model_validate(doc["preferences"])
+            for doc in await find_by_ids(self.collection, ids)
+        }
         return {employee_id: edited.get(employee_id) or Preferences() for employee_id in ids}
 
     async def save(self, employee_id: str, expected_version: int, preferences: Preferences) -> bool:

@@ -1,9 +1,9 @@
 """Claiming due reminders under a lease, and writing what became of them.
 
-A worker finds due reminders through the due slots (see ``reminders.schedule.due_slots``) and
-claims them by ``_id`` with conditional updates; the outcomes of a pass go in bulk writes, their
-events in one document of ``OUTCOME_EVENTS`` for the relay. The one search of the schedule, the
-sweep, files in a slot what the slots missed.
+A worker finds due reminders by a query on the schedule's indexed fields (pending and due, or
+claimed with the lease run out; ``REMINDER_INDEXES`` serve both), and claims them by ``_id`` with
+conditional updates; the outcomes of a pass go in bulk writes, their events in one document of
+``OUTCOME_EVENTS`` for the relay.
 """
 
 from __future__ import annotations
@@ -18,32 +18,26 @@ from typing import Any
 from pymongo import UpdateOne
 
 from reminders.schedule.domain import Status
-from reminders.schedule.due_slots import DueSlots
 from reminders.schedule.repository import REMINDERS
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.faults import crash_point
 from roundtable_shared.messaging.outbox import new_document_outbox
-from roundtable_shared.storage.mongo import (
-    BULK_STATEMENTS,
-    IDS_PER_READ,
-    Collection,
-    Database,
-    Document,
-    in_bulks,
-)
+from roundtable_shared.storage.bulk import bulk_write, find_by_ids
+from roundtable_shared.storage.mongo import Collection, Database, Document
 
 OUTCOME_EVENTS = "reminder_outcome_events"
 """The events of a pass's outcomes, one document per pass, deleted by the relay once published."""
 
 
-@dataclass(frozen=True)
-class Claim:
-    """A reminder a worker now holds, and the due slot it was found in."""
+def due_now(now: datetime) -> dict[str, Any]:
+    """Reminders waiting to be sent whose time has come (index ``status, next_at``)."""
+    return {"status": str(Status.PENDING), "next_at": {"$lte": now}}
 
-    slot: str
-    noted_at: datetime
-    """The time its slot entry said: the entry is dropped only if it still says so."""
-    doc: Document
+
+def lease_ran_out(now: datetime) -> dict[str, Any]:
+    """Reminders a worker claimed and did not settle before its lease ran out: it crashed or
+    stalled, so another takes them over (index ``status, lease_until``)."""
+    return {"status": str(Status.CLAIMED), "lease_until": {"$lte": now}}
 
 
 @dataclass(frozen=True)
@@ -67,73 +61,52 @@ class Finished:
 
 
 class ClaimRepository:
-    """The worker's side of the schedule: claims, outcomes, the sweep."""
+    """The worker's side of the schedule: claims and outcomes."""
 
     def __init__(self, db: Database) -> None:
         self.collection: Collection = db[REMINDERS]
-        self.slots = DueSlots(db)
         self.outcome_events: Collection = db[OUTCOME_EVENTS]
 
     async def claim(
-        self,
-        now: datetime,
-        worker: str,
-        lease: timedelta,
-        limit: int,
-        *,
-        lookback: timedelta,
-        busy: dict[str, datetime],
-    ) -> list[Claim]:
-        """Claim up to ``limit`` due reminders (or ones whose lease expired) for ``worker``, found
-        through the due slots. ``busy``: reminders this worker saw claimed by another, with the
-        end of that lease; updated here, so it does not try them again before then. Entries of
-        reminders that are settled, or due in another slot, are dropped from their slot.
+        self, now: datetime, worker: str, lease: timedelta, limit: int
+    ) -> list[Document]:
+        """Claim up to ``limit`` due reminders (or ones whose lease ran out) for ``worker``;
+        returns the claimed documents, the longest due first.
 
-        Claims go in bulk writes of conditional updates by ``_id`` (each atomic, so of two
-        workers racing for a reminder exactly one matches), marked with this pass's token; one
-        read by ``_id`` then tells which this pass won and what became of the others. On
-        FerretDB a statement of a bulk write costs a quarter of a write of its own."""
-        candidates = sorted(
-            (at, reminder_id, slot)
-            for slot, entries in (await self.slots.due_entries(now, lookback)).items()
-            for reminder_id, at in entries.items()
-            if at <= now and busy.get(reminder_id, at) <= now
-        )
-        # Workers read the same slots: each tries the oldest in its own order, so two passes at
-        # once mostly claim different reminders instead of losing the same races.
-        oldest = candidates[: 2 * limit]
-        random.shuffle(oldest)
+        Claims are conditional updates by ``_id`` (each atomic, so of two workers racing for a
+        reminder exactly one matches), marked with this pass's token; one read by ``_id`` then
+        tells which this pass won."""
+        candidates = await self._candidates(now, 2 * limit)
+        # Workers find the same reminders: each tries them in its own order, so two
+        # passes at once mostly claim different reminders instead of losing the same races.
+        random.shuffle(candidates)
         token = f"{worker}:{uuid.uuid4().hex}"
-        tried: dict[str, tuple[datetime, str]] = {}
+        tried: list[str] = []
         won = 0
-        for start in range(0, len(oldest), BULK_STATEMENTS):
-            if won >= limit:
-                break
-            chunk = oldest[start : start + min(limit - won, BULK_STATEMENTS)]
-            tried |= {rid: (at, slot) for at, rid, slot in chunk}
-            ids = [rid for _, rid, _ in chunk]
-            won += await self._claim_all(ids, now, worker, token, lease)
+        while won < limit and len(tried) < len(candidates):
+            chunk = candidates[len(tried) : len(tried) + limit - won]
+            tried += chunk
+            won += await self._claim_all(chunk, now, worker, token, lease)
         if not tried:
             return []
-        claimed: list[Claim] = []
-        stale: dict[str, dict[str, datetime]] = {}
-        found: list[Document] = []
-        for part in in_bulks(list(tried), IDS_PER_READ):
-            found += await self.collection.find({"_id": {"$in": part}}, {"outbox": 0}).to_list()
-        for doc in found:
-            at, slot = tried[doc["_id"]]
-            if doc.get("claim_token") == token:
-                claimed.append(Claim(slot, at, doc))
-            elif doc.get("status") == str(Status.CLAIMED):
-                busy[doc["_id"]] = doc.get("lease_until") or now
-            elif not self.slots.still_due_in(doc, slot, now):
-                stale.setdefault(slot, {})[doc["_id"]] = at
-        # One not found was noted before it is written (``add``): its write may be in flight, so
-        # its entry stays. After a crash between the two, it outlives its reminder harmlessly, in
-        # a slot soon older than any pass reads.
-        for slot, entries in stale.items():
-            await self.slots.drop_from_slot(slot, entries)
-        return sorted(claimed, key=lambda claim: claim.noted_at)
+        found = await find_by_ids(self.collection, tried, {"outbox": 0})
+        claimed = [doc for doc in found if doc.get("claim_token") == token]
+        return sorted(claimed, key=lambda doc: doc.get("next_at") or now)
+
+    async def _candidates(self, now: datetime, limit: int) -> list[str]:
+        """The ids of up to ``limit`` due reminders, and of as many whose lease ran out.
+
+        Unsorted: a pass then reads at most ``limit`` of them however many wait (a sort would
+        read every due reminder first, thousands after an outage). What is claimed leaves the
+        set, so the next pass takes the next ones and every due reminder is reached; a batch
+        is delivered in the order of its due times (``claim``)."""
+        ids: list[str] = []
+        for query in (due_now(now), lease_ran_out(now)):
+            ids += [
+                str(doc["_id"])
+                async for doc in self.collection.find(query, {"_id": 1}, limit=limit)
+            ]
+        return ids
 
     async def _claim_all(
         self, reminder_ids: list[str], now: datetime, worker: str, token: str, lease: timedelta
@@ -147,41 +120,18 @@ class ClaimRepository:
             },
             "$inc": {"claim": 1},
         }
-        result = await self.collection.bulk_write(
+        outcome = await bulk_write(
+            self.collection,
             [
                 UpdateOne(
-                    {
-                        "_id": reminder_id,
-                        "$or": [
-                            {"status": str(Status.PENDING), "next_at": {"$lte": now}},
-                            {"status": str(Status.CLAIMED), "lease_until": {"$lte": now}},
-                        ],
-                    },
+                    {"_id": reminder_id, "$or": [due_now(now), lease_ran_out(now)]},
                     claim,
                 )
                 for reminder_id in reminder_ids
             ],
             ordered=False,
         )
-        return result.modified_count
-
-    async def sweep(self, now: datetime, overdue_by: timedelta, limit: int = 1000) -> int:
-        """File in the current slot what is overdue by more than ``overdue_by`` (or whose lease
-        ran out that long ago) and so was missed by the slots. The one search of the schedule,
-        run every few minutes, off the due path."""
-        before = now - overdue_by
-        missed = await self.collection.find(
-            {
-                "$or": [
-                    {"status": str(Status.PENDING), "next_at": {"$lte": before}},
-                    {"status": str(Status.CLAIMED), "lease_until": {"$lte": before}},
-                ]
-            },
-            {"_id": 1, "next_at": 1},
-            limit=limit,
-        ).to_list()
-        await self.slots.note_due([(doc["_id"], doc.get("next_at") or now) for doc in missed], now)
-        return len(missed)
+        return outcome.modified_count
 
     async def finish(self, outcomes: Sequence[ClaimOutcome]) -> Finished:
         """Write the outcomes of claims, each only if its claim is still ours (a pause or a
@@ -201,14 +151,6 @@ class ClaimRepository:
             batch_id = uuid.uuid4().hex
             await self.outcome_events.insert_one({"_id": batch_id, **new_document_outbox(events)})
             crash_point("reminders.outcome_events_saved")
-        retries = [
-            (outcome.doc["_id"], outcome.changes["next_at"])
-            for outcome in outcomes
-            if outcome.changes.get("status") == str(Status.PENDING)
-            and outcome.changes.get("next_at")
-        ]
-        if retries:
-            await self.slots.note_due(retries, min(at for _, at in retries))
         writes = [
             UpdateOne(
                 {"_id": outcome.doc["_id"], "claim": outcome.doc["claim"]},
@@ -216,15 +158,13 @@ class ClaimRepository:
             )
             for outcome in outcomes
         ]
-        matched = 0
-        for part in in_bulks(writes):
-            matched += (await self.collection.bulk_write(part, ordered=False)).matched_count
+        matched = (await bulk_write(self.collection, writes, ordered=False)).matched_count
         ids = [outcome.doc["_id"] for outcome in outcomes]
         if matched == len(outcomes):
             return Finished(set(ids), batch_id)
         # Some claim was taken from us: the claim number only grows, so where it is still ours,
         # ours was the write.
         ours = {outcome.doc["_id"]: outcome.doc["claim"] for outcome in outcomes}
-        now_held = await self.collection.find({"_id": {"$in": ids}}, {"claim": 1}).to_list()
+        now_held = await find_by_ids(self.collection, ids, {"claim": 1})
         written = {doc["_id"] for doc in now_held if doc.get("claim") == ours[doc["_id"]]}
         return Finished(written, batch_id)

@@ -1,8 +1,7 @@
 """The reminder schedule in MongoDB: one document per reminder. What the schedule's handlers
 write (plans, cancellations, holds, digests) and what the admin API reads.
 
-The worker's side (claims and outcomes) is in ``reminders.schedule.claims``, the due slots that
-find due reminders without searching in ``reminders.schedule.due_slots``, the copies of other
+The worker's side (claims and outcomes) is in ``reminders.schedule.claims``, the copies of other
 services' data in ``reminders.schedule.copies``.
 """
 
@@ -16,7 +15,6 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.errors import BulkWriteError
 
 from reminders.schedule.domain import OPEN_STATUSES, Plan, Status
-from reminders.schedule.due_slots import DueSlots
 from reminders.schedule.reminder import Transition
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.messaging.outbox import with_outbox
@@ -24,20 +22,18 @@ from roundtable_shared.storage.mongo import Collection, Database, Document, Inde
 
 REMINDERS = "reminders"
 
-# One declaration per index: FerretDB 1.24 panics ("slice bounds out of range") when one
-# createIndexes call names several indexes of which some already exist, i.e. on every restart.
-REMINDER_INDEXES = [
-    Indexes(REMINDERS, [IndexModel(keys)])
-    for keys in (
-        [("status", ASCENDING), ("next_at", ASCENDING)],
-        [("status", ASCENDING), ("lease_until", ASCENDING)],
-        [("recipient_id", ASCENDING), ("status", ASCENDING)],
-        [("session_id", ASCENDING)],
-        [("action_id", ASCENDING)],
-        [("group_id", ASCENDING)],
-        [("program_id", ASCENDING), ("status", ASCENDING)],
-    )
-]
+REMINDER_INDEXES = Indexes(
+    REMINDERS,
+    [
+        IndexModel([("status", ASCENDING), ("next_at", ASCENDING)]),  # what is due
+        IndexModel([("status", ASCENDING), ("lease_until", ASCENDING)]),  # claims run out
+        IndexModel([("recipient_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("session_id", ASCENDING)]),
+        IndexModel([("action_id", ASCENDING)]),
+        IndexModel([("group_id", ASCENDING)]),
+        IndexModel([("program_id", ASCENDING), ("status", ASCENDING)]),
+    ],
+)
 
 
 def plan_document(plan: Plan, now: datetime, status: Status = Status.PENDING) -> Document:
@@ -69,8 +65,6 @@ def plan_document(plan: Plan, now: datetime, status: Status = Status.PENDING) ->
 class ReminderRepository:
     def __init__(self, db: Database) -> None:
         self.collection: Collection = db[REMINDERS]
-        self.due = DueSlots(db)
-        """Where each reminder is noted by the second it falls due (written first)."""
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -80,8 +74,6 @@ class ReminderRepository:
         """Store new plans; ones already stored (a replayed event) are left as they are."""
         if not plans:
             return 0
-        if status is Status.PENDING:
-            await self.due.note_due([(plan.reminder_id, plan.due_at) for plan in plans], now)
         try:
             result = await self.collection.insert_many(
                 [plan_document(plan, now, status) for plan in plans], ordered=False
@@ -125,9 +117,6 @@ class ReminderRepository:
     async def release(self, reminder_id: str, released: Transition) -> None:
         """A held reminder after the pause (``Reminder.release``): due again at its time, or
         dropped; only if it is still held."""
-        at = released.changes.get("next_at")
-        if released.status is Status.PENDING and at is not None:
-            await self.due.note_due([(reminder_id, at)], at)
         await self.collection.update_one(
             {"_id": reminder_id, "status": str(Status.HELD)}, {"$set": released.changes}
         )
@@ -159,13 +148,9 @@ class ReminderRepository:
     async def unbundle_leftovers(self, digest_id: str, now: datetime) -> int:
         """Reminders bundled for a digest that has gone (sent or failed) without them: due again
         now, so they join the next digest rather than wait for nothing."""
-        selector = {"digest_id": digest_id, "status": str(Status.BUNDLED)}
-        leftovers = await self.collection.find(selector, {"_id": 1}).to_list()
-        if not leftovers:
-            return 0
-        await self.due.note_due([(doc["_id"], now) for doc in leftovers], now)
         result = await self.collection.update_many(
-            selector, {"$set": {"status": str(Status.PENDING), "next_at": now}}
+            {"digest_id": digest_id, "status": str(Status.BUNDLED)},
+            {"$set": {"status": str(Status.PENDING), "next_at": now}},
         )
         return result.modified_count
 
@@ -197,7 +182,6 @@ class ReminderRepository:
         ).to_list()
 
     async def retry(self, reminder_id: str, now: datetime) -> bool:
-        await self.due.note_due([(reminder_id, now)], now)
         result = await self.collection.update_one(
             {"_id": reminder_id, "status": str(Status.FAILED)},
             {"$set": {"status": str(Status.PENDING), "next_at": now, "attempts": 0}},

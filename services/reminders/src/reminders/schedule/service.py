@@ -7,13 +7,14 @@ cancellations are conditional updates, and version-guarded copies tell a stale e
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from reminders.schedule import domain
 from reminders.schedule.copies import SourceCopies
 from reminders.schedule.domain import Plan, ProgramRules, Status
 from reminders.schedule.reminder import Reminder
 from reminders.schedule.repository import ReminderRepository
+from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     GroupChanged,
     GroupDissolved,
@@ -38,12 +39,6 @@ from roundtable_shared.events.catalogue.sessions import (
     SessionScheduled,
 )
 from roundtable_shared.events.envelope import Envelope, EventData
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ScheduleService:

@@ -7,12 +7,10 @@ from fastapi.responses import Response
 
 from reporting.breakdowns.schemas import BreakdownOut, CellOut
 from reporting.breakdowns.service import Dimension, breakdown
-from reporting.dependencies import Disclosure, Models, Viewer
+from reporting.dependencies import Reads, Viewer
 from reporting.exports.domain import to_csv
 from reporting.exports.responses import csv_openapi, csv_response
 from reporting.kpis.endpoints import ProgramId
-
-router = APIRouter(prefix="/v1/programs/{program_id}/breakdowns", tags=["breakdowns"])
 
 _DESCRIPTION = (
     "Counts per attribute value, only for participants who consented to reporting (the rest "
@@ -47,28 +45,40 @@ _EXAMPLE = {
 COLUMNS = ["dimension", *CellOut.model_fields]
 
 
-@router.get(
-    "/{dimension}.csv",
-    summary="A privacy-safe breakdown as CSV",
-    description=_DESCRIPTION,
-    response_class=Response,
-    responses=csv_openapi(",".join(COLUMNS) + "\r\ndepartment,Finance,10,10,10,10,5\r\n"),
-)
-async def breakdown_csv(
-    program_id: ProgramId, dimension: Dimension, viewer: Viewer, models: Models, rule: Disclosure
-) -> Response:
-    out = BreakdownOut.of(program_id, await breakdown(models, viewer, program_id, dimension, rule))
-    rows = [{"dimension": out.dimension, **c.model_dump(mode="json")} for c in out.cells]
-    return csv_response(to_csv(rows, COLUMNS), f"{program_id}-{dimension}.csv")
+def breakdowns_router(reads: Reads) -> APIRouter:
+    router = APIRouter(prefix="/v1/programs/{program_id}/breakdowns", tags=["breakdowns"])
 
+    @router.get(
+        "/{dimension}.csv",
+        summary="A privacy-safe breakdown as CSV",
+        description=_DESCRIPTION,
+        response_class=Response,
+        responses=csv_openapi(",".join(COLUMNS) + "\r\ndepartment,Finance,10,10,10,10,5\r\n"),
+    )
+    async def breakdown_csv(
+        program_id: ProgramId, dimension: Dimension, viewer: Viewer
+    ) -> Response:
+        models = await reads.models()
+        rule = reads.disclosure()
+        out = BreakdownOut.of(
+            program_id, await breakdown(models, viewer, program_id, dimension, rule)
+        )
+        rows = [{"dimension": out.dimension, **c.model_dump(mode="json")} for c in out.cells]
+        return csv_response(to_csv(rows, COLUMNS), f"{program_id}-{dimension}.csv")
 
-@router.get(
-    "/{dimension}",
-    summary="A privacy-safe breakdown of the program's participants",
-    description=_DESCRIPTION,
-    responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
-)
-async def get_breakdown(
-    program_id: ProgramId, dimension: Dimension, viewer: Viewer, models: Models, rule: Disclosure
-) -> BreakdownOut:
-    return BreakdownOut.of(program_id, await breakdown(models, viewer, program_id, dimension, rule))
+    @router.get(
+        "/{dimension}",
+        summary="A privacy-safe breakdown of the program's participants",
+        description=_DESCRIPTION,
+        responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
+    )
+    async def get_breakdown(
+        program_id: ProgramId, dimension: Dimension, viewer: Viewer
+    ) -> BreakdownOut:
+        models = await reads.models()
+        rule = reads.disclosure()
+        return BreakdownOut.of(
+            program_id, await breakdown(models, viewer, program_id, dimension, rule)
+        )
+
+    return router

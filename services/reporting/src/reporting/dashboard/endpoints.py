@@ -10,6 +10,7 @@ URL, and no other site can sign a sponsor in as somebody else.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -28,7 +29,7 @@ from reporting.dashboard.signin import (
     form_fields,
     new_csrf_value,
 )
-from reporting.dependencies import current_models, disclosure_rule
+from reporting.dependencies import Reads
 from roundtable_shared.auth.dependencies import bearer_token, token_verifier
 from roundtable_shared.auth.tokens import Principal, Role
 from roundtable_shared.http.problems import Forbidden, Unauthorized, UnsupportedMediaType
@@ -37,7 +38,6 @@ HERE = Path(__file__).parent
 COOKIE = "rt_dashboard"
 templates = Jinja2Templates(directory=HERE / "templates")
 static = StaticFiles(directory=HERE / "static")
-router = APIRouter(tags=["dashboard"])
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,138 +58,156 @@ async def _viewer(request: Request) -> Principal:
     return principal
 
 
-@router.get(
-    "/dashboard",
-    summary="The sponsors' dashboard page (HTML)",
-    description="Send a bearer token, or sign in first (POST /dashboard/session) for a session "
-    "cookie. A token in the URL is not taken. A browser without a session is sent to the "
-    "sign-in page.",
-    response_class=HTMLResponse,
-    responses={
-        200: {"content": {"text/html": {"example": "<!doctype html>..."}}},
-        303: {"description": "A browser without a session: on to /dashboard/sign-in"},
-    },
-)
-async def get_dashboard(
-    request: Request,
-    program: Annotated[str | None, Query(max_length=128, description="Program id.")] = None,
-    dimension: Annotated[Dimension, Query(description="Breakdown shown.")] = Dimension.DEPARTMENT,
-) -> Response:
-    try:
-        viewer = await _viewer(request)
-    except Unauthorized:
-        if "text/html" not in request.headers.get("accept", ""):
-            raise
-        # a browser without a (valid) session: to the sign-in page, and back here after it
-        query = {"dimension": str(dimension), **({"program": program} if program else {})}
-        return RedirectResponse(f"/dashboard/sign-in?{urlencode(query)}", status_code=303)
-    models = await current_models(request)
-    view = await dashboard(models, viewer, program, dimension, disclosure_rule(request))
-    return templates.TemplateResponse(
-        request,
-        "dashboard.html",
-        {**view.context(), "dimension": str(dimension), "dimensions": [str(d) for d in Dimension]},
-        headers=PAGE_HEADERS,
+def dashboard_router(
+    reads: Reads, *, cors_origins: Collection[str], cookie_seconds: int
+) -> APIRouter:
+    """``cors_origins``: the frontends that may sign a sponsor in; ``cookie_seconds``: the
+    longest a session cookie lasts (never longer than its token)."""
+    router = APIRouter(tags=["dashboard"])
+
+    @router.get(
+        "/dashboard",
+        summary="The sponsors' dashboard page (HTML)",
+        description="Send a bearer token, or sign in first (POST /dashboard/session) for a session "
+        "cookie. A token in the URL is not taken. A browser without a session is sent to the "
+        "sign-in page.",
+        response_class=HTMLResponse,
+        responses={
+            200: {"content": {"text/html": {"example": "<!doctype html>..."}}},
+            303: {"description": "A browser without a session: on to /dashboard/sign-in"},
+        },
     )
-
-
-@router.get(
-    "/dashboard/sign-in",
-    summary="The dashboard's sign-in page (HTML): a form that posts a token",
-    response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {"example": "<!doctype html>..."}}}},
-)
-async def sign_in_page(
-    request: Request,
-    program: Annotated[str | None, Query(max_length=128, description="Program id.")] = None,
-    dimension: Annotated[Dimension, Query(description="Breakdown shown.")] = Dimension.DEPARTMENT,
-) -> Response:
-    csrf = new_csrf_value()
-    page = templates.TemplateResponse(
-        request,
-        "sign_in.html",
-        {"csrf": csrf, "program": program, "dimension": str(dimension)},
-        headers=PAGE_HEADERS,
-    )
-    page.set_cookie(
-        CSRF_COOKIE,
-        csrf,
-        max_age=900,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/dashboard",
-    )
-    return page
-
-
-@router.post(
-    "/dashboard/session",
-    summary="Start a dashboard session from a token in the form body",
-    description="An `application/x-www-form-urlencoded` form: `token`, optional `program` and "
-    "`dimension`, and `csrf` (from the sign-in page). Taken only from a browser on the "
-    "dashboard's own sign-in page (with its CSRF cookie) or on an allowed frontend origin "
-    "(`REPORTING_CORS_ORIGINS`); answers 303 to the dashboard with an HttpOnly session cookie.",
-    status_code=303,
-    responses={
-        303: {"description": "Signed in: on to the dashboard"},
-        401: {"description": "The token is not valid"},
-        403: {"description": "Not from the sign-in page or an allowed frontend"},
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["token"],
-                        "properties": {
-                            "token": {"type": "string", "maxLength": 8192},
-                            "program": {"type": "string", "maxLength": 128},
-                            "dimension": {"type": "string", "enum": [str(d) for d in Dimension]},
-                            "csrf": {"type": "string", "maxLength": 128},
-                        },
-                    }
-                }
+    async def get_dashboard(
+        request: Request,
+        program: Annotated[str | None, Query(max_length=128, description="Program id.")] = None,
+        dimension: Annotated[
+            Dimension, Query(description="Breakdown shown.")
+        ] = Dimension.DEPARTMENT,
+    ) -> Response:
+        try:
+            viewer = await _viewer(request)
+        except Unauthorized:
+            if "text/html" not in request.headers.get("accept", ""):
+                raise
+            # a browser without a (valid) session: to the sign-in page, and back here after it
+            query = {"dimension": str(dimension), **({"program": program} if program else {})}
+            return RedirectResponse(f"/dashboard/sign-in?{urlencode(query)}", status_code=303)
+        models = await reads.models()
+        view = await dashboard(models, viewer, program, dimension, reads.disclosure())
+        return templates.TemplateResponse(
+            request,
+            "dashboard.html",
+            {
+                **view.context(),
+                "dimension": str(dimension),
+                "dimensions": [str(d) for d in Dimension],
             },
-        }
-    },
-)
-async def start_session(request: Request) -> Response:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/x-www-form-urlencoded":
-        raise UnsupportedMediaType("post the sign-in form (application/x-www-form-urlencoded)")
-    try:
-        fields = form_fields(await request.body())
-        check_origin(
-            request.headers.get("origin"),
-            request.headers.get("sec-fetch-site"),
-            f"{request.url.scheme}://{request.url.netloc}",
-            request.app.state.settings.cors_origins,
-            request.cookies.get(CSRF_COOKIE),
-            fields.get("csrf"),
+            headers=PAGE_HEADERS,
         )
-    except SignInRefused as refused:
-        raise Forbidden(str(refused)) from None
-    token = fields.get("token")
-    if not token:
-        raise Unauthorized("Sign in with a token.")
-    principal = await token_verifier(request).verify(token)  # 401 for a bad one
-    if not principal.has_any_role(Role.SPONSOR, Role.PROGRAM_ADMIN):
-        raise Forbidden("The dashboard is for program sponsors and program admins.")
-    redirect = RedirectResponse(_dashboard_url(fields), status_code=303)
-    redirect.set_cookie(
-        COOKIE,
-        token,
-        max_age=_cookie_age(principal, int(request.app.state.settings.dashboard_cookie_seconds)),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/dashboard",
+
+    @router.get(
+        "/dashboard/sign-in",
+        summary="The dashboard's sign-in page (HTML): a form that posts a token",
+        response_class=HTMLResponse,
+        responses={200: {"content": {"text/html": {"example": "<!doctype html>..."}}}},
     )
-    redirect.delete_cookie(CSRF_COOKIE, path="/dashboard")
-    return redirect
+    async def sign_in_page(
+        request: Request,
+        program: Annotated[str | None, Query(max_length=128, description="Program id.")] = None,
+        dimension: Annotated[
+            Dimension, Query(description="Breakdown shown.")
+        ] = Dimension.DEPARTMENT,
+    ) -> Response:
+        csrf = new_csrf_value()
+        page = templates.TemplateResponse(
+            request,
+            "sign_in.html",
+            {"csrf": csrf, "program": program, "dimension": str(dimension)},
+            headers=PAGE_HEADERS,
+        )
+        page.set_cookie(
+            CSRF_COOKIE,
+            csrf,
+            max_age=900,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/dashboard",
+        )
+        return page
+
+    @router.post(
+        "/dashboard/session",
+        summary="Start a dashboard session from a token in the form body",
+        description="An `application/x-www-form-urlencoded` form: `token`, optional `program` and "
+        "`dimension`, and `csrf` (from the sign-in page). Taken only from a browser on the "
+        "dashboard's own sign-in page (with its CSRF cookie) or on an allowed frontend origin "
+        "(`REPORTING_CORS_ORIGINS`); answers 303 to the dashboard with an HttpOnly session cookie.",
+        status_code=303,
+        responses={
+            303: {"description": "Signed in: on to the dashboard"},
+            401: {"description": "The token is not valid"},
+            403: {"description": "Not from the sign-in page or an allowed frontend"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["token"],
+                            "properties": {
+                                "token": {"type": "string", "maxLength": 8192},
+                                "program": {"type": "string", "maxLength": 128},
+                                "dimension": {
+                                    "type": "string",
+                                    "enum": [str(d) for d in Dimension],
+                                },
+                                "csrf": {"type": "string", "maxLength": 128},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def start_session(request: Request) -> Response:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/x-www-form-urlencoded":
+            raise UnsupportedMediaType("post the sign-in form (application/x-www-form-urlencoded)")
+        try:
+            fields = form_fields(await request.body())
+            check_origin(
+                request.headers.get("origin"),
+                request.headers.get("sec-fetch-site"),
+                f"{request.url.scheme}://{request.url.netloc}",
+                cors_origins,
+                request.cookies.get(CSRF_COOKIE),
+                fields.get("csrf"),
+            )
+        except SignInRefused as refused:
+            raise Forbidden(str(refused)) from None
+        token = fields.get("token")
+        if not token:
+            raise Unauthorized("Sign in with a token.")
+        principal = await token_verifier(request).verify(token)  # 401 for a bad one
+        if not principal.has_any_role(Role.SPONSOR, Role.PROGRAM_ADMIN):
+            raise Forbidden("The dashboard is for program sponsors and program admins.")
+        redirect = RedirectResponse(_dashboard_url(fields), status_code=303)
+        redirect.set_cookie(
+            COOKIE,
+            token,
+            max_age=_cookie_age(principal, cookie_seconds),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/dashboard",
+        )
+        redirect.delete_cookie(CSRF_COOKIE, path="/dashboard")
+        return redirect
+
+    return router
 
 
 def _dashboard_url(fields: dict[str, str]) -> str:

@@ -7,12 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from reporting.dependencies import Disclosure, Models, Viewer
+from reporting.dependencies import Reads, Viewer
 from reporting.exports.domain import flatten, to_csv
 from reporting.exports.responses import csv_openapi, csv_response
 from reporting.kpis import domain, service
-
-router = APIRouter(prefix="/v1/programs/{program_id}", tags=["kpis"])
 
 ProgramId = Annotated[str, Path(min_length=1, max_length=128, examples=["prg_2026_leadforward"])]
 FromWeek = Annotated[
@@ -109,99 +107,99 @@ _RELEASED = (
 WEEK_COLUMNS = list(domain.WeekPoint.model_fields)
 
 
-@router.get(
-    "/summary.csv",
-    summary="The program's KPIs as CSV (one row)",
-    response_class=Response,
-    responses=csv_openapi(
-        "program_id,participants.enrolled,...\r\nprg_2026_leadforward,120,...\r\n"
-    ),
-)
-async def summary_csv(
-    program_id: ProgramId, viewer: Viewer, models: Models, rule: Disclosure
-) -> Response:
-    result = await service.summary(models, viewer, program_id, rule)
-    return csv_response(to_csv([flatten(result)]), f"{program_id}-summary.csv")
+def kpis_router(reads: Reads) -> APIRouter:
+    router = APIRouter(prefix="/v1/programs/{program_id}", tags=["kpis"])
 
-
-@router.get(
-    "/summary",
-    summary="The program's KPIs to date",
-    description="The program's figures to date." + _RELEASED,
-    responses={200: {"content": {"application/json": {"example": SUMMARY_EXAMPLE}}}},
-)
-async def get_summary(
-    program_id: ProgramId, viewer: Viewer, models: Models, rule: Disclosure
-) -> domain.Summary:
-    return await service.summary(models, viewer, program_id, rule)
-
-
-@router.get(
-    "/timeseries.csv",
-    summary="The program's KPIs per ISO week as CSV",
-    response_class=Response,
-    responses=csv_openapi(",".join(WEEK_COLUMNS) + "\r\n"),
-)
-async def time_series_csv(
-    program_id: ProgramId,
-    viewer: Viewer,
-    models: Models,
-    rule: Disclosure,
-    first: FromWeek = None,
-    last: ToWeek = None,
-) -> Response:
-    points = await service.time_series(models, viewer, program_id, first, last, rule)
-    return csv_response(
-        to_csv([p.model_dump(mode="json") for p in points], WEEK_COLUMNS),
-        f"{program_id}-timeseries.csv",
+    @router.get(
+        "/summary.csv",
+        summary="The program's KPIs as CSV (one row)",
+        response_class=Response,
+        responses=csv_openapi(
+            "program_id,participants.enrolled,...\r\nprg_2026_leadforward,120,...\r\n"
+        ),
     )
+    async def summary_csv(program_id: ProgramId, viewer: Viewer) -> Response:
+        models = await reads.models()
+        rule = reads.disclosure()
+        result = await service.summary(models, viewer, program_id, rule)
+        return csv_response(to_csv([flatten(result)]), f"{program_id}-summary.csv")
 
-
-@router.get(
-    "/timeseries",
-    summary="The program's KPIs per ISO week",
-    description="One point per week from `from` to `to` (default: from the first week with "
-    "data to the current week); weeks without events are zeros. Weeks are ISO weeks in UTC."
-    + _RELEASED,
-    responses={200: {"content": {"application/json": {"example": [WEEK_EXAMPLE]}}}},
-)
-async def get_time_series(
-    program_id: ProgramId,
-    viewer: Viewer,
-    models: Models,
-    rule: Disclosure,
-    first: FromWeek = None,
-    last: ToWeek = None,
-) -> list[domain.WeekPoint]:
-    return await service.time_series(models, viewer, program_id, first, last, rule)
-
-
-@router.get(
-    "/funnel.csv",
-    summary="The participant funnel as CSV",
-    response_class=Response,
-    responses=csv_openapi(
-        "stage,people,share_of_enrolled,share_of_previous\r\nenrolled,120,1.0,\r\n"
-    ),
-)
-async def funnel_csv(
-    program_id: ProgramId, viewer: Viewer, models: Models, rule: Disclosure
-) -> Response:
-    result = await service.funnel(models, viewer, program_id, rule)
-    rows = [stage.model_dump(mode="json") for stage in result.stages]
-    return csv_response(
-        to_csv(rows, list(domain.FunnelStage.model_fields)), f"{program_id}-funnel.csv"
+    @router.get(
+        "/summary",
+        summary="The program's KPIs to date",
+        description="The program's figures to date." + _RELEASED,
+        responses={200: {"content": {"application/json": {"example": SUMMARY_EXAMPLE}}}},
     )
+    async def get_summary(program_id: ProgramId, viewer: Viewer) -> domain.Summary:
+        models = await reads.models()
+        rule = reads.disclosure()
+        return await service.summary(models, viewer, program_id, rule)
 
+    @router.get(
+        "/timeseries.csv",
+        summary="The program's KPIs per ISO week as CSV",
+        response_class=Response,
+        responses=csv_openapi(",".join(WEEK_COLUMNS) + "\r\n"),
+    )
+    async def time_series_csv(
+        program_id: ProgramId,
+        viewer: Viewer,
+        first: FromWeek = None,
+        last: ToWeek = None,
+    ) -> Response:
+        models = await reads.models()
+        rule = reads.disclosure()
+        points = await service.time_series(models, viewer, program_id, first, last, rule)
+        return csv_response(
+            to_csv([p.model_dump(mode="json") for p in points], WEEK_COLUMNS),
+            f"{program_id}-timeseries.csv",
+        )
 
-@router.get(
-    "/funnel",
-    summary="The participant funnel",
-    description="enrolled -> matched -> first session -> three or more sessions -> completed "
-    "(still in the program when it closed, with three sessions or more)." + _RELEASED,
-    responses={200: {"content": {"application/json": {"example": FUNNEL_EXAMPLE}}}},
-)
-async def get_funnel(
-    program_id: ProgramId, viewer: Viewer, models: Models, rule: Disclosure
-) -> domain.Funnel:
-    return await service.funnel(models, viewer, program_id, rule)
+    @router.get(
+        "/timeseries",
+        summary="The program's KPIs per ISO week",
+        description="One point per week from `from` to `to` (default: from the first week with "
+        "data to the current week); weeks without events are zeros. Weeks are ISO weeks in UTC."
+        + _RELEASED,
+        responses={200: {"content": {"application/json": {"example": [WEEK_EXAMPLE]}}}},
+    )
+    async def get_time_series(
+        program_id: ProgramId,
+        viewer: Viewer,
+        first: FromWeek = None,
+        last: ToWeek = None,
+    ) -> list[domain.WeekPoint]:
+        models = await reads.models()
+        rule = reads.disclosure()
+        return await service.time_series(models, viewer, program_id, first, last, rule)
+
+    @router.get(
+        "/funnel.csv",
+        summary="The participant funnel as CSV",
+        response_class=Response,
+        responses=csv_openapi(
+            "stage,people,share_of_enrolled,share_of_previous\r\nenrolled,120,1.0,\r\n"
+        ),
+    )
+    async def funnel_csv(program_id: ProgramId, viewer: Viewer) -> Response:
+        models = await reads.models()
+        rule = reads.disclosure()
+        result = await service.funnel(models, viewer, program_id, rule)
+        rows = [stage.model_dump(mode="json") for stage in result.stages]
+        return csv_response(
+            to_csv(rows, list(domain.FunnelStage.model_fields)), f"{program_id}-funnel.csv"
+        )
+
+    @router.get(
+        "/funnel",
+        summary="The participant funnel",
+        description="enrolled -> matched -> first session -> three or more sessions -> completed "
+        "(still in the program when it closed, with three sessions or more)." + _RELEASED,
+        responses={200: {"content": {"application/json": {"example": FUNNEL_EXAMPLE}}}},
+    )
+    async def get_funnel(program_id: ProgramId, viewer: Viewer) -> domain.Funnel:
+        models = await reads.models()
+        rule = reads.disclosure()
+        return await service.funnel(models, viewer, program_id, rule)
+
+    return router

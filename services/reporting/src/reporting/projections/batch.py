@@ -1,8 +1,8 @@
 """Applying a batch of events to the read models at once: read, change in memory, write in bulk.
 
-A batch costs a handful of round trips whatever its size: the journal, then one bulk write per
-50 changes (FerretDB 1.24 hangs on bulk updates of 100 or more) of effect markers, of copies,
-and of ``$inc`` on the counters.
+A batch costs a handful of round trips whatever its size: the copies it needs in one read per
+collection, the journal, then bulk writes of effect markers, of copies, and of ``$inc`` on the
+counters.
 
 Two kinds of counter changes:
 
@@ -30,8 +30,8 @@ left unacknowledged then come again and change nothing more.
 Reads: this process is the only writer of its read models while it holds the projection
 writer lease (``projections.lease``; one batch at a time under ``ReadModels.lock``), so it keeps
 the copies it last wrote or read, and the ids of every stored copy, in memory, and drops them
-whenever it gains or loses the lease (``forget_all``); a batch reads only copies it has not in hand, one by ``_id``
-each (the only filter FerretDB 1.24 pushes down to SQLite).
+whenever it gains or loses the lease (``forget_all``); a batch reads only the copies it has not
+in hand, in one read by ``_id`` per collection.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from pymongo.errors import BulkWriteError
 
 from reporting.projections.readmodel import APPLIED_BATCH, BUCKETS, ReadModels, counter_id
 from roundtable_shared.faults import crash_point
-from roundtable_shared.storage.mongo import in_bulks
+from roundtable_shared.storage.bulk import bulk_write, find_by_ids
 
 log = structlog.get_logger(__name__)
 
@@ -75,36 +75,25 @@ class Batch:
     # --- copies ----------------------------------------------------------------------------------
 
     async def load(self, collection: str, ids: Iterable[str]) -> None:
-        """Read these copies; those not stored yet start empty.
-
-        One read by ``_id`` each: FerretDB 1.24 pushes only a filter of exactly ``{_id: x}``
-        down to SQLite, and reads the whole collection for ``{_id: {$in: [...]}}``, so one
-        ``$in`` costs what the collection holds (750 ms at 10,000 copies, against 40 ms for 50
-        reads by ``_id``)."""
+        """Read these copies; those not stored yet start empty."""
         wanted = sorted({i for i in ids if (collection, i) not in self._docs})
         if not wanted:
             return
-        source = self.models.collection(collection)
         known = _state(self.models).copies
-        stored = await self.stored_ids(collection)
         for doc_id in wanted:
-            key = (collection, doc_id)
-            if key in known:
-                self._docs[key] = copy.deepcopy(known[key])  # this batch may change it
-            elif doc_id in stored:
-                self._docs[key] = await source.find_one({"_id": doc_id}) or {"_id": doc_id}
-            else:
-                self._docs[key] = {"_id": doc_id}
+            if (collection, doc_id) in known:  # this batch may change it: a copy of our own
+                self._docs[(collection, doc_id)] = copy.deepcopy(known[(collection, doc_id)])
+        missing = [i for i in wanted if (collection, i) not in self._docs]
+        found = await find_by_ids(self.models.collection(collection), missing)
+        stored = {str(doc["_id"]): doc for doc in found}
+        for doc_id in missing:
+            self._docs[(collection, doc_id)] = stored.get(doc_id) or {"_id": doc_id}
 
-    async def stored_ids(self, collection: str) -> set[str]:
-        """The ids of every copy the collection holds (do not change the set)."""
-        state = _state(self.models)
-        stored = state.stored.get(collection)
-        if stored is None:  # once per collection and process: its ids (a scan, but only ids)
-            source = self.models.collection(collection)
-            stored = {str(d["_id"]) async for d in source.find({}, {"_id": 1})}
-            state.stored[collection] = stored
-        return stored
+    async def load_where(self, collection: str, query: Mapping[str, Any]) -> None:
+        """Read the copies a query on the collection's indexed fields selects (for the rare
+        events that touch many copies, e.g. every person of a program that closes)."""
+        source = self.models.collection(collection)
+        await self.load(collection, [str(d["_id"]) async for d in source.find(query, {"_id": 1})])
 
     def doc(self, collection: str, doc_id: str) -> Doc:
         """A copy to read or change (call ``changed`` after changing it); must be loaded."""
@@ -190,10 +179,10 @@ class Batch:
             if delta:
                 for target, prefix in targets:
                     self._incs[target][prefix + path] += delta
-        # Stored as ["path=n", ...]. Not as a document {path: n}: FerretDB 1.24's $set leaves an
-        # embedded document as it is when the new one has other keys but the same values
-        # ({"met:2026-03-02": 1} -> {"met:2026-03-09": 1}), so the copy kept contributing to
-        # the old bucket and the next change moved the wrong counts.
+        # Stored as ["path=n", ...], not as a document {path: n}: the paths hold dots, and the
+        # keys change while the counts stay ({"met.2026-03-02": 1} -> {"met.2026-03-09": 1}),
+        # which the local server's $set of a document takes for no change (see
+        # ``roundtable_shared.storage.bulk``).
         doc[field] = [f"{path}={n}" for path, n in sorted(wanted.items())]
         self.changed(collection, doc_id, [field])
 
@@ -246,8 +235,7 @@ class Batch:
         state.clean = False  # until the journal is applied
         try:
             # One document per generation, overwritten by each batch: one write, and what a
-            # crash leaves is always the last batch. (The batch id makes the new value differ
-            # from the old, so FerretDB's $set cannot take them for equal: see ``reconcile``.)
+            # crash leaves is always the last batch.
             await self.models.journal.update_one(
                 {"_id": JOURNAL_ID}, {"$set": journal_fields(journal)}, upsert=True
             )
@@ -259,17 +247,13 @@ class Batch:
         state.clean = True
         # This batch is done with its copies: they are what the database now holds.
         state.remember(self._docs)
-        for collection, doc_id in self._dirty:
-            if collection in state.stored:
-                state.stored[collection].add(doc_id)
 
 
 def journal_fields(journal: Mapping[str, Any]) -> Doc:
     """The journal document's fields: the batch as one BSON value, opaque to the server.
 
-    FerretDB 1.24 turns every nested field of a document into its own JSON with type
-    information, and rewrites all of it on each update: a journal of hundreds of small changes
-    stored as documents took 15 ms a batch, 40% of the projections' time."""
+    The journal is written whole and read whole, never queried by its fields: one binary value
+    of hundreds of small changes is the cheapest for a server to store and rewrite."""
     return {"batch": Binary(bson.encode(journal, codec_options=_CODEC))}
 
 
@@ -311,13 +295,9 @@ class _GenerationState:
         """The copies as last written or read, most recent last: this process is their only
         writer while it holds the writer lease (one batch at a time under ``ReadModels.lock``),
         so a copy in hand needs no read. Emptied whenever a batch fails or a journal is replayed."""
-        self.stored: dict[str, set[str]] = {}
-        """Per collection, the ids of every copy stored (read once, kept up to date by the
-        batches): a copy not there is new, and reading it would only say so."""
 
     def forget_copies(self) -> None:
         self.copies.clear()
-        self.stored.clear()
 
     def remember(self, docs: Mapping[Key, Doc]) -> None:
         for key, doc in docs.items():
@@ -399,7 +379,7 @@ async def _apply(models: ReadModels, journal: Mapping[str, Any], *, recovering: 
 
     copies: dict[str, list[Any]] = defaultdict(list)
     for written in journal["copies"]:
-        # $set rather than a replacement: FerretDB 1.24 rejects upserted replacements
+        # $set of the fields the batch changed: the copy's other fields stay as they are
         update = UpdateOne({"_id": written["id"]}, {"$set": written["set"]}, upsert=True)
         copies[written["c"]].append(update)
     for name, updates in copies.items():
@@ -452,29 +432,24 @@ async def _took(models: ReadModels, target: Key, batch_id: str) -> bool:
 
 
 async def _bulk(models: ReadModels, name: str, updates: Sequence[Any]) -> None:
-    for part in in_bulks(updates):
-        await models.collection(name).bulk_write(list(part), ordered=True)
+    await bulk_write(models.collection(name), updates, ordered=True)
 
 
 async def _claim(models: ReadModels, keys: list[str], token: str) -> list[str]:
-    """The effect keys not counted before, now marked as counted under ``token`` (one insert per
-    50); a repeat with the same token gets the same answer."""
-    taken: list[str] = []
-    for part in in_bulks(keys):
-        try:
-            await models.effects.insert_many([{"_id": k, "by": token} for k in part], ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if {e.get("code") for e in errors} - {11000}:
-                raise
-            taken += [part[int(e["index"])] for e in errors]
-    if not taken:
+    """The effect keys not counted before, now marked as counted under ``token`` (one insert);
+    a repeat with the same token gets the same answer."""
+    if not keys:
+        return []
+    try:
+        await models.effects.insert_many([{"_id": k, "by": token} for k in keys], ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if {e.get("code") for e in errors} - {11000}:
+            raise
+        taken = [keys[int(e["index"])] for e in errors]
+    else:
         return keys
     # There already: claimed by this batch before a crash (ours), or counted before (not ours).
-    # One read by _id each (see ``Batch.load``).
-    not_ours = set()
-    for key in taken:
-        marker = await models.effects.find_one({"_id": key}, {"by": 1})
-        if marker is None or marker.get("by") != token:
-            not_ours.add(key)
+    markers = await find_by_ids(models.effects, taken, {"by": 1})
+    not_ours = set(taken) - {str(m["_id"]) for m in markers if m.get("by") == token}
     return [k for k in keys if k not in not_ours]

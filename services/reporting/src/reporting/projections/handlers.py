@@ -553,16 +553,11 @@ async def _load_for(b: Batch, events: Sequence[tuple[Envelope, EventData]]) -> N
                 person_id(str(session["program_id"]), e) for e in session.get("attendees") or []
             }
     await b.load("persons", people)
-    for _, data in events:  # rare events that touch many people: found by their copies' ids
-        # (``program|employee``; a wider match is harmless, the handlers check both fields)
+    for _, data in events:  # rare events that touch many people: found by indexed fields
         if isinstance(data, en.ProgramClosed):
-            prefix = f"{data.program_id}|"
-            stored = await b.stored_ids("persons")
-            await b.load("persons", [i for i in stored if i.startswith(prefix)])
+            await b.load_where("persons", {"program_id": data.program_id})
         elif isinstance(data, en.EmployeeErased):
-            suffix = f"|{data.employee_id}"
-            stored = await b.stored_ids("persons")
-            await b.load("persons", [i for i in stored if i.endswith(suffix)])
+            await b.load_where("persons", {"employee_id": data.employee_id})
     programs = {str(p["program_id"]) for p in b.docs("persons") if p.get("program_id")}
     await b.load("programs", programs)
 

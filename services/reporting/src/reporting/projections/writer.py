@@ -37,7 +37,7 @@ WRITER = Gauge(
 
 class LeaseStore:
     """The lease document in ``reporting_meta``; each change is one conditional update, which
-    the database applies atomically (so does the local FerretDB build)."""
+    the database applies atomically."""
 
     def __init__(self, collection: Collection) -> None:
         self.collection = collection

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from reporting.rebuilds.domain import RebuildProgress
 from reporting.rebuilds.service import Rebuilds
 from roundtable_shared.auth.dependencies import require_role
 from roundtable_shared.auth.tokens import Principal, Role
-
-router = APIRouter(prefix="/v1/admin/rebuilds", tags=["admin"])
 
 Admin = Annotated[Principal, Depends(require_role(Role.PROGRAM_ADMIN))]
 RebuildId = Annotated[
@@ -41,41 +39,35 @@ _CONFLICT: dict[str, Any] = {
 }
 
 
-def rebuilds(request: Request) -> Rebuilds:
-    found = getattr(request.app.state, "rebuilds", None)
-    if not isinstance(found, Rebuilds):
-        raise RuntimeError("app.state.rebuilds is not set")  # a wiring bug
-    return found
+def rebuilds_router(service: Rebuilds) -> APIRouter:
+    router = APIRouter(prefix="/v1/admin/rebuilds", tags=["admin"])
 
+    @router.post(
+        "",
+        status_code=202,
+        summary="Rebuild the read models from the streams",
+        description="Replays every producer's stream from its start into a fresh generation of the "
+        "read models while the current one keeps answering, then swaps it in. Answers at once; follow "
+        "the `Location`. 409 while a rebuild runs; 503 with Retry-After from a standby process "
+        "(only the process applying events rebuilds).",
+        responses={
+            202: {"content": {"application/json": {"example": _EXAMPLE}}},
+            409: {"content": {"application/problem+json": {"example": _CONFLICT}}},
+        },
+    )
+    async def start_rebuild(_: Admin, response: Response) -> RebuildProgress:
+        progress = await service.start()
+        response.headers["Location"] = f"{router.prefix}/{progress.rebuild_id}"
+        return progress
 
-Service = Annotated[Rebuilds, Depends(rebuilds)]
+    @router.get(
+        "/{rebuild_id}",
+        summary="How far a rebuild got",
+        description="Per stream: where it ended when the rebuild began, and where the replay is. "
+        "`phase` goes replaying -> swapped -> done (or failed, with `error`).",
+        responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
+    )
+    async def rebuild_progress(_: Admin, rebuild_id: RebuildId) -> RebuildProgress:
+        return service.get(rebuild_id)
 
-
-@router.post(
-    "",
-    status_code=202,
-    summary="Rebuild the read models from the streams",
-    description="Replays every producer's stream from its start into a fresh generation of the "
-    "read models while the current one keeps answering, then swaps it in. Answers at once; follow "
-    "the `Location`. 409 while a rebuild runs; 503 with Retry-After from a standby process "
-    "(only the process applying events rebuilds).",
-    responses={
-        202: {"content": {"application/json": {"example": _EXAMPLE}}},
-        409: {"content": {"application/problem+json": {"example": _CONFLICT}}},
-    },
-)
-async def start_rebuild(_: Admin, service: Service, response: Response) -> RebuildProgress:
-    progress = await service.start()
-    response.headers["Location"] = f"{router.prefix}/{progress.rebuild_id}"
-    return progress
-
-
-@router.get(
-    "/{rebuild_id}",
-    summary="How far a rebuild got",
-    description="Per stream: where it ended when the rebuild began, and where the replay is. "
-    "`phase` goes replaying -> swapped -> done (or failed, with `error`).",
-    responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
-)
-async def rebuild_progress(_: Admin, service: Service, rebuild_id: RebuildId) -> RebuildProgress:
-    return service.get(rebuild_id)
+    return router
