@@ -221,7 +221,13 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
             assert not smtp.to("emp_q@example.com")
             clock.at = QUIET_END + timedelta(seconds=1)
             await _drain(worker)
-            assert len(smtp.to("emp_q@example.com")) == 3
+            # Her three broadcasts, and the cancellation of her session (still ahead on the
+            # service's clock), all held until her quiet hours ended.
+            subjects = sorted(m["Subject"] for m in smtp.to("emp_q@example.com"))
+            assert subjects == [
+                "Cancelled: Pair 1: session",
+                *["Program prg_1: mid-program check-in"] * 3,
+            ]
             # Later passes, and another retry of the request, send nothing more.
             r = await w.client.post(BROADCASTS, json=message, headers=key)
             assert r.status_code == 200
@@ -241,7 +247,7 @@ async def test_a_broadcast_reaches_each_active_participant_once_after_their_quie
             "emp_a@example.com": 2,
             "emp_d@example.com": 1,
             "emp_g@example.com": 1,
-            "emp_q@example.com": 3,
+            "emp_q@example.com": 4,  # three broadcasts and her session's cancellation
         }
         statuses = Counter(d["status"] for d in await w.reminders(kind="broadcast"))
         assert statuses == {"sent": 8}

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
-from reminders_world import now, reminders_world
 
 from reminders.delivery.worker import DeliveryWorker
 from reminders.people.repository import RecipientRepository
@@ -23,7 +22,8 @@ from reminders.schedule.repository import (
     ReminderRepository,
     plan_document,
 )
-from roundtable_shared.auth.dev_issuer import DevIssuer
+from roundtable_dev.local.dev_issuer import DevIssuer
+from roundtable_dev.testing.reminders import now, reminders_world
 from roundtable_shared.events.catalogue.reminders import ReminderKind
 from roundtable_shared.storage.mongo import Database, apply_indexes, is_ferretdb
 
