@@ -585,6 +585,7 @@ class Fakes:
     groups: GroupService
     shredded: list[str]
     """Employees whose key was shredded (the first of ``on_erased``, as in ``bootstrap``)."""
+    hr_events: int = 0
 
     @property
     def program_store(self) -> FakeStore:
@@ -621,10 +622,11 @@ class Fakes:
         at: datetime | None = None,
         **profile: Any,
     ) -> None:
-        """HR changed the employee (effective now unless ``at``), as a webhook would store it."""
-        effective = at or self.clock()
-        change = Change(f"hr-{len(self.employee_store.events)}", effective, profile, status)
-        await self.directory.change(employee_id, lambda _: change)
+        """HR changed the employee (effective now unless ``at``), as a webhook stores it: its
+        event id (``hr-1``, ``hr-2``... in order) remembered with the change."""
+        self.hr_events += 1
+        change = Change(f"hr-{self.hr_events}", at or self.clock(), profile, status)
+        await self.directory.change(employee_id, lambda _: change, dedupe_id=change.change_id)
 
     async def open_program(self, program_id: str, **settings: Any) -> None:
         """A roundtable program (3 to 6 a group unless said otherwise), created and opened."""
