@@ -438,6 +438,8 @@ def _employee(document: Document) -> tuple[Employee, int]:
 class FakeEmployeeRepository:
     """``EmployeeRepository`` but for the import's bulk writes (``NOT_FAKED_EMPLOYEE_METHODS``)."""
 
+    not_faked = NOT_FAKED_EMPLOYEE_METHODS
+
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
