@@ -132,3 +132,43 @@ async def test_an_hr_change_that_keeps_losing_is_a_conflict_and_is_not_remembere
     stored = fakes.employee_store.documents["e-a"]
     assert but_version(stored) == before
     assert stored["hr_event_ids"] == ["hr-1"]  # the hire's only: a retry is no duplicate
+
+
+async def three_to_place(fakes: Any) -> str:
+    await fakes.open_program(P)
+    for employee in ("e-a", "e-b", "e-c"):
+        await fakes.hire(employee)
+        await fakes.enrol(P, employee)
+    return str((await fakes.matching.preview(P)).proposal_id)
+
+
+async def test_a_publish_that_finds_an_enrolment_changed_places_it_on_a_fresh_read(
+    fakes: Any,
+) -> None:
+    proposal_id = await three_to_place(fakes)
+    fakes.participant_store.rivals = 1  # an HR update of one of them lands meanwhile
+
+    (group_id,) = (await fakes.matching.publish(P, proposal_id)).published_group_ids
+
+    placed = [fakes.participant(participant_id(P, e)).group_id for e in ("e-a", "e-b", "e-c")]
+    assert placed == [group_id, group_id, group_id]
+    assert await fakes.matching.unassigned(P) == []
+
+
+async def test_a_publish_that_keeps_losing_is_not_published_and_its_retry_finishes_it(
+    fakes: Any,
+) -> None:
+    proposal_id = await three_to_place(fakes)
+    fakes.participant_store.rivals = ALWAYS
+
+    with pytest.raises(StillStale):
+        await fakes.matching.publish(P, proposal_id)
+
+    fakes.participant_store.rivals = 0
+    assert (await fakes.matching.get_proposal(P, proposal_id)).status == "preview"
+    published = await fakes.matching.publish(P, proposal_id)  # the admin's retry
+    (group_id,) = published.published_group_ids
+    assert published.status == "published"
+    placed = [fakes.participant(participant_id(P, e)).group_id for e in ("e-a", "e-b", "e-c")]
+    assert placed == [group_id, group_id, group_id]
+    assert list(fakes.group_store.documents) == [group_id]
