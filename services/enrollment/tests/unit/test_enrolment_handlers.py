@@ -8,15 +8,22 @@ from typing import Any
 
 import pytest
 
-from enrollment.participants.domain import ParticipantStatus, participant_id
-from enrollment.programs.domain import ProgramSettings
+from enrollment.participants.domain import Answers, ParticipantStatus, participant_id
+from enrollment.programs.domain import ProgramSettings, SeatClaim
 from roundtable_shared.events.catalogue.enrollment import (
     ParticipantEnrolled,
+    ParticipantUpdated,
     ParticipantWaitlisted,
     ParticipantWithdrawn,
     WithdrawReason,
 )
-from roundtable_shared.http.problems import Conflict, Forbidden, NotFound, Unprocessable
+from roundtable_shared.http.problems import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+)
 
 P = "p-1"
 
@@ -184,3 +191,73 @@ async def test_reporting_attributes_go_only_with_consent(fakes: Any) -> None:
     shared, withheld = fakes.participant_store.raised(ParticipantEnrolled)
     assert shared.reporting_attributes == consenting.reporting_attributes
     assert withheld.reporting_attributes is None
+
+
+async def test_a_seat_claimed_by_a_change_that_died_is_counted_back_for_the_next(
+    fakes: Any,
+) -> None:
+    await three_hired(fakes)
+    await fakes.open_program(P, capacity=1)
+    # A crash between taking the seat and saving the enrolment, two minutes ago (grace: 60 s).
+    dead = SeatClaim("par-dead", fakes.clock() - timedelta(minutes=2))
+    assert await fakes.repositories.programs.take_seat(P, 1, dead)
+
+    participant, *_ = await fakes.enrol(P, "e-a")
+
+    assert participant.status is ParticipantStatus.ENROLLED
+    seats = await fakes.repositories.programs.seats(P)
+    assert (seats.held, seats.claims) == (1, ())
+
+
+async def test_a_young_claim_is_an_enrolment_on_its_way_and_keeps_its_seat(fakes: Any) -> None:
+    await three_hired(fakes)
+    await fakes.open_program(P, capacity=1)
+    on_its_way = SeatClaim("par-other", fakes.clock() - timedelta(seconds=10))
+    assert await fakes.repositories.programs.take_seat(P, 1, on_its_way)
+
+    participant, *_ = await fakes.enrol(P, "e-a")
+
+    assert (participant.status, participant.waitlist_number) == (ParticipantStatus.WAITLISTED, 1)
+    seats = await fakes.repositories.programs.seats(P)
+    assert (seats.held, seats.claims) == (1, (on_its_way,))
+
+
+async def test_only_the_participant_edits_their_answers_at_the_version_they_read(
+    fakes: Any,
+) -> None:
+    await fakes.hire("e-a", department="Sales", level="L4", location="Oslo")
+    await fakes.open_program(P)
+    participant, version, _ = await fakes.enrol(P, "e-a")
+    pid = participant.participant_id
+    consenting = Answers(goals=["coach"], consent_to_reporting=True)
+
+    with pytest.raises(Forbidden):
+        await fakes.participants.edit(pid, "e-b", version, consenting)
+    with pytest.raises(PreconditionFailed):
+        await fakes.participants.edit(pid, "e-a", version + 1, consenting)
+    edited, new_version = await fakes.participants.edit(pid, "e-a", version, consenting)
+
+    assert (edited.answers.goals, new_version) == (["coach"], version + 1)
+    (updated,) = fakes.participant_store.raised(ParticipantUpdated)
+    assert updated.reporting_attributes is not None
+    assert updated.reporting_attributes.department == "Sales"
+    await fakes.participants.edit(pid, "e-a", new_version, consenting)
+    assert len(fakes.participant_store.raised(ParticipantUpdated)) == 1  # consent unchanged
+    _, latest = await fakes.participants.withdraw(pid, WithdrawReason.SELF)
+    with pytest.raises(Conflict):
+        await fakes.participants.edit(pid, "e-a", latest, consenting)
+
+
+async def test_groups_are_formed_once_when_enrolment_closes(fakes: Any) -> None:
+    await fakes.open_program(P, enrolment_closes_at=fakes.clock() + timedelta(hours=1))
+    for employee in ("e-a", "e-b", "e-c"):
+        await fakes.hire(employee)
+        await fakes.enrol(P, employee)
+
+    assert await fakes.matching.match_closed_programs() == 0  # still open for enrolment
+    fakes.clock.advance(hours=2)
+    assert await fakes.matching.match_closed_programs() == 1
+    assert await fakes.matching.match_closed_programs() == 0  # matched already
+
+    (group,) = await fakes.repositories.groups.of_program(P)
+    assert sorted(m.employee_id for m in group[0].members) == ["e-a", "e-b", "e-c"]
