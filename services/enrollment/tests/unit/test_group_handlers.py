@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from enrollment.directory.domain import ERASED_NAME
-from enrollment.groups.domain import GroupStatus
+from enrollment.groups.domain import GroupStatus, RefillStatus
 from enrollment.participants.domain import ParticipantStatus, participant_id
 from roundtable_shared.events.catalogue.enrollment import (
     DissolveReason,
@@ -16,6 +18,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     GroupFormed,
     WithdrawReason,
 )
+from roundtable_shared.http.problems import Conflict, Forbidden
 
 P = "p-1"
 
@@ -140,3 +143,72 @@ async def test_an_erased_member_stays_in_a_dissolved_group_only_as_a_placeholder
     preview = next(iter(fakes.repositories.proposals.documents.values()))
     names = {m["employee_id"]: m["display_name"] for m in preview["groups"][0]["members"]}
     assert names == {"e-a": ERASED_NAME, "e-b": "E-B", "e-c": "E-C"}
+
+
+async def test_who_is_free_is_proposed_to_refill_a_group_and_joins_once_accepted(
+    fakes: Any,
+) -> None:
+    group_id = await placed(fakes, "e-a", "e-b", "e-c", "e-d")
+    await fakes.hire("e-e")
+    await fakes.enrol(P, "e-e")  # after matching: free
+    await fakes.participants.withdraw(pid("e-a"), WithdrawReason.SELF)
+    group, _ = await fakes.groups.get(group_id)
+    assert group.refill is not None
+    assert (group.refill_candidates, group.refill.participant_ids) == ([pid("e-e")], [pid("e-e")])
+    assert group.refill.status is RefillStatus.PROPOSED
+
+    with pytest.raises(Forbidden):  # an admin never places their own enrolment
+        await fakes.groups.accept_refill(group_id, group.refill.refill_id, by="e-e")
+    accepted, version = await fakes.groups.accept_refill(
+        group_id, group.refill.refill_id, by="e-admin"
+    )
+    again = await fakes.groups.accept_refill(group_id, group.refill.refill_id, by="e-admin")
+
+    assert again == (accepted, version)  # a retry answers the group as it is
+    assert sorted(m.employee_id for m in accepted.members) == ["e-b", "e-c", "e-d", "e-e"]
+    assert accepted.refill is not None and accepted.refill.status is RefillStatus.ACCEPTED
+    assert accepted.refill_candidates == []
+    assert fakes.participant(pid("e-e")).group_id == group_id
+    removed, added = fakes.group_store.raised(GroupChanged)
+    assert (removed.removed_employee_ids, added.added_employee_ids) == (["e-a"], ["e-e"])
+
+
+async def test_a_declined_refill_is_never_accepted(fakes: Any) -> None:
+    group_id = await placed(fakes, "e-a", "e-b", "e-c", "e-d")
+    await fakes.hire("e-e")
+    await fakes.enrol(P, "e-e")
+    await fakes.participants.withdraw(pid("e-a"), WithdrawReason.SELF)
+    group, _ = await fakes.groups.get(group_id)
+    assert group.refill is not None
+    refill_id = group.refill.refill_id
+
+    declined, version = await fakes.groups.decline_refill(group_id, refill_id)
+    assert await fakes.groups.decline_refill(group_id, refill_id) == (declined, version)
+
+    with pytest.raises(Conflict):
+        await fakes.groups.accept_refill(group_id, refill_id, by="e-admin")
+    assert fakes.participant(pid("e-e")).group_id is None
+    assert sorted(m.employee_id for m in declined.members) == ["e-b", "e-c", "e-d"]
+
+
+async def test_an_admin_swaps_members_of_two_groups(fakes: Any) -> None:
+    first = await placed(fakes, "e-a", "e-b", "e-c")
+    for employee in ("e-d", "e-e", "e-f"):
+        await fakes.hire(employee)
+        await fakes.enrol(P, employee)
+    proposal = await fakes.matching.preview(P)
+    (second,) = (await fakes.matching.publish(P, proposal.proposal_id)).published_group_ids
+
+    with pytest.raises(Forbidden):
+        await fakes.groups.swap(first, pid("e-a"), pid("e-d"), by="e-d")
+    await fakes.groups.swap(first, pid("e-a"), pid("e-d"), by="e-admin")
+
+    one, _ = await fakes.groups.get(first)
+    two, _ = await fakes.groups.get(second)
+    assert (one.name, two.name) == ("Roundtable 1", "Roundtable 2")
+    assert sorted(m.employee_id for m in one.members) == ["e-b", "e-c", "e-d"]
+    assert sorted(m.employee_id for m in two.members) == ["e-a", "e-e", "e-f"]
+    assert (fakes.participant(pid("e-a")).group_id, fakes.participant(pid("e-d")).group_id) == (
+        second,
+        first,
+    )
