@@ -23,6 +23,7 @@ from enrollment.matching.proposal import Proposal, ProposedGroup, ProposedMember
 from enrollment.matching.repository import ProposalRepository
 from enrollment.participants.domain import Participant, ParticipantStatus
 from enrollment.participants.repository import ParticipantRepository
+from enrollment.participants.service import change_participant
 from enrollment.programs.domain import Leftover, Program, level_rank
 from enrollment.programs.repository import ProgramRepository
 from roundtable_shared.clock import Clock, utc_now
@@ -31,6 +32,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ProgramFormat,
     ProgramStatus,
 )
+from roundtable_shared.events.envelope import EventData
 from roundtable_shared.http.problems import Conflict, NotFound
 from roundtable_shared.storage.aggregates import AlreadyExists
 
@@ -219,14 +221,30 @@ class MatchingService:
             with contextlib.suppress(AlreadyExists):  # a retried publish: formed before
                 await self.groups.insert(group, [groups.formed(group)])
             for member in group.members:
-                participant, version = current[member.participant_id]
-                if participant.group_id == group_id:
-                    continue
-                participant.group_id = group_id
-                await self.participants.save(participant, version, [])
+                await self._place(member.participant_id, group_id, current[member.participant_id])
         proposal.published(group_ids)
         await self.proposals.save_publication(proposal)
         return proposal
+
+    async def _place(
+        self, participant_id: str, group_id: str, loaded: tuple[Participant, int]
+    ) -> None:
+        """The enrolment names its new group; on a fresh read when another write came first
+        (``StillStale`` when it keeps coming: the proposal is not marked published and the
+        admin's retry finishes it), so no member of a published group is left unplaced."""
+
+        def place(participant: Participant, _: int) -> list[EventData] | None:
+            if participant.group_id == group_id:
+                return None
+            if participant.status is not ParticipantStatus.ENROLLED or participant.group_id:
+                raise Conflict(
+                    "enrolments changed since this preview; preview again",
+                    participant_id=participant_id,
+                )
+            participant.group_id = group_id
+            return []
+
+        await change_participant(self.participants, participant_id, place, loaded=loaded)
 
 
 async def match_when_enrolment_closes(service: MatchingService, poll_seconds: float) -> None:
