@@ -45,9 +45,21 @@ PROGRAM_EXAMPLE: dict[str, Any] = {
             "shared_interests": 1,
             "different_departments": 1,
             "variety": 0.5,
+            "meeting_preference": 1,
         },
+        "questions": [{"question_id": "experience", "match": "near", "weight": 2}],
         "leftover": "triad",
     },
+    "questions": [
+        {
+            "id": "experience",
+            "label": "How experienced a manager are you?",
+            "type": "scale",
+            "min": 1,
+            "max": 5,
+            "required": True,
+        }
+    ],
 }
 
 
