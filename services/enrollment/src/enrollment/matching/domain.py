@@ -391,8 +391,9 @@ def match(candidates: list[Candidate], rules: Rules) -> Result:
         del free[seed.participant_id]
         members = [seed]
         mask = seed.hours
+        partial: dict[str, tuple[int, float]] = {}
         while len(members) < size:
-            best = _best(members, mask, free, pool, rules, degree)
+            best = _best(members, mask, free, pool, rules, degree, partial)
             if best is None:
                 break
             del free[best.participant_id]
@@ -461,7 +462,11 @@ def _best(
     pool: list[Candidate],
     rules: Rules,
     degree: dict[str, int],
+    partial: dict[str, tuple[int, float]],
 ) -> Candidate | None:
+    """The free candidate that fits the group best. ``partial``: per candidate, how many of
+    the group's members its pair scores are summed over already, and the sum; the group only
+    grows, so each pair is scored once (in the order a plain sum would add them)."""
     urgency = (_most(rules) + 1.0) * 0.5
     for window in (WINDOW, len(pool)):
         best: Candidate | None = None
@@ -472,8 +477,11 @@ def _best(
             candidate = pool[index]
             if not fits(candidate, members, mask, rules):
                 continue
-            score = sum(pair_score(candidate, m, rules) for m in members) / len(members)
-            score += urgency * degree[candidate.participant_id]
+            done, total = partial.get(candidate.participant_id, (0, 0.0))
+            for member in members[done:]:
+                total += pair_score(candidate, member, rules)
+            partial[candidate.participant_id] = (len(members), total)
+            score = total / len(members) + urgency * degree[candidate.participant_id]
             if score > best_score:
                 best, best_score = candidate, score
         if best is not None:
