@@ -148,9 +148,30 @@ async def test_enrolment_and_edits_are_held_to_the_questions(
     assert edited.json()["answers_version"] == 2
     assert edited.json()["answers"]["question_answers"] == {"language": "de", "experience": 4}
 
+    # The admin drops the scale: the answers read before, sent back as they were, still save
+    # (without the retired answer); a new answer to it is refused.
+    questions = f"/v1/programs/{pid}/questions"
+    program_etag = (await client.get(questions, headers=admin)).headers["ETag"]
+    dropped = await client.put(
+        questions, json={"questions": [LANGUAGE, HOPE]}, headers={**admin, "If-Match": program_etag}
+    )
+    assert dropped.status_code == 200, dropped.text
+    etag = edited.headers["ETag"]
+    changed = await client.put(
+        path, json=enrolment("de", 5), headers={**token("e-1"), "If-Match": etag}
+    )
+    assert changed.status_code == 422
+    assert changed.json()["detail"] == "question experience: the program asks no such question"
+    resent = await client.put(
+        path, json=enrolment("en", 4), headers={**token("e-1"), "If-Match": etag}
+    )
+    assert resent.status_code == 200, resent.text
+    assert resent.json()["answers"]["question_answers"] == {"language": "en"}
+    assert resent.json()["answers_version"] == 3
+
     assert (await client.post(f"/v1/programs/{pid}/start", headers=admin)).status_code == 200
     after_start = await client.put(
-        path, json=enrolment("en", 4), headers={**token("e-1"), "If-Match": edited.headers["ETag"]}
+        path, json=enrolment("de"), headers={**token("e-1"), "If-Match": resent.headers["ETag"]}
     )
     assert after_start.status_code == 409
 

@@ -10,7 +10,12 @@ from pydantic import ValidationError
 
 from enrollment.participants.domain import Answers, Participant, ParticipantStatus
 from enrollment.programs.domain import ProgramSettings
-from enrollment.questions.domain import AnswerProblem, answer_problems, kept_answers
+from enrollment.questions.domain import (
+    AnswerProblem,
+    answer_problems,
+    kept_answers,
+    without_retired,
+)
 
 QUESTIONS: list[dict[str, Any]] = [
     {
@@ -77,6 +82,14 @@ def test_answers_are_held_to_the_questions(
 
 def test_blank_answers_are_not_kept() -> None:
     assert kept_answers({"language": "en", "focus": [], "hope": " "}) == {"language": "en"}
+
+
+def test_an_answer_to_a_removed_question_sent_back_unchanged_is_dropped() -> None:
+    previous = {"language": "en", "team_size": "large"}  # team_size removed since
+    sent_back = {"language": "de", "team_size": "large"}
+    assert without_retired(settings().questions, sent_back, previous) == {"language": "de"}
+    changed = {"language": "de", "team_size": "small"}  # a new answer: refused later
+    assert without_retired(settings().questions, changed, previous) == changed
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from enrollment.participants.repository import ParticipantRepository
 from enrollment.programs import domain as programs
 from enrollment.programs.domain import EmployeeFacts, Program, SeatClaim
 from enrollment.programs.repository import ProgramRepository
-from enrollment.questions.domain import answer_problems, kept_answers
+from enrollment.questions.domain import answer_problems, kept_answers, without_retired
 from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     ParticipantEnrolled,
@@ -296,7 +296,14 @@ class ParticipantService:
         if loaded is None or loaded.program.status is not ProgramStatus.OPEN:
             # Matching reads the answers once enrolment closes: later edits would not count.
             raise Conflict("answers can be edited only while the program is open")
-        answers = checked_answers(loaded.program, answers)
+        retired = without_retired(
+            loaded.program.settings.questions,
+            answers.question_answers,
+            participant.answers.question_answers,
+        )
+        answers = checked_answers(
+            loaded.program, answers.model_copy(update={"question_answers": retired})
+        )
         consent_before = (
             participant.answers.consent_to_reporting,
             participant.reporting_attributes,

@@ -163,3 +163,17 @@ def _wrong(question: Question, value: AnswerValue) -> str | None:
 def kept_answers(given: Mapping[str, AnswerValue]) -> dict[str, AnswerValue]:
     """The answers worth storing: blanks dropped, so an unanswered question is simply absent."""
     return {qid: value for qid, value in given.items() if not _blank(value)}
+
+
+def without_retired(
+    questions: Sequence[Question],
+    given: Mapping[str, AnswerValue],
+    previous: Mapping[str, AnswerValue],
+) -> dict[str, AnswerValue]:
+    """``given`` without the answers to questions the program no longer asks that the
+    participant only sent back unchanged (an edit of answers read before the admin removed
+    the question); a new answer to an unknown question stays, to be refused."""
+    asked = {q.id for q in questions}
+    return {
+        qid: value for qid, value in given.items() if qid in asked or previous.get(qid) != value
+    }
