@@ -169,11 +169,19 @@ async def test_enrolment_and_edits_are_held_to_the_questions(
     assert resent.json()["answers"]["question_answers"] == {"language": "en"}
     assert resent.json()["answers_version"] == 3
 
+    # Once the program runs, its groups formed on the answers: they stay as they are, while the
+    # participant's other answers (their hours, say) still change.
     assert (await client.post(f"/v1/programs/{pid}/start", headers=admin)).status_code == 200
-    after_start = await client.put(
-        path, json=enrolment("de"), headers={**token("e-1"), "If-Match": resent.headers["ETag"]}
-    )
+    running = {**token("e-1"), "If-Match": resent.headers["ETag"]}
+    after_start = await client.put(path, json=enrolment("de"), headers=running)
     assert after_start.status_code == 409
+    hours = {"working_hours_start": "08:00", "working_hours_end": "16:00"}
+    same = {"question_answers": {"language": "en"}, "availability": hours}
+    moved = await client.put(path, json=same, headers=running)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["answers"]["availability"] == hours
+    assert moved.json()["answers"]["question_answers"] == {"language": "en"}
+    assert moved.json()["answers_version"] == 4
 
 
 async def test_matching_groups_on_a_question_and_names_it(

@@ -292,18 +292,7 @@ class ParticipantService:
             raise stale_write(version)
         if participant.status not in ACTIVE:
             raise Conflict("a withdrawn enrolment cannot be edited; enrol again")
-        loaded = await self.programs.load(participant.program_id)
-        if loaded is None or loaded.program.status is not ProgramStatus.OPEN:
-            # Matching reads the answers once enrolment closes: later edits would not count.
-            raise Conflict("answers can be edited only while the program is open")
-        retired = without_retired(
-            loaded.program.settings.questions,
-            answers.question_answers,
-            participant.answers.question_answers,
-        )
-        answers = checked_answers(
-            loaded.program, answers.model_copy(update={"question_answers": retired})
-        )
+        answers = await self._held_to_questions(participant, answers)
         consent_before = (
             participant.answers.consent_to_reporting,
             participant.reporting_attributes,
@@ -324,6 +313,23 @@ class ParticipantService:
         if saved is None:
             raise stale_write((await self.get(pid))[1])
         return participant, saved
+
+    async def _held_to_questions(self, participant: Participant, answers: Answers) -> Answers:
+        """An edit's answers to the program's questions: checked while the program is open;
+        once it runs (its groups formed on them, its questions fixed) they may only be sent
+        back as they are (409), while the other answers (hours, time zone) still change."""
+        loaded = await self.programs.load(participant.program_id)
+        if loaded is None:
+            raise NotFound(f"no program {participant.program_id}")
+        stored = participant.answers.question_answers
+        if loaded.program.status is not ProgramStatus.OPEN:
+            if kept_answers(answers.question_answers) != stored:
+                raise Conflict("answers to the program's questions change only while it is open")
+            return answers.model_copy(update={"question_answers": stored})
+        given = without_retired(loaded.program.settings.questions, answers.question_answers, stored)
+        return checked_answers(
+            loaded.program, answers.model_copy(update={"question_answers": given})
+        )
 
     # --- withdraw, pause, resume -----------------------------------------------------------------
 
