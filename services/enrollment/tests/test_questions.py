@@ -60,6 +60,8 @@ async def test_admins_define_questions_and_everyone_sees_them(
         path, json=changed, headers={**token("e-1"), "If-Match": etag}
     )
     assert as_participant.status_code == 403
+    as_sponsor = {**token("e-9", "participant", "sponsor"), "If-Match": etag}
+    assert (await client.put(path, json=changed, headers=as_sponsor)).status_code == 403
     assert (await client.put(path, json=changed, headers=admin)).status_code == 428
     unknown = await client.put(
         "/v1/programs/nope/questions", json=changed, headers={**admin, "If-Match": etag}
@@ -134,6 +136,12 @@ async def test_enrolment_and_edits_are_held_to_the_questions(
     assert created.status_code == 201, created.text
     assert created.json()["answers"]["question_answers"] == {"language": "en", "experience": 2}
     assert created.json()["answers_version"] == 1
+    one = f"/v1/participants/{created.json()['participant_id']}"
+    sponsor = token("e-9", "participant", "sponsor")
+    assert (await client.get(one, headers=sponsor)).status_code == 403  # nobody else's answers
+    assert (
+        await client.get(f"/v1/programs/{pid}/participants", headers=sponsor)
+    ).status_code == 403
     path = f"/v1/participants/{created.json()['participant_id']}/answers"
     etag = created.headers["ETag"]
     wrong = await client.put(
