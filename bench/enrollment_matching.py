@@ -7,6 +7,10 @@ three continents, levels L2-L7, 8 departments, goals and topics from a list of 2
 roundtable program of 4 to 6 with every hard constraint on. Times ``matching.domain.match``, the
 algorithm the preview endpoint runs, then checks that no group breaks a hard constraint and that
 the same input gives the same groups.
+
+``--questions``: every participant also states a meeting preference and answers three
+enrolment questions (a single choice of 4 options, a multiple choice of 3 from 8, a scale of
+1 to 5) that three rules weigh (same, different, near): the cost of question rules.
 """
 
 from __future__ import annotations
@@ -18,18 +22,49 @@ import time
 from datetime import date
 
 from bench.enrollment_support import machine
-from enrollment.matching.domain import Candidate, Rules, hours_mask, match, violations
+from enrollment.matching.domain import (
+    Answer,
+    Candidate,
+    QuestionRule,
+    Rules,
+    hours_mask,
+    match,
+    violations,
+)
 
 ZONES = ["Europe/Berlin", "Europe/London", "America/New_York", "Asia/Kolkata", "Europe/Madrid"]
 TOPICS = [f"topic-{i}" for i in range(20)]
 DEPARTMENTS = ["Eng", "Sales", "Finance", "HR", "Ops", "Legal", "Marketing", "Support"]
 
 
-def organisation(n: int, seed: int = 7) -> list[Candidate]:
+QUESTION_RULES = (
+    QuestionRule("language", "Working language", "single_choice", "same", 2.0),
+    QuestionRule("focus", "Focus", "multiple_choice", "different", 1.0),
+    QuestionRule("experience", "Experience", "scale", "near", 1.5, span=4),
+)
+
+
+def answers(rnd: random.Random) -> dict[str, Answer]:
+    return {
+        "language": rnd.choice(["en", "de", "fr", "es"]),
+        "focus": frozenset(rnd.sample([f"f{i}" for i in range(8)], 3)),
+        "experience": rnd.randint(1, 5),
+    }
+
+
+def organisation(n: int, seed: int = 7, questions: bool = False) -> list[Candidate]:
     rnd = random.Random(seed)
     people = []
     for i in range(n):
         manager = f"m-{i // 8}"
+        extra = (
+            {
+                "meeting_preference": rnd.choice(["remote", "in_person", "either"]),
+                "answers": answers(rnd),
+            }
+            if questions
+            else {}
+        )
         people.append(
             Candidate(
                 participant_id=f"par-{i:05d}",
@@ -43,6 +78,7 @@ def organisation(n: int, seed: int = 7) -> list[Candidate]:
                 location=rnd.choice(["Berlin", "London", "NYC", "Pune"]),
                 interests=frozenset(rnd.sample(TOPICS, 3)),
                 hours=hours_mask(rnd.choice(ZONES), "09:00", "17:00", date(2026, 3, 2)),
+                **extra,  # type: ignore[arg-type]
             )
         )
     return people
@@ -52,10 +88,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--participants", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--questions", action="store_true", help="answers and 3 question rules")
     args = parser.parse_args()
-    people = organisation(args.participants)
-    rules = Rules(min_size=4, max_size=6, min_overlap_slots=4)
-    print(f"enrollment matching benchmark: {args.participants:,} participants; {machine()}")
+    people = organisation(args.participants, questions=args.questions)
+    rules = Rules(
+        min_size=4,
+        max_size=6,
+        min_overlap_slots=4,
+        questions=QUESTION_RULES if args.questions else (),
+    )
+    with_questions = ", 3 question rules" if args.questions else ""
+    print(
+        f"enrollment matching benchmark: {args.participants:,} participants{with_questions}; "
+        f"{machine()}"
+    )
     timings = []
     results = []
     for _ in range(args.runs):

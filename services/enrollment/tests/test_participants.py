@@ -38,6 +38,7 @@ async def test_eligibility_enrolment_and_waitlist(
             "status": "open",
             "eligible": False,
             "reasons": ["open to levels L4, L5"],
+            "questions": [],
         }
     ]
     assert (await client.get("/v1/me/programs", headers=token("e-1"))).json()[0]["eligible"]

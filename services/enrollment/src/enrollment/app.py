@@ -33,6 +33,7 @@ from enrollment.programs.endpoints import programs_router
 from enrollment.programs.repository import INDEXES as PROGRAM_INDEXES
 from enrollment.programs.repository import PROGRAMS, ProgramRepository
 from enrollment.programs.service import ProgramService
+from enrollment.questions.endpoints import questions_router
 from enrollment.scim.endpoints import connections_router, scim_router
 from enrollment.scim.models import ScimUser
 from enrollment.scim.repository import INDEXES as CONNECTION_INDEXES
@@ -133,6 +134,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             scim_router(services.scim_users),
             connections_router(services.connections),
             programs_router(services.programs),
+            questions_router(services.programs),
             participants_router(services.participants),
             matching_router(services.matching),
             groups_router(services.groups),

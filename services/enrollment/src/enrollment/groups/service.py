@@ -100,7 +100,7 @@ class GroupService:
         fitting = [c for c in pool if not _breaks(c, members, rules)]
         fitting.sort(
             key=lambda c: (
-                -sum(matching.pair_score(c, m, rules.weights) for m in members),
+                -sum(matching.pair_score(c, m, rules) for m in members),
                 c.participant_id,
             )
         )

@@ -20,13 +20,19 @@ and their members placed where they fit best; who fits nowhere is reported with 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SLOTS_PER_DAY = 48  # half hours
 WINDOW = 48
 LEVEL_SPAN = 4.0  # levels this far apart score 0 on similarity
+UNKNOWN = 0.5  # a pair where one member's value is unknown: neither a match nor a mismatch
+
+Answer = str | int | frozenset[str]
+"""A member's answer to a choice or scale question: an option, a number, or chosen options."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ class Candidate:
     location: str | None = None
     interests: frozenset[str] = frozenset()
     hours: int = 0  # bit i set: available in UTC half hour i of the day
+    meeting_preference: str = "either"  # remote, in_person or either
+    answers: Mapping[str, Answer] = field(default_factory=dict, hash=False)
+    """Answers to the program's choice and scale questions (never its short texts)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,20 @@ class Weights:
     shared_interests: float = 1.0
     different_departments: float = 1.0
     variety: float = 0.5
+    meeting_preference: float = 1.0
+
+
+@dataclass(frozen=True)
+class QuestionRule:
+    """A preference over one choice or scale question: members with the same answers, with
+    different ones, or (scale) near each other."""
+
+    question_id: str
+    label: str
+    kind: Literal["single_choice", "multiple_choice", "scale"]
+    match: Literal["same", "different", "near"]
+    weight: float
+    span: int = 1  # scale: max - min, the largest distance two answers can be apart
 
 
 @dataclass(frozen=True)
@@ -62,6 +85,7 @@ class Rules:
     separate_same_manager: bool = True
     min_overlap_slots: int = 4
     weights: Weights = field(default_factory=Weights)
+    questions: tuple[QuestionRule, ...] = ()
 
     @property
     def largest(self) -> int:
@@ -190,58 +214,144 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def pair_score(a: Candidate, b: Candidate, weights: Weights) -> float:
+def _meeting_fit(a: Candidate, b: Candidate) -> float:
+    """1 when two members can meet the way each prefers: not one remote-only and one
+    in-person-only, and whoever wants to meet in person works where the other does (an unknown
+    location is given the benefit of the doubt)."""
+    wants = {a.meeting_preference, b.meeting_preference}
+    if {"remote", "in_person"} <= wants:
+        return 0.0
+    apart = a.location is not None and b.location is not None and a.location != b.location
+    return 0.0 if "in_person" in wants and apart else 1.0
+
+
+def question_fit(rule: QuestionRule, a: Candidate, b: Candidate) -> float:
+    """How well two members' answers meet ``rule``, from 0 to 1 (``UNKNOWN`` when either has
+    not answered, or answered in a shape the question no longer has)."""
+    x, y = a.answers.get(rule.question_id), b.answers.get(rule.question_id)
+    if rule.kind == "scale":
+        if not isinstance(x, int) or not isinstance(y, int):
+            return UNKNOWN
+        distance = min(1.0, abs(x - y) / max(1, rule.span))
+        if rule.match == "near":
+            return 1.0 - distance
+        alike = 1.0 if x == y else 0.0
+        return alike if rule.match == "same" else distance
+    if rule.kind == "multiple_choice":
+        if not isinstance(x, frozenset) or not isinstance(y, frozenset) or not (x or y):
+            return UNKNOWN
+        overlap = _jaccard(x, y)
+    else:
+        if not isinstance(x, str) or not isinstance(y, str):
+            return UNKNOWN
+        overlap = 1.0 if x == y else 0.0
+    return overlap if rule.match == "same" else 1.0 - overlap
+
+
+def pair_score(a: Candidate, b: Candidate, rules: Rules) -> float:
+    """What a pair of members adds to a group's score: the group's explanation is the mean of
+    these over its pairs (variety and departments by their pairwise counterparts)."""
+    w = rules.weights
     return (
-        weights.similar_level * _level_similarity(a, b)
-        + weights.shared_interests * _jaccard(a.interests, b.interests)
-        + weights.different_departments * (1.0 if a.department != b.department else 0.0)
+        w.similar_level * _level_similarity(a, b)
+        + w.shared_interests * _jaccard(a.interests, b.interests)
+        + w.different_departments * (1.0 if a.department != b.department else 0.0)
+        + w.variety * (1.0 if a.location != b.location else 0.0)
+        + w.meeting_preference * _meeting_fit(a, b)
+        + sum(q.weight * question_fit(q, a, b) for q in rules.questions)
     )
 
 
+def _spread(values: list[str | None]) -> float:
+    """0 when everyone shares one value, 1 when every member's differs."""
+    return (len(set(values)) - 1) / max(1, len(values) - 1)
+
+
 def explain(members: tuple[Candidate, ...], rules: Rules) -> Explanation:
+    """A group's score, the weighted mean of its components, each with what it saw.
+
+    Variety and different departments are two rules, not one. Different departments is the
+    department mix (the share of pairs from different departments); variety is the spread of
+    the members' *locations*, which is what its explanation always said. Computing both over
+    departments counted one preference twice and told admins something else than it scored;
+    two separate weights let a program want mixed departments within one office (variety 0)."""
     w = rules.weights
     pairs = [(a, b) for i, a in enumerate(members) for b in members[i + 1 :]]
     n_pairs = max(1, len(pairs))
-    level = sum(_level_similarity(a, b) for a, b in pairs) / n_pairs
-    interests = sum(_jaccard(a.interests, b.interests) for a, b in pairs) / n_pairs
-    departments = sum(1.0 for a, b in pairs if a.department != b.department) / n_pairs
+
+    def mean(fit: Callable[[Candidate, Candidate], float]) -> float:
+        return sum(fit(a, b) for a, b in pairs) / n_pairs
+
+    level = mean(_level_similarity)
+    interests = mean(lambda a, b: _jaccard(a.interests, b.interests))
+    departments = mean(lambda a, b: 1.0 if a.department != b.department else 0.0)
+    meeting = mean(_meeting_fit)
     distinct = {m.department for m in members}
-    variety = (len(distinct) - 1) / max(1, len(members) - 1)
+    places = {m.location for m in members}
     labels = sorted({m.level_label for m in members if m.level_label})
     counts: dict[str, int] = {}
     for member in members:
         for topic in member.interests:
             counts[topic] = counts.get(topic, 0) + 1
     shared = sorted(t for t, c in counts.items() if c > 1)[:5]
-    components = (
-        Component(
+    fitting = sum(1 for a, b in pairs if _meeting_fit(a, b) == 1.0)
+    parts = [
+        (
             "similar_level",
-            round(level, 3),
+            level,
             w.similar_level,
             f"levels {', '.join(labels)}" if labels else "levels unknown",
         ),
-        Component(
+        (
             "shared_interests",
-            round(interests, 3),
+            interests,
             w.shared_interests,
             f"shared: {', '.join(shared)}" if shared else "no goals or topics in common",
         ),
-        Component(
+        (
             "different_departments",
-            round(departments, 3),
+            departments,
             w.different_departments,
             f"{len(distinct)} department(s) among {len(members)}",
         ),
-        Component(
+        (
             "variety",
-            round(variety, 3),
+            _spread([m.location for m in members]),
             w.variety,
-            f"{len({m.location for m in members})} location(s)",
+            f"{len(places)} location(s) among {len(members)}",
         ),
+        (
+            "meeting_preference",
+            meeting,
+            w.meeting_preference,
+            f"{fitting} of {len(pairs)} pair(s) can meet as both prefer",
+        ),
+        *(_question_part(rule, members, pairs) for rule in rules.questions),
+    ]
+    components = tuple(
+        Component(name, round(value, 3), weight, detail) for name, value, weight, detail in parts
     )
-    total_weight = sum(c.weight for c in components) or 1.0
-    score = sum(c.value * c.weight for c in components) / total_weight
+    total_weight = sum(weight for _, _, weight, _ in parts) or 1.0
+    # From the exact values: the rounded ones are for reading.
+    score = sum(value * weight for _, value, weight, _ in parts) / total_weight
     return Explanation(round(score, 4), components, overlap_slots(members) / 2)
+
+
+def _question_part(
+    rule: QuestionRule,
+    members: tuple[Candidate, ...],
+    pairs: list[tuple[Candidate, Candidate]],
+) -> tuple[str, float, float, str]:
+    """A question rule's part of the score, named after the question; it says how many
+    answered, never what anyone answered."""
+    value = sum(question_fit(rule, a, b) for a, b in pairs) / max(1, len(pairs))
+    answered = sum(1 for m in members if rule.question_id in m.answers)
+    return (
+        f"question:{rule.question_id}",
+        value,
+        rule.weight,
+        f"{rule.label} ({rule.match}); answered by {answered} of {len(members)}",
+    )
 
 
 # --- matching ------------------------------------------------------------------------------------
@@ -281,8 +391,9 @@ def match(candidates: list[Candidate], rules: Rules) -> Result:
         del free[seed.participant_id]
         members = [seed]
         mask = seed.hours
+        partial: dict[str, tuple[int, float]] = {}
         while len(members) < size:
-            best = _best(members, mask, free, pool, rules, degree)
+            best = _best(members, mask, free, pool, rules, degree, partial)
             if best is None:
                 break
             del free[best.participant_id]
@@ -335,6 +446,15 @@ def _conflict_degrees(pool: list[Candidate], rules: Rules) -> dict[str, int]:
     return degrees
 
 
+def _most(rules: Rules) -> float:
+    """The most a pair can score: a conflict degree outweighs any preference by this."""
+    w = rules.weights
+    preferences = (
+        w.similar_level + w.shared_interests + w.different_departments + w.variety
+    ) + w.meeting_preference
+    return preferences + sum(q.weight for q in rules.questions)
+
+
 def _best(
     members: list[Candidate],
     mask: int,
@@ -342,9 +462,12 @@ def _best(
     pool: list[Candidate],
     rules: Rules,
     degree: dict[str, int],
+    partial: dict[str, tuple[int, float]],
 ) -> Candidate | None:
-    w = rules.weights
-    urgency = (w.similar_level + w.shared_interests + w.different_departments + 1.0) * 0.5
+    """The free candidate that fits the group best. ``partial``: per candidate, how many of
+    the group's members its pair scores are summed over already, and the sum; the group only
+    grows, so each pair is scored once (in the order a plain sum would add them)."""
+    urgency = (_most(rules) + 1.0) * 0.5
     for window in (WINDOW, len(pool)):
         best: Candidate | None = None
         best_score = -1.0
@@ -354,8 +477,11 @@ def _best(
             candidate = pool[index]
             if not fits(candidate, members, mask, rules):
                 continue
-            score = sum(pair_score(candidate, m, w) for m in members) / len(members)
-            score += urgency * degree[candidate.participant_id]
+            done, total = partial.get(candidate.participant_id, (0, 0.0))
+            for member in members[done:]:
+                total += pair_score(candidate, member, rules)
+            partial[candidate.participant_id] = (len(members), total)
+            score = total / len(members) + urgency * degree[candidate.participant_id]
             if score > best_score:
                 best, best_score = candidate, score
         if best is not None:
@@ -377,7 +503,7 @@ def _best_group(
             mask &= member.hours
         if not fits(candidate, members, mask, rules):
             continue
-        score = sum(pair_score(candidate, m, rules.weights) for m in members) / len(members)
+        score = sum(pair_score(candidate, m, rules) for m in members) / len(members)
         if score > best_score:
             best, best_score = members, score
     return best

@@ -19,7 +19,19 @@ _EXPLANATION: dict[str, Any] = {
             "weight": 1.0,
             "detail": "4 department(s) among 4",
         },
-        {"name": "variety", "value": 1.0, "weight": 0.5, "detail": "2 location(s)"},
+        {"name": "variety", "value": 0.333, "weight": 0.5, "detail": "2 location(s) among 4"},
+        {
+            "name": "meeting_preference",
+            "value": 1.0,
+            "weight": 1.0,
+            "detail": "6 of 6 pair(s) can meet as both prefer",
+        },
+        {
+            "name": "question:experience",
+            "value": 0.75,
+            "weight": 2.0,
+            "detail": "How experienced a manager are you? (near); answered by 4 of 4",
+        },
     ],
 }
 

@@ -18,7 +18,7 @@ from enrollment.groups import domain as groups
 from enrollment.groups.domain import PeerGroup
 from enrollment.groups.repository import GroupRepository
 from enrollment.matching import domain
-from enrollment.matching.domain import Candidate, Rules, Weights
+from enrollment.matching.domain import Answer, Candidate, QuestionRule, Rules, Weights
 from enrollment.matching.proposal import Proposal, ProposedGroup, ProposedMember, Unplaced
 from enrollment.matching.repository import ProposalRepository
 from enrollment.participants.domain import Participant, ParticipantStatus
@@ -26,6 +26,7 @@ from enrollment.participants.repository import ParticipantRepository
 from enrollment.participants.service import change_participant
 from enrollment.programs.domain import Leftover, Program, level_rank
 from enrollment.programs.repository import ProgramRepository
+from enrollment.questions.domain import AnswerValue, MultipleChoice, Scale, SingleChoice
 from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     GroupMember,
@@ -50,7 +51,43 @@ def rules_of(program: Program) -> Rules:
         separate_same_manager=m.separate_same_manager,
         min_overlap_slots=int(m.min_overlap_hours * 2),
         weights=Weights(**m.weights.model_dump()),
+        questions=question_rules(program),
     )
+
+
+def question_rules(program: Program) -> tuple[QuestionRule, ...]:
+    """The program's rules over its questions, with what matching needs of each question."""
+    asked = {q.id: q for q in program.settings.questions}
+    found: list[QuestionRule] = []
+    for rule in program.settings.matching.questions:
+        question = asked.get(rule.question_id)
+        if not isinstance(question, SingleChoice | MultipleChoice | Scale):
+            continue  # the settings' validation keeps this from happening
+        found.append(
+            QuestionRule(
+                question_id=question.id,
+                label=question.label,
+                kind=question.type,
+                match=rule.match.value,
+                weight=rule.weight,
+                span=question.max - question.min if isinstance(question, Scale) else 1,
+            )
+        )
+    return tuple(found)
+
+
+def matched_answers(
+    rules: tuple[QuestionRule, ...], given: dict[str, AnswerValue]
+) -> dict[str, Answer]:
+    """Only the answers a rule reads reach matching (never a short text)."""
+    kept: dict[str, Answer] = {}
+    for rule in rules:
+        value = given.get(rule.question_id)
+        if isinstance(value, list):
+            kept[rule.question_id] = frozenset(value)
+        elif value is not None:
+            kept[rule.question_id] = value
+    return kept
 
 
 class MatchingService:
@@ -87,6 +124,7 @@ class MatchingService:
         managers = await self.employees.many(str(m) for m in manager_ids)
         on = program.settings.starts_on or self.clock().date()
         rules = program.settings.matching
+        by_question = question_rules(program)
         found: list[Candidate] = []
         for person in people:
             employee = employees.get(person.employee_id, (None, 0))[0]
@@ -114,6 +152,8 @@ class MatchingService:
                         hours.working_hours_end if hours else rules.working_hours_end,
                         on if isinstance(on, date) else self.clock().date(),
                     ),
+                    meeting_preference=person.answers.meeting_preference.value,
+                    answers=matched_answers(by_question, person.answers.question_answers),
                 )
             )
         return found

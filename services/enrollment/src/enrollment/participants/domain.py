@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from enrollment.programs.domain import TimeOfDay
+from enrollment.questions.domain import QuestionAnswers
 from roundtable_shared.events.catalogue.enrollment import (
     EmploymentStatus,
     ParticipantPaused,
@@ -75,6 +76,12 @@ class Answers(BaseModel):
     consent_to_reporting: bool = Field(
         False, description="Allow department, level and location in sponsors' breakdowns."
     )
+    question_answers: QuestionAnswers = Field(
+        default_factory=dict,
+        description="Answers to the program's enrolment questions, by question id: an option "
+        "id (single choice), a list of option ids (multiple choice), a whole number (scale) or "
+        "text (short text).",
+    )
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,9 @@ class Participant(BaseModel):
     employee_id: str
     status: ParticipantStatus
     answers: Answers
+    answers_version: int = 1
+    """Which answer set this is: 1 at enrolment, one more per edit that changes them. Only the
+    current set is kept (a replaced answer is the person's to take back, not ours to keep)."""
     reporting_attributes: ReportingAttributes | None = None
     group_id: str | None = None
     waitlist_number: int | None = None
@@ -115,6 +125,15 @@ class Participant(BaseModel):
     @property
     def withdrawal_unfinished(self) -> bool:
         return self.leaving_group_id is not None or self.seat_to_release
+
+    def replace_answers(self, answers: Answers) -> bool:
+        """The participant's new answer set; False when it is the one they have (no new
+        version, so a retried edit changes nothing)."""
+        if answers == self.answers:
+            return False
+        self.answers = answers
+        self.answers_version += 1
+        return True
 
     def forget_answers(self) -> bool:
         """Drop what the person wrote and the attributes they shared (erasure); False when

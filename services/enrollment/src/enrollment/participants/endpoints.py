@@ -53,6 +53,7 @@ def participants_router(service: ParticipantService) -> APIRouter:
                 status=program.status,
                 eligible=not reasons,
                 reasons=reasons,
+                questions=program.settings.questions,
             )
             for program, reasons in await service.eligibility(principal.employee_id)
         ]

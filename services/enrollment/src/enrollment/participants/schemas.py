@@ -18,6 +18,7 @@ ANSWERS_EXAMPLE: dict[str, Any] = {
     "time_zone": "Europe/Berlin",
     "meeting_preference": "remote",
     "consent_to_reporting": True,
+    "question_answers": {"function": "engineering", "focus": ["feedback"], "experience": 2},
 }
 
 
@@ -33,6 +34,10 @@ class ParticipantView(BaseModel):
     waitlist_position: int | None = Field(None, description="1 is next in line.")
     group_id: str | None = None
     answers: Answers
+    answers_version: int = Field(
+        description="1 at enrolment, one more per edit of the answers (only the current set is "
+        "kept)."
+    )
     enrolled_at: datetime | None = None
     updated_at: datetime
     paused_reason: PauseReason | None = Field(
@@ -57,6 +62,7 @@ class ParticipantView(BaseModel):
                     "waitlist_position": 3,
                     "group_id": None,
                     "answers": ANSWERS_EXAMPLE,
+                    "answers_version": 1,
                     "enrolled_at": None,
                     "updated_at": "2026-01-07T10:00:00Z",
                     "paused_reason": None,

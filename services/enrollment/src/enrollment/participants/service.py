@@ -21,6 +21,7 @@ from enrollment.participants.repository import ParticipantRepository
 from enrollment.programs import domain as programs
 from enrollment.programs.domain import EmployeeFacts, Program, SeatClaim
 from enrollment.programs.repository import ProgramRepository
+from enrollment.questions.domain import answer_problems, kept_answers, without_retired
 from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     ParticipantEnrolled,
@@ -35,7 +36,7 @@ from roundtable_shared.events.envelope import EventData
 from roundtable_shared.faults import crash_point
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
-from roundtable_shared.http.problems import Conflict, Forbidden, NotFound
+from roundtable_shared.http.problems import Conflict, Forbidden, NotFound, Unprocessable
 from roundtable_shared.storage.aggregates import AlreadyExists
 from roundtable_shared.storage.retry import until_saved
 
@@ -77,6 +78,19 @@ async def change_participant(
 
     (outcome,) = await until_saved(attempt, what="the enrolment")
     return outcome
+
+
+def checked_answers(program: Program, answers: Answers) -> Answers:
+    """The answers, held to the program's questions: 422 naming each question answered wrong
+    (or left unanswered while required); blank answers are dropped."""
+    problems = answer_problems(program.settings.questions, answers.question_answers)
+    if problems:
+        errors = [
+            {"field": f"question_answers.{p.question_id}", "message": p.message} for p in problems
+        ]
+        first = problems[0]
+        raise Unprocessable(f"question {first.question_id}: {first.message}", errors=errors)
+    return answers.model_copy(update={"question_answers": kept_answers(answers.question_answers)})
 
 
 def facts(employee: Employee | None) -> EmployeeFacts | None:
@@ -201,6 +215,7 @@ class ParticipantService:
         reasons = programs.ineligibility_reasons(program, facts(employee), now.date())
         if reasons:
             raise Forbidden("you are not eligible: " + "; ".join(reasons), reasons=reasons)
+        answers = checked_answers(program, answers)
         if answers.time_zone is None and employee is not None:
             answers = answers.model_copy(update={"time_zone": employee.profile.get("time_zone")})
         participant = Participant(
@@ -277,11 +292,12 @@ class ParticipantService:
             raise stale_write(version)
         if participant.status not in ACTIVE:
             raise Conflict("a withdrawn enrolment cannot be edited; enrol again")
+        answers = await self._held_to_questions(participant, answers)
         consent_before = (
             participant.answers.consent_to_reporting,
             participant.reporting_attributes,
         )
-        participant.answers = answers
+        participant.replace_answers(answers)
         if answers.consent_to_reporting:
             participant.reporting_attributes = attributes(
                 await self.employees.get(participant.employee_id)
@@ -297,6 +313,23 @@ class ParticipantService:
         if saved is None:
             raise stale_write((await self.get(pid))[1])
         return participant, saved
+
+    async def _held_to_questions(self, participant: Participant, answers: Answers) -> Answers:
+        """An edit's answers to the program's questions: checked while the program is open;
+        once it runs (its groups formed on them, its questions fixed) they may only be sent
+        back as they are (409), while the other answers (hours, time zone) still change."""
+        loaded = await self.programs.load(participant.program_id)
+        if loaded is None:
+            raise NotFound(f"no program {participant.program_id}")
+        stored = participant.answers.question_answers
+        if loaded.program.status is not ProgramStatus.OPEN:
+            if kept_answers(answers.question_answers) != stored:
+                raise Conflict("answers to the program's questions change only while it is open")
+            return answers.model_copy(update={"question_answers": stored})
+        given = without_retired(loaded.program.settings.questions, answers.question_answers, stored)
+        return checked_answers(
+            loaded.program, answers.model_copy(update={"question_answers": given})
+        )
 
     # --- withdraw, pause, resume -----------------------------------------------------------------
 

@@ -10,6 +10,14 @@ from typing import Annotated, Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from enrollment.questions.domain import (
+    MAX_QUESTIONS,
+    Questions,
+    Scale,
+    ShortText,
+    Slug,
+    duplicate_ids,
+)
 from roundtable_shared.bounded import MAX_SPONSORS, Seats, SessionMinutes, TenureDays
 from roundtable_shared.events.catalogue.enrollment import (
     PAIR_SIZE,
@@ -46,7 +54,33 @@ class Weights(BaseModel):
     similar_level: float = Field(1.0, ge=0, le=10)
     shared_interests: float = Field(1.0, ge=0, le=10)
     different_departments: float = Field(1.0, ge=0, le=10)
-    variety: float = Field(0.5, ge=0, le=10)
+    variety: float = Field(
+        0.5, ge=0, le=10, description="Members from different locations (not departments)."
+    )
+    meeting_preference: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="Members who can meet the way each prefers (remote, in person, either).",
+    )
+
+
+class QuestionMatch(StrEnum):
+    """How a matching rule compares two members' answers to one question."""
+
+    SAME = "same"  # the same option (single), overlapping options (multiple), equal (scale)
+    DIFFERENT = "different"  # the opposite of same; on a scale: how far apart
+    NEAR = "near"  # scale only: the closer the two numbers, the better
+
+
+class QuestionRule(BaseModel):
+    """A matching preference over one choice or scale question of the program."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question_id: Slug
+    match: QuestionMatch
+    weight: float = Field(1.0, ge=0, le=10)
 
 
 class MatchingRules(BaseModel):
@@ -67,6 +101,11 @@ class MatchingRules(BaseModel):
     working_hours_start: TimeOfDay = "09:00"
     working_hours_end: TimeOfDay = "17:00"
     weights: Weights = Field(default_factory=Weights)
+    questions: list[QuestionRule] = Field(
+        default_factory=list,
+        max_length=MAX_QUESTIONS,
+        description="Preferences over the program's choice and scale questions.",
+    )
     leftover: Leftover = Leftover.TRIAD
 
 
@@ -115,6 +154,31 @@ class ProgramSettings(BaseModel):
     ends_on: date | None = None
     reminders: ReminderSettings = DEFAULT_REMINDERS
     matching: MatchingRules = Field(default_factory=MatchingRules)
+    questions: Questions = Field(
+        default_factory=list,
+        description="Enrolment questions participants answer (their ids are stable).",
+    )
+
+    @model_validator(mode="after")
+    def _questions_and_rules(self) -> Self:
+        """Question ids are distinct; each matching rule uses one choice or scale question of
+        this program, once; `near` compares numbers, so only a scale has it."""
+        twice = duplicate_ids(self.questions)
+        if twice:
+            raise ValueError(f"question ids must be distinct: {', '.join(twice)}")
+        asked = {q.id: q for q in self.questions}
+        ruled = [r.question_id for r in self.matching.questions]
+        if len(set(ruled)) != len(ruled):
+            raise ValueError("matching.questions: one rule per question")
+        for rule in self.matching.questions:
+            question = asked.get(rule.question_id)
+            if question is None:
+                raise ValueError(f"matching rule on {rule.question_id}: no such question")
+            if isinstance(question, ShortText):
+                raise ValueError(f"matching rule on {rule.question_id}: text is not matched on")
+            if rule.match is QuestionMatch.NEAR and not isinstance(question, Scale):
+                raise ValueError(f"matching rule on {rule.question_id}: near needs a scale")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from enrollment.programs.domain import ProgramSettings
+from enrollment.questions.domain import Questions
 from roundtable_shared.events.catalogue.enrollment import ProgramStatus
 
 PROGRAM_EXAMPLE: dict[str, Any] = {
@@ -44,9 +45,21 @@ PROGRAM_EXAMPLE: dict[str, Any] = {
             "shared_interests": 1,
             "different_departments": 1,
             "variety": 0.5,
+            "meeting_preference": 1,
         },
+        "questions": [{"question_id": "experience", "match": "near", "weight": 2}],
         "leftover": "triad",
     },
+    "questions": [
+        {
+            "id": "experience",
+            "label": "How experienced a manager are you?",
+            "type": "scale",
+            "min": 1,
+            "max": 5,
+            "required": True,
+        }
+    ],
 }
 
 
@@ -104,6 +117,9 @@ class EligibilityView(BaseModel):
     status: ProgramStatus
     eligible: bool
     reasons: list[str] = Field(description="Why not, when not eligible (empty otherwise).")
+    questions: Questions = Field(
+        default_factory=list, description="What enrolling asks (answered in `question_answers`)."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -114,6 +130,16 @@ class EligibilityView(BaseModel):
                     "status": "open",
                     "eligible": False,
                     "reasons": ["open to levels L4, L5"],
+                    "questions": [
+                        {
+                            "id": "experience",
+                            "label": "How experienced a manager are you?",
+                            "type": "scale",
+                            "min": 1,
+                            "max": 5,
+                            "required": True,
+                        }
+                    ],
                 }
             ]
         }
