@@ -650,6 +650,24 @@ def cpu_by_process(pids: dict[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
+async def database_commands(mongodb_uri: str) -> Counter[str]:
+    """Commands the MongoDB-wire server has answered so far, by name (``serverStatus``; FerretDB
+    and mongod both count them): what the database's CPU went into."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_uri, maxPoolSize=1)
+    try:
+        status = await client.admin.command("serverStatus")
+    finally:
+        await client.close()
+    commands = status.get("metrics", {}).get("commands", {})
+    return Counter(
+        {
+            name: int(counts.get("total", 0))
+            for name, counts in commands.items()
+            if isinstance(counts, dict) and not isinstance(counts.get("total"), dict)
+        }
+    )
+
+
 async def same_run_ceiling(system: RunningSystem, seconds: float) -> dict[str, float]:
     """bench.ceiling's phases on this run's servers, right after it: what the raw client
     libraries reach on the machine as loaded now, to hold the pipeline against."""
@@ -710,6 +728,7 @@ async def scenario(system: RunningSystem, args: argparse.Namespace) -> dict[str,
         before = await pipeline.published()
         load_before = os.getloadavg()
         pids = process_ids(system)
+        commands_before = await database_commands(system.servers.mongodb_uri)
         cpu_before = cpu_by_process(pids)
         started = time.perf_counter()
         results, drive_seconds = await drive(world, client, kinds, args, watch)
@@ -718,6 +737,7 @@ async def scenario(system: RunningSystem, args: argparse.Namespace) -> dict[str,
         settled = await pipeline.settle(args.drain_seconds, also=lambda: not watch.pending)
         cpu_after = cpu_by_process(pids)
         measured_seconds = time.perf_counter() - started
+        commands = await database_commands(system.servers.mongodb_uri) - commands_before
         after = await pipeline.published()
         stop.set()
         await watcher
@@ -739,6 +759,7 @@ async def scenario(system: RunningSystem, args: argparse.Namespace) -> dict[str,
             for kind in REQUEST_KINDS
             if results.latencies[kind]
         },
+        "database_commands": dict(commands.most_common()),
         "hr_events_sent": results.hr_events_sent,
         "http_requests": http_requests,
         "cpu_seconds": cpu,
@@ -824,6 +845,11 @@ def table(figures: dict[str, Any], args: argparse.Namespace) -> str:
             f"{name:<14} {seconds:>7.1f} {seconds / window:>6.0%} "
             f"{figures['cpu_ms_per_request'][name]:>11.2f} {figures['cpu_ms_per_event'][name]:>9.2f}"
         )
+    commands = figures["database_commands"]
+    lines.append(
+        "database commands per request of the mix: "
+        + ", ".join(f"{name} {count / figures['requests']:.2f}" for name, count in commands.items())
+    )
     database = next((n for n in figures["cpu_seconds"] if n in ("ferretdb", "mongod")), None)
     if database is not None:
         per_request = figures["cpu_ms_per_request"][database]
@@ -879,6 +905,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="the services' outbox relay poll (default: the services' own default)",
     )
     parser.add_argument(
+        "--consumer-concurrency",
+        type=int,
+        default=None,
+        help="aggregates each service's consumers apply at once (default: the services' own)",
+    )
+    parser.add_argument(
         "--hr-batch",
         type=int,
         default=1,
@@ -911,6 +943,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.outbox_poll_seconds is not None:
         extra_env |= {
             f"{name.upper()}_OUTBOX_POLL_SECONDS": str(args.outbox_poll_seconds)
+            for name, _ in SERVICES
+        }
+    if args.consumer_concurrency is not None:
+        extra_env |= {
+            f"{name.upper()}_CONSUMER_CONCURRENCY": str(args.consumer_concurrency)
             for name, _ in SERVICES
         }
     if args.profile_dir is not None:
