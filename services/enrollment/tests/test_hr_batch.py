@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx
+import pytest
 from nats.aio.client import Client as NatsClient
 
+from enrollment.directory.batch import Stored, apply_hr_batch
+from enrollment.directory.endpoints import _HR_EVENT
+from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
+from enrollment.directory.service import DirectoryService
+from enrollment.settings import EnrollmentSettings
 from enrollment.testing import HR_SECRET, enrollment_events, hired, signed
 from roundtable_shared.messaging.streams import stream_name
+from roundtable_shared.runtime import ServiceRuntime
+from roundtable_shared.storage.aggregates import AggregateStore
 
 BATCH = "/v1/hr/events/batch"
 
@@ -149,17 +158,22 @@ async def test_one_bad_event_does_not_sink_the_others(
 async def test_field_level_ordering_holds_inside_a_batch(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
+    hire = await send_batch(client, [hired("o-1", event_id="h-o-1", at="2026-01-01T00:00:00Z")])
+    assert hire.status_code == 200, hire.text
     # The newer change comes first in the batch: the older one may only fill other fields.
     events = [
-        hired("o-1", event_id="h-o-1", at="2026-01-01T00:00:00Z"),
         updated("o-1", "u-new", "2026-03-01T00:00:00Z", title="Director", level="L7"),
         updated("o-1", "u-old", "2026-02-01T00:00:00Z", title="Manager", location="Paris"),
     ]
     answer = await send_batch(client, events)
     assert answer.status_code == 200, answer.text
+    assert [r["outcome"] for r in answer.json()["results"]] == ["applied", "applied"]
     employee = (await client.get("/v1/employees/o-1", headers=admin)).json()
     assert (employee["title"], employee["level"]) == ("Director", "L7")
     assert employee["location"] == "Paris"
+    again = await send_batch(client, events)  # the update remembered both HR ids
+    assert [r["outcome"] for r in again.json()["results"]] == ["duplicate", "duplicate"]
+    assert (await client.get("/v1/employees/o-1", headers=admin)).json() == employee
 
 
 async def test_a_batch_is_signed_as_a_whole(
@@ -217,3 +231,54 @@ async def test_openapi_documents_the_batch(client: httpx.AsyncClient) -> None:
     assert events["maxItems"] == 1000
     assert "HrBatchResult" in schemas and schemas["HrBatchResult"].get("examples")
     assert "EmployeeHired" in schemas
+
+
+class ChangedMeanwhile(EmployeeRepository):
+    """Reads the batch's employees, then lets another request write before the bulk write."""
+
+    def __init__(self, store: AggregateStore, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(store)
+        self.meanwhile = meanwhile
+
+    async def load_many(self, employee_ids: Iterable[str]) -> dict[str, Any]:
+        found = await super().load_many(employee_ids)
+        await self.meanwhile()
+        return found
+
+
+async def test_an_employee_changed_meanwhile_gets_the_batch_applied_on_top(
+    settings: EnrollmentSettings,
+) -> None:
+    runtime = ServiceRuntime(settings)
+    single = DirectoryService(EmployeeRepository(runtime.aggregate_store(EMPLOYEES)))
+
+    async def meanwhile() -> None:
+        # A single webhook for c-1 and a hire of c-2 land between the batch's read and write.
+        late = updated("c-1", "u-c-1-title", "2026-04-01T00:00:00Z", title="Director")
+        await single.apply_hr_event(_HR_EVENT.validate_python(late))
+        await single.apply_hr_event(_HR_EVENT.validate_python(hired("c-2", event_id="h-c-2-x")))
+
+    batched = DirectoryService(ChangedMeanwhile(runtime.aggregate_store(EMPLOYEES), meanwhile))
+    try:
+        await single.apply_hr_event(_HR_EVENT.validate_python(hired("c-1", event_id="h-c-1")))
+        batch = [
+            updated("c-1", "u-c-1-dept", "2026-03-01T00:00:00Z", department="Sales"),
+            hired("c-2", event_id="h-c-2"),
+            hired("c-3", event_id="h-c-3"),
+        ]
+        results = await apply_hr_batch(
+            batched, [(n, _HR_EVENT.validate_python(e)) for n, e in enumerate(batch)]
+        )
+        assert all(isinstance(r, Stored) for r in results.values()), results
+        c1, c1_version, c1_ids = await single.employees.load("c-1") or pytest.fail("no c-1")
+        # Both changes are there, none overwrote the other, both HR ids are remembered.
+        assert (c1.profile["department"], c1.profile["title"]) == ("Sales", "Director")
+        assert {"h-c-1", "u-c-1-title", "u-c-1-dept"} <= set(c1_ids)
+        assert c1_version == 3
+        c2 = await single.employees.load("c-2") or pytest.fail("no c-2")
+        assert {"h-c-2", "h-c-2-x"} <= set(c2[2])  # the batch's hire applied on the other one
+        c3 = await single.employees.load("c-3") or pytest.fail("no c-3")
+        assert (c3[1], c3[2]) == (1, ["h-c-3"])  # untouched by the race: the bulk write
+        assert results[0] == Stored("applied", 3)
+    finally:
+        await runtime.mongo.close()
