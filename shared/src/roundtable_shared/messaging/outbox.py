@@ -106,7 +106,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._pauses = 0
         self._running = False
-        self._pending: dict[str, dict[Any, None]] = {name: {} for name in self._collections}
+        # Documents writes told us of, in the order told, with when they were first told.
+        self._pending: dict[str, dict[Any, float]] = {name: {} for name in self._collections}
         self._sweep_requested = True  # the first pass finds what was left before we started
         self._last_sweep = 0.0
         self._last_sweep_took = 0.0
@@ -122,7 +123,7 @@ class OutboxRelay:
         if collection not in self._pending:
             self.nudge()
             return
-        self._pending[collection][document_id] = None
+        self._pending[collection].setdefault(document_id, time.monotonic())
         self._wake.set()
 
     @contextlib.asynccontextmanager
@@ -203,8 +204,7 @@ class OutboxRelay:
     async def _relay_pending(self, name: str) -> int:
         waiting = self._pending[name]
         ids = list(waiting)[: self._batch_size]
-        for document_id in ids:
-            del waiting[document_id]
+        told_at = {document_id: waiting.pop(document_id) for document_id in ids}
         if not ids:
             return 0
         found = await (
@@ -217,10 +217,13 @@ class OutboxRelay:
         # the order they were raised.
         told = {document_id: n for n, document_id in enumerate(ids)}
         found.sort(key=lambda doc: told[doc["_id"]])
-        return await self._publish_and_clear(name, found)
+        return await self._publish_and_clear(name, found, told_at)
 
-    async def _publish_and_clear(self, name: str, documents: list[Document]) -> int:
-        """Each document's events in order, documents side by side, one clearing write."""
+    async def _publish_and_clear(
+        self, name: str, documents: list[Document], told_at: dict[Any, float] | None = None
+    ) -> int:
+        """Each document's events in order, documents side by side, one clearing write.
+        ``told_at``: when writes told us of these documents (for the relay delay metric)."""
         if not documents:
             return 0
         in_flight = asyncio.Semaphore(32)
@@ -235,6 +238,11 @@ class OutboxRelay:
                 return len(events)
 
         counts = await asyncio.gather(*(publish_in_order(doc) for doc in documents))
+        published_at = time.monotonic()
+        for document in documents:
+            if told_at is not None and document["_id"] in told_at:
+                delay = published_at - told_at[document["_id"]]
+                metrics.OUTBOX_RELAY_DELAY.labels(collection=name).observe(delay)
         # Cleared only where no event was added since we read it (outbox_rev unchanged).
         unchanged = [
             {"_id": doc["_id"], "outbox_rev": doc.get("outbox_rev", 0)} for doc in documents
