@@ -66,6 +66,7 @@ from typing import Any
 
 import httpx
 import nats
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from bench.ceiling import Config as CeilingConfig
@@ -464,12 +465,31 @@ class Pipeline:
 
     async def published(self) -> int:
         """Events in the three producers' streams so far (the sum of their last sequences)."""
+        return sum((await self.last_sequences()).values())
+
+    async def last_sequences(self) -> dict[str, int]:
         js = self.nc.jetstream()
-        total = 0
-        for producer in PRODUCERS:
-            info = await js.stream_info(stream_name(producer))
-            total += int(info.state.last_seq)
-        return total
+        return {
+            producer: int((await js.stream_info(stream_name(producer))).state.last_seq)
+            for producer in PRODUCERS
+        }
+
+    async def relay_delays(self, since: dict[str, int]) -> dict[str, list[float]]:
+        """For each event published after ``since``, by producer: seconds from the event's
+        ``time`` (set when the write that raised it was made) to JetStream storing it (the
+        stream's own timestamp): what the outbox relay added, whatever the consumers did."""
+        js = self.nc.jetstream()
+        delays: dict[str, list[float]] = {}
+        for producer, last in (await self.last_sequences()).items():
+            stream = stream_name(producer)
+            for sequence in range(since[producer] + 1, last + 1):
+                message = await js.get_msg(stream, sequence)
+                if message.data is None or message.time is None:
+                    continue
+                written = datetime.fromisoformat(json.loads(message.data)["time"])
+                stored = message.time.astimezone(UTC)
+                delays.setdefault(producer, []).append((stored - written).total_seconds())
+        return delays
 
     async def backlog(self) -> int:
         """Events some consumer has not yet acked, over every consumer of every stream."""
@@ -656,6 +676,34 @@ def process_ids(system: RunningSystem) -> dict[str, int]:
     return pids
 
 
+RELAY_DELAY = "roundtable_outbox_relay_delay_seconds"
+
+
+async def relay_delay_buckets(world: World, client: httpx.AsyncClient) -> dict[str, Counter[float]]:
+    """Each service's outbox relay delay histogram (write told the relay -> published), from its
+    /metrics: cumulative counts by upper bound, all collections together."""
+    found: dict[str, Counter[float]] = {}
+    for service in world.system.config.service_ports:
+        text = (await client.get(world.url(service, "/metrics"))).text
+        buckets: Counter[float] = Counter()
+        for family in text_string_to_metric_families(text):
+            if family.name == RELAY_DELAY:
+                for sample in family.samples:
+                    if sample.name == RELAY_DELAY + "_bucket":
+                        buckets[float(sample.labels["le"])] += sample.value
+        found[service] = buckets
+    return found
+
+
+def bucket_quantile(buckets: Counter[float], fraction: float) -> float:
+    """The upper bound of the histogram bucket holding the ``fraction`` quantile."""
+    total = buckets[math.inf]
+    for bound in sorted(buckets):
+        if total and buckets[bound] >= fraction * total:
+            return bound
+    return math.nan
+
+
 def cpu_by_process(pids: dict[str, int]) -> dict[str, float]:
     return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
@@ -735,9 +783,11 @@ async def scenario(system: RunningSystem, args: argparse.Namespace) -> dict[str,
 
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch.run(stop))
-        before = await pipeline.published()
+        sequences_before = await pipeline.last_sequences()
+        before = sum(sequences_before.values())
         load_before = os.getloadavg()
         pids = process_ids(system)
+        relay_before = await relay_delay_buckets(world, client)
         commands_before = await database_commands(system.servers.mongodb_uri)
         cpu_before = cpu_by_process(pids)
         started = time.perf_counter()
@@ -750,6 +800,8 @@ async def scenario(system: RunningSystem, args: argparse.Namespace) -> dict[str,
         commands = await database_commands(system.servers.mongodb_uri) - commands_before
         commands["find"] -= watch.commands  # the scenario's own reads (getMores left in)
         after = await pipeline.published()
+        relay_delays = await pipeline.relay_delays(sequences_before)
+        relay_after = await relay_delay_buckets(world, client)
         stop.set()
         await watcher
         unseen = Counter(m.kind for m in watch.pending.values())
@@ -784,6 +836,18 @@ async def scenario(system: RunningSystem, args: argparse.Namespace) -> dict[str,
             kind: {**summary(values), "unseen": unseen[kind]} for kind, values in watch.lags.items()
         },
         "lag_poll_round_ms": summary([s * 1000 for s in watch.round_seconds]),
+        "relay_told_to_published_s": {
+            service: {
+                "n": (after_buckets := relay_after[service] - relay_before[service])[math.inf],
+                "p50_at_most": bucket_quantile(after_buckets, 0.50),
+                "p99_at_most": bucket_quantile(after_buckets, 0.99),
+            }
+            for service in relay_after
+        },
+        "relay_delay_ms": {
+            producer: summary([d * 1000 for d in values])
+            for producer, values in relay_delays.items()
+        },
         "requests": total,
         "requests_ok": sum(results.ok.values()),
         "drive_seconds": drive_seconds,
@@ -839,6 +903,17 @@ def table(figures: dict[str, Any], args: argparse.Namespace) -> str:
     lines += [
         f"(lag poll round p99 {figures['lag_poll_round_ms']['p99']:.0f} ms, "
         f"every {args.poll_ms:g} ms)",
+        "outbox relay, told by the write -> published, p50 / p99 at most (histogram) s: "
+        + ", ".join(
+            f"{service} {row['p50_at_most']:g} / {row['p99_at_most']:g} ({row['n']:.0f})"
+            for service, row in figures["relay_told_to_published_s"].items()
+            if row["n"]
+        ),
+        "event created (its write under way) -> stored in JetStream, p50 / p99 ms: "
+        + ", ".join(
+            f"{producer} {row['p50']:.0f} / {row['p99']:.0f} ({row['n']})"
+            for producer, row in figures["relay_delay_ms"].items()
+        ),
         "",
         f"requests of the mix: {figures['requests']} ({figures['hr_events_sent']} of them HR "
         f"events) in {figures['http_requests']} HTTP requests; "
