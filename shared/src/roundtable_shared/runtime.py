@@ -90,7 +90,12 @@ class ServiceRuntime:
     def add_consumer(self, consumer: EventConsumer) -> None:
         """Register before ``start``."""
         runner = ConsumerRunner(
-            consumer, self.broker, self.inbox, self.settings.namespace, opener=self.keys.open
+            consumer,
+            self.broker,
+            self.inbox,
+            self.settings.namespace,
+            opener=self.keys.open,
+            concurrency=self.settings.consumer_concurrency,
         )
         self._consumers.append(runner)
 

@@ -78,6 +78,13 @@ class ServiceSettings(BaseSettings):
         description="How often the outbox relay searches whole collections for events a crashed "
         "replica left unsent (it is told about its own writes at once).",
     )
+    consumer_concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Aggregates whose events a consumer applies at once (each aggregate's in "
+        "order); 1 applies a batch in stream order, as one replica at a time would.",
+    )
     consumer_max_deliver: int = Field(
         5, description="Deliveries of one event before it goes to the dead-letter subject."
     )

@@ -12,7 +12,12 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from scim2_models import Error
 
-from enrollment.directory.endpoints import directory_router, hr_event_schema
+from enrollment.directory.endpoints import (
+    HR_BATCH_PATH,
+    directory_router,
+    hr_batch_schema,
+    hr_event_schema,
+)
 from enrollment.directory.repository import EMPLOYEES, EmployeeRepository
 from enrollment.directory.repository import INDEXES as EMPLOYEE_INDEXES
 from enrollment.directory.service import DirectoryService
@@ -46,6 +51,8 @@ from roundtable_shared.runtime import ServiceRuntime
 from roundtable_shared.settings import ServiceSettings
 
 IMPORT_PATH = "/v1/directory/imports"
+HR_BATCH_MAX_BYTES = 4 * 1024 * 1024
+"""An HR batch is signed as a whole, so it is held whole: 1,000 events of up to ~4 KiB each."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,10 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             matching_router(services.matching),
             groups_router(services.groups),
         ],
-        body_limits={IMPORT_PATH: settings.import_max_bytes},  # streamed, never held whole
+        body_limits={
+            IMPORT_PATH: settings.import_max_bytes,  # streamed, never held whole
+            HR_BATCH_PATH: HR_BATCH_MAX_BYTES,
+        },
     )
     # Read there by the SCIM routes (which authenticate each request against it).
     app.state.scim_connections = services.connections
@@ -185,6 +195,9 @@ def _document_raw_bodies(app: FastAPI) -> None:
         hr = hr_event_schema()
         components.update(hr.pop("$defs", {}))
         components["HrEventBody"] = hr
+        batch = hr_batch_schema()
+        components.update(batch.pop("$defs", {}))
+        components["HrEventBatch"] = batch
         # Through JSON: scim2-models keys the extensions by URN objects, not plain strings.
         scim_user = json.loads(
             json.dumps(ScimUser.model_json_schema(ref_template="#/components/schemas/{model}"))

@@ -64,6 +64,9 @@ class EventConsumer:
     """When set, it gets each batch's new events at once, in stream order, instead of ``handlers``
     being called one by one (which still name the types taken): for read models that write a
     whole batch in one bulk write. If it raises, the whole batch is retried."""
+    concurrency: int | None = None
+    """Aggregates whose events are applied at once (``handlers`` only); one aggregate's events
+    always one after another, in stream order. None: the service's ``consumer_concurrency``."""
     gate: asyncio.Event | None = None
     """When set, the pull loop fetches only while it is set: a replica standing by (another one
     holds the right to apply these events) fetches nothing, so it causes no redeliveries and no
@@ -93,7 +96,10 @@ class ConsumerRunner:
     The inbox is read once and written once per batch (not per event): on FerretDB a round trip
     costs about a millisecond, which would otherwise cap a consumer near a hundred events a second.
     Events of one aggregate keep their order: after one fails, the later ones of the same
-    aggregate in the batch wait for its redelivery.
+    aggregate in the batch wait for its redelivery. With ``concurrency`` above one, the events
+    of different aggregates are applied side by side (as replicas of the service would apply
+    them), each aggregate's in stream order: a handler's round trips no longer queue the whole
+    batch behind them.
     """
 
     def __init__(
@@ -103,10 +109,13 @@ class ConsumerRunner:
         inbox: Inbox,
         namespace: str,
         opener: Callable[[Envelope], Awaitable[Envelope]] | None = None,
+        concurrency: int = 1,
     ) -> None:
         """``opener``: what opens the sealed personal fields of an event before its handler
-        sees it (the raw message, still sealed, is what a dead letter keeps)."""
+        sees it (the raw message, still sealed, is what a dead letter keeps). ``concurrency``:
+        aggregates applied at once when the consumer does not say (``EventConsumer``)."""
         self.consumer = consumer
+        self._concurrency = max(1, consumer.concurrency or concurrency)
         self._open = opener
         self._broker = broker
         self._inbox = inbox
@@ -207,6 +216,8 @@ class ConsumerRunner:
         return fresh
 
     async def _apply_one_by_one(self, deliveries: list[_Delivery]) -> list[_Delivery]:
+        if self._concurrency > 1:
+            return await self._apply_by_aggregate(deliveries)
         applied: list[_Delivery] = []
         failed_aggregates: set[str] = set()
         for delivery in deliveries:
@@ -219,6 +230,33 @@ class ConsumerRunner:
             else:
                 failed_aggregates.add(aggregate)
         return applied
+
+    async def _apply_by_aggregate(self, deliveries: list[_Delivery]) -> list[_Delivery]:
+        """Each aggregate's events in order, ``concurrency`` aggregates at a time; what was
+        applied, in stream order (the order they are acknowledged in)."""
+        lanes: dict[str, list[_Delivery]] = {}
+        for delivery in deliveries:
+            lanes.setdefault(delivery.envelope.subject, []).append(delivery)
+        applied: set[int] = set()
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def apply_lane(lane: list[_Delivery]) -> None:
+            async with gate:
+                for position, delivery in enumerate(lane):
+                    if not await self._apply(delivery):
+                        # The later events of this aggregate wait for its redelivery.
+                        for later in lane[position + 1 :]:
+                            await later.raw.nak(delay=self.consumer.retry_delay(later.delivered))
+                            self._count("retried")
+                        return
+                    applied.add(id(delivery))
+
+        # A TaskGroup: should NATS fail under one lane, the others stop and the batch is
+        # redelivered (every handler is idempotent), rather than running on unawaited.
+        async with asyncio.TaskGroup() as group:
+            for lane in lanes.values():
+                group.create_task(apply_lane(lane))
+        return [delivery for delivery in deliveries if id(delivery) in applied]
 
     async def _apply_batch(self, deliveries: list[_Delivery]) -> list[_Delivery]:
         if not deliveries:

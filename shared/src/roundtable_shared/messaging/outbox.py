@@ -106,7 +106,12 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._pauses = 0
         self._running = False
-        self._pending: dict[str, dict[Any, None]] = {name: {} for name in self._collections}
+        # Documents writes told us of, in the order told, with when they were first told.
+        self._pending: dict[str, dict[Any, float]] = {name: {} for name in self._collections}
+        # Documents whose events are published and whose clearing write is in flight: the next
+        # pass does not wait for that write, and leaves them out until it lands.
+        self._clearing: dict[str, set[Any]] = {name: set() for name in self._collections}
+        self._clears: set[asyncio.Task[None]] = set()
         self._sweep_requested = True  # the first pass finds what was left before we started
         self._last_sweep = 0.0
         self._last_sweep_took = 0.0
@@ -122,7 +127,7 @@ class OutboxRelay:
         if collection not in self._pending:
             self.nudge()
             return
-        self._pending[collection][document_id] = None
+        self._pending[collection].setdefault(document_id, time.monotonic())
         self._wake.set()
 
     @contextlib.asynccontextmanager
@@ -144,14 +149,24 @@ class OutboxRelay:
         # A flag, not only cancellation: on Python 3.11 a cancel that meets a nudge inside
         # wait_for is swallowed, and a relay waiting only for cancellation never stops.
         self._running = True
-        while self._running:
-            sent = 0 if self._pauses else await self._pass()
-            told_more = not self._pauses and self._healthy and any(self._pending.values())
-            if sent or told_more:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-            self._wake.clear()
+        try:
+            while self._running:
+                sent = 0 if self._pauses else await self._pass()
+                told_more = not self._pauses and self._healthy and self._told_of_more()
+                if sent or told_more:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                self._wake.clear()
+        finally:
+            await asyncio.gather(*self._clears, return_exceptions=True)
+
+    def _told_of_more(self) -> bool:
+        """Writes told of documents a pass could take now (not those still being cleared)."""
+        return any(
+            any(document_id not in self._clearing[name] for document_id in waiting)
+            for name, waiting in self._pending.items()
+        )
 
     async def _pass(self) -> int:
         try:
@@ -189,22 +204,28 @@ class OutboxRelay:
         return sent
 
     async def _sweep(self, name: str) -> int:
-        documents = await (
+        found = await (
             self._db[name]
             .find({PENDING: True}, {"outbox": 1, "outbox_rev": 1}, limit=self._batch_size)
             .to_list()
         )
-        if len(documents) == self._batch_size and not self._pending[name]:
+        if len(found) == self._batch_size and not self._pending[name]:
             # More may wait and no write named them (a crash's leftovers): sweep on. When writes
             # did name documents (a bulk import), reading those by _id is the cheaper way on.
+            self._sweep_requested = True
+        documents = [doc for doc in found if doc["_id"] not in self._clearing[name]]
+        if len(documents) < len(found):
+            # Some are still being cleared and may hide others behind the limit: look again
+            # once they are (their clearing wakes the relay).
             self._sweep_requested = True
         return await self._publish_and_clear(name, documents)
 
     async def _relay_pending(self, name: str) -> int:
         waiting = self._pending[name]
-        ids = list(waiting)[: self._batch_size]
-        for document_id in ids:
-            del waiting[document_id]
+        clearing = self._clearing[name]
+        ids = [document_id for document_id in waiting if document_id not in clearing]
+        ids = ids[: self._batch_size]
+        told_at = {document_id: waiting.pop(document_id) for document_id in ids}
         if not ids:
             return 0
         found = await (
@@ -217,10 +238,13 @@ class OutboxRelay:
         # the order they were raised.
         told = {document_id: n for n, document_id in enumerate(ids)}
         found.sort(key=lambda doc: told[doc["_id"]])
-        return await self._publish_and_clear(name, found)
+        return await self._publish_and_clear(name, found, told_at)
 
-    async def _publish_and_clear(self, name: str, documents: list[Document]) -> int:
-        """Each document's events in order, documents side by side, one clearing write."""
+    async def _publish_and_clear(
+        self, name: str, documents: list[Document], told_at: dict[Any, float] | None = None
+    ) -> int:
+        """Each document's events in order, documents side by side, one clearing write.
+        ``told_at``: when writes told us of these documents (for the relay delay metric)."""
         if not documents:
             return 0
         in_flight = asyncio.Semaphore(32)
@@ -235,7 +259,23 @@ class OutboxRelay:
                 return len(events)
 
         counts = await asyncio.gather(*(publish_in_order(doc) for doc in documents))
-        # Cleared only where no event was added since we read it (outbox_rev unchanged).
+        published_at = time.monotonic()
+        for document in documents:
+            if told_at is not None and document["_id"] in told_at:
+                delay = published_at - told_at[document["_id"]]
+                metrics.OUTBOX_RELAY_DELAY.labels(collection=name).observe(delay)
+        # Cleared in the background: the next pass need not wait for this write (it leaves
+        # these documents out until it lands, so their events are not published twice).
+        ids = [document["_id"] for document in documents]
+        self._clearing[name].update(ids)
+        task = asyncio.create_task(self._clear(name, documents))
+        self._clears.add(task)
+        task.add_done_callback(lambda done: self._cleared(name, ids, done))
+        metrics.OUTBOX_PUBLISHED.labels(collection=name).inc(sum(counts))
+        return sum(counts)
+
+    async def _clear(self, name: str, documents: list[Document]) -> None:
+        """Cleared only where no event was added since we read it (outbox_rev unchanged)."""
         unchanged = [
             {"_id": doc["_id"], "outbox_rev": doc.get("outbox_rev", 0)} for doc in documents
         ]
@@ -249,5 +289,13 @@ class OutboxRelay:
             ],
             ordered=False,
         )
-        metrics.OUTBOX_PUBLISHED.labels(collection=name).inc(sum(counts))
-        return sum(counts)
+
+    def _cleared(self, name: str, ids: list[Any], task: asyncio.Task[None]) -> None:
+        self._clears.discard(task)
+        self._clearing[name].difference_update(ids)
+        if not task.cancelled() and task.exception() is not None:
+            # Published but not cleared: a later pass publishes them again (same ids, which
+            # JetStream's duplicate window drops); the sweep finds them even if nobody tells.
+            log.error("outbox relay could not clear published events", collection=name)
+            self._sweep_requested = True
+        self._wake.set()  # what waited for these documents may go now

@@ -13,6 +13,12 @@ HTTP_REQUESTS = Histogram(
 OUTBOX_PUBLISHED = Counter(
     "roundtable_outbox_published_total", "Events the outbox relay published.", ["collection"]
 )
+OUTBOX_RELAY_DELAY = Histogram(
+    "roundtable_outbox_relay_delay_seconds",
+    "From a write telling the relay of a document's new events to their being published.",
+    ["collection"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 EVENTS_CONSUMED = Counter(
     "roundtable_events_consumed_total",
     "Events a consumer finished, by outcome (applied, duplicate, ignored, dead_lettered, retried).",

@@ -6,24 +6,39 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
 
+from enrollment.directory.batch import Stored, apply_hr_batch
 from enrollment.directory.domain import Employee
 from enrollment.directory.parsing import csv_rows, ndjson_rows
 from enrollment.directory.schemas import (
+    HR_BATCH_EXAMPLES,
     HR_EVENT_EXAMPLES,
+    MAX_HR_BATCH,
     EmployeeView,
+    FieldProblem,
+    HrBatchItemResult,
+    HrBatchResult,
     HrEvent,
+    HrEventBatch,
+    HrEventBatchBody,
     HrEventResult,
     ImportReport,
 )
 from enrollment.directory.service import DirectoryService
 from roundtable_shared.auth import CurrentPrincipal, ProgramAdmin, Role, verified_webhook_body
 from roundtable_shared.http.pagination import AfterId, Page, PageRequest, page_request
-from roundtable_shared.http.problems import Forbidden, UnsupportedMediaType
-from roundtable_shared.http.validation import parse_json_body
+from roundtable_shared.http.problems import (
+    Forbidden,
+    PayloadTooLarge,
+    Problem,
+    UnsupportedMediaType,
+)
+from roundtable_shared.http.validation import input_problem, parse_json_body
 
 _HR_EVENT = TypeAdapter[HrEvent](HrEvent)
+_HR_BATCH = TypeAdapter(HrEventBatchBody)
+HR_BATCH_PATH = "/v1/hr/events/batch"
 
 CSV_TYPES = {"text/csv", "application/csv"}
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
@@ -82,6 +97,55 @@ def directory_router(service: DirectoryService, hr_secrets: list[str]) -> APIRou
             employee_id=hr_event.employee_id,
             outcome=outcome,
             version=version,
+        )
+
+    @router.post(
+        HR_BATCH_PATH.removeprefix("/v1"),
+        summary="HR webhook: a batch of up to 1,000 hires, changes, leaves and terminations",
+        description=(
+            "Signed exactly as one event is (HMAC-SHA256 over `<timestamp>.<body>`, the same "
+            'headers and replay window), the body `{"events": [...]}` holding 1 to 1,000 '
+            "events of the single-event webhook (more: 413, split the batch). Answered 200 once "
+            "every valid event is stored, with one result per event in request order: each "
+            "event is idempotent by its `event_id`, one employee's events apply in the batch's "
+            "order under the same field-level ordering as events sent alone, and an invalid "
+            "event is refused on its own (`rejected`, 422 with its fields) without refusing "
+            "the others. An event answered `conflict` (409) was not stored: resend it."
+        ),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/HrEventBatch"},
+                        "examples": HR_BATCH_EXAMPLES,
+                    }
+                },
+            }
+        },
+    )
+    async def receive_hr_batch(body: bytes = Depends(signed_body)) -> HrBatchResult:
+        raw_events = parse_json_body(_HR_BATCH, body).events
+        if len(raw_events) > MAX_HR_BATCH:
+            raise PayloadTooLarge(
+                f"a batch holds at most {MAX_HR_BATCH} events, this one {len(raw_events)}: split it"
+            )
+        refused: dict[int, HrBatchItemResult] = {}
+        valid: list[tuple[int, HrEvent]] = []
+        for index, raw in enumerate(raw_events):
+            try:
+                valid.append((index, _HR_EVENT.validate_python(raw)))
+            except ValidationError as exc:
+                refused[index] = _item_result(index, raw, input_problem(exc.errors()))
+        stored = await apply_hr_batch(service, valid)
+        parsed = dict(valid)
+        return _batch_result(
+            [
+                refused[index]
+                if index in refused
+                else _item_result(index, parsed[index], stored[index])
+                for index in range(len(raw_events))
+            ]
         )
 
     @router.post(
@@ -179,6 +243,54 @@ def directory_router(service: DirectoryService, hr_secrets: list[str]) -> APIRou
         return employee_view(employee, version)
 
     return router
+
+
+def _item_result(index: int, event: Any, answer: Stored | Problem) -> HrBatchItemResult:
+    """One event's result; ``event`` is the parsed event, or what was sent when it was invalid."""
+    event_id, employee_id = _ids(event)
+    if isinstance(answer, Stored):
+        return HrBatchItemResult(
+            index=index,
+            status=200,
+            event_id=event_id,
+            employee_id=employee_id,
+            outcome=answer.outcome,
+            version=answer.version,
+        )
+    errors = answer.extensions.get("errors")
+    return HrBatchItemResult(
+        index=index,
+        status=answer.status,
+        event_id=event_id,
+        employee_id=employee_id,
+        outcome="conflict" if answer.status == 409 else "rejected",
+        detail=answer.detail,
+        errors=[FieldProblem.model_validate(e) for e in errors] if errors else None,
+    )
+
+
+def _ids(event: Any) -> tuple[str | None, str | None]:
+    """The event's ids, also from an invalid event where they are there (strings, bounded)."""
+    if isinstance(event, BaseModel):
+        return event.event_id, event.employee_id  # type: ignore[attr-defined]
+    if not isinstance(event, dict):
+        return None, None
+    found = [event.get(key) for key in ("event_id", "employee_id")]
+    event_id, employee_id = (v if isinstance(v, str) and len(v) <= 200 else None for v in found)
+    return event_id, employee_id
+
+
+def _batch_result(results: list[HrBatchItemResult]) -> HrBatchResult:
+    counts = {
+        outcome: 0 for outcome in ("applied", "unchanged", "duplicate", "rejected", "conflict")
+    }
+    for result in results:
+        counts[result.outcome] += 1
+    return HrBatchResult(results=results, **counts)
+
+
+def hr_batch_schema() -> dict[str, Any]:
+    return HrEventBatch.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
 def hr_event_schema() -> dict[str, Any]:

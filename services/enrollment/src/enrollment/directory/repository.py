@@ -111,6 +111,58 @@ class EmployeeRepository:
             changes["$addToSet"] = {"hr_event_ids": hr_event_id}
         return await self.store.update(employee.employee_id, version, changes, events)
 
+    # --- bulk (HR webhook batches) -----------------------------------------------------------
+
+    async def load_many(
+        self, employee_ids: Iterable[str]
+    ) -> dict[str, tuple[Employee, int, list[str]]]:
+        """``load`` for many employees in one query by ``_id``."""
+        wanted = list(employee_ids)
+        if not wanted:
+            return {}
+        cursor = self.collection.find({"_id": {"$in": wanted}}, {"outbox": 0})
+        return {
+            str(d["_id"]): (from_document(d), int(d["version"]), d.get("hr_event_ids", []))
+            async for d in cursor
+        }
+
+    def hr_insert_op(
+        self, employee: Employee, events: Sequence[EventData], hr_event_ids: Sequence[str]
+    ) -> InsertOne[Document]:
+        """``insert`` as one operation of a bulk write: the employee, its events, the HR ids."""
+        outbox = self.store.envelopes(employee.employee_id, 0, events)
+        document = {
+            **to_document(employee),
+            "hr_event_ids": list(hr_event_ids),
+            "version": max(1, len(events)),
+            **new_document_outbox(outbox),
+        }
+        return InsertOne(document)
+
+    def hr_update_op(
+        self,
+        employee: Employee,
+        version: int,
+        events: Sequence[EventData],
+        hr_event_ids: Sequence[str],
+    ) -> UpdateOne:
+        """``update`` as one operation of a bulk write, remembering several HR ids at once."""
+        outbox = self.store.envelopes(employee.employee_id, version, events)
+        update = with_outbox(
+            {
+                "$set": {**_settable(employee), "import_hash": None},
+                "$inc": {"version": max(1, len(events))},
+                "$addToSet": {"hr_event_ids": {"$each": list(hr_event_ids)}},
+            },
+            outbox,
+        )
+        return UpdateOne({"_id": employee.employee_id, "version": version}, update)
+
+    async def hr_event_ids(self, employee_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The HR ids each employee's document remembers (which bulk updates were applied)."""
+        cursor = self.collection.find({"_id": {"$in": list(employee_ids)}}, {"hr_event_ids": 1})
+        return {str(d["_id"]): set(d.get("hr_event_ids", [])) async for d in cursor}
+
     # --- bulk (directory import) -------------------------------------------------------------
 
     def insert_op(

@@ -149,6 +149,116 @@ class HrEventResult(BaseModel):
     )
 
 
+MAX_HR_BATCH = 1000
+"""The most HR events one signed batch request may carry (more: 413, split the batch)."""
+
+
+class HrEventBatch(BaseModel):
+    """Up to 1,000 HR events in one signed request (for the OpenAPI document: the endpoint reads
+    each event on its own, so one malformed event does not refuse the others)."""
+
+    events: list[HrEvent] = Field(
+        min_length=1,
+        max_length=MAX_HR_BATCH,
+        description="Applied in this order for each employee; each event is idempotent by its "
+        "`event_id` and obeys the same field-level ordering as one sent alone.",
+    )
+
+
+class HrEventBatchBody(BaseModel):
+    """How the endpoint first reads a batch: a list, each event then read on its own."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    events: list[Any] = Field(min_length=1)
+
+
+HR_BATCH_EXAMPLES: dict[str, Any] = {
+    "batch": {
+        "summary": "A hire and a termination in one request",
+        "value": {
+            "events": [
+                HR_EVENT_EXAMPLES["hired"]["value"],
+                {**HR_EVENT_EXAMPLES["terminated"]["value"], "employee_id": "e-0777"},
+            ]
+        },
+    }
+}
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+    type: str
+
+
+class HrBatchItemResult(BaseModel):
+    """What became of one event of a batch."""
+
+    index: int = Field(description="Position of the event in the request's `events`, from 0.")
+    status: int = Field(
+        description="What the event alone would have been answered: 200 stored (or a repeat), "
+        "422 refused as invalid (fix it, do not resend as is), 409 not stored now (resend it)."
+    )
+    event_id: str | None = None
+    employee_id: str | None = None
+    outcome: Literal["applied", "unchanged", "duplicate", "rejected", "conflict"] = Field(
+        description="applied, unchanged, duplicate: as for one event; rejected: invalid; "
+        "conflict: the employee changed too fast, resend this event."
+    )
+    version: int | None = Field(None, description="The employee record's version after this.")
+    detail: str | None = Field(None, description="Why an event was refused or not stored.")
+    errors: list[FieldProblem] | None = Field(None, description="The invalid fields, if any.")
+
+
+class HrBatchResult(BaseModel):
+    results: list[HrBatchItemResult] = Field(description="One per event, in request order.")
+    applied: int
+    unchanged: int
+    duplicate: int
+    rejected: int
+    conflict: int
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "index": 0,
+                            "status": 200,
+                            "event_id": "hr-evt-000123",
+                            "employee_id": "e-1001",
+                            "outcome": "applied",
+                            "version": 1,
+                        },
+                        {
+                            "index": 1,
+                            "status": 422,
+                            "event_id": "hr-evt-000127",
+                            "employee_id": "e-0777",
+                            "outcome": "rejected",
+                            "detail": "invalid input: employee.hired.employee.email: ...",
+                            "errors": [
+                                {
+                                    "field": "employee.hired.employee.email",
+                                    "message": "String should match pattern",
+                                    "type": "string_pattern_mismatch",
+                                }
+                            ],
+                        },
+                    ],
+                    "applied": 1,
+                    "unchanged": 0,
+                    "duplicate": 0,
+                    "rejected": 1,
+                    "conflict": 0,
+                }
+            ]
+        }
+    )
+
+
 class EmployeeView(BaseModel):
     employee_id: str
     display_name: str | None
