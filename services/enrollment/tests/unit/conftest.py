@@ -426,9 +426,14 @@ NOT_FAKED_EMPLOYEE_METHODS = {
     "bulk",
     "import_hashes",
     "set_import_hash",
+    "hr_insert_op",
+    "hr_update_op",
+    "hr_event_ids",
+    "load_many",
 }
-"""The directory import's bulk writes (pymongo operations): the import is tested on the real
-server (``tests/test_import.py``); no handler rule here goes through them."""
+"""The directory import's and the HR batch's bulk writes (pymongo operations): both are tested on
+the real server (``tests/test_import.py``, ``tests/test_hr_batch.py``); no handler rule here goes
+through them."""
 
 
 def _employee(document: Document) -> tuple[Employee, int]:

@@ -7,7 +7,7 @@ employee's events are decided one after another in the batch's order by the same
 
 What a batch saves is round trips: the batch's employees are read in one query, and each
 employee's events become ONE write (its change, its events in the outbox, its HR ids), sent in
-bulk writes of ``BULK_SIZE``. A write that finds its employee changed meanwhile (another
+one bulk write (``roundtable_shared.storage.bulk`` splits it where the server needs). A write that finds its employee changed meanwhile (another
 request, an import) is not retried here: that employee's events go through the one-event handler
 instead (``DirectoryService.apply_hr_event``), which loads what is there now and applies them.
 """
@@ -30,8 +30,6 @@ from roundtable_shared.http.problems import Problem
 CONCURRENCY = 8
 """Employees whose events go through the one-event handler at once, when their bulk write did
 not apply: enough to overlap the round trips, few enough not to crowd the database out."""
-BULK_SIZE = 50
-"""Writes per bulk write: FerretDB 1.24 on SQLite hangs on an update command of 100 or more."""
 
 
 @dataclass(frozen=True)
@@ -121,22 +119,19 @@ async def apply_hr_batch(
 
 async def _write(repository: EmployeeRepository, writing: list[_Plan]) -> set[str]:
     """Bulk-write the plans; the employees whose write did not apply (changed meanwhile)."""
-    not_applied: set[str] = set()
-    for start in range(0, len(writing), BULK_SIZE):
-        chunk = writing[start : start + BULK_SIZE]
-        ids = [p.employee_id for p in chunk]
-        matched, failed = await repository.bulk([p.operation for p in chunk], ids)
-        not_applied.update(ids[index] for index in failed)  # inserted meanwhile
-        updates = [p for index, p in enumerate(chunk) if not p.new and index not in failed]
-        if matched < len(updates):
-            # Some employee changed since it was read: its write is the one whose first HR id
-            # its document does not remember (the id is written by the same update).
-            remembered = await repository.hr_event_ids(p.employee_id for p in updates)
-            not_applied.update(
-                p.employee_id
-                for p in updates
-                if p.hr_event_ids[0] not in remembered.get(p.employee_id, set())
-            )
+    ids = [p.employee_id for p in writing]
+    matched, failed = await repository.bulk([p.operation for p in writing], ids)
+    not_applied = {ids[index] for index in failed}  # inserted meanwhile
+    updates = [p for index, p in enumerate(writing) if not p.new and index not in failed]
+    if matched < len(updates):
+        # Some employee changed since it was read: its write is the one whose first HR id its
+        # document does not remember (the id is written by the same update).
+        remembered = await repository.hr_event_ids(p.employee_id for p in updates)
+        not_applied.update(
+            p.employee_id
+            for p in updates
+            if p.hr_event_ids[0] not in remembered.get(p.employee_id, set())
+        )
     return not_applied
 
 

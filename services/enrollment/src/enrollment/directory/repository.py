@@ -18,6 +18,7 @@ from roundtable_shared.events.catalogue.enrollment import EmploymentStatus, With
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
 from roundtable_shared.storage.aggregates import AggregateStore
+from roundtable_shared.storage.bulk import bulk_write
 from roundtable_shared.storage.mongo import Collection, Document, Indexes, by_ids
 
 EMPLOYEES = "employees"
@@ -203,7 +204,7 @@ class EmployeeRepository:
         if not operations:
             return 0, set()
         try:
-            result = await self.collection.bulk_write(operations, ordered=False)
+            result = await bulk_write(self.collection, operations, ordered=False)
             matched, failed = result.matched_count, set()
         except BulkWriteError as exc:
             details = exc.details

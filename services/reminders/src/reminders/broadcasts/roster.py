@@ -131,7 +131,7 @@ class Roster:
                 grouped.update(doc.get("member_ids") or [])
         start, end = month_of(now)
         met: set[str] = set()
-        # The month is compared here, not in the query: FerretDB reads by the indexed program id
+        # The month is compared here, not in the query: the read is by the indexed program id
         # either way, and the dates of a program's sessions are few.
         async for doc in self.sessions.find({"program_id": program_id}):
             starts = doc.get("starts_at")

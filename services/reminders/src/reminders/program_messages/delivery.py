@@ -1,7 +1,7 @@
 """The one hook delivery calls: a program's own wording of a message, when it has one.
 
 A delivery pass reads, once per batch, the wording each program set for the kinds in the batch
-and the wording of the broadcasts in it (by ``_id``: cheap on MongoDB and on the local FerretDB),
+and the wording of the broadcasts in it (by ``_id``, one read each),
 then replaces the default subject and lines of each message that has one. The link, its label,
 the greeting and the footer stay the service's own. Wording that cannot be rendered (it was
 checked when it was stored, so only a bug) leaves the default message, logged without content.
