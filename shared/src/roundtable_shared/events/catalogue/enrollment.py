@@ -391,3 +391,99 @@ class GroupDissolved(EventData):
     program_id: Id
     reason: DissolveReason
     dissolved_at: AwareDatetime
+
+
+# --- surveys (subject: survey id; answers: response id) ----------------------------------------------------------------
+
+
+class SurveyKind(StrEnum):
+    PRE_PROGRAM = "pre_program"
+    POST_PROGRAM = "post_program"
+    PULSE = "pulse"
+    """A mid-program relationship pulse, asked of one peer group's members."""
+
+
+class SurveyQuestionKind(StrEnum):
+    NPS = "nps"
+    """0 to 10: would you recommend the program to a colleague."""
+    SCALE = "scale"
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    SHORT_TEXT = "short_text"
+    """Its answers never leave the enrollment service."""
+
+
+class SurveyQuestionOutline(BaseModel):
+    """What consumers need to know of a question to count its answers: never the answers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    question_id: Id
+    kind: SurveyQuestionKind
+    label: str = Field(
+        min_length=1, max_length=300, examples=["How confident are you as a leader?"]
+    )
+    scale_min: int | None = Field(default=None, ge=0, le=10)
+    scale_max: int | None = Field(default=None, ge=1, le=10)
+    option_ids: list[Id] = Field(default_factory=list, max_length=30)
+    built_in: bool = Field(
+        description="One of Roundtable's own questions (comparable across programs)."
+    )
+
+
+MAX_SURVEY_QUESTIONS = 30
+
+
+@event("roundtable.enrollment.survey.opened", aggregate="survey id")
+class SurveyOpened(EventData):
+    """A program admin opened a survey for the program's active participants (a pulse: a group's)."""
+
+    # Who is asked is fixed at ``opened_at``; ``asked`` counts them, for response rates.
+
+    survey_id: Id = Field(examples=["srv_51c2"])
+    program_id: Id
+    kind: SurveyKind
+    group_id: Id | None = Field(default=None, description="A pulse's group; none otherwise.")
+    questions: list[SurveyQuestionOutline] = Field(min_length=1, max_length=MAX_SURVEY_QUESTIONS)
+    asked: int = Field(ge=0, description="How many people the survey asks.")
+    opened_at: AwareDatetime
+    closes_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _closes_after_opening(self) -> Self:
+        if self.closes_at <= self.opened_at:
+            raise ValueError("closes_at is not after opened_at")
+        if (self.kind is SurveyKind.PULSE) != (self.group_id is not None):
+            raise ValueError("a pulse, and only a pulse, names its group")
+        return self
+
+
+@event("roundtable.enrollment.survey.closed", aggregate="survey id")
+class SurveyClosed(EventData):
+    """A survey stopped taking answers: its close time passed, or its admin or program closed it."""
+
+    survey_id: Id
+    program_id: Id
+    closed_at: AwareDatetime
+
+
+@event("roundtable.enrollment.survey.answered", aggregate="response id")
+class SurveyAnswered(EventData):
+    """A participant answered a survey, or changed their answers while it was open."""
+
+    # The same ``response_id`` with a later ``answered_at`` replaces the earlier answers; a
+    # consumer keeps the latest. Numbers and chosen option ids only: short-text answers stay in
+    # the enrollment service.
+    survey_id: Id
+    response_id: Id = Field(description="One per person and survey.")
+    program_id: Id
+    kind: SurveyKind
+    group_id: Id | None = None
+    employee_id: Id = Field(description="Who answered: for nudges; reporting never shows one.")
+    scores: dict[Id, int] = Field(
+        default_factory=dict, description="Question id -> the number given (nps, scale)."
+    )
+    choices: dict[Id, list[Id]] = Field(
+        default_factory=dict, description="Question id -> chosen option ids (choice questions)."
+    )
+    answered_at: AwareDatetime
