@@ -39,10 +39,13 @@ class ServiceRuntime:
         indexes: Sequence[Indexes] = (),
         outbox_collections: Sequence[str] = (),
         event_batch_collections: Sequence[str] = (),
+        retired_collections: Sequence[str] = (),
     ) -> None:
         """``outbox_collections``: collections whose documents carry an outbox beside their
         state. ``event_batch_collections``: collections whose documents are only an outbox (a
-        batch of events written on its own), deleted once their events are published."""
+        batch of events written on its own), deleted once their events are published.
+        ``retired_collections``: what earlier versions kept and this one no longer reads; dropped
+        at start, so no copy of a person's data outlives the code that erased it."""
         self.settings = settings
         self.mongo: AsyncMongoClient[Document] = connect(
             settings.mongodb_uri, app_name=settings.service_name
@@ -68,6 +71,7 @@ class ServiceRuntime:
             spent_when_published=event_batch_collections,
         )
         self._indexes = [*indexes, INBOX_INDEXES, *map(outbox_indexes, outbox_collections)]
+        self._retired = tuple(retired_collections)
         self._consumers: list[ConsumerRunner] = []
         self._relay_task: asyncio.Task[None] | None = None
         self._background: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -100,6 +104,8 @@ class ServiceRuntime:
         self._consumers.append(runner)
 
     async def start(self) -> None:
+        for name in self._retired:  # idempotent: dropping a missing collection is no error
+            await self.db.drop_collection(name)
         await apply_indexes(self.db, self._indexes)
         await self.broker.connect()
         await self._declare_streams()

@@ -56,6 +56,7 @@ def build_runtime(settings: RemindersSettings) -> ServiceRuntime:
         indexes=[REMINDER_INDEXES, RECIPIENT_INDEXES, *OWNER_INDEXES],
         outbox_collections=[REMINDERS],
         event_batch_collections=[OUTCOME_EVENTS],
+        retired_collections=["reminder_due_slots"],  # due reminders are found by index now
     )
 
 

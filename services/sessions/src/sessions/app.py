@@ -54,6 +54,8 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
             *guides.repository.INDEXES,
         ],
         outbox_collections=[SESSIONS, ACTION_STEPS, FEEDBACK],
+        # The copies queries on indexes replaced (per group, per member, per note author).
+        retired_collections=["group_schedules", "member_action_steps", "private_note_shelves"],
     )
     db = runtime.db
     store = runtime.aggregate_store
