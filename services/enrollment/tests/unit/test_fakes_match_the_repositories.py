@@ -228,6 +228,16 @@ async def participants_scenario(r: Repositories, say: Transcript) -> None:
     await say("unfinished", r.participants.unfinished_withdrawals())
     await say("holders, unreleased", r.participants.seat_holders("p-2"))
     await say("holders, released", r.participants.seat_holders("p-2", ["par-d"]))
+    await say("of employees", r.participants.of_employees(["e-c", "e-a", "e-none", "e-a"]))
+    await say("of no employees", r.participants.of_employees([]))
+    moved_up = first.model_copy(update={"waitlist_number": 0})
+    moved_back = second.model_copy(update={"waitlist_number": 5})
+    enrolled_event = ParticipantEnrolled(**moved_up.consent_fields(), enrolled_at=T0)
+    changes = [(moved_up, 1, [enrolled_event, enrolled_event]), (moved_back, 7, [])]
+    await say("save many, one stale", r.participants.save_many(changes))
+    await say("save many", r.participants.save_many([(moved_back, 1, [])]))
+    await say("save none", r.participants.save_many([]))
+    await say("of employees after", r.participants.of_employees(["e-b", "e-c"]))
 
 
 async def groups_scenario(r: Repositories, say: Transcript) -> None:
