@@ -252,6 +252,27 @@ class FakeProgramRepository:
                 },
             )
 
+    async def release_seats(self, program_id: str, participant_ids: Sequence[str]) -> None:
+        document = self._document(program_id)
+        if not participant_ids or document is None:
+            return
+        if set(participant_ids) & set(document.get("seats_released", [])):
+            for participant_id in participant_ids:
+                await self.release_seat(program_id, participant_id)
+            return
+        count = len(participant_ids)
+        document["enrolled_count"] -= count
+        document["seat_changes"] = document.get("seat_changes", 0) + count
+        document.setdefault("seats_released", []).extend(participant_ids)
+
+    async def released_many(self, program_id: str, participant_ids: Sequence[str]) -> None:
+        document = self._document(program_id)
+        if not participant_ids or document is None:
+            return
+        kept = [p for p in document.get("seats_released", []) if p not in participant_ids]
+        document["seats_released"] = kept
+        document["seat_changes"] = document.get("seat_changes", 0) + len(participant_ids)
+
     async def released(self, program_id: str, participant_id: str) -> None:
         document = self._document(program_id)
         if document is not None and participant_id in document.get("seats_released", []):
@@ -521,6 +542,10 @@ class FakeEmployeeRepository:
         document = self.store.documents.get(employee_id)
         if document is not None and document.get("cascade_due") == reason.value:
             document["cascade_due"] = None
+
+    async def cascades_done(self, employee_ids: Sequence[str], reason: WithdrawReason) -> None:
+        for employee_id in employee_ids:
+            await self.cascade_done(employee_id, reason)
 
     async def page(self, after: str | None, limit: int) -> list[tuple[Employee, int]]:
         found = [d for d in self.store.find() if not after or d["_id"] > after]

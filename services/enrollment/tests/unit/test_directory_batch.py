@@ -195,3 +195,40 @@ async def test_an_erasure_in_a_batch_is_followed_one_by_one_and_forgets_the_answ
         Answers(),
     )
     assert fakes.shredded == ["e-a"]
+
+
+async def test_two_terminations_in_a_batch_give_both_seats_to_the_line_in_one_release(
+    fakes: Any,
+) -> None:
+    people = ("e-a", "e-b", "e-c", "e-d", "e-e")
+    for employee in people:
+        await fakes.hire(employee)
+    await fakes.open_program(P, capacity=3)
+    for employee in people:
+        await fakes.enrol(P, employee)  # e-d and e-e waitlisted, in that order
+    for employee in ("e-a", "e-b"):
+        await fakes.hr_change(employee, EmploymentStatus.TERMINATED)
+    changes_before = fakes.program_store.documents[P]["seat_changes"]
+    news = [
+        ("ev-1", "e-a", DirectoryNews.TERMINATED),
+        ("ev-2", "e-b", DirectoryNews.TERMINATED),
+    ]
+
+    assert await fakes.participants.follow_directory_batch(news) == {}
+
+    statuses = [fakes.status_of(participant_id(P, e)) for e in people]
+    assert statuses == [
+        ParticipantStatus.WITHDRAWN,
+        ParticipantStatus.WITHDRAWN,
+        ParticipantStatus.ENROLLED,
+        ParticipantStatus.ENROLLED,
+        ParticipantStatus.ENROLLED,
+    ]
+    program = fakes.program_store.documents[P]
+    assert (program["enrolled_count"], program["seats_released"]) == (3, [])
+    # Two released, two taken and settled, two releases forgotten: as one by one would count.
+    assert program["seat_changes"] == changes_before + 2 + 2 * 2 + 2
+    for employee in ("e-a", "e-b"):
+        assert fakes.employee_store.documents[employee]["cascade_due"] is None
+        done = fakes.participant(participant_id(P, employee))
+        assert (done.leaving_group_id, done.seat_to_release) == (None, False)

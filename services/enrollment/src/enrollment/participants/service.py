@@ -399,28 +399,28 @@ class ParticipantService:
             await self.programs.released(program_id, pid)
         return participant, version
 
-    async def promote_from_waitlist(self, program_id: str) -> None:
-        """Give a free seat to the waitlist, first in line first."""
+    async def promote_from_waitlist(self, program_id: str) -> bool:
+        """Give a free seat to the waitlist, first in line first. True when someone got it."""
         loaded = await self.programs.load(program_id)
         if loaded is None or loaded.program.status not in (
             ProgramStatus.OPEN,
             ProgramStatus.RUNNING,
         ):
-            return
+            return False
         capacity = loaded.program.settings.capacity
         seats = await self.programs.seats(program_id)
         if seats is None or (capacity is not None and seats.held >= capacity):
-            return
+            return False
 
         async def attempt() -> bool | None:
             first = await self.participants.first_waitlisted(program_id)
             if first is None:
-                return True  # nobody waiting
+                return False  # nobody waiting
             participant, version = first
             now = self.clock()
             claim = SeatClaim(participant.participant_id, now)
             if not await self.programs.take_seat(program_id, capacity, claim):
-                return True  # no seat left: another replica gave it to someone
+                return False  # no seat left: another replica gave it to someone
             crash_point("enrollment.promotion.seat_taken")
             participant.status = ParticipantStatus.ENROLLED
             participant.waitlist_number = None
@@ -434,7 +434,7 @@ class ParticipantService:
             await self.programs.settle(program_id, claim)
             return True
 
-        await until_saved(attempt, what="the waitlist")
+        return await until_saved(attempt, what="the waitlist")
 
     async def follow_directory(self, employee_id: str) -> bool:
         """An HR change of an employee: their enrolments follow what changed (a leave pauses,
@@ -539,27 +539,74 @@ class ParticipantService:
                     continue
                 if saved is not None:
                     current[pid] = saved
-        for employee_id in ids:
-            if employee_id in failed or DirectoryNews.TERMINATED not in news[employee_id]:
-                continue
-            try:
-                await self._finish_termination(employee_id, current)
-            except Exception as exc:
-                failed[employee_id] = exc
+        terminated = [
+            employee_id
+            for employee_id in ids
+            if employee_id not in failed and DirectoryNews.TERMINATED in news[employee_id]
+        ]
+        if terminated:
+            failed |= await self._finish_terminations(terminated, current)
         return failed
 
-    async def _finish_termination(
-        self, employee_id: str, current: dict[str, tuple[Participant, int]]
-    ) -> None:
-        """What ``withdraw_everywhere`` does after the withdrawals: their seats and groups
-        follow, then the employee's mark that the cascade is due goes."""
-        for participant, version in sorted(current.values(), key=lambda c: c[0].participant_id):
-            if participant.employee_id != employee_id:
-                continue
-            if participant.withdrawal_unfinished:
-                await self.finish_withdrawal(participant, version)
+    async def _finish_terminations(
+        self, employee_ids: list[str], current: dict[str, tuple[Participant, int]]
+    ) -> dict[str, Exception]:
+        """What ``withdraw_everywhere`` does after the withdrawals, for the batch's terminated
+        employees together: their seats and groups follow, then their marks that the cascade is
+        due go. The employees who failed (all of them: a redelivery finishes them, once)."""
+        terminated = set(employee_ids)
+        unfinished = [
+            (participant, version)
+            for participant, version in sorted(current.values(), key=lambda c: c[0].participant_id)
+            if participant.employee_id in terminated and participant.withdrawal_unfinished
+        ]
+        try:
+            await self.finish_withdrawals(unfinished)
             crash_point("enrollment.cascade.program_done")
-        await self.employees.cascade_done(employee_id, WithdrawReason.TERMINATED)
+            await self.employees.cascades_done(sorted(terminated), WithdrawReason.TERMINATED)
+        except Exception as exc:
+            return dict.fromkeys(terminated, exc)
+        return {}
+
+    async def finish_withdrawals(self, withdrawals: Sequence[tuple[Participant, int]]) -> None:
+        """``finish_withdrawal`` for many saved withdrawals, step by step together: the seats
+        of each program given back in one update (and to the waitlist), each group told, the
+        withdrawals cleared in one bulk write, the releases forgotten in one update a program.
+        Each step can run again, so a crash in between is finished on restart, once."""
+        seats: dict[str, list[str]] = {}
+        for participant, _ in withdrawals:
+            if participant.seat_to_release:
+                seats.setdefault(participant.program_id, []).append(participant.participant_id)
+        for program_id, released in seats.items():
+            await self.programs.release_seats(program_id, released)
+            for _ in released:
+                if not await self.promote_from_waitlist(program_id):
+                    break
+            crash_point("enrollment.withdrawal.seat_released")
+        for participant, _ in withdrawals:
+            if participant.leaving_group_id and self.on_left_group:
+                left = participant.model_copy(update={"group_id": participant.leaving_group_id})
+                await self.on_left_group(left, participant.withdrawn_reason or WithdrawReason.ADMIN)
+                crash_point("enrollment.withdrawal.left_group")
+        cleared: list[tuple[Participant, int, Sequence[EventData]]] = []
+        for participant, version in withdrawals:
+            done = participant.model_copy(
+                update={"seat_to_release": False, "leaving_group_id": None}
+            )
+            cleared.append((done, version, []))
+        if not await self.participants.save_many(cleared):
+
+            def followed(unfinished: Participant, _: int) -> list[EventData] | None:
+                if not unfinished.withdrawal_unfinished:
+                    return None  # cleared by the bulk write (or by someone else)
+                unfinished.seat_to_release, unfinished.leaving_group_id = False, None
+                return []
+
+            for participant, _ in withdrawals:
+                await change_participant(self.participants, participant.participant_id, followed)
+        for program_id, released in seats.items():
+            # Only now that no restart would release them again (see finish_withdrawal).
+            await self.programs.released_many(program_id, released)
 
     async def enrolments_of(self, employee_id: str) -> list[tuple[Participant, int]]:
         """Every enrolment of an employee, in any program."""
