@@ -219,6 +219,54 @@ async def test_a_batch_handler_gets_new_events_together_once(
         await runtime.stop()
 
 
+async def test_a_batch_handler_s_failed_event_alone_comes_back_and_the_rest_is_done(
+    make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
+) -> None:
+    seen: list[list[str]] = []
+    refused: set[str] = set()
+
+    async def apply_batch(
+        events: Sequence[tuple[Envelope, EventData]],
+    ) -> dict[str, Exception] | None:
+        seen.append([envelope.subject for envelope, _ in events])
+        # The first time it sees a-3, it cannot apply it (say, its aggregate kept changing).
+        failed = {
+            envelope.id: RuntimeError("kept changing")
+            for envelope, _ in events
+            if envelope.subject == "a-3" and "a-3" not in refused
+        }
+        refused.update(envelope.subject for envelope, _ in events if envelope.id in failed)
+        return failed or None
+
+    async def unused(envelope: Envelope, data: EventData) -> None:
+        raise AssertionError("per-event handlers are not called in batch mode")
+
+    runtime = ServiceRuntime(make_settings(ServiceSettings, service_name="reporting"))
+    runtime.add_consumer(
+        EventConsumer(
+            name="partly-failing-batch",
+            source_service="sessions",
+            handlers={ACTION_COMPLETED: unused},
+            batch_handler=apply_batch,
+            backoff_seconds=(0.05,),
+        )
+    )
+    harness = Harness(runtime, nats_client, namespace)
+    await runtime.start()
+    try:
+        for n in range(6):
+            await harness.publish_raw(action_completed(f"a-{n}").to_json(), f"m-{n}")
+        assert await eventually(lambda: _async(sum(s.count("a-3") for s in seen) >= 2))
+        await asyncio.sleep(0.5)  # anything acknowledged would not come back; wait to see
+        applied = [subject for batch in seen for subject in batch]
+        # Each of the others once; a-3 refused once, then applied on its redelivery.
+        assert sorted(applied) == sorted([f"a-{n}" for n in range(6)] + ["a-3"])
+        assert applied.count("a-3") == 2
+        assert not await harness.dead_letters()
+    finally:
+        await runtime.stop()
+
+
 async def test_a_closed_gate_fetches_nothing_until_it_opens(
     make_settings: Callable[..., ServiceSettings], nats_client: NatsClient, namespace: str
 ) -> None:

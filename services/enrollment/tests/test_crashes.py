@@ -167,28 +167,26 @@ async def test_a_termination_interrupted_by_a_crash_completes_after_restart_once
             (groups[program],) = await match_program(client, admin, program)
         before = len(await enrollment_events(nats_client, namespace, 7 + 8 + 2))
 
-    # Killed right after e-1's first withdrawal is saved: its group and seat have not followed.
+    # Killed right after e-1's withdrawals are saved (the cascade's one bulk write for the
+    # batch): their groups and seats have not followed.
     code = await asyncio.to_thread(
         run_until_crash, settings, "enrollment.withdrawal.recorded", hr_webhook(terminated("e-1"))
     )
     assert code == -9
 
-    # Half done, as the crash left it: one of e-1's enrolments is withdrawn with its group and
-    # seat still to follow (its group still lists e-1), the other is untouched.
+    # Half done, as the crash left it: e-1's enrolments are withdrawn with their groups and
+    # seats still to follow (the groups still list e-1).
     mongo = connect(settings.mongodb_uri, app_name="tests")
     try:
         db = mongo[settings.database_name]
-        left: dict[str, Any] = {
-            p: await db.participants.find_one({"_id": enrolments[p, "e-1"]}) for p in (a, b)
-        }
-        (done,) = [p for p in (a, b) if left[p]["status"] == "withdrawn"]
-        (other,) = [p for p in (a, b) if p != done]
-        assert left[other]["status"] == "enrolled"
-        assert left[done]["leaving_group_id"] == groups[done]
-        assert left[done]["seat_to_release"] is True
-        group = await db.groups.find_one({"_id": groups[done]})
-        assert group is not None
-        assert "e-1" in [m["employee_id"] for m in group["members"]]
+        for program in (a, b):
+            left = await db.participants.find_one({"_id": enrolments[program, "e-1"]})
+            assert left is not None and left["status"] == "withdrawn"
+            assert left["leaving_group_id"] == groups[program]
+            assert left["seat_to_release"] is True
+            group = await db.groups.find_one({"_id": groups[program]})
+            assert group is not None
+            assert "e-1" in [m["employee_id"] for m in group["members"]]
     finally:
         await mongo.close()
 
@@ -233,6 +231,107 @@ async def test_a_termination_interrupted_by_a_crash_completes_after_restart_once
         assert kinds[groups[b], "dissolved"] == 1
         withdrawn = [e for e in after if e.type.endswith("participant.withdrawn")]
         assert {e.data["reason"] for e in withdrawn} == {"terminated"}
+
+
+def hr_batch(events: list[dict[str, Any]]) -> Callable[[str], httpx.Response]:
+    def send(url: str) -> httpx.Response:
+        raw, headers = signed({"events": events})
+        answer = httpx.post(f"{url}/v1/hr/events/batch", content=raw, headers=headers)
+        assert answer.status_code == 200  # stored before the crash
+        return answer
+
+    return send
+
+
+@pytest.mark.cascade
+async def test_a_cascade_batch_killed_between_its_bulk_write_and_its_ack_applies_nothing_twice(
+    settings: EnrollmentSettings,
+    token: Callable[..., dict[str, str]],
+    admin: dict[str, str],
+    nats_client: NatsClient,
+    namespace: str,
+) -> None:
+    consenting = {"consent_to_reporting": True}
+    async with running_app(build_app(settings)) as client:
+        for n in range(1, 6):
+            await send_hr(client, hired(f"e-{n}"))
+        program = await open_program(client, admin, capacity=4)
+        enrolments = {}
+        for n in range(1, 6):  # e-5 waitlisted
+            answer = await client.post(
+                f"/v1/programs/{program}/enrolments", json=consenting, headers=token(f"e-{n}")
+            )
+            assert answer.status_code == 201, answer.text
+            enrolments[f"e-{n}"] = answer.json()["participant_id"]
+        await enrollment_events(nats_client, namespace, 5 + 5)
+        await asyncio.sleep(1.0)  # the relay's last events of the setup are out by now
+        before = len(await enrollment_events(nats_client, namespace, 5 + 5))
+
+    at = "2026-03-01T00:00:00Z"
+    news = [
+        terminated("e-1"),
+        {
+            "event_id": "l-2",
+            "type": "employee.leave_started",
+            "employee_id": "e-2",
+            "effective_at": at,
+        },
+        {
+            "event_id": "u-3",
+            "type": "employee.updated",
+            "employee_id": "e-3",
+            "effective_at": at,
+            "employee": {"department": "Sales"},
+        },
+        terminated("e-4"),
+    ]
+    # Killed right after the cascade's bulk write, before the batch is acknowledged.
+    code = await asyncio.to_thread(
+        run_until_crash, settings, "enrollment.cascade.batch_written", hr_batch(news)
+    )
+    assert code == -9
+
+    async with running_app(build_app(settings)) as client:
+
+        async def status(employee: str) -> str:
+            path = f"/v1/participants/{enrolments[employee]}"
+            return str((await client.get(path, headers=admin)).json()["status"])
+
+        async def completed() -> bool:
+            statuses = [await status(f"e-{n}") for n in range(1, 6)]
+            return statuses == ["withdrawn", "paused", "enrolled", "withdrawn", "enrolled"]
+
+        await wait_for(completed, wait_seconds=40)
+
+    mongo = connect(settings.mongodb_uri, app_name="tests")
+    try:
+        db = mongo[settings.database_name]
+        # Nothing lost: e-3's new department reached their enrolment; both terminations are
+        # finished (seats given back, e-5 promoted into one of them, the cascade marks gone).
+        third = await db.participants.find_one({"_id": enrolments["e-3"]})
+        assert third is not None and third["reporting_attributes"]["department"] == "Sales"
+        marks = await db.employees.find({"cascade_due": {"$ne": None}}).to_list()
+        assert marks == []
+        counter = await db.programs.find_one({"_id": program})
+        assert counter is not None
+        assert (counter["enrolled_count"], counter.get("seats_released") or []) == (3, [])
+    finally:
+        await mongo.close()
+
+    # Nothing twice: e-1 and e-4 withdrawn once, e-2 paused once, e-3 updated once, e-5
+    # promoted once; four employee.upserted and two employee.offboarded from the HR batch.
+    expected = before + 4 + 2 + 2 + 1 + 1 + 1
+    events = await enrollment_events(nats_client, namespace, expected, wait_seconds=30)
+    await asyncio.sleep(1.0)  # a duplicate would show up by now
+    events = await enrollment_events(nats_client, namespace, expected)
+    assert len(events) == expected, Counter(e.type for e in events[before:])
+    assert max(Counter(e.id for e in events).values()) == 1
+    kinds = Counter((e.subject, e.type.rsplit(".", 1)[1]) for e in events[before:])
+    assert kinds[enrolments["e-1"], "withdrawn"] == 1
+    assert kinds[enrolments["e-4"], "withdrawn"] == 1
+    assert kinds[enrolments["e-2"], "paused"] == 1
+    assert kinds[enrolments["e-3"], "updated"] == 1
+    assert kinds[enrolments["e-5"], "enrolled"] == 1
 
 
 async def test_a_swap_interrupted_by_a_crash_is_finished_by_the_retry(

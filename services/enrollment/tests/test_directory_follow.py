@@ -269,24 +269,33 @@ async def test_an_erasure_leaves_no_directory_fact_and_no_readable_event_of_the_
 
 class OvertakenParticipants:
     """Another writer changes the enrolment between each read and write of the next ``times``
-    saves of it (a real write, through the same database), so each of them finds it stale."""
+    saves of it, one by one or in a bulk write (a real write, through the same database), so
+    each of them finds it stale."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, participant_id: str, times: int) -> None:
         self.participant_id, self.left, self.overtaken = participant_id, times, 0
-        save = ParticipantRepository.save
+        save, save_many = ParticipantRepository.save, ParticipantRepository.save_many
 
-        async def overtaken_save(
-            repository: ParticipantRepository, participant: Any, *args: Any, **kwargs: Any
-        ) -> int | None:
-            if participant.participant_id == self.participant_id and self.left > 0:
+        async def overtake(repository: ParticipantRepository, participants: list[Any]) -> None:
+            if self.participant_id in [p.participant_id for p in participants] and self.left > 0:
                 self.left -= 1
                 self.overtaken += 1
                 await repository.collection.update_one(
                     {"_id": self.participant_id}, {"$inc": {"version": 1}}
                 )
+
+        async def overtaken_save(
+            repository: ParticipantRepository, participant: Any, *args: Any, **kwargs: Any
+        ) -> int | None:
+            await overtake(repository, [participant])
             return await save(repository, participant, *args, **kwargs)
 
+        async def overtaken_save_many(repository: ParticipantRepository, changes: Any) -> bool:
+            await overtake(repository, [participant for participant, *_ in changes])
+            return await save_many(repository, changes)
+
         monkeypatch.setattr(ParticipantRepository, "save", overtaken_save)
+        monkeypatch.setattr(ParticipantRepository, "save_many", overtaken_save_many)
 
 
 @pytest.mark.cascade
@@ -304,8 +313,9 @@ async def test_an_hr_change_that_finds_the_enrolment_stale_every_time_is_applied
     ]
     retried = {"consumer": "enrollment-directory-cascade", "outcome": "retried"}
     retries_before = REGISTRY.get_sample_value("roundtable_events_consumed_total", retried) or 0
-    # As many stale writes as the retry helper attempts: the first delivery gives up.
-    race = OvertakenParticipants(monkeypatch, par, ATTEMPTS)
+    # The batch's bulk write, then as many stale writes as the retry helper attempts: the
+    # first delivery gives up.
+    race = OvertakenParticipants(monkeypatch, par, 1 + ATTEMPTS)
 
     leave = {
         "event_id": "l-1",
@@ -321,11 +331,11 @@ async def test_an_hr_change_that_finds_the_enrolment_stale_every_time_is_applied
 
     # Not dropped: the delivery that gave up failed, and the redelivery applied the leave.
     await wait_for(paused)
-    assert race.overtaken == ATTEMPTS
+    assert race.overtaken == 1 + ATTEMPTS
     retries = REGISTRY.get_sample_value("roundtable_events_consumed_total", retried) or 0
     assert retries - retries_before >= 1
     seen = (await client.get(f"/v1/participants/{par}", headers=admin)).json()
-    assert seen["version"] == enrolled_version + ATTEMPTS + 1  # the racer's, then the pause
+    assert seen["version"] == enrolled_version + 1 + ATTEMPTS + 1  # the racer's, then the pause
 
 
 async def test_the_directory_facts_earlier_versions_kept_are_dropped_at_start(

@@ -100,6 +100,9 @@ class FakeStore:
     rivals: int = 0
     """How many of the next updates someone else wins: their write lands between our read and
     our conditional write (the version moves on, nothing else), so ours finds it stale."""
+    overtaken: set[str] = field(default_factory=set)
+    """Documents someone else writes before every one of our updates of them (a rival that wins
+    each race on those only)."""
 
     async def insert(self, document: Document, events: Sequence[EventData]) -> int:
         if document["_id"] in self.documents:
@@ -119,6 +122,8 @@ class FakeStore:
         document = self.documents.get(aggregate_id)
         if document is not None and self.rivals > 0:
             self.rivals -= 1
+            document["version"] += 1
+        elif document is not None and aggregate_id in self.overtaken:
             document["version"] += 1
         if document is None or document["version"] != expected_version:
             return None
@@ -247,6 +252,27 @@ class FakeProgramRepository:
                 },
             )
 
+    async def release_seats(self, program_id: str, participant_ids: Sequence[str]) -> None:
+        document = self._document(program_id)
+        if not participant_ids or document is None:
+            return
+        if set(participant_ids) & set(document.get("seats_released", [])):
+            for participant_id in participant_ids:
+                await self.release_seat(program_id, participant_id)
+            return
+        count = len(participant_ids)
+        document["enrolled_count"] -= count
+        document["seat_changes"] = document.get("seat_changes", 0) + count
+        document.setdefault("seats_released", []).extend(participant_ids)
+
+    async def released_many(self, program_id: str, participant_ids: Sequence[str]) -> None:
+        document = self._document(program_id)
+        if not participant_ids or document is None:
+            return
+        kept = [p for p in document.get("seats_released", []) if p not in participant_ids]
+        document["seats_released"] = kept
+        document["seat_changes"] = document.get("seat_changes", 0) + len(participant_ids)
+
     async def released(self, program_id: str, participant_id: str) -> None:
         document = self._document(program_id)
         if document is not None and participant_id in document.get("seats_released", []):
@@ -327,8 +353,21 @@ class FakeParticipantRepository:
             participant.participant_id, version, {"$set": document}, events
         )
 
+    async def save_many(
+        self, changes: Sequence[tuple[Participant, int, Sequence[EventData]]]
+    ) -> bool:
+        saved = [
+            await self.save(participant, version, events)
+            for participant, version, events in changes
+        ]
+        return all(version is not None for version in saved)
+
     async def of_employee(self, employee_id: str) -> list[tuple[Participant, int]]:
         return [_participant(d) for d in self.store.find(employee_id=employee_id)]
+
+    async def of_employees(self, employee_ids: Sequence[str]) -> list[tuple[Participant, int]]:
+        wanted = set(employee_ids)
+        return [_participant(d) for d in self.store.find() if d["employee_id"] in wanted]
 
     async def of_program(self, program_id: str, limit: int = 0) -> list[tuple[Participant, int]]:
         found = self.store.find(program_id=program_id)
@@ -503,6 +542,10 @@ class FakeEmployeeRepository:
         document = self.store.documents.get(employee_id)
         if document is not None and document.get("cascade_due") == reason.value:
             document["cascade_due"] = None
+
+    async def cascades_done(self, employee_ids: Sequence[str], reason: WithdrawReason) -> None:
+        for employee_id in employee_ids:
+            await self.cascade_done(employee_id, reason)
 
     async def page(self, after: str | None, limit: int) -> list[tuple[Employee, int]]:
         found = [d for d in self.store.find() if not after or d["_id"] > after]

@@ -186,6 +186,14 @@ async def programs_scenario(r: Repositories, say: Transcript) -> None:
     fresh = await say("seats before recount", r.programs.seats("p-1"))
     await say("recount", r.programs.recount("p-1", fresh, 1))
     await say("seats after recount", r.programs.seats("p-1"))
+    await say("release many", r.programs.release_seats("p-1", ["par-4", "par-5"]))
+    await say("seats after releases", r.programs.seats("p-1"))
+    await say("release many again", r.programs.release_seats("p-1", ["par-5", "par-6"]))
+    await say("seats after some again", r.programs.seats("p-1"))
+    await say("release none", r.programs.release_seats("p-1", []))
+    await say("released many", r.programs.released_many("p-1", ["par-4", "par-6", "par-9"]))
+    await say("seats after released many", r.programs.seats("p-1"))
+    await say("release many of none", r.programs.release_seats("p-none", ["par-4"]))
     await say("waitlist number", r.programs.next_waitlist_number("p-1"))
     await say("waitlist number again", r.programs.next_waitlist_number("p-1"))
     await say("waitlist number of none", r.programs.next_waitlist_number("p-none"))
@@ -228,6 +236,16 @@ async def participants_scenario(r: Repositories, say: Transcript) -> None:
     await say("unfinished", r.participants.unfinished_withdrawals())
     await say("holders, unreleased", r.participants.seat_holders("p-2"))
     await say("holders, released", r.participants.seat_holders("p-2", ["par-d"]))
+    await say("of employees", r.participants.of_employees(["e-c", "e-a", "e-none", "e-a"]))
+    await say("of no employees", r.participants.of_employees([]))
+    moved_up = first.model_copy(update={"waitlist_number": 0})
+    moved_back = second.model_copy(update={"waitlist_number": 5})
+    enrolled_event = ParticipantEnrolled(**moved_up.consent_fields(), enrolled_at=T0)
+    changes = [(moved_up, 1, [enrolled_event, enrolled_event]), (moved_back, 7, [])]
+    await say("save many, one stale", r.participants.save_many(changes))
+    await say("save many", r.participants.save_many([(moved_back, 1, [])]))
+    await say("save none", r.participants.save_many([]))
+    await say("of employees after", r.participants.of_employees(["e-b", "e-c"]))
 
 
 async def groups_scenario(r: Repositories, say: Transcript) -> None:
@@ -287,6 +305,15 @@ async def employees_scenario(r: Repositories, say: Transcript) -> None:
     await say("due still", r.employees.cascades_due())
     await say("done", r.employees.cascade_done("e-b", WithdrawReason.TERMINATED))
     await say("due after", r.employees.cascades_due())
+    for left in ("e-c", "e-d"):
+        gone = Employee(left, employment_status=EmploymentStatus.TERMINATED)
+        gone.cascade_due = WithdrawReason.TERMINATED
+        await say("insert terminated", r.employees.insert(gone, [], None))
+    await say("all, other reason", r.employees.cascades_done(["e-c"], WithdrawReason.ERASED))
+    await say(
+        "all done", r.employees.cascades_done(["e-a", "e-c", "e-d"], WithdrawReason.TERMINATED)
+    )
+    await say("due after all", r.employees.cascades_due())
     await say("page", r.employees.page(None, 1))
     await say("page after", r.employees.page("e-a", 5))
 

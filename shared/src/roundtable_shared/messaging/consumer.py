@@ -46,7 +46,11 @@ from roundtable_shared.observability.tracing import current_traceparent
 log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[Envelope, EventData], Awaitable[None]]
-BatchHandler = Callable[[Sequence[tuple[Envelope, EventData]]], Awaitable[None]]
+BatchHandler = Callable[
+    [Sequence[tuple[Envelope, EventData]]], Awaitable[Mapping[str, Exception] | None]
+]
+"""Applies a batch; answers the events it could not apply (by event id, with why), or None when
+it applied them all."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ class EventConsumer:
     batch_handler: BatchHandler | None = None
     """When set, it gets each batch's new events at once, in stream order, instead of ``handlers``
     being called one by one (which still name the types taken): for read models that write a
-    whole batch in one bulk write. If it raises, the whole batch is retried."""
+    whole batch in one bulk write. If it raises, the whole batch is retried; the events it
+    answers as failed are retried (and dead-lettered) one by one, and the rest acknowledged."""
     concurrency: int | None = None
     """Aggregates whose events are applied at once (``handlers`` only); one aggregate's events
     always one after another, in stream order. None: the service's ``consumer_concurrency``."""
@@ -263,12 +268,23 @@ class ConsumerRunner:
             return []
         assert self.consumer.batch_handler is not None
         try:
-            await self.consumer.batch_handler([(d.envelope, d.data) for d in deliveries])
+            failures = await self.consumer.batch_handler([(d.envelope, d.data) for d in deliveries])
         except Exception as exc:
             for delivery in deliveries:
                 await self._failed(delivery.raw, exc, delivery.delivered)
             return []
-        return deliveries
+        if not failures:
+            return deliveries
+        applied: list[_Delivery] = []
+        for delivery in deliveries:
+            failure = failures.get(delivery.envelope.id)
+            if failure is None:
+                applied.append(delivery)
+            else:
+                # Only this one comes back (its handler keeps the events of one aggregate
+                # together); the rest of the batch is done.
+                await self._failed(delivery.raw, failure, delivery.delivered)
+        return applied
 
     async def _parse(self, raw: Msg) -> _Delivery | None:
         """The delivery, or None when the message was settled here (dead-lettered or skipped)."""

@@ -248,6 +248,15 @@ class EmployeeRepository:
             {"_id": employee_id, "cascade_due": reason.value}, {"$set": {"cascade_due": None}}
         )
 
+    async def cascades_done(self, employee_ids: Sequence[str], reason: WithdrawReason) -> None:
+        """``cascade_done`` for several employees in one update (a cascade's batch)."""
+        if not employee_ids:
+            return
+        await self.collection.update_many(
+            {"_id": {"$in": list(employee_ids)}, "cascade_due": reason.value},
+            {"$set": {"cascade_due": None}},
+        )
+
     async def page(self, after: str | None, limit: int) -> list[tuple[Employee, int]]:
         query: dict[str, Any] = {"_id": {"$gt": after}} if after else {}
         cursor = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -17,6 +18,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ParticipantPaused,
     ParticipantResumed,
     ParticipantUpdated,
+    ParticipantWithdrawn,
     PauseReason,
     ReportingAttributes,
     TimeZoneName,
@@ -144,6 +146,26 @@ class Participant(BaseModel):
         self.reporting_attributes = None
         return True
 
+    def withdraw(self, reason: WithdrawReason, now: datetime) -> list[EventData]:
+        """Leave the program: the group and the seat it held are saved with the withdrawal as
+        still to follow (``leaving_group_id``, ``seat_to_release``), an erasure drops the
+        answers. The withdrawal's event; none when withdrawn already (a redelivery)."""
+        if self.status is ParticipantStatus.WITHDRAWN:
+            return []
+        group_id = self.group_id
+        self.seat_to_release = self.status in HOLDS_SEAT
+        self.leaving_group_id = group_id
+        self.status = ParticipantStatus.WITHDRAWN
+        self.withdrawn_reason = reason
+        self.group_id = None
+        self.paused_reason = self.resume_expected_on = None
+        self.updated_at = now
+        if reason is WithdrawReason.ERASED:
+            self.forget_answers()
+        return [
+            ParticipantWithdrawn(**self.ids(), group_id=group_id, reason=reason, withdrawn_at=now)
+        ]
+
     def follow_directory(self, facts: DirectoryFacts, now: datetime) -> list[EventData]:
         """Take what HR changed: a leave pauses an enrolled participant (and its end resumes
         one a leave paused, no other); new reporting attributes replace a consenting active
@@ -200,6 +222,35 @@ class Participant(BaseModel):
             "program_id": self.program_id,
             "employee_id": self.employee_id,
         }
+
+
+class DirectoryNews(StrEnum):
+    """What the directory cascade hears of an employee: a change (``employee.upserted``) or a
+    termination (``employee.offboarded``)."""
+
+    CHANGED = "changed"
+    TERMINATED = "terminated"
+
+
+def follow_news(
+    participant: Participant,
+    news: Sequence[DirectoryNews],
+    facts: DirectoryFacts | None,
+    now: datetime,
+) -> list[EventData]:
+    """What one enrolment does with its employee's directory news, in the order heard: a change
+    is followed (``follow_directory``, on the directory as it is now: ``facts``, None when the
+    person is gone from it), a termination withdraws an active enrolment. The events of it all,
+    in order, for one write; none when everything holds already (a redelivery), so applying the
+    news of a batch at once raises what applying them one after another would."""
+    events: list[EventData] = []
+    for heard in news:
+        if heard is DirectoryNews.CHANGED:
+            if facts is not None:
+                events += participant.follow_directory(facts, now)
+        elif participant.status in ACTIVE:
+            events += participant.withdraw(WithdrawReason.TERMINATED, now)
+    return events
 
 
 class DirectoryFacts(BaseModel):

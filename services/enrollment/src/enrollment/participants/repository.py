@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import IndexModel
+from pymongo import IndexModel, UpdateOne
 
 from enrollment.participants.domain import (
     HOLDS_SEAT,
@@ -14,7 +14,9 @@ from enrollment.participants.domain import (
     ParticipantStatus,
 )
 from roundtable_shared.events.envelope import EventData
+from roundtable_shared.messaging.outbox import with_outbox
 from roundtable_shared.storage.aggregates import AggregateStore
+from roundtable_shared.storage.bulk import bulk_write
 from roundtable_shared.storage.mongo import Collection, Database, Document, Indexes, by_ids
 
 PARTICIPANTS = "participants"
@@ -95,6 +97,30 @@ class ParticipantRepository:
             participant.participant_id, version, {"$set": document}, events
         )
 
+    async def save_many(
+        self, changes: Sequence[tuple[Participant, int, Sequence[EventData]]]
+    ) -> bool:
+        """``save`` for many enrolments in one bulk write: each still a write conditional on its
+        version, its events into its own outbox by the same update. True when every one was
+        still at its version; False when some were not (which, a bulk write does not say: the
+        caller applies those again on a fresh read, which changes nothing where this landed)."""
+        if not changes:
+            return True
+        operations = []
+        for participant, version, events in changes:
+            document = to_document(participant)
+            del document["_id"]
+            bump = max(1, len(events))
+            outbox = self.store.envelopes(participant.participant_id, version, events)
+            update = with_outbox({"$set": document, "$inc": {"version": bump}}, outbox)
+            operations.append(
+                UpdateOne({"_id": participant.participant_id, "version": version}, update)
+            )
+        outcome = await bulk_write(self.collection, operations, ordered=False)
+        # The relay reads these by _id; one whose write did not land holds nothing new for it.
+        self.store.announce(*(p.participant_id for p, _, events in changes if events))
+        return outcome.matched_count == len(operations)
+
     async def _find(self, query: dict[str, Any], limit: int = 0) -> list[tuple[Participant, int]]:
         cursor = self.collection.find(query, {"outbox": 0}).sort("_id", 1)
         if limit:
@@ -104,6 +130,12 @@ class ParticipantRepository:
     async def of_employee(self, employee_id: str) -> list[tuple[Participant, int]]:
         """Every enrolment of an employee, in any program (by the ``employee_id`` index)."""
         return await self._find({"employee_id": employee_id})
+
+    async def of_employees(self, employee_ids: Sequence[str]) -> list[tuple[Participant, int]]:
+        """Every enrolment of these employees, in one query (the ``employee_id`` index)."""
+        if not employee_ids:
+            return []
+        return await self._find({"employee_id": {"$in": list(dict.fromkeys(employee_ids))}})
 
     async def of_program(self, program_id: str, limit: int = 0) -> list[tuple[Participant, int]]:
         return await self._find({"program_id": program_id}, limit)

@@ -9,12 +9,13 @@ from enrollment.directory.domain import Employee
 from enrollment.directory.repository import EmployeeRepository
 from enrollment.participants.domain import (
     ACTIVE,
-    HOLDS_SEAT,
     Answers,
     DirectoryFacts,
+    DirectoryNews,
     EnrolmentRequest,
     Participant,
     ParticipantStatus,
+    follow_news,
     participant_id,
 )
 from enrollment.participants.repository import ParticipantRepository
@@ -38,7 +39,7 @@ from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, Forbidden, NotFound, Unprocessable
 from roundtable_shared.storage.aggregates import AlreadyExists
-from roundtable_shared.storage.retry import until_saved
+from roundtable_shared.storage.retry import StillStale, until_saved
 
 LeftGroup = Callable[[Participant, WithdrawReason], Awaitable[None]]
 Forget = Callable[[str], Awaitable[None]]
@@ -351,24 +352,10 @@ class ParticipantService:
             nonlocal recorded
             if expected_version is not None and version != expected_version:
                 raise stale_write(version)
-            recorded = participant.status is not ParticipantStatus.WITHDRAWN
-            if not recorded:
-                return None  # withdrawn before: what is still to follow is finished below
-            group_id = participant.group_id
-            participant.seat_to_release = participant.status in HOLDS_SEAT
-            participant.leaving_group_id = group_id
-            participant.status = ParticipantStatus.WITHDRAWN
-            participant.withdrawn_reason = reason
-            participant.group_id = None
-            participant.paused_reason = participant.resume_expected_on = None
-            now = participant.updated_at = self.clock()
-            if reason is WithdrawReason.ERASED:
-                participant.forget_answers()
-            return [
-                ParticipantWithdrawn(
-                    **participant.ids(), group_id=group_id, reason=reason, withdrawn_at=now
-                )
-            ]
+            events = participant.withdraw(reason, self.clock())
+            recorded = bool(events)
+            # Withdrawn before: what is still to follow is finished below.
+            return events or None
 
         # The caller's copy first (the cascade just read it); a conflict reads it again.
         saved = await change_participant(self.participants, pid, decide, loaded=loaded)
@@ -412,28 +399,28 @@ class ParticipantService:
             await self.programs.released(program_id, pid)
         return participant, version
 
-    async def promote_from_waitlist(self, program_id: str) -> None:
-        """Give a free seat to the waitlist, first in line first."""
+    async def promote_from_waitlist(self, program_id: str) -> bool:
+        """Give a free seat to the waitlist, first in line first. True when someone got it."""
         loaded = await self.programs.load(program_id)
         if loaded is None or loaded.program.status not in (
             ProgramStatus.OPEN,
             ProgramStatus.RUNNING,
         ):
-            return
+            return False
         capacity = loaded.program.settings.capacity
         seats = await self.programs.seats(program_id)
         if seats is None or (capacity is not None and seats.held >= capacity):
-            return
+            return False
 
         async def attempt() -> bool | None:
             first = await self.participants.first_waitlisted(program_id)
             if first is None:
-                return True  # nobody waiting
+                return False  # nobody waiting
             participant, version = first
             now = self.clock()
             claim = SeatClaim(participant.participant_id, now)
             if not await self.programs.take_seat(program_id, capacity, claim):
-                return True  # no seat left: another replica gave it to someone
+                return False  # no seat left: another replica gave it to someone
             crash_point("enrollment.promotion.seat_taken")
             participant.status = ParticipantStatus.ENROLLED
             participant.waitlist_number = None
@@ -447,7 +434,7 @@ class ParticipantService:
             await self.programs.settle(program_id, claim)
             return True
 
-        await until_saved(attempt, what="the waitlist")
+        return await until_saved(attempt, what="the waitlist")
 
     async def follow_directory(self, employee_id: str) -> bool:
         """An HR change of an employee: their enrolments follow what changed (a leave pauses,
@@ -470,6 +457,156 @@ class ParticipantService:
                 loaded=(participant, version),
             )
         return bool(enrolments)
+
+    async def follow_directory_batch(
+        self, news: Sequence[tuple[str, str, DirectoryNews | WithdrawReason]]
+    ) -> dict[str, Exception]:
+        """A fetched batch of directory events, ``(event id, employee id, what it says)`` in
+        stream order, applied together: what ``follow_directory`` and ``withdraw_everywhere``
+        would do one event after another, with the batch's employees and enrolments read in
+        one query each and the changed enrolments written in one bulk write. Answers the
+        events not applied (every event of an employee one of whose changes could not be
+        written, so they come back together), with why; the rest are done.
+
+        An erasure (``WithdrawReason.ERASED``) takes its employee's events one by one: it is
+        rare, and forgets the person in other aggregates too."""
+        heard: dict[str, list[tuple[str, DirectoryNews | WithdrawReason]]] = {}
+        for event_id, employee_id, what in news:
+            heard.setdefault(employee_id, []).append((event_id, what))
+        alone = {
+            e for e, items in heard.items() if any(w is WithdrawReason.ERASED for _, w in items)
+        }
+        together = {
+            e: [_as_news(w) for _, w in items] for e, items in heard.items() if e not in alone
+        }
+        failed = await self._follow_together(together) if together else {}
+        for employee_id in sorted(alone):
+            try:
+                for _, what in heard[employee_id]:
+                    await self._follow_one(employee_id, what)
+            except Exception as exc:
+                failed[employee_id] = exc
+        return {
+            event_id: failed[employee_id]
+            for employee_id, items in heard.items()
+            if employee_id in failed
+            for event_id, _ in items
+        }
+
+    async def _follow_one(self, employee_id: str, what: DirectoryNews | WithdrawReason) -> None:
+        if what is DirectoryNews.CHANGED:
+            await self.follow_directory(employee_id)
+        else:
+            reason = what if isinstance(what, WithdrawReason) else WithdrawReason.TERMINATED
+            await self.withdraw_everywhere(employee_id, reason)
+
+    async def _follow_together(self, news: dict[str, list[DirectoryNews]]) -> dict[str, Exception]:
+        """The batch path of ``follow_directory_batch``: the employees who failed, with why."""
+        ids = sorted(news)
+        employees = await self.employees.many(ids)
+        enrolments = await self.participants.of_employees(ids)
+        now = self.clock()
+        facts = {
+            employee_id: directory_facts(employee)
+            for employee_id, (employee, _) in employees.items()
+            if not employee.erased
+        }
+
+        def decide(participant: Participant) -> list[EventData]:
+            employee_id = participant.employee_id
+            return follow_news(participant, news[employee_id], facts.get(employee_id), now)
+
+        writes = [(p, v, events) for p, v in enrolments if (events := decide(p))]
+        current = {p.participant_id: (p, v) for p, v in enrolments}
+        all_saved = await self.participants.save_many(writes)
+        if any(isinstance(e, ParticipantWithdrawn) for *_, events in writes for e in events):
+            crash_point("enrollment.withdrawal.recorded")
+        crash_point("enrollment.cascade.batch_written")
+        for participant, version, events in writes:
+            current[participant.participant_id] = (participant, version + len(events))
+        failed: dict[str, Exception] = {}
+        if not all_saved:
+            # Some lost a race, and a bulk write does not say which: each is applied again on
+            # a fresh read (until_saved), where the news changes nothing if its write landed.
+            for participant, _, _ in writes:
+                pid = participant.participant_id
+                try:
+                    saved = await change_participant(
+                        self.participants, pid, lambda p, _: decide(p) or None
+                    )
+                except StillStale as exc:
+                    failed[participant.employee_id] = exc
+                    continue
+                if saved is not None:
+                    current[pid] = saved
+        terminated = [
+            employee_id
+            for employee_id in ids
+            if employee_id not in failed and DirectoryNews.TERMINATED in news[employee_id]
+        ]
+        if terminated:
+            failed |= await self._finish_terminations(terminated, current)
+        return failed
+
+    async def _finish_terminations(
+        self, employee_ids: list[str], current: dict[str, tuple[Participant, int]]
+    ) -> dict[str, Exception]:
+        """What ``withdraw_everywhere`` does after the withdrawals, for the batch's terminated
+        employees together: their seats and groups follow, then their marks that the cascade is
+        due go. The employees who failed (all of them: a redelivery finishes them, once)."""
+        terminated = set(employee_ids)
+        unfinished = [
+            (participant, version)
+            for participant, version in sorted(current.values(), key=lambda c: c[0].participant_id)
+            if participant.employee_id in terminated and participant.withdrawal_unfinished
+        ]
+        try:
+            await self.finish_withdrawals(unfinished)
+            crash_point("enrollment.cascade.program_done")
+            await self.employees.cascades_done(sorted(terminated), WithdrawReason.TERMINATED)
+        except Exception as exc:
+            return dict.fromkeys(terminated, exc)
+        return {}
+
+    async def finish_withdrawals(self, withdrawals: Sequence[tuple[Participant, int]]) -> None:
+        """``finish_withdrawal`` for many saved withdrawals, step by step together: the seats
+        of each program given back in one update (and to the waitlist), each group told, the
+        withdrawals cleared in one bulk write, the releases forgotten in one update a program.
+        Each step can run again, so a crash in between is finished on restart, once."""
+        seats: dict[str, list[str]] = {}
+        for participant, _ in withdrawals:
+            if participant.seat_to_release:
+                seats.setdefault(participant.program_id, []).append(participant.participant_id)
+        for program_id, released in seats.items():
+            await self.programs.release_seats(program_id, released)
+            for _ in released:
+                if not await self.promote_from_waitlist(program_id):
+                    break
+            crash_point("enrollment.withdrawal.seat_released")
+        for participant, _ in withdrawals:
+            if participant.leaving_group_id and self.on_left_group:
+                left = participant.model_copy(update={"group_id": participant.leaving_group_id})
+                await self.on_left_group(left, participant.withdrawn_reason or WithdrawReason.ADMIN)
+                crash_point("enrollment.withdrawal.left_group")
+        cleared: list[tuple[Participant, int, Sequence[EventData]]] = []
+        for participant, version in withdrawals:
+            done = participant.model_copy(
+                update={"seat_to_release": False, "leaving_group_id": None}
+            )
+            cleared.append((done, version, []))
+        if not await self.participants.save_many(cleared):
+
+            def followed(unfinished: Participant, _: int) -> list[EventData] | None:
+                if not unfinished.withdrawal_unfinished:
+                    return None  # cleared by the bulk write (or by someone else)
+                unfinished.seat_to_release, unfinished.leaving_group_id = False, None
+                return []
+
+            for participant, _ in withdrawals:
+                await change_participant(self.participants, participant.participant_id, followed)
+        for program_id, released in seats.items():
+            # Only now that no restart would release them again (see finish_withdrawal).
+            await self.programs.released_many(program_id, released)
 
     async def enrolments_of(self, employee_id: str) -> list[tuple[Participant, int]]:
         """Every enrolment of an employee, in any program."""
@@ -525,3 +662,7 @@ class ParticipantService:
             await self.finish_withdrawal(participant, version)
         for employee_id, reason in await self.employees.cascades_due():
             await self.withdraw_everywhere(employee_id, reason)
+
+
+def _as_news(what: DirectoryNews | WithdrawReason) -> DirectoryNews:
+    return what if isinstance(what, DirectoryNews) else DirectoryNews.TERMINATED

@@ -168,6 +168,36 @@ class ProgramRepository:
             },
         )
 
+    async def release_seats(self, program_id: str, participant_ids: Sequence[str]) -> None:
+        """``release_seat`` for several withdrawals of one program in one update (a cascade's
+        batch); when one of them was released already (a batch run again after a crash), each
+        is released on its own, which frees nothing twice."""
+        if not participant_ids:
+            return
+        count = len(participant_ids)
+        result = await self.collection.update_one(
+            {"_id": program_id, "seats_released": {"$nin": list(participant_ids)}},
+            {
+                "$inc": {"enrolled_count": -count, "seat_changes": count},
+                "$push": {"seats_released": {"$each": list(participant_ids)}},
+            },
+        )
+        if result.modified_count == 0:
+            for participant_id in participant_ids:
+                await self.release_seat(program_id, participant_id)
+
+    async def released_many(self, program_id: str, participant_ids: Sequence[str]) -> None:
+        """``released`` for several withdrawals of one program in one update."""
+        if not participant_ids:
+            return
+        await self.collection.update_one(
+            {"_id": program_id},
+            {
+                "$pullAll": {"seats_released": list(participant_ids)},
+                "$inc": {"seat_changes": len(participant_ids)},
+            },
+        )
+
     async def released(self, program_id: str, participant_id: str) -> None:
         await self.collection.update_one(
             {"_id": program_id, "seats_released": participant_id},
