@@ -241,3 +241,64 @@ async def test_a_pass_clears_its_documents_in_one_statement_per_outbox_rev(
 
 async def cleared(db: Database) -> int:
     return await db[COLLECTION].count_documents({"outbox_pending": False})
+
+
+class Finds(monitoring.CommandListener):
+    """The ids of the find commands sent to one collection."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self.filters: list[Document] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find" and event.command["find"] == self.collection:
+            self.filters.append(event.command.get("filter", {}))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+async def test_an_insert_hands_its_events_over_and_a_later_write_has_them_read(
+    make_settings: Callable[..., ServiceSettings],
+    nats_client: NatsClient,
+    namespace: str,
+    servers: ServerUrls,
+) -> None:
+    """The events of an insert leave as it wrote them, without a read of the document; a
+    document written again before the relay's pass is read, so its outbox leaves whole."""
+    settings = make_settings(
+        ServiceSettings, service_name="sessions", outbox_poll_seconds=60, outbox_sweep_seconds=60
+    )
+    runtime = ServiceRuntime(settings)  # NATS and the streams; its own relay relays nothing
+    await runtime.start()
+    finds = Finds(COLLECTION)
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        servers.mongodb_uri, tz_aware=True, event_listeners=[finds]
+    )
+    db = client[settings.database_name]
+    try:
+        relay = OutboxRelay(db, [COLLECTION], runtime.publisher)
+        store = AggregateStore(db[COLLECTION], source="/sessions", pending=relay.pending)
+        assert await relay.relay_once() == 0  # the start-up sweep: nothing left before
+        finds.filters.clear()
+        for n in range(3):
+            await store.insert({"_id": f"a-{n}"}, [completed(f"a-{n}")])
+
+        assert await relay.relay_once() == 3
+        assert finds.filters == []  # nothing read back
+        await wait_until(lambda: cleared(db), 3, timeout=5)
+        assert await published(nats_client, namespace) == 3
+
+        await store.insert({"_id": "a-9"}, [completed("a-9")])
+        assert await store.update("a-9", 1, {}, [completed("a-9")]) == 2  # before the pass
+        assert await relay.relay_once() == 2  # both, read from the document
+        assert [f["_id"] for f in finds.filters] == [{"$in": ["a-9"]}]
+        await wait_until(lambda: cleared(db), 4, timeout=5)
+        assert await published(nats_client, namespace) == 5
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+        await runtime.stop()
