@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 from scim2_models import Context, InvalidFilterException, InvalidValueException
 
 from enrollment.directory.domain import Employee
 from enrollment.scim.domain import (
+    SCIM_FIELDS,
     all_of,
     changed_fields,
     profile_of,
@@ -17,7 +23,9 @@ from enrollment.scim.domain import (
     status_on_create,
     to_query,
     to_user,
+    user_json,
 )
+from enrollment.scim.models import POLICY
 from enrollment.scim.service import parse_user
 from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
 
@@ -199,3 +207,43 @@ def test_a_user_created_without_active_is_active_unless_hr_says_otherwise() -> N
     assert status_on_create(None, None) is EmploymentStatus.ACTIVE
     assert status_on_create(EmploymentStatus.ON_LEAVE, None) is None
     assert status_on_create(None, False) is EmploymentStatus.TERMINATED
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    profile=st.fixed_dictionaries(
+        {}, optional={name: st.one_of(st.none(), _TEXT) for name in SCIM_FIELDS}
+    ),
+    status=st.one_of(st.none(), st.sampled_from(EmploymentStatus)),
+    updated_at=st.one_of(
+        st.none(), st.datetimes(timezones=st.just(UTC)), st.datetimes(timezones=st.none())
+    ),
+    version=st.integers(min_value=1, max_value=10**6),
+)
+def test_a_user_renders_as_scim2_models_renders_it(
+    profile: dict[str, Any],
+    status: EmploymentStatus | None,
+    updated_at: datetime | None,
+    version: int,
+) -> None:
+    """The response's User, written directly, is what the library makes of ``to_user``."""
+    employee = Employee("e-1", profile=profile, employment_status=status, updated_at=updated_at)
+    location = "https://roundtable.example/scim/v2/Users/e-1"
+    with POLICY:
+        expected = to_user(employee, version, location).model_dump(
+            scim_ctx=Context.RESOURCE_QUERY_RESPONSE
+        )
+    assert json.dumps(user_json(employee, version, location)) == json.dumps(expected)
+
+
+def test_a_profile_value_that_is_not_text_is_left_to_the_library() -> None:
+    """Written directly only what the library would render as given: anything else gets the
+    library's own answer (here, as before, its refusal)."""
+    employee = Employee("e-2", profile={"user_name": "ada", "level": 3})
+    with pytest.raises(ValidationError):
+        to_user(employee, 1, "L")
+    with pytest.raises(ValidationError):
+        user_json(employee, 1, "L")

@@ -10,7 +10,11 @@ them. Crash between publish and clear: they are sent again with the same ``Nats-
 duplicate window drops the copy, and consumers are idempotent beyond it.
 
 Finding the work: a write that raised events tells the relay which document it was
-(``pending``), and the relay reads those documents by ``_id``. Looking for pending outboxes
+(``pending``), and the relay reads those documents by ``_id``. An insert also hands over the
+events it wrote (the new document's whole outbox, ``outbox_rev`` 1): those are published as
+handed, without reading the document back, and cleared on the same condition as any other (a
+write since then changed ``outbox_rev``, so the clearing misses and the document is read on
+that write's word, or found by a sweep). Looking for pending outboxes
 across a whole collection (``{outbox_pending: true}``) is a *sweep*: at start, when asked
 (``nudge``, e.g. after a bulk import), after a failed pass, and every ``sweep_seconds`` for what
 another replica left behind when it died. A sweep is a scan on FerretDB, so it is not done on
@@ -27,18 +31,23 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import structlog
-from pymongo import DeleteOne, IndexModel, UpdateOne
+from bson import ObjectId
+from pymongo import DeleteMany, IndexModel, UpdateMany
 
 from roundtable_shared.events.envelope import Envelope
 from roundtable_shared.faults import crash_point
 from roundtable_shared.observability import metrics
-from roundtable_shared.storage.mongo import Database, Document, Indexes
+from roundtable_shared.storage.bulk import bulk_write
+from roundtable_shared.storage.mongo import IDS_PER_READ, Database, Document, Indexes, in_bulks
 
 log = structlog.get_logger(__name__)
 
 PENDING = "outbox_pending"
 SWEEP_SHARE = 0.05
 """The most of its time the relay spends on periodic sweeps (whole-collection scans on FerretDB)."""
+HELD_INSERTS = 10_000
+"""Inserted documents per collection whose events the relay keeps in memory until it publishes
+them; beyond that (NATS away a long time, a paused relay) it reads them back as any other."""
 
 
 def outbox_indexes(collection: str) -> Indexes:
@@ -76,8 +85,35 @@ def new_document_outbox(events: Sequence[Envelope]) -> Document:
     }
 
 
+def clearing_selectors(documents: Sequence[Document]) -> list[Document]:
+    """Filters that match each document only while its outbox is as it was read: the documents
+    grouped by their ``outbox_rev``, by ``_id`` ``$in`` (in the order first seen). An ``_id``
+    other than a string or an ObjectId gets a filter of its own: the local server answers an
+    ``$in`` of those by reading the whole collection (``storage.mongo.by_ids``)."""
+    by_rev: dict[Any, list[Any]] = {}
+    selectors: list[Document] = []
+    for document in documents:
+        rev = document.get("outbox_rev", 0)
+        if isinstance(document["_id"], str | ObjectId):
+            by_rev.setdefault(rev, []).append(document["_id"])
+        else:
+            selectors.append({"_id": document["_id"], "outbox_rev": rev})
+    for rev, ids in by_rev.items():
+        for part in in_bulks(ids, IDS_PER_READ):
+            selectors.append({"_id": {"$in": list(part)}, "outbox_rev": rev})
+    return selectors
+
+
 class EnvelopePublisher(Protocol):
     async def publish(self, envelope: Envelope) -> None: ...
+
+
+class PendingOutbox(Protocol):
+    """``OutboxRelay.pending``: how a write tells the relay that a document holds new events."""
+
+    def __call__(
+        self, collection: str, document_id: Any, *, inserted: Sequence[Envelope] = ()
+    ) -> None: ...
 
 
 class OutboxRelay:
@@ -108,6 +144,10 @@ class OutboxRelay:
         self._running = False
         # Documents writes told us of, in the order told, with when they were first told.
         self._pending: dict[str, dict[Any, float]] = {name: {} for name in self._collections}
+        # Of those, documents just inserted with these events as their whole outbox.
+        self._inserted: dict[str, dict[Any, Sequence[Envelope]]] = {
+            name: {} for name in self._collections
+        }
         # Documents whose events are published and whose clearing write is in flight: the next
         # pass does not wait for that write, and leaves them out until it lands.
         self._clearing: dict[str, set[Any]] = {name: set() for name in self._collections}
@@ -122,12 +162,22 @@ class OutboxRelay:
         self._sweep_requested = True
         self._wake.set()
 
-    def pending(self, collection: str, document_id: Any) -> None:
-        """A write just raised events in this document: send them now, found by ``_id``."""
+    def pending(
+        self, collection: str, document_id: Any, *, inserted: Sequence[Envelope] = ()
+    ) -> None:
+        """A write just raised events in this document: send them now, found by ``_id``.
+        ``inserted``: the write inserted the document with these events as its outbox (stored,
+        ``outbox_rev`` 1), so they need not be read back."""
         if collection not in self._pending:
             self.nudge()
             return
-        self._pending[collection].setdefault(document_id, time.monotonic())
+        waiting, held = self._pending[collection], self._inserted[collection]
+        if inserted and document_id not in waiting and len(held) < HELD_INSERTS:
+            held[document_id] = list(inserted)
+        else:
+            # Another write to it: what its outbox holds now is read from the document.
+            held.pop(document_id, None)
+        waiting.setdefault(document_id, time.monotonic())
         self._wake.set()
 
     @contextlib.asynccontextmanager
@@ -214,6 +264,9 @@ class OutboxRelay:
             # did name documents (a bulk import), reading those by _id is the cheaper way on.
             self._sweep_requested = True
         documents = [doc for doc in found if doc["_id"] not in self._clearing[name]]
+        for document in documents:
+            # Sent from what was read here: a later pass must not send them again from memory.
+            self._inserted[name].pop(document["_id"], None)
         if len(documents) < len(found):
             # Some are still being cleared and may hide others behind the limit: look again
             # once they are (their clearing wakes the relay).
@@ -228,11 +281,21 @@ class OutboxRelay:
         told_at = {document_id: waiting.pop(document_id) for document_id in ids}
         if not ids:
             return 0
-        found = await (
-            self._db[name]
-            .find({"_id": {"$in": ids}, PENDING: True}, {"outbox": 1, "outbox_rev": 1})
-            .to_list()
-        )
+        # Inserted with the events handed over: the document as it was written, not read.
+        found: list[Document] = []
+        unread: list[Any] = []
+        for document_id in ids:
+            inserted = self._inserted[name].pop(document_id, None)
+            if inserted is None:
+                unread.append(document_id)
+            else:
+                found.append({"_id": document_id, "outbox": inserted, "outbox_rev": 1})
+        if unread:
+            found += await (
+                self._db[name]
+                .find({"_id": {"$in": unread}, PENDING: True}, {"outbox": 1, "outbox_rev": 1})
+                .to_list()
+            )
         # In the order the writes told us, which the server's answer does not keep: events of
         # one subject raised in two documents (a participant's change, then its pause) leave in
         # the order they were raised.
@@ -251,7 +314,10 @@ class OutboxRelay:
 
         async def publish_in_order(document: Document) -> int:
             async with in_flight:
-                events = [Envelope.model_validate(raw) for raw in document.get("outbox", [])]
+                events = [
+                    raw if isinstance(raw, Envelope) else Envelope.model_validate(raw)
+                    for raw in document.get("outbox", [])
+                ]
                 for event in events:
                     crash_point("outbox.before_publish")
                     await self._publisher.publish(event)
@@ -275,20 +341,20 @@ class OutboxRelay:
         return sum(counts)
 
     async def _clear(self, name: str, documents: list[Document]) -> None:
-        """Cleared only where no event was added since we read it (outbox_rev unchanged)."""
-        unchanged = [
-            {"_id": doc["_id"], "outbox_rev": doc.get("outbox_rev", 0)} for doc in documents
-        ]
+        """Cleared only where no event was added since we read it (outbox_rev unchanged).
+
+        One statement per outbox_rev the documents share (a pass's new documents all have the
+        same), not one per document: the server selects them by ``_id`` and writes them in one
+        statement (on the local FerretDB about a fifth less CPU per document than one update
+        each, measured 2026-12-07), with the same condition on each document."""
         spent = name in self._spent
-        await self._db[name].bulk_write(
-            [
-                DeleteOne(selector)
-                if spent
-                else UpdateOne(selector, {"$set": {"outbox": [], PENDING: False}})
-                for selector in unchanged
-            ],
-            ordered=False,
-        )
+        operations = [
+            DeleteMany(selector)
+            if spent
+            else UpdateMany(selector, {"$set": {"outbox": [], PENDING: False}})
+            for selector in clearing_selectors(documents)
+        ]
+        await bulk_write(self._db[name], operations, ordered=False)
 
     def _cleared(self, name: str, ids: list[Any], task: asyncio.Task[None]) -> None:
         self._clears.discard(task)

@@ -12,7 +12,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from roundtable_shared.events.envelope import Envelope, EventData, new_envelope
-from roundtable_shared.messaging.outbox import new_document_outbox, with_outbox
+from roundtable_shared.messaging.outbox import PendingOutbox, new_document_outbox, with_outbox
 from roundtable_shared.storage.mongo import Collection, Document
 
 
@@ -27,7 +27,7 @@ class AggregateStore:
         *,
         source: str,
         nudge: Callable[[], None] = lambda: None,
-        pending: Callable[[str, Any], None] | None = None,
+        pending: PendingOutbox | None = None,
     ) -> None:
         """``pending(collection, aggregate_id)`` (``OutboxRelay.pending``) tells the relay which
         document has new events, which it then reads by ``_id``; without it, ``nudge()`` asks
@@ -70,7 +70,10 @@ class AggregateStore:
         except DuplicateKeyError:
             raise AlreadyExists(str(document["_id"])) from None
         if outbox:
-            self.announce(document["_id"])
+            if self._pending is None:
+                self._nudge()
+            else:  # the relay sends these as written, without reading the document back
+                self._pending(self.collection.name, document["_id"], inserted=outbox)
         return version
 
     async def update(

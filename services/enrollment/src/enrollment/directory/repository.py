@@ -26,7 +26,8 @@ INDEXES = Indexes(
     EMPLOYEES,
     [
         IndexModel([("employment_status", 1)]),
-        IndexModel([("profile.manager_id", 1)]),
+        # No index on profile.manager_id: no query selects by it (matching reads managers by
+        # _id), and each index is kept up by every write of an employee.
         # SCIM looks people up by these (its filters and its uniqueness of userName).
         IndexModel([("user_name_key", 1)]),
         IndexModel([("email_key", 1)]),

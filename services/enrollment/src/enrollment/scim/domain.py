@@ -11,7 +11,9 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic_core import to_jsonable_python
 from scim2_models import (
+    Context,
     Email,
     InvalidFilterException,
     InvalidValueException,
@@ -32,7 +34,16 @@ from scim2_models.path import (
 )
 
 from enrollment.directory.domain import Employee
-from enrollment.scim.models import DirectoryEmail, EnterpriseUser, Manager, RoundtableUser, ScimUser
+from enrollment.scim.models import (
+    ENTERPRISE_URN,
+    POLICY,
+    ROUNDTABLE_URN,
+    DirectoryEmail,
+    EnterpriseUser,
+    Manager,
+    RoundtableUser,
+    ScimUser,
+)
 from roundtable_shared.events.catalogue.enrollment import EmploymentStatus
 
 SCIM_FIELDS = (
@@ -104,6 +115,73 @@ def to_user(employee: Employee, version: int, location: str) -> ScimUser:
     user[EnterpriseUser] = enterprise
     user[RoundtableUser] = roundtable
     return user
+
+
+_CORE_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def user_json(employee: Employee, version: int, location: str) -> dict[str, Any]:
+    """The User as a response shows it with every attribute: what scim2-models renders of
+    ``to_user(...)`` (``Context.RESOURCE_QUERY_RESPONSE``), written here directly, since
+    building and serialising the model took 0.4 ms of CPU per User, a tenth of a create's
+    (``test_scim_domain`` holds the two equal). A profile value the directory keeps as
+    something other than a string is left to the library, which knows how to render it."""
+    profile = employee.profile
+    if not all(isinstance(profile.get(f), str | None) for f in SCIM_FIELDS):
+        return _rendered_by_library(employee, version, location)
+    schemas = [_CORE_URN, ENTERPRISE_URN]
+    meta: dict[str, Any] = {"resourceType": "User"}
+    if employee.updated_at is not None:
+        meta["lastModified"] = to_jsonable_python(employee.updated_at)
+    meta.update(location=location, version=version_tag(version))
+    user: dict[str, Any] = {"schemas": schemas, "id": employee.employee_id}
+    _put(user, "externalId", profile.get("external_id"))
+    user["meta"] = meta
+    _put(user, "userName", profile.get("user_name"))
+    name: dict[str, Any] = {}
+    _put(name, "formatted", profile.get("display_name"))
+    _put(name, "familyName", profile.get("family_name"))
+    _put(name, "givenName", profile.get("given_name"))
+    _put(user, "name", name or None)
+    _put(user, "displayName", profile.get("display_name"))
+    _put(user, "title", profile.get("title"))
+    _put(user, "timezone", profile.get("time_zone"))
+    user["active"] = employee.employment_status in STAYING
+    if profile.get("email"):
+        user["emails"] = [{"value": profile["email"], "type": "work", "primary": True}]
+    enterprise: dict[str, Any] = {"employeeNumber": employee.employee_id}
+    for key, field in _ENTERPRISE_FIELDS:
+        _put(enterprise, key, profile.get(field))
+    if profile.get("manager_id"):
+        enterprise["manager"] = {"value": profile["manager_id"]}
+    user[ENTERPRISE_URN] = enterprise
+    roundtable: dict[str, Any] = {}
+    _put(roundtable, "level", profile.get("level"))
+    _put(roundtable, "location", profile.get("location"))
+    if roundtable:
+        schemas.append(ROUNDTABLE_URN)
+        user[ROUNDTABLE_URN] = roundtable
+    return user
+
+
+_ENTERPRISE_FIELDS = (
+    ("costCenter", "cost_center"),
+    ("organization", "organization"),
+    ("division", "division"),
+    ("department", "department"),
+)
+
+
+def _put(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        target[key] = value
+
+
+def _rendered_by_library(employee: Employee, version: int, location: str) -> dict[str, Any]:
+    with POLICY:
+        return to_user(employee, version, location).model_dump(
+            scim_ctx=Context.RESOURCE_QUERY_RESPONSE
+        )
 
 
 def profile_of(user: ScimUser) -> dict[str, Any]:

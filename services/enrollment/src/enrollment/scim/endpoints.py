@@ -139,7 +139,10 @@ def _user_body(
     request: Request,
     parameters: ResponseParameters[ScimUser] | None = None,
 ) -> dict[str, Any]:
-    user = domain.to_user(employee, version, _location(request, employee.employee_id))
+    location = _location(request, employee.employee_id)
+    if parameters is None:  # every attribute: the common case, without building the model
+        return domain.user_json(employee, version, location)
+    user = domain.to_user(employee, version, location)
     with POLICY:
         return user.model_dump(
             scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
