@@ -87,6 +87,14 @@ async def made_with_title(w: World, program_id: str, title: str) -> bool:
     return response.status_code == 200 and response.json()["title"] == title
 
 
+async def settled(w: World, marker: str) -> None:
+    """Every event published before has been handled: a clone of ``prg_src`` (whose guide is
+    its own) published after them has its copy (the consumer applies events in stream order)."""
+    origin = en.ProgramOrigin(kind=en.OriginKind.PROGRAM, id="prg_src")
+    await w.publish(created(marker, origin), subject=marker, version=1)
+    assert await eventually(lambda: made_with_title(w, marker, "Our hot seat"), timeout=30)
+
+
 async def saved(w: World, template_id: str, program_id: str) -> en.ProgramTemplateSaved:
     data = en.ProgramTemplateSaved(template_id=template_id, program_id=program_id, saved_at=AT)
     await w.publish(data, subject=template_id, version=1)
@@ -142,6 +150,8 @@ async def test_built_in_templates_and_unedited_sources_give_the_built_in_guide(
     world: World,
 ) -> None:
     w = world
+    await known(w, "prg_src")
+    assert (await edit(w, "prg_src", OWN_GUIDE)).status_code == 200
     await known(w, "prg_plain")  # never edited its guide
     await saved(w, "tpl_plain", "prg_plain")
     origins = {
@@ -163,8 +173,11 @@ async def test_built_in_templates_and_unedited_sources_give_the_built_in_guide(
         hot_seat = await guide(w, program_id)
         assert hot_seat["built_in"] is True
         assert [s["key"] for s in hot_seat["steps"]][1:3] == ["hot_seat", "inquiry"]
+    await settled(w, "prg_marker")
     assert await eventually(lambda: made_with_title(w, "prg_pairs", "Peer pair coaching guide"))
-    assert await w.db["guides"].count_documents({}) == 0
+    for program_id in origins:
+        assert (await guide(w, program_id))["built_in"] is True
+    assert await w.db["guides"].count_documents({"_id": {"$nin": ["prg_src", "prg_marker"]}}) == 0
 
 
 async def test_a_program_made_before_its_template_was_heard_of_gets_the_guide_once_it_is(
@@ -200,5 +213,6 @@ async def test_a_deleted_templates_copy_is_removed_and_a_late_save_does_not_rest
     await w.publish(created("prg_after", origin), subject="prg_after", version=1)
     title = "Roundtable peer-coaching guide"
     assert await eventually(lambda: made_with_title(w, "prg_after", title), timeout=30)
+    await settled(w, "prg_marker")
     assert await removed()
     assert (await guide(w, "prg_after"))["built_in"] is True
