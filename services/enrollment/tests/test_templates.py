@@ -260,3 +260,39 @@ async def test_bad_template_input_is_a_problem_naming_the_field(
     assert [p["program_id"] for p in programs] == [source_id]  # nothing half-made
     templates = (await client.get(TEMPLATES, headers=admin)).json()["items"]
     assert all(t["built_in"] for t in templates)
+
+
+async def test_templates_page_by_id_and_a_retried_creation_makes_one_program(
+    client: httpx.AsyncClient, admin: dict[str, str], token: Callable[..., dict[str, str]]
+) -> None:
+    source_id = await source_program(client, admin)
+    own = []
+    for n in range(2):
+        saved = await client.post(
+            TEMPLATES, json={"name": f"Ours {n}", "from_program_id": source_id}, headers=admin
+        )
+        own.append(saved.json()["template_id"])
+    theirs = token("e-other", "program_admin")
+    await client.post(
+        TEMPLATES, json={"name": "Theirs", "from_program_id": source_id}, headers=theirs
+    )
+    seen: list[str] = []
+    path = f"{TEMPLATES}?limit=1"
+    while path:
+        page = (await client.get(path, headers=admin)).json()
+        assert len(page["items"]) <= 1
+        seen += [t["template_id"] for t in page["items"]]
+        path = f"{TEMPLATES}?limit=1&cursor={page['next_cursor']}" if page["next_cursor"] else ""
+    assert seen == sorted(["builtin-new-manager-roundtables", "builtin-peer-pairs", *own])
+
+    key = {**admin, "Idempotency-Key": "from-kit-1"}
+    first = await client.post(f"{TEMPLATES}/builtin-peer-pairs/programs", json=NEW, headers=key)
+    again = await client.post(f"{TEMPLATES}/builtin-peer-pairs/programs", json=NEW, headers=key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert first.json()["program_id"] == again.json()["program_id"]
+    other = await client.post(
+        f"{TEMPLATES}/builtin-new-manager-roundtables/programs", json=NEW, headers=key
+    )
+    assert other.status_code == 422  # the same key for another template
+    programs = (await client.get("/v1/programs", headers=admin)).json()["items"]
+    assert len(programs) == 2
