@@ -40,6 +40,8 @@ CATALOGUE = {
     "roundtable.enrollment.program.opened",
     "roundtable.enrollment.program.started",
     "roundtable.enrollment.program.closed",
+    "roundtable.enrollment.program_template.saved",
+    "roundtable.enrollment.program_template.deleted",
     "roundtable.enrollment.participant.enrolled",
     "roundtable.enrollment.participant.updated",
     "roundtable.enrollment.participant.withdrawn",
@@ -200,7 +202,11 @@ def test_type_names_service_aggregate_and_verb_and_lives_in_its_service_module(
 ) -> None:
     model = model_for(event_type)
 
-    assert re.fullmatch(r"roundtable\.(enrollment|sessions|reminders)\.[a-z]+\.[a-z_]+", event_type)
+    # The aggregate is one token: `program_template` (an underscore joins its words, as in verbs).
+    aggregate = r"[a-z]+(_[a-z]+)*"
+    assert re.fullmatch(
+        rf"roundtable\.(enrollment|sessions|reminders)\.{aggregate}\.[a-z_]+", event_type
+    )
     assert model.__module__ == SERVICE_MODULES[service_of(event_type)]
     assert model.event_type == event_type
     assert model.schema_version >= 1

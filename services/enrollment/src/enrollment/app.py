@@ -45,6 +45,9 @@ from enrollment.scim.repository import INDEXES as CONNECTION_INDEXES
 from enrollment.scim.repository import ConnectionRepository, ScimUsers, UserNameClaims
 from enrollment.scim.service import ConnectionService, ScimUserService
 from enrollment.settings import EnrollmentSettings
+from enrollment.templates import repository as templates
+from enrollment.templates.endpoints import templates_router
+from enrollment.templates.service import TemplateService
 from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
@@ -66,6 +69,7 @@ class Services:
     groups: GroupService
     connections: ConnectionService
     scim_users: ScimUserService
+    templates: TemplateService
 
 
 def bootstrap(
@@ -87,9 +91,10 @@ def bootstrap(
         relay_paused=runtime.relay.paused,
         clock=clock,
     )
+    program_service = ProgramService(programs, clock=clock)
     return Services(
         directory=directory,
-        programs=ProgramService(programs, clock=clock),
+        programs=program_service,
         participants=ParticipantService(
             participants,
             programs,
@@ -111,6 +116,11 @@ def bootstrap(
             ScimUsers(employees.collection),
             UserNameClaims(runtime.db, employees.collection),
         ),
+        templates=TemplateService(
+            templates.TemplateRepository(runtime.aggregate_store(templates.PROGRAM_TEMPLATES)),
+            program_service,
+            clock=clock,
+        ),
     )
 
 
@@ -126,8 +136,9 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             GROUP_INDEXES,
             PROPOSAL_INDEXES,
             CONNECTION_INDEXES,
+            templates.INDEXES,
         ],
-        outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS],
+        outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS, templates.PROGRAM_TEMPLATES],
     )
     services = bootstrap(runtime, settings)
     _run_in_background(runtime, settings, services)
@@ -145,6 +156,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             participants_router(services.participants),
             matching_router(services.matching),
             groups_router(services.groups),
+            templates_router(services.templates),
         ],
         body_limits={
             IMPORT_PATH: settings.import_max_bytes,  # streamed, never held whole

@@ -165,6 +165,7 @@ class FakeProgramRepository:
             "enrolled_count": 0,
             "waitlist_seq": 0,
             "request_fingerprint": fingerprint,
+            **programs_storage.origin_field(program),
         }
         return await self.store.insert(document, events)
 

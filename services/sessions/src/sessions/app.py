@@ -27,7 +27,13 @@ from sessions.feedback.repository import FEEDBACK, FeedbackRepository
 from sessions.feedback.service import FeedbackService
 from sessions.guides import consumers as guide_consumers
 from sessions.guides import endpoints as guide_endpoints
-from sessions.guides.repository import GUIDES, GuideRepository, ProgramRepository
+from sessions.guides.cloning import GuideCloning
+from sessions.guides.repository import (
+    GUIDES,
+    GuideRepository,
+    ProgramRepository,
+    TemplateGuideRepository,
+)
 from sessions.guides.service import GuideService
 from sessions.membership import consumers as membership_consumers
 from sessions.membership.repository import EmployeeRepository, GroupRepository
@@ -74,9 +80,9 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
     ratings = FeedbackRepository(db, store(FEEDBACK))
 
     member_service = MembershipService(groups, EmployeeRepository(db))
-    guide_service = GuideService(
-        GuideRepository(db, store(GUIDES)), ProgramRepository(db), groups, clock
-    )
+    guide_repository = GuideRepository(db, store(GUIDES))
+    guide_service = GuideService(guide_repository, ProgramRepository(db), groups, clock)
+    cloning = GuideCloning(guide_repository, TemplateGuideRepository(db), clock)
     scheduling_service = SchedulingService(
         SessionRepository(db, session_store),
         CalendarFeedRepository(db),
@@ -109,6 +115,7 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
             source_service="enrollment",
             handlers=guide_consumers.handlers(
                 guide_service,
+                cloning,
                 {
                     **membership_consumers.handlers(
                         member_service, scheduling_service, action_service

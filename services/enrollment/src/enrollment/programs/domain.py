@@ -27,6 +27,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     EmploymentStatus,
     ProgramCreated,
     ProgramFormat,
+    ProgramOrigin,
     ProgramStatus,
     ProgramUpdated,
     ReminderSettings,
@@ -208,6 +209,8 @@ class Program(BaseModel):
     settings: ProgramSettings
     status: ProgramStatus = ProgramStatus.DRAFT
     created_at: datetime
+    copied_from: ProgramOrigin | None = None
+    """The template or program it was created from (their guide and messages follow it)."""
 
 
 # --- life cycle ----------------------------------------------------------------------------------
@@ -258,7 +261,9 @@ def snapshot_fields(program: Program) -> dict[str, Any]:
 
 
 def created_event(program: Program) -> ProgramCreated:
-    return ProgramCreated(**snapshot_fields(program), created_at=program.created_at)
+    return ProgramCreated(
+        **snapshot_fields(program), created_at=program.created_at, copied_from=program.copied_from
+    )
 
 
 def updated_event(program: Program, at: datetime) -> ProgramUpdated:

@@ -29,6 +29,7 @@ def program_view(found: StoredProgram) -> ProgramView:
         created_at=program.created_at,
         enrolled_count=found.enrolled_count,
         version=found.version,
+        copied_from=program.copied_from,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from pymongo import IndexModel
 
 from enrollment.programs.domain import Program, ProgramSettings, SeatClaim, SeatCounter
-from roundtable_shared.events.catalogue.enrollment import ProgramStatus
+from roundtable_shared.events.catalogue.enrollment import ProgramOrigin, ProgramStatus
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Collection, Document, Indexes, increment
@@ -43,7 +43,19 @@ def from_document(document: Document) -> Program:
         settings=ProgramSettings.model_validate(document["settings"]),
         status=ProgramStatus(document["status"]),
         created_at=document["created_at"],
+        copied_from=(
+            ProgramOrigin.model_validate(document["copied_from"])
+            if document.get("copied_from")
+            else None
+        ),
     )
+
+
+def origin_field(program: Program) -> dict[str, Any]:
+    """Stored only for a copy: the documents of programs created from scratch stay as they were."""
+    if program.copied_from is None:
+        return {}
+    return {"copied_from": program.copied_from.model_dump(mode="json")}
 
 
 class ProgramRepository:
@@ -62,6 +74,7 @@ class ProgramRepository:
                 "enrolled_count": 0,
                 "waitlist_seq": 0,
                 "request_fingerprint": fingerprint,
+                **origin_field(program),
             },
             events,
         )

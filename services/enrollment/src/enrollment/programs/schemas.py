@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from enrollment.programs.domain import ProgramSettings
 from enrollment.questions.domain import Questions
-from roundtable_shared.events.catalogue.enrollment import ProgramStatus
+from roundtable_shared.events.catalogue.enrollment import ProgramOrigin, ProgramStatus
 
 PROGRAM_EXAMPLE: dict[str, Any] = {
     "name": "LEADForward Roundtables 2026",
@@ -109,6 +109,9 @@ class ProgramView(ProgramSettings):
     created_at: datetime
     enrolled_count: int = Field(0, description="Participants holding a seat.")
     version: int
+    copied_from: ProgramOrigin | None = Field(
+        None, description="The template or program this one was created from, if any."
+    )
 
 
 class EligibilityView(BaseModel):

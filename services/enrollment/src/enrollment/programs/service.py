@@ -13,6 +13,7 @@ from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.events.catalogue.enrollment import (
     ProgramClosed,
     ProgramOpened,
+    ProgramOrigin,
     ProgramStarted,
 )
 from roundtable_shared.events.envelope import EventData
@@ -22,14 +23,37 @@ from roundtable_shared.http.problems import Conflict, NotFound, Unprocessable
 from roundtable_shared.storage.aggregates import AlreadyExists
 
 
+def invalid_program(exc: ValidationError) -> Unprocessable:
+    """A 422 naming each offending setting."""
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    return Unprocessable(f"invalid program: {errors[0]['message']}", errors=errors)
+
+
 class ProgramService:
     def __init__(self, programs: ProgramRepository, *, clock: Clock = utc_now) -> None:
         self.programs = programs
         self.clock = clock
 
-    async def create(self, program_id: str, settings: ProgramSettings) -> StoredProgram:
-        program = Program(program_id=program_id, settings=settings, created_at=self.clock())
+    async def create(
+        self,
+        program_id: str,
+        settings: ProgramSettings,
+        copied_from: ProgramOrigin | None = None,
+    ) -> StoredProgram:
+        """A new draft; ``copied_from`` the template or program it copies (a retry with the
+        same Idempotency-Key must name the same one)."""
+        program = Program(
+            program_id=program_id,
+            settings=settings,
+            created_at=self.clock(),
+            copied_from=copied_from,
+        )
         request = settings.model_dump(mode="json")
+        if copied_from is not None:
+            request["copied_from"] = copied_from.model_dump(mode="json")
         try:
             await self.programs.insert(
                 program, [domain.created_event(program)], fingerprint(request)
@@ -58,11 +82,7 @@ class ProgramService:
         try:
             program.settings = ProgramSettings.model_validate(merged)
         except ValidationError as exc:
-            errors = [
-                {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-                for e in exc.errors()
-            ]
-            raise Unprocessable(f"invalid program: {errors[0]['message']}", errors=errors) from None
+            raise invalid_program(exc) from None
         events = [domain.updated_event(program, self.clock())]
         if await self.programs.save(program, version, events) is None:
             raise stale_write((await self.get(program_id))[1])

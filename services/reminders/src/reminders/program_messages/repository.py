@@ -16,6 +16,7 @@ from reminders.program_messages.domain import Wording
 from roundtable_shared.storage.mongo import IDS_PER_READ, Collection, Database, in_bulks
 
 PROGRAM_MESSAGES = "program_messages"
+TEMPLATE_MESSAGES = "template_messages"
 
 
 def wording_id(program_id: str, kind: str) -> str:
@@ -85,6 +86,61 @@ class ProgramMessageRepository:
             {"$set": fields, "$inc": {"version": 1}},
         )
         return result.matched_count == 1
+
+    async def start_with(
+        self, program_id: str, wordings: dict[str, Wording], *, now: datetime
+    ) -> None:
+        """A new program's first wordings (copied from where it was made from), each kept only
+        if the kind has none yet: a redelivery, or an admin who edited first, keeps theirs."""
+        for kind, wording in sorted(wordings.items()):
+            try:
+                await self.collection.insert_one(
+                    {
+                        "_id": wording_id(program_id, kind),
+                        "program_id": program_id,
+                        "kind": kind,
+                        "subject": wording.subject,
+                        "body": wording.body,
+                        "updated_at": now,
+                        "updated_by": None,
+                        "version": 1,
+                    }
+                )
+            except DuplicateKeyError:
+                continue
+
+
+class TemplateMessageRepository:
+    """The wordings a saved program template gives its programs (``_id``: the template id): a
+    copy of its program's, taken once; a deleted template's is a tombstone without wordings."""
+
+    def __init__(self, db: Database) -> None:
+        self.collection: Collection = db[TEMPLATE_MESSAGES]
+
+    async def keep(self, template_id: str, program_id: str, wordings: dict[str, Wording]) -> None:
+        """The first copy stays: a redelivered save (or one after the deletion) changes nothing."""
+        first = {
+            "program_id": program_id,
+            "wordings": {k: {"subject": w.subject, "body": w.body} for k, w in wordings.items()},
+            "deleted": False,
+        }
+        await self.collection.update_one({"_id": template_id}, {"$setOnInsert": first}, upsert=True)
+
+    async def drop(self, template_id: str) -> None:
+        """Also when the save was not heard yet: the tombstone keeps a late one from copying."""
+        await self.collection.update_one(
+            {"_id": template_id}, {"$set": {"deleted": True, "wordings": {}}}, upsert=True
+        )
+
+    async def get(self, template_id: str) -> dict[str, Wording] | None:
+        """The template's wordings by kind (empty once deleted); None: no save heard yet."""
+        doc = await self.collection.find_one({"_id": template_id})
+        if doc is None:
+            return None
+        return {
+            str(kind): Wording(subject=str(w["subject"]), body=str(w["body"]))
+            for kind, w in (doc.get("wordings") or {}).items()
+        }
 
 
 def _wording(doc: dict[str, Any]) -> Wording | None:

@@ -10,7 +10,12 @@ from reminders.broadcasts.consumers import with_roster
 from reminders.broadcasts.repository import BROADCAST_INDEXES, BroadcastRepository
 from reminders.broadcasts.roster import ROSTER_INDEXES, Roster
 from reminders.broadcasts.service import BroadcastService
-from reminders.program_messages.repository import ProgramMessageRepository
+from reminders.program_messages.cloning import MessageCloning
+from reminders.program_messages.consumers import with_cloning
+from reminders.program_messages.repository import (
+    ProgramMessageRepository,
+    TemplateMessageRepository,
+)
 from reminders.program_messages.service import ProgramMessagesService
 from reminders.schedule.copies import SourceCopies
 from reminders.schedule.repository import ReminderRepository
@@ -29,10 +34,12 @@ class OwnerKit:
     program_messages: ProgramMessagesService
     broadcasts: BroadcastService
     roster: Roster
+    cloning: MessageCloning
 
     def consumers(self, consumers: Iterable[EventConsumer]) -> list[EventConsumer]:
-        """The service's consumers, also keeping the broadcast roster."""
-        return with_roster(consumers, self.roster)
+        """The service's consumers, also keeping the broadcast roster and carrying a program's
+        wordings into the programs made from it."""
+        return with_cloning(with_roster(consumers, self.roster), self.cloning)
 
 
 def owner_kit(
@@ -45,12 +52,14 @@ def owner_kit(
     wake: Callable[[], None],
 ) -> OwnerKit:
     roster = Roster(db)
+    messages = ProgramMessageRepository(db)
     return OwnerKit(
         program_messages=ProgramMessagesService(
-            ProgramMessageRepository(db), copies, frontend_url=settings.frontend_url, clock=clock
+            messages, copies, frontend_url=settings.frontend_url, clock=clock
         ),
         broadcasts=BroadcastService(
             BroadcastRepository(db), roster, reminders, copies, clock=clock, nudge=wake
         ),
         roster=roster,
+        cloning=MessageCloning(messages, TemplateMessageRepository(db), clock),
     )

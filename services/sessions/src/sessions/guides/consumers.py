@@ -9,14 +9,19 @@ from roundtable_shared.events.catalogue.enrollment import (
     ParticipantEnrolled,
     ParticipantWithdrawn,
     ProgramCreated,
+    ProgramTemplateDeleted,
+    ProgramTemplateSaved,
     ProgramUpdated,
 )
 from roundtable_shared.events.envelope import Envelope, EventData
 from roundtable_shared.messaging.consumer import EventHandler
+from sessions.guides.cloning import GuideCloning
 from sessions.guides.service import GuideService
 
 
-def handlers(guides: GuideService, others: Mapping[str, EventHandler]) -> dict[str, EventHandler]:
+def handlers(
+    guides: GuideService, cloning: GuideCloning, others: Mapping[str, EventHandler]
+) -> dict[str, EventHandler]:
     """The guides' handlers beside ``others`` (the same consumer's other concepts'). Where both
     take a type, both run, theirs first: each is idempotent, so the redelivery after a failure
     of the second runs the first again harmlessly."""
@@ -25,6 +30,16 @@ def handlers(guides: GuideService, others: Mapping[str, EventHandler]) -> dict[s
         assert isinstance(data, ProgramCreated | ProgramUpdated)
         # Version-guarded: a repeated or late event changes nothing.
         await guides.program_changed(envelope.aggregateversion, data)
+        if isinstance(data, ProgramCreated):
+            await cloning.program_created(data.program_id, data.copied_from)
+
+    async def template_saved(envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ProgramTemplateSaved)
+        await cloning.template_saved(data)
+
+    async def template_deleted(envelope: Envelope, data: EventData) -> None:
+        assert isinstance(data, ProgramTemplateDeleted)
+        await cloning.template_deleted(data)
 
     async def enrolment(envelope: Envelope, data: EventData) -> None:
         assert isinstance(data, ParticipantEnrolled | ParticipantWithdrawn)
@@ -35,6 +50,8 @@ def handlers(guides: GuideService, others: Mapping[str, EventHandler]) -> dict[s
         ProgramUpdated.event_type: program_snapshot,
         ParticipantEnrolled.event_type: enrolment,
         ParticipantWithdrawn.event_type: enrolment,
+        ProgramTemplateSaved.event_type: template_saved,
+        ProgramTemplateDeleted.event_type: template_deleted,
     }
     merged = dict(others)
     for event_type, handler in ours.items():

@@ -95,6 +95,18 @@ class ProgramGuide(BaseModel):
         return self.model_dump(by_alias=True, exclude={"version"}, mode="python")
 
 
+class TemplateGuide(BaseModel):
+    """A saved program template's guide: the one its program had when it was saved."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: str = Field(alias="_id")
+    program_id: str | None = None
+    custom: Guide | None = None
+    """None: the built-in guide of the format of each program made from it."""
+    deleted: bool = False
+
+
 @dataclass(frozen=True)
 class Program:
     """What sessions knows of a program (a copy of enrollment's program events)."""
@@ -225,6 +237,11 @@ def current(program_guide: ProgramGuide, program: Program) -> Guide:
 
 
 # --- rules ------------------------------------------------------------------------------------------
+
+
+def copied(program_id: str, custom: Guide, now: datetime) -> ProgramGuide:
+    """A new program's guide, copied from the template or program it was made from."""
+    return ProgramGuide(id=program_id, custom=custom, updated_by=None, updated_at=now)
 
 
 def check_guide(guide: Guide) -> Guide:

@@ -12,10 +12,11 @@ from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore, AlreadyExists
 from roundtable_shared.storage.mongo import Database, Indexes, upsert_if_newer
 from sessions.common import update_between
-from sessions.guides.domain import Program, ProgramGuide
+from sessions.guides.domain import Guide, Program, ProgramGuide, TemplateGuide
 from sessions.membership.repository import GROUPS
 
 GUIDES = "guides"
+TEMPLATE_GUIDES = "template_guides"
 PROGRAMS = "programs"
 PARTICIPANTS = "program_participants"
 INDEXES = [
@@ -56,6 +57,34 @@ class GuideRepository:
                 return None
             version = found
         return after.model_copy(update={"version": version})
+
+
+class TemplateGuideRepository:
+    """The guide a saved program template gives its programs (``_id``: the template id): a copy
+    of its program's, taken once; a deleted template's is a tombstone without a guide."""
+
+    def __init__(self, db: Database) -> None:
+        self.collection = db[TEMPLATE_GUIDES]
+
+    async def keep(self, template_id: str, program_id: str, custom: Guide | None) -> None:
+        """The first copy stays: a redelivered save (or one after the deletion) changes nothing."""
+        first = {
+            "program_id": program_id,
+            "custom": custom.model_dump(mode="json") if custom else None,
+            "deleted": False,
+        }
+        await self.collection.update_one({"_id": template_id}, {"$setOnInsert": first}, upsert=True)
+
+    async def drop(self, template_id: str) -> None:
+        """Also when the save was not heard yet: the tombstone keeps a late one from copying."""
+        await self.collection.update_one(
+            {"_id": template_id}, {"$set": {"deleted": True, "custom": None}}, upsert=True
+        )
+
+    async def get(self, template_id: str) -> TemplateGuide | None:
+        """None: no save of this template heard yet."""
+        document = await self.collection.find_one({"_id": template_id})
+        return TemplateGuide.model_validate(document) if document is not None else None
 
 
 class ProgramRepository:

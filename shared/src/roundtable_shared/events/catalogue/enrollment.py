@@ -239,11 +239,33 @@ class _ProgramSnapshot(EventData):
         return self
 
 
+class OriginKind(StrEnum):
+    """What a new program was copied from."""
+
+    PROGRAM = "program"  # a clone of an existing program
+    TEMPLATE = "template"  # a program admin's saved template
+    BUILT_IN_TEMPLATE = "built_in_template"  # one of Roundtable's own templates
+
+
+class ProgramOrigin(BaseModel):
+    """Where a program created as a copy came from: the guide and the messages of that program
+    (or template) follow it into the new program in the services that keep them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: OriginKind
+    id: Id = Field(description="The program id or the template id.", examples=["tpl_3c1e"])
+
+
 @event("roundtable.enrollment.program.created", aggregate="program id")
 class ProgramCreated(_ProgramSnapshot):
     """A program was created (as a draft); the full program."""
 
     created_at: AwareDatetime
+    copied_from: ProgramOrigin | None = Field(
+        default=None,
+        description="Set when the program was created from a template or cloned from a program.",
+    )
 
 
 @event("roundtable.enrollment.program.updated", aggregate="program id")
@@ -276,6 +298,30 @@ class ProgramClosed(EventData):
 
     program_id: Id
     closed_at: AwareDatetime
+
+
+# --- program templates (subject: template id) -----------------------------------------------------
+
+
+@event("roundtable.enrollment.program_template.saved", aggregate="program template id")
+class ProgramTemplateSaved(EventData):
+    """A program admin saved a program as a template; guide and messages are copied under its id."""
+
+    # The services that keep a program's guide and messages copy the source program's under
+    # the template's id, and give them to every program created from the template.
+
+    template_id: Id = Field(examples=["tpl_3c1e"])
+    program_id: Id = Field(description="The program the template was saved from.")
+    saved_at: AwareDatetime
+
+
+@event("roundtable.enrollment.program_template.deleted", aggregate="program template id")
+class ProgramTemplateDeleted(EventData):
+    """A saved template was deleted: the copies kept under its id go with it."""
+
+    template_id: Id
+    program_id: Id = Field(description="The program the template was saved from.")
+    deleted_at: AwareDatetime
 
 
 # --- participants (subject: participant id, i.e. the enrolment) ----------------------------------
