@@ -45,6 +45,9 @@ from enrollment.scim.repository import INDEXES as CONNECTION_INDEXES
 from enrollment.scim.repository import ConnectionRepository, ScimUsers, UserNameClaims
 from enrollment.scim.service import ConnectionService, ScimUserService
 from enrollment.settings import EnrollmentSettings
+from enrollment.surveys import repository as surveys
+from enrollment.surveys.endpoints import surveys_router
+from enrollment.surveys.service import SurveyService
 from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
@@ -66,6 +69,7 @@ class Services:
     groups: GroupService
     connections: ConnectionService
     scim_users: ScimUserService
+    surveys: SurveyService
 
 
 def bootstrap(
@@ -81,6 +85,12 @@ def bootstrap(
         programs, participants, employees, groups, ProposalRepository(runtime.db), clock=clock
     )
     group_service = GroupService(groups, participants, matching, clock=clock)
+    survey_service = SurveyService(
+        surveys.SurveyRepository(runtime.aggregate_store(surveys.SURVEYS)),
+        surveys.ResponseRepository(runtime.aggregate_store(surveys.RESPONSES)),
+        *(programs, participants, groups),
+        clock=clock,
+    )
     directory = DirectoryService(
         employees,
         batch_size=settings.import_batch_size,
@@ -89,7 +99,9 @@ def bootstrap(
     )
     return Services(
         directory=directory,
-        programs=ProgramService(programs, clock=clock),
+        programs=ProgramService(
+            programs, clock=clock, on_closed=[survey_service.close_for_program]
+        ),
         participants=ParticipantService(
             participants,
             programs,
@@ -99,6 +111,7 @@ def bootstrap(
                 runtime.keys.shred,  # first: every event naming the person becomes unreadable
                 matching.forget_in_previews,
                 group_service.forget_member_name,
+                survey_service.forget_responses,
             ],
             clock=clock,
             seat_claim_grace=timedelta(seconds=settings.seat_claim_seconds),
@@ -111,10 +124,11 @@ def bootstrap(
             ScimUsers(employees.collection),
             UserNameClaims(runtime.db, employees.collection),
         ),
+        surveys=survey_service,
     )
 
 
-def build_app(settings: ServiceSettings | None = None) -> FastAPI:
+def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     if not isinstance(settings, EnrollmentSettings):
         settings = EnrollmentSettings(**(settings.model_dump() if settings else {}))
     runtime = ServiceRuntime(
@@ -126,10 +140,11 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             GROUP_INDEXES,
             PROPOSAL_INDEXES,
             CONNECTION_INDEXES,
+            *surveys.INDEXES,
         ],
-        outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS],
+        outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS, *surveys.OUTBOXES],
     )
-    services = bootstrap(runtime, settings)
+    services = bootstrap(runtime, settings, clock)
     _run_in_background(runtime, settings, services)
     app = create_app(
         runtime,
@@ -145,6 +160,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             participants_router(services.participants),
             matching_router(services.matching),
             groups_router(services.groups),
+            surveys_router(services.surveys),
         ],
         body_limits={
             IMPORT_PATH: settings.import_max_bytes,  # streamed, never held whole
@@ -176,6 +192,7 @@ def _run_in_background(
         )
         runtime.add_background(lambda: finish_cascades_at_start(participants))
     runtime.add_background(lambda: connections.flush_every(1.0))
+    runtime.add_background(lambda: services.surveys.close_due_every(settings.survey_close_seconds))
     bootstrap_token = settings.scim_bootstrap_token
     if bootstrap_token is not None:
         token = bootstrap_token.get_secret_value()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,9 +24,17 @@ from roundtable_shared.storage.aggregates import AlreadyExists
 
 
 class ProgramService:
-    def __init__(self, programs: ProgramRepository, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        programs: ProgramRepository,
+        *,
+        clock: Clock = utc_now,
+        on_closed: Sequence[Callable[[str], Awaitable[None]]] = (),
+    ) -> None:
+        """``on_closed``: what follows a program's close (its surveys close), given its id."""
         self.programs = programs
         self.clock = clock
+        self.on_closed = list(on_closed)
 
     async def create(self, program_id: str, settings: ProgramSettings) -> StoredProgram:
         program = Program(program_id=program_id, settings=settings, created_at=self.clock())
@@ -92,4 +101,7 @@ class ProgramService:
             event = ProgramClosed(program_id=program_id, closed_at=now)
         if await self.programs.save(program, version, [event]) is None:
             raise stale_write((await self.get(program_id))[1])
+        if action == "close":
+            for follow in self.on_closed:
+                await follow(program_id)
         return await self.get(program_id)
