@@ -55,8 +55,42 @@ class SurveyOpening(BaseModel):
         return self
 
 
+SURVEY_EXAMPLE: dict[str, Any] = {
+    "survey_id": "7d0c1b1e-8a55-5f0e-9d51-3c2b1a0f9e88",
+    "program_id": "3f7c8a52-5d4e-4c47-9a0e-0b2f0d5f1a11",
+    "kind": "post_program",
+    "group_id": None,
+    "status": "open",
+    "questions": [
+        {
+            "id": "rt_recommend",
+            "type": "nps",
+            "label": "How likely are you to recommend this program to a colleague?",
+            "help": "0: not at all likely, 10: extremely likely.",
+            "required": True,
+        },
+        OWN_QUESTION_EXAMPLE,
+    ],
+    "asked": 24,
+    "responded": 17,
+    "opened_at": "2026-06-30T09:00:00Z",
+    "closes_at": "2026-07-10T15:00:00Z",
+    "closed_at": None,
+    "version": 1,
+}
+RESPONSE_EXAMPLE: dict[str, Any] = {
+    "response_id": "rsp_5b1f0c2d9e8a7b6c5d4e3f2a",
+    "survey_id": SURVEY_EXAMPLE["survey_id"],
+    "answers": {"rt_recommend": 9, "format_fit": "yes"},
+    "answered_at": "2026-07-01T12:30:00Z",
+    "version": 2,
+}
+
+
 class SurveyAdminView(BaseModel):
     """A survey as its admins see it: counts, never anyone's answers."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SURVEY_EXAMPLE]})
 
     survey_id: str
     program_id: str
@@ -100,6 +134,8 @@ class ResponseEdit(BaseModel):
 
 
 class ResponseView(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [RESPONSE_EXAMPLE]})
+
     response_id: str
     survey_id: str
     answers: dict[str, AnswerValue]
@@ -109,6 +145,18 @@ class ResponseView(BaseModel):
 
 class MySurveyView(BaseModel):
     """An open survey that asks me, with my answers if I gave them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **{k: SURVEY_EXAMPLE[k] for k in ("survey_id", "program_id", "kind")},
+                    **{k: SURVEY_EXAMPLE[k] for k in ("group_id", "questions", "closes_at")},
+                    "response": RESPONSE_EXAMPLE,
+                }
+            ]
+        }
+    )
 
     survey_id: str
     program_id: str
