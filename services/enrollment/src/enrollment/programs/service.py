@@ -17,6 +17,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ProgramStarted,
 )
 from roundtable_shared.events.envelope import EventData
+from roundtable_shared.faults import crash_point
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, NotFound, Unprocessable
@@ -102,6 +103,7 @@ class ProgramService:
         if await self.programs.save(program, version, [event]) is None:
             raise stale_write((await self.get(program_id))[1])
         if action == "close":
+            crash_point("enrollment.program.closed")  # what follows is finished by its pass
             for follow in self.on_closed:
                 await follow(program_id)
         return await self.get(program_id)
