@@ -5,6 +5,7 @@ and with their program; the events carry numbers and option ids only; erasure fo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -324,6 +325,16 @@ async def test_a_pulse_asks_each_group_its_own_and_bad_openings_are_refused(
     ]
     one_more = await client.post(surveys, json={**pulse, "group_id": group_ids[0]}, headers=admin)
     assert one_more.status_code == 409
+    everyone_again = await client.post(surveys, json=pulse, headers=admin)
+    assert everyone_again.status_code == 409
+    first_page = await client.get(surveys, params={"limit": 1}, headers=admin)
+    assert first_page.status_code == 200
+    cursor = first_page.json()["next_cursor"]
+    second_page = await client.get(surveys, params={"limit": 1, "cursor": cursor}, headers=admin)
+    listed = [*first_page.json()["items"], *second_page.json()["items"]]
+    assert sorted(s["survey_id"] for s in listed) == sorted(s["survey_id"] for s in pulses.values())
+    forged = await client.get(surveys, params={"cursor": cursor + "x"}, headers=admin)
+    assert forged.status_code == 400
 
     groups = {g: (await client.get(f"/v1/groups/{g}", headers=admin)).json() for g in group_ids}
     member = groups[group_ids[0]]["members"][0]
@@ -410,7 +421,17 @@ async def test_surveys_close_with_their_program(
     pid = await enrolled_program(client, admin, token, ["e-1", "e-2"])
     surveys = f"/v1/programs/{pid}/surveys"
     closes_at = (T0 + timedelta(days=5)).isoformat()
-    for kind in ("pre_program", "post_program"):
+    # Two admins open a pre-program survey at the same moment: one is opened.
+    both = await asyncio.gather(
+        *(
+            client.post(
+                surveys, json={"kind": "pre_program", "closes_at": closes_at}, headers=admin
+            )
+            for _ in range(2)
+        )
+    )
+    assert sorted(r.status_code for r in both) == [201, 409]
+    for kind in ("post_program",):
         opened = await client.post(
             surveys, json={"kind": kind, "closes_at": closes_at}, headers=admin
         )

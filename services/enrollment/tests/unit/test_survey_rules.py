@@ -175,9 +175,13 @@ def test_a_survey_stops_taking_answers_at_its_close_time_and_closes_once() -> No
 
 def test_one_open_survey_per_kind_and_group_and_ids_per_person_and_group() -> None:
     pulse = post_survey().model_copy(update={"kind": SurveyKind.PULSE, "group_id": "g-1"})
-    assert domain.clashing([pulse], SurveyKind.PULSE, "g-1")
-    assert not domain.clashing([pulse], SurveyKind.PULSE, "g-2")
-    assert not domain.clashing([pulse], SurveyKind.PRE_PROGRAM, None)
+    other_group = pulse.model_copy(update={"survey_id": "srv-2", "group_id": "g-2"})
+    same_group = pulse.model_copy(update={"survey_id": "srv-3"})
+    post = post_survey().model_copy(update={"survey_id": "srv-4"})
+    slots = [domain.open_slot(s) for s in (pulse, other_group, same_group, post)]
+    assert slots[0] == slots[2] and len(set(slots)) == 3
+    pulse.close(T0, CloseReason.ADMIN)
+    assert domain.open_slot(pulse) == "srv-1"  # closed: the slot is free for the next
     assert domain.response_id("s", "e-1") == domain.response_id("s", "e-1")
     assert domain.response_id("s", "e-1") != domain.response_id("s", "e-2")
     assert domain.survey_id_for_group("s", "g-1") != domain.survey_id_for_group("s", "g-2")

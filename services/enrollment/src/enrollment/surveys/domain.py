@@ -287,10 +287,13 @@ def checkable(question: SurveyQuestion) -> Question:
     return question
 
 
-def clashing(open_surveys: Sequence[Survey], kind: SurveyKind, group_id: str | None) -> bool:
-    """One open survey of a kind per program (per group for a pulse): two pre-program surveys
-    at once would split the answers that pre and post compare."""
-    return any(s.kind is kind and s.group_id == group_id for s in open_surveys)
+def open_slot(survey: Survey) -> str:
+    """What only one open survey of a program may hold: a kind (a pulse: a kind and a group).
+    Two pre-program surveys at once would split the answers that pre and post compare. A closed
+    survey holds a slot of its own (its id), so the slot is free for the next one."""
+    if survey.status is SurveyStatus.CLOSED:
+        return survey.survey_id
+    return f"{survey.program_id}|{survey.kind.value}|{survey.group_id or ''}"
 
 
 def survey_id_for_group(survey_id: str, group_id: str) -> str:

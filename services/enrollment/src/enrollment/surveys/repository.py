@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import IndexModel
 
-from enrollment.surveys.domain import Survey, SurveyResponse, SurveyStatus
+from enrollment.surveys.domain import Survey, SurveyResponse, SurveyStatus, open_slot
 from roundtable_shared.events.envelope import EventData
 from roundtable_shared.storage.aggregates import AggregateStore
 from roundtable_shared.storage.mongo import Collection, Document, Indexes, by_ids
@@ -21,12 +21,18 @@ INDEXES = [
             IndexModel([("program_id", 1)]),
             IndexModel([("status", 1)]),
             IndexModel([("asked", 1)]),
+            # One open survey per slot, held by the server even when two admins open at once.
+            IndexModel([("open_slot", 1)], unique=True),
         ],
     ),
     Indexes(RESPONSES, [IndexModel([("survey_id", 1)]), IndexModel([("employee_id", 1)])]),
 ]
 OUTBOXES = (SURVEYS, RESPONSES)
-STORED = ("outbox", "version", "request_fingerprint")
+STORED = ("outbox", "version", "request_fingerprint", "open_slot")
+
+
+def _document(survey: Survey) -> Document:
+    return {**survey.model_dump(mode="json"), "open_slot": open_slot(survey)}
 
 
 def _fields(document: Document, id_field: str) -> dict[str, Any]:
@@ -42,8 +48,9 @@ class SurveyRepository:
         self.collection: Collection = store.collection
 
     async def insert(self, survey: Survey, events: Sequence[EventData], fingerprint: str) -> int:
-        """AlreadyExists when a survey with this id exists (a retried request)."""
-        document = survey.model_dump(mode="json")
+        """AlreadyExists when a survey with this id exists (a retried request) or one holding
+        its slot is open (``open_slot``)."""
+        document = _document(survey)
         document["_id"] = document.pop("survey_id")
         return await self.store.insert({**document, "request_fingerprint": fingerprint}, events)
 
@@ -56,7 +63,8 @@ class SurveyRepository:
         return survey, int(document["version"]), document.get("request_fingerprint")
 
     async def save(self, survey: Survey, version: int, events: Sequence[EventData]) -> int | None:
-        document = survey.model_dump(mode="json", exclude={"survey_id"})
+        document = _document(survey)
+        del document["survey_id"]
         return await self.store.update(survey.survey_id, version, {"$set": document}, events)
 
     async def of_program(

@@ -4,7 +4,6 @@ surveys close at their time and with their program; erasure forgets a person's a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
@@ -80,13 +79,13 @@ class SurveyService:
                 f"{named}{exc}", errors=[{"field": field, "message": str(exc)}]
             ) from None
         request = opening.model_dump(mode="json")
-        audiences = await self._audiences(program_id, opening)
-        already_open = [s for s, _ in await self.surveys.open_of_program(program_id)]
-        opened = []
-        for group_id, asked in audiences:
-            sid = survey_id if group_id is None else domain.survey_id_for_group(survey_id, group_id)
-            survey = Survey(
-                survey_id=sid,
+        surveys = [
+            Survey(
+                survey_id=(
+                    survey_id
+                    if group_id is None
+                    else domain.survey_id_for_group(survey_id, group_id)
+                ),
                 program_id=program_id,
                 kind=opening.kind,
                 group_id=group_id,
@@ -95,8 +94,18 @@ class SurveyService:
                 opened_at=now,
                 closes_at=opening.closes_at,
             )
-            opened.append(await self._insert(survey, already_open, request))
-        return opened
+            for group_id, asked in await self._audiences(program_id, opening)
+        ]
+        # Checked for all before any is written, so a refused pulse opens none; the unique
+        # slot still decides between two admins opening at the same moment.
+        taken = {
+            domain.open_slot(s): s.survey_id
+            for s, _ in await self.surveys.open_of_program(program_id)
+        }
+        for survey in surveys:
+            if taken.get(domain.open_slot(survey), survey.survey_id) != survey.survey_id:
+                raise _slot_taken(survey)
+        return [await self._insert(survey, request) for survey in surveys]
 
     async def _audiences(
         self, program_id: str, opening: SurveyOpening
@@ -126,23 +135,16 @@ class SurveyService:
                 raise Conflict("the program has no active groups to pulse yet")
         return [(g.group_id, sorted({m.employee_id for m in g.members})) for g in groups]
 
-    async def _insert(
-        self, survey: Survey, already_open: Sequence[Survey], request: object
-    ) -> tuple[Survey, int]:
-        existing = await self.surveys.load(survey.survey_id)
-        if existing is None:
-            if domain.clashing(already_open, survey.kind, survey.group_id):
-                where = f" for group {survey.group_id}" if survey.group_id else ""
-                raise Conflict(
-                    f"a {survey.kind.value} survey{where} is open already; close it first"
-                )
-            try:
-                version = await self.surveys.insert(survey, [survey.opened()], fingerprint(request))
-                return survey, version
-            except AlreadyExists:
-                existing = await self.surveys.load(survey.survey_id)
-                if existing is None:  # pragma: no cover - inserted, then gone: not possible
-                    raise
+    async def _insert(self, survey: Survey, request: object) -> tuple[Survey, int]:
+        """The survey opened; a retry of the request answers the survey it opened; 409 while
+        one of the same kind (a pulse: for the same group) is open."""
+        try:
+            version = await self.surveys.insert(survey, [survey.opened()], fingerprint(request))
+            return survey, version
+        except AlreadyExists:
+            existing = await self.surveys.load(survey.survey_id)
+        if existing is None:  # not this id: the slot is taken
+            raise _slot_taken(survey)
         found, version, made_by = existing
         ensure_same_request(made_by, request)
         return found, version
@@ -324,3 +326,8 @@ class SurveyService:
                 return None if await self.responses.save(found, at, []) is None else True
 
             await until_saved(attempt, what="the survey response")
+
+
+def _slot_taken(survey: Survey) -> Conflict:
+    where = f" for group {survey.group_id}" if survey.group_id else ""
+    return Conflict(f"a {survey.kind.value} survey{where} is open already; close it first")
