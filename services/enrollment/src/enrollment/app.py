@@ -88,7 +88,9 @@ def bootstrap(
     survey_service = SurveyService(
         surveys.SurveyRepository(runtime.aggregate_store(surveys.SURVEYS)),
         surveys.ResponseRepository(runtime.aggregate_store(surveys.RESPONSES)),
-        *(programs, participants, groups),
+        programs,
+        participants,
+        groups,
         clock=clock,
     )
     directory = DirectoryService(

@@ -24,7 +24,7 @@ from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, NotFound, Unprocessable
 from roundtable_shared.storage.aggregates import AlreadyExists
-from roundtable_shared.storage.retry import StillStale, until_saved
+from roundtable_shared.storage.retry import until_saved
 
 log = structlog.get_logger(__name__)
 
@@ -187,12 +187,13 @@ class SurveyService:
         return await until_saved(attempt, what="the survey")
 
     async def close_for_program(self, program_id: str) -> None:
-        """The program closed: so do its surveys. A failure is left to the closing pass."""
+        """The program closed: so do its surveys. A failure is left to the closing pass (the
+        program's close is saved already: its answer must not say otherwise)."""
         try:
             for survey, _ in await self.surveys.open_of_program(program_id):
                 await self._close(survey.survey_id, CloseReason.PROGRAM_CLOSED)
-        except StillStale:
-            log.warning("surveys of a closed program left to the closing pass")
+        except Exception:
+            log.exception("surveys of a closed program left to the closing pass")
 
     async def close_due(self) -> int:
         """Close every survey past its close time or of a closed program; how many closed."""
