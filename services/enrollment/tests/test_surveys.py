@@ -217,6 +217,10 @@ async def test_a_post_program_survey_from_opening_to_close(
     assert (
         await client.put(answer, json=post_answers(10), headers=token("e-2"))
     ).status_code == 201
+    theirs = (await client.get("/v1/me/surveys", headers=token("e-2"))).json()
+    assert theirs[0]["response"]["answers"]["rt_recommend"] == 10  # each sees their own only
+    assert theirs[0]["response"]["response_id"] != rid
+    assert (await client.get("/v1/me/surveys", headers=sponsor)).json() == []
 
     listed = await client.get(surveys, headers=admin)
     assert listed.status_code == 200
@@ -224,7 +228,8 @@ async def test_a_post_program_survey_from_opening_to_close(
     assert SECRET_TAKEAWAY not in listed.text
 
     close = f"{surveys}/{sid}/close"
-    assert (await client.post(close, headers=token("e-1"))).status_code == 403
+    for who in (token("e-1"), sponsor):
+        assert (await client.post(close, headers=who)).status_code == 403
     closed = await client.post(close, headers=admin)
     assert closed.status_code == 200
     assert closed.json()["status"] == "closed"
