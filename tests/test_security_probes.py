@@ -250,6 +250,7 @@ ID_PATHS = {
         "/v1/groups/{}",
         "/v1/employees/{}",
         "/v1/programs/{}/participants",
+        "/v1/programs/{}/surveys",
     ],
     "sessions": [
         "/v1/sessions/{}",
@@ -274,6 +275,14 @@ def _body_probes(name: str) -> list[tuple[str, str, Any]]:
                 ("POST", "/v1/programs/p-1/enrolments", {"goals": [op], "topics": op}),
                 ("POST", "/v1/programs/p-1/enrolments", {"time_zone": op}),
                 ("POST", "/v1/groups/g-1/move", {"participant_id": op, "to_group_id": op}),
+                (
+                    "POST",
+                    "/v1/programs/p-1/surveys",
+                    {"kind": op, "closes_at": "2030-01-01T00:00:00Z"},
+                ),
+                ("POST", "/v1/programs/p-1/surveys", {"kind": "pulse", "closes_at": op}),
+                ("PUT", "/v1/me/surveys/s-1/response", {"answers": op}),
+                ("PUT", "/v1/me/surveys/s-1/response", {"answers": {"rt_recommend": op}}),
             ]
         elif name == "sessions":
             schedule = {"starts_at": "2030-01-01T10:00:00Z", "time_zone": "UTC"}
@@ -311,7 +320,7 @@ def _body_probes(name: str) -> list[tuple[str, str, Any]]:
 
 
 QUERY_PROBES = {
-    "enrollment": ["/v1/employees", "/v1/programs"],
+    "enrollment": ["/v1/employees", "/v1/programs", "/v1/programs/p-1/surveys", "/v1/me/surveys"],
     "sessions": ["/v1/me/action-steps", "/v1/groups/g-1/sessions"],
     "reminders": ["/v1/admin/reminders/failed"],
     "reporting": ["/v1/programs", "/v1/programs/prg-1/timeseries"],

@@ -11,6 +11,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -392,3 +393,56 @@ async def test_a_swap_interrupted_by_a_crash_is_finished_by_the_retry(
         for pid, gid in ((me, theirs), (other, mine)):
             enrolment = (await client.get(f"/v1/participants/{pid}", headers=admin)).json()
             assert enrolment["group_id"] == gid
+
+
+async def test_surveys_of_a_program_whose_close_crashed_are_closed_by_the_pass(
+    settings: EnrollmentSettings,
+    token: Callable[..., dict[str, str]],
+    admin: dict[str, str],
+    nats_client: NatsClient,
+    namespace: str,
+) -> None:
+    async with running_app(build_app(settings)) as client:
+        await send_hr(client, hired("e-1"))
+        program = await open_program(client, admin)
+        enrolled = await client.post(
+            f"/v1/programs/{program}/enrolments", json={}, headers=token("e-1")
+        )
+        assert enrolled.status_code == 201, enrolled.text
+        closes_at = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+        opened = await client.post(
+            f"/v1/programs/{program}/surveys",
+            json={"kind": "pre_program", "closes_at": closes_at},
+            headers=admin,
+        )
+        assert opened.status_code == 201, opened.text
+        survey_id = opened.json()["surveys"][0]["survey_id"]
+
+    def close_program(url: str) -> httpx.Response:
+        return httpx.post(f"{url}/v1/programs/{program}/close", headers=admin, timeout=10.0)
+
+    code = await asyncio.to_thread(
+        run_until_crash, settings, "enrollment.program.closed", close_program
+    )
+    assert code == -9  # the program closed, its surveys not yet
+
+    restarted = settings.model_copy(update={"survey_close_seconds": 0.05})
+    async with running_app(build_app(restarted)) as client:
+
+        async def closed() -> bool:
+            listed = await client.get(f"/v1/programs/{program}/surveys", headers=admin)
+            return bool(listed.json()["items"][0]["closed_at"])
+
+        await wait_for(closed)
+        answer = await client.put(
+            f"/v1/me/surveys/{survey_id}/response",
+            json={"answers": {"rt_leadership_confidence": 3}},
+            headers=token("e-1"),
+        )
+        assert answer.status_code == 409
+
+        async def published_once() -> bool:
+            events = await enrollment_events(nats_client, namespace, at_least=0)
+            return [e.subject for e in events if e.type.endswith("survey.closed")] == [survey_id]
+
+        await wait_for(published_once)

@@ -45,6 +45,9 @@ from enrollment.scim.repository import INDEXES as CONNECTION_INDEXES
 from enrollment.scim.repository import ConnectionRepository, ScimUsers, UserNameClaims
 from enrollment.scim.service import ConnectionService, ScimUserService
 from enrollment.settings import EnrollmentSettings
+from enrollment.surveys import repository as surveys
+from enrollment.surveys.endpoints import surveys_router
+from enrollment.surveys.service import SurveyService
 from enrollment.templates import repository as templates
 from enrollment.templates.endpoints import templates_router
 from enrollment.templates.service import TemplateService
@@ -70,6 +73,7 @@ class Services:
     connections: ConnectionService
     scim_users: ScimUserService
     templates: TemplateService
+    surveys: SurveyService
 
 
 def bootstrap(
@@ -85,13 +89,23 @@ def bootstrap(
         programs, participants, employees, groups, ProposalRepository(runtime.db), clock=clock
     )
     group_service = GroupService(groups, participants, matching, clock=clock)
+    survey_service = SurveyService(
+        surveys.SurveyRepository(runtime.aggregate_store(surveys.SURVEYS)),
+        surveys.ResponseRepository(runtime.aggregate_store(surveys.RESPONSES)),
+        programs,
+        participants,
+        groups,
+        clock=clock,
+    )
     directory = DirectoryService(
         employees,
         batch_size=settings.import_batch_size,
         relay_paused=runtime.relay.paused,
         clock=clock,
     )
-    program_service = ProgramService(programs, clock=clock)
+    program_service = ProgramService(
+        programs, clock=clock, on_closed=[survey_service.close_for_program]
+    )
     return Services(
         directory=directory,
         programs=program_service,
@@ -104,6 +118,7 @@ def bootstrap(
                 runtime.keys.shred,  # first: every event naming the person becomes unreadable
                 matching.forget_in_previews,
                 group_service.forget_member_name,
+                survey_service.forget_responses,
             ],
             clock=clock,
             seat_claim_grace=timedelta(seconds=settings.seat_claim_seconds),
@@ -121,10 +136,11 @@ def bootstrap(
             program_service,
             clock=clock,
         ),
+        surveys=survey_service,
     )
 
 
-def build_app(settings: ServiceSettings | None = None) -> FastAPI:
+def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now) -> FastAPI:
     if not isinstance(settings, EnrollmentSettings):
         settings = EnrollmentSettings(**(settings.model_dump() if settings else {}))
     runtime = ServiceRuntime(
@@ -137,10 +153,18 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             PROPOSAL_INDEXES,
             CONNECTION_INDEXES,
             templates.INDEXES,
+            *surveys.INDEXES,
         ],
-        outbox_collections=[EMPLOYEES, PROGRAMS, PARTICIPANTS, GROUPS, templates.PROGRAM_TEMPLATES],
+        outbox_collections=[
+            EMPLOYEES,
+            PROGRAMS,
+            PARTICIPANTS,
+            GROUPS,
+            templates.PROGRAM_TEMPLATES,
+            *surveys.OUTBOXES,
+        ],
     )
-    services = bootstrap(runtime, settings)
+    services = bootstrap(runtime, settings, clock)
     _run_in_background(runtime, settings, services)
     app = create_app(
         runtime,
@@ -157,6 +181,7 @@ def build_app(settings: ServiceSettings | None = None) -> FastAPI:
             matching_router(services.matching),
             groups_router(services.groups),
             templates_router(services.templates),
+            surveys_router(services.surveys),
         ],
         body_limits={
             IMPORT_PATH: settings.import_max_bytes,  # streamed, never held whole
@@ -188,6 +213,7 @@ def _run_in_background(
         )
         runtime.add_background(lambda: finish_cascades_at_start(participants))
     runtime.add_background(lambda: connections.flush_every(1.0))
+    runtime.add_background(lambda: services.surveys.close_due_every(settings.survey_close_seconds))
     bootstrap_token = settings.scim_bootstrap_token
     if bootstrap_token is not None:
         token = bootstrap_token.get_secret_value()

@@ -36,6 +36,12 @@ class EnrollmentSettings(ServiceSettings):
         description="How long a seat taken for an enrolment not yet saved counts as on its way; "
         "after that a full program's seat counter may be corrected by counting the holders.",
     )
+    survey_close_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often to close surveys whose close time passed or whose program closed "
+        "(answers are refused from the close time on regardless).",
+    )
     cascade_consumer: bool = Field(
         True,
         description="Run the consumer that withdraws or pauses participants when HR offboards, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +18,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ProgramStarted,
 )
 from roundtable_shared.events.envelope import EventData
+from roundtable_shared.faults import crash_point
 from roundtable_shared.http.concurrency import stale_write
 from roundtable_shared.http.idempotency import ensure_same_request, fingerprint
 from roundtable_shared.http.problems import Conflict, NotFound, Unprocessable
@@ -33,9 +35,17 @@ def invalid_program(exc: ValidationError) -> Unprocessable:
 
 
 class ProgramService:
-    def __init__(self, programs: ProgramRepository, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        programs: ProgramRepository,
+        *,
+        clock: Clock = utc_now,
+        on_closed: Sequence[Callable[[str], Awaitable[None]]] = (),
+    ) -> None:
+        """``on_closed``: what follows a program's close (its surveys close), given its id."""
         self.programs = programs
         self.clock = clock
+        self.on_closed = list(on_closed)
 
     async def create(
         self,
@@ -112,4 +122,8 @@ class ProgramService:
             event = ProgramClosed(program_id=program_id, closed_at=now)
         if await self.programs.save(program, version, [event]) is None:
             raise stale_write((await self.get(program_id))[1])
+        if action == "close":
+            crash_point("enrollment.program.closed")  # what follows is finished by its pass
+            for follow in self.on_closed:
+                await follow(program_id)
         return await self.get(program_id)
