@@ -27,6 +27,7 @@ from reporting.projections.domain import (
     session_stages,
 )
 from reporting.projections.lease import NotTheWriter
+from reporting.projections.outcomes import OUTCOME_HANDLERS, load_for_outcomes
 from reporting.projections.readmodel import ReadModels, person_id
 from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue import reminders as rm
@@ -485,7 +486,6 @@ HANDLER_TABLES: Mapping[str, Mapping[type[EventData], Handler]] = {
         en.ProgramCreated: program_snapshot,
         en.ProgramUpdated: program_snapshot,
         en.ProgramOpened: _status("open"),
-        en.ProgramStarted: _status("running"),
         en.ProgramClosed: program_closed,
         en.ParticipantEnrolled: participant_enrolled,
         en.ParticipantUpdated: participant_updated,
@@ -495,6 +495,7 @@ HANDLER_TABLES: Mapping[str, Mapping[type[EventData], Handler]] = {
         en.GroupChanged: group_changed,
         en.GroupDissolved: group_dissolved,
         en.EmployeeErased: employee_erased,
+        **OUTCOME_HANDLERS,  # program.started, the directory's counts, surveys
     },
     "sessions": {
         se.SessionScheduled: session_scheduled,
@@ -538,13 +539,14 @@ async def _load_for(b: Batch, events: Sequence[tuple[Envelope, EventData]]) -> N
         if (
             program_id
             and getattr(d, "employee_id", None)
-            and not isinstance(d, se.FeedbackSubmitted)
+            and not isinstance(d, se.FeedbackSubmitted | en.SurveyAnswered)
         ):
             people.add(person_id(program_id, d.employee_id))
         if isinstance(d, en._ParticipantEvent | en.EmployeeErased):
             erased.add(d.employee_id)
     for name, wanted in ids.items():
         await b.load(name, wanted)
+    await load_for_outcomes(b, events)
     await b.load("erased", erased)
     # The people a corrected session had before: their session lists change too.
     for session in b.docs("sessions"):
