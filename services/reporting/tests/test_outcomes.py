@@ -25,9 +25,10 @@ from roundtable_dev.testing.reporting.history import (
     at,
     reversed_with_repeats,
 )
-from roundtable_dev.testing.reporting.readmodels import contents
+from roundtable_dev.testing.reporting.readmodels import contents, counted
 from roundtable_dev.testing.reporting.world import World
 from roundtable_shared.events.catalogue import enrollment as en
+from roundtable_shared.events.catalogue import reminders as rm
 from roundtable_shared.messaging.streams import dead_letter_stream
 
 K = 5
@@ -453,3 +454,24 @@ async def test_bad_survey_events_are_dead_lettered_and_the_rest_still_counts(
     post["responses"] = released(len(POST_NPS) + 1)
     post["response_rate"] = share(post["responses"], post["asked"])
     assert body == expected
+
+
+async def test_a_survey_nudge_is_counted_as_a_reminder_sent(
+    world: tuple[World, httpx.AsyncClient],
+) -> None:
+    w, _ = world
+    h = History()
+    h.program(PROGRAM, [SPONSOR])
+    nudge = rm.ReminderSent(
+        reminder_id="rem-nudge-1",
+        program_id=PROGRAM,
+        recipient_id="p01",
+        kind=rm.ReminderKind.SURVEY_NUDGE,
+        channel=rm.Channel.EMAIL,
+        due_at=at(3),
+        sent_at=at(3),
+    )
+    h.add(nudge, "rem-nudge-1")
+    await w.publish_all(h.events)
+    await w.settle()
+    assert (await counted(w.app, PROGRAM))["reminders"] == {"sent": 1, "sent_survey_nudge": 1}
