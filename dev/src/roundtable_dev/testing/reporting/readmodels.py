@@ -23,6 +23,7 @@ _BOOKKEEPING = {
     "rollups": {APPLIED_BATCH: 0},
     "totals": {APPLIED_BATCH: 0},
     "directory": {APPLIED_BATCH: 0},
+    "tallies": {APPLIED_BATCH: 0},
 }
 
 

@@ -68,10 +68,12 @@ class Survey:
 
 
 @dataclass(frozen=True)
-class Response:
-    survey_id: str
-    scores: Mapping[str, int]
-    answered_at: datetime
+class Tally:
+    """What a survey's responses say, counted: how many responded, and per question how many
+    gave each number (answers given after the survey closed are in neither)."""
+
+    responded: int = 0
+    given: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,13 @@ class Headcount:
 
 
 @dataclass(frozen=True)
-class Participant:
-    """One participant of the program as the directory copy knows them."""
+class Participants:
+    """A program's participants (everyone who enrolled): how many, how many the directory
+    knows, and their terminations by day (UTC)."""
 
-    in_directory: bool
-    terminated_on: date | None
+    participants: int
+    known: int
+    terminated_by_day: Mapping[str, int]
 
 
 # --- what is served --------------------------------------------------------------------------
@@ -166,30 +170,14 @@ class Outcomes(BaseModel):
 # --- rules -----------------------------------------------------------------------------------
 
 
-def answers_of(survey: Survey, responses: Iterable[Response]) -> dict[str, Answers]:
-    """The numbers each scored question of ``survey`` got, from its responses (answers given
-    after it closed are not counted: a closed survey's figures never move)."""
-    by_question: dict[str, Answers] = {q.question_id: Answers() for q in survey.questions}
-    questions = {q.question_id: q for q in survey.questions}
-    for response in responses:
-        if response.survey_id != survey.survey_id:
-            continue
-        if survey.closed_at is not None and response.answered_at > survey.closed_at:
-            continue
-        for question_id, value in response.scores.items():
-            question = questions.get(question_id)
-            if question is not None and question.takes(value):
-                by_question[question_id].values.append(value)
+def answers_of(survey: Survey, tally: Tally) -> dict[str, Answers]:
+    """The numbers each scored question of ``survey`` got (only those in its range)."""
+    by_question: dict[str, Answers] = {}
+    for question in survey.questions:
+        given = tally.given.get(question.question_id) or {}
+        values = [v for v, n in sorted(given.items()) if question.takes(v) for _ in range(n)]
+        by_question[question.question_id] = Answers(values)
     return by_question
-
-
-def responded(survey: Survey, responses: Iterable[Response]) -> int:
-    return sum(
-        1
-        for r in responses
-        if r.survey_id == survey.survey_id
-        and (survey.closed_at is None or r.answered_at <= survey.closed_at)
-    )
 
 
 def shown(rule: DisclosureRule, survey: Survey, answers: Answers) -> bool:
@@ -335,11 +323,17 @@ def program_nps(
     return Nps(answers=rule.count(everything), score=nps_score(kept))
 
 
+def _split(by_day: Mapping[str, int], start: date) -> tuple[int, int]:
+    """Terminations before the start day, and on or after it."""
+    before = sum(n for day, n in by_day.items() if day < start.isoformat())
+    return before, sum(by_day.values()) - before
+
+
 def retention(
     rule: DisclosureRule,
     started_at: datetime | None,
     company: Headcount,
-    participants: Iterable[Participant],
+    program: Participants,
 ) -> Retention:
     """Participants terminated since the start against the company's other employees."""
     if started_at is None:
@@ -353,17 +347,12 @@ def retention(
             others_terminated_share=None,
         )
     start = started_at.date()
-    before = sum(n for day, n in company.terminated_by_day.items() if day < start.isoformat())
-    since = sum(n for day, n in company.terminated_by_day.items() if day >= start.isoformat())
-    base = known = terminated = 0
-    for p in participants:
-        if p.terminated_on is not None and p.terminated_on < start:
-            continue  # left before the program started: not at risk during it
-        base += 1
-        known += int(p.in_directory)
-        terminated += int(p.terminated_on is not None)
-    others = max(company.employees - before - known, 0)
-    others_terminated = max(since - terminated, 0)
+    company_before, company_since = _split(company.terminated_by_day, start)
+    # who left before the program started was not at risk during it
+    left_before, terminated = _split(program.terminated_by_day, start)
+    base, known = program.participants - left_before, program.known - left_before
+    others = max(company.employees - company_before - known, 0)
+    others_terminated = max(company_since - terminated, 0)
     shown_base, shown_terminated = rule.count(base), rule.count(terminated)
     shown_others, shown_others_terminated = rule.count(others), rule.count(others_terminated)
     return Retention(
@@ -381,14 +370,16 @@ def outcomes(
     program_id: str,
     rule: DisclosureRule,
     surveys: Sequence[Survey],
-    responses: Sequence[Response],
+    tallies: Mapping[str, Tally],
     retained: Retention,
 ) -> Outcomes:
-    answered = [(s, answers_of(s, responses)) for s in surveys]
+    tally = {s.survey_id: tallies.get(s.survey_id) or Tally() for s in surveys}
+    answered = [(s, answers_of(s, tally[s.survey_id])) for s in surveys]
     return Outcomes(
         program_id=program_id,
         surveys=[
-            survey_figures(rule, s, answers, responded(s, responses)) for s, answers in answered
+            survey_figures(rule, s, answers, tally[s.survey_id].responded)
+            for s, answers in answered
         ],
         nps=program_nps(rule, answered),
         pre_post=pre_post(rule, answered),

@@ -1,14 +1,14 @@
-"""Reading the outcome figures' inputs: a program's surveys and responses (by the indexed
-program id), its participants' directory copies (by id), and the company's counters."""
+"""Reading the outcome figures' inputs: a program's surveys (by the indexed program id) and
+their tallies (by id), the program's retention counters (in its totals) and the company's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from reporting.outcomes.domain import Headcount, Participant, Question, Response, Survey
-from reporting.projections.outcomes import COMPANY
+from reporting.outcomes.domain import Headcount, Participants, Question, Survey, Tally
+from reporting.projections.outcomes import COMPANY, question_key
 from reporting.projections.readmodel import ReadModels
 from roundtable_shared.storage.bulk import find_by_ids
 
@@ -47,18 +47,24 @@ async def surveys(models: ReadModels, program_id: str) -> list[Survey]:
     return sorted(found, key=lambda s: (s.opened_at, s.survey_id))
 
 
-async def responses(models: ReadModels, program_id: str) -> list[Response]:
-    cursor = models.collection("responses").find(
-        {"program_id": program_id}, {"survey_id": 1, "scores": 1, "answered_at": 1}
-    )
-    return [
-        Response(
-            survey_id=str(doc["survey_id"]),
-            scores={str(s["q"]): int(s["v"]) for s in doc.get("scores") or []},
-            answered_at=doc["answered_at"],
-        )
-        async for doc in cursor
-    ]
+async def tallies(models: ReadModels, surveys: Sequence[Survey]) -> dict[str, Tally]:
+    """Each survey's counts (one document per survey, read by id)."""
+    found = await find_by_ids(models.collection("tallies"), [s.survey_id for s in surveys])
+    docs = {str(doc["_id"]): doc for doc in found}
+    out = {}
+    for survey in surveys:
+        doc = docs.get(survey.survey_id) or {}
+        counts: Mapping[str, Mapping[str, Any]] = doc.get("q") or {}
+        given = {
+            q.question_id: {
+                int(v): int(n)
+                for v, n in (counts.get(question_key(q.question_id)) or {}).items()
+                if int(n) > 0
+            }
+            for q in survey.questions
+        }
+        out[survey.survey_id] = Tally(responded=int(doc.get("responded") or 0), given=given)
+    return out
 
 
 async def started_at(models: ReadModels, program_id: str) -> datetime | None:
@@ -67,24 +73,15 @@ async def started_at(models: ReadModels, program_id: str) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-async def participants(models: ReadModels, program_id: str) -> list[Participant]:
-    """Everyone who enrolled in the program (withdrawn too), as the directory copies know them."""
-    cursor = models.persons.find({"program_id": program_id}, {"employee_id": 1, "enrolled": 1})
-    ids = [
-        str(d["employee_id"]) async for d in cursor if d.get("enrolled") and d.get("employee_id")
-    ]
-    copies = {str(d["_id"]): d for d in await find_by_ids(models.collection("employees"), ids)}
-    out = []
-    for employee_id in ids:
-        copy = copies.get(employee_id)
-        terminated_at = (copy or {}).get("terminated_at")
-        out.append(
-            Participant(
-                in_directory=copy is not None and "version" in copy,
-                terminated_on=terminated_at.date() if isinstance(terminated_at, datetime) else None,
-            )
-        )
-    return out
+def participants(totals: Mapping[str, Any]) -> Participants:
+    """The program's retention counters, from its totals document."""
+    counts: Mapping[str, Any] = totals.get("r") or {}
+    days: Mapping[str, Any] = counts.get("terminated") or {}
+    return Participants(
+        participants=int(counts.get("participants") or 0),
+        known=int(counts.get("known") or 0),
+        terminated_by_day={str(day): int(n) for day, n in days.items() if int(n)},
+    )
 
 
 async def headcount(models: ReadModels) -> Headcount:

@@ -27,7 +27,11 @@ from reporting.projections.domain import (
     session_stages,
 )
 from reporting.projections.lease import NotTheWriter
-from reporting.projections.outcomes import OUTCOME_HANDLERS, load_for_outcomes
+from reporting.projections.outcomes import (
+    OUTCOME_HANDLERS,
+    load_for_outcomes,
+    participant_retention,
+)
 from reporting.projections.readmodel import ReadModels, person_id
 from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue import reminders as rm
@@ -191,6 +195,7 @@ def participant_enrolled(b: Batch, envelope: Envelope, data: en.ParticipantEnrol
         counts,
     )
     person_changed(b, pid)
+    participant_retention(b, pid)
 
 
 def participant_updated(b: Batch, envelope: Envelope, data: en.ParticipantUpdated) -> None:
