@@ -195,6 +195,10 @@ def program_history(*, post_closed: bool) -> History:
     for person, c, n, o in zip(people, POST_CONFIDENCE, POST_NPS, POST_OWN, strict=True):
         scores = {"confidence": c, "nps": n, "own.question": o}
         answer(h, "post", en.SurveyKind.POST_PROGRAM, person, scores, at(30))
+    # p11 answers after the close (dated so): never counted, whether the close is applied
+    # before it or after it
+    late = {"confidence": 1, "nps": 0, "own.question": 1}
+    answer(h, "post", en.SurveyKind.POST_PROGRAM, "p11", late, at(34))
     if post_closed:
         close(h, "post", at(33))
     return h
