@@ -212,3 +212,16 @@ async def test_the_people_owing_an_answer_are_nudged_once_each_time_and_no_one_e
         assert [(e.data["kind"], e.data["recipient_id"]) for e in sent] == [
             ("survey_nudge", "emp_c")
         ]
+
+        # Erasure: reminders forgets which surveys asked emp_a and which she answered
+        erased = en.EmployeeErased(employee_id="emp_a", erased_at=clock.at)
+        await twice(w, erased, "emp_a", version=2)
+
+        async def forgotten() -> bool:
+            answer = await w.db["survey_answers"].find_one({"employee_id": "emp_a"})
+            asked = await w.db["survey_nudges"].find_one({"asked_ids": "emp_a"})
+            return answer is None and asked is None
+
+        await w.until(forgotten)
+        pre_doc = await w.db["survey_nudges"].find_one({"_id": "srv_pre"})
+        assert pre_doc is not None and pre_doc["asked_ids"] == ["emp_b", "emp_c"]

@@ -14,7 +14,11 @@ from roundtable_shared.storage.mongo import Collection, Database, Document, Inde
 
 SURVEYS = "survey_nudges"
 ANSWERS = "survey_answers"
-SURVEY_INDEXES = [Indexes(ANSWERS, [IndexModel([("survey_id", ASCENDING)])])]
+SURVEY_INDEXES = [
+    Indexes(
+        ANSWERS, [IndexModel([("survey_id", ASCENDING)]), IndexModel([("employee_id", ASCENDING)])]
+    )
+]
 
 
 class SurveyRepository:
@@ -70,3 +74,10 @@ class SurveyRepository:
     async def answered_by(self, survey_id: str) -> set[str]:
         cursor = self.answers.find({"survey_id": survey_id}, {"employee_id": 1})
         return {str(doc["employee_id"]) async for doc in cursor}
+
+    async def forget(self, employee_id: str) -> None:
+        """Erasure: which surveys asked this person and which they answered. Repeatable."""
+        await self.answers.delete_many({"employee_id": employee_id})
+        await self.surveys.update_many(
+            {"asked_ids": employee_id}, {"$pull": {"asked_ids": employee_id}}
+        )

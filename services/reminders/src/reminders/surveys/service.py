@@ -13,6 +13,7 @@ from reminders.surveys import domain
 from reminders.surveys.repository import SurveyRepository
 from roundtable_shared.clock import Clock
 from roundtable_shared.events.catalogue.enrollment import (
+    EmployeeErased,
     SurveyAnswered,
     SurveyClosed,
     SurveyOpened,
@@ -75,6 +76,12 @@ class SurveyNudges:
         assert isinstance(data, SurveyClosed)
         doc = await self.surveys.close(data.survey_id, data.program_id)
         await self._cancel(data.survey_id, doc.get("asked_ids") or [], "survey_closed")
+
+    async def erased(self, envelope: Envelope, data: EventData) -> None:
+        """After the service's own erasure (which cancels the person's reminders): forget which
+        surveys asked them and which they answered."""
+        assert isinstance(data, EmployeeErased)
+        await self.surveys.forget(data.employee_id)
 
     async def _cancel(self, survey_id: str, employee_ids: Iterable[str], reason: str) -> None:
         ids = domain.nudge_ids(survey_id, sorted(employee_ids))
