@@ -18,6 +18,7 @@ from roundtable_dev.testing.reminders import (
     reminders_world,
     text_of,
 )
+from roundtable_shared.events.catalogue.reminders import ReminderKind
 
 WELCOME = "/v1/programs/prg_1/messages/welcome"
 
@@ -54,7 +55,7 @@ async def test_an_edited_message_is_delivered_reset_brings_the_default_back_and_
         assert r.status_code == 412 and r.headers["content-type"] == PROBLEM_JSON
         r = await w.client.get("/v1/programs/prg_1/messages", headers=admin)
         listed = {m["kind"]: (m["customised"], m["version"]) for m in r.json()}
-        assert len(listed) == 11 and listed["welcome"] == (True, 1)
+        assert set(listed) == set(ReminderKind) and listed["welcome"] == (True, 1)
         assert listed["session_upcoming"] == (False, 0)
 
         # The preview: a made-up participant, never a real one.

@@ -27,6 +27,9 @@ from reminders.schedule.copies import SourceCopies
 from reminders.schedule.repository import REMINDER_INDEXES, REMINDERS, ReminderRepository
 from reminders.schedule.service import ScheduleService
 from reminders.settings import RemindersSettings
+from reminders.surveys.consumers import with_survey_nudges
+from reminders.surveys.repository import SURVEY_INDEXES, SurveyRepository
+from reminders.surveys.service import SurveyNudges
 from roundtable_shared.clock import Clock, utc_now
 from roundtable_shared.http.app import create_app
 from roundtable_shared.runtime import ServiceRuntime
@@ -46,6 +49,7 @@ class Services:
     preferences: PreferencesService
     worker: DeliveryWorker
     owner: OwnerKit
+    surveys: SurveyNudges
 
 
 def build_runtime(settings: RemindersSettings) -> ServiceRuntime:
@@ -53,7 +57,7 @@ def build_runtime(settings: RemindersSettings) -> ServiceRuntime:
     replica, which relays the events of what it delivered)."""
     return ServiceRuntime(
         settings,
-        indexes=[REMINDER_INDEXES, RECIPIENT_INDEXES, *OWNER_INDEXES],
+        indexes=[REMINDER_INDEXES, RECIPIENT_INDEXES, *OWNER_INDEXES, *SURVEY_INDEXES],
         outbox_collections=[REMINDERS],
         event_batch_collections=[OUTCOME_EVENTS],
         retired_collections=["reminder_due_slots"],  # due reminders are found by index now
@@ -81,22 +85,27 @@ def bootstrap(
         clock=clock,
     )
     erasure = ErasureService(recipients, reminders, copies, preferences)
+    schedule = ScheduleService(
+        reminders,
+        copies,
+        stale_after=timedelta(hours=settings.stale_after_hours),
+        clock=clock,
+        nudge=worker.wake,
+    )
+    owner = owner_kit(runtime.db, settings, reminders, copies, clock=clock, wake=worker.wake)
     return Services(
         reminders=reminders,
         copies=copies,
-        schedule=ScheduleService(
-            reminders,
-            copies,
-            stale_after=timedelta(hours=settings.stale_after_hours),
-            clock=clock,
-            nudge=worker.wake,
-        ),
+        schedule=schedule,
         people=PeopleHandlers(recipients, reminders, erasure),
         preferences=PreferencesService(
             preferences, recipients, webhook_rules=settings.webhook_rules
         ),
         worker=worker,
-        owner=owner_kit(runtime.db, settings, reminders, copies, clock=clock, wake=worker.wake),
+        owner=owner,
+        surveys=SurveyNudges(
+            SurveyRepository(runtime.db), owner.roster, reminders, store=schedule.store, clock=clock
+        ),
     )
 
 
@@ -105,7 +114,8 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
         settings = RemindersSettings(**(settings.model_dump() if settings else {}))
     runtime = build_runtime(settings)
     services = bootstrap(runtime, settings, clock)
-    for consumer in services.owner.consumers(consumers(services.schedule, services.people)):
+    taken = with_survey_nudges(consumers(services.schedule, services.people), services.surveys)
+    for consumer in services.owner.consumers(taken):
         runtime.add_consumer(consumer)
     if settings.worker_enabled:
         runtime.add_background(services.worker.run_until_stopped)

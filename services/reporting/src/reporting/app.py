@@ -12,6 +12,7 @@ from reporting.dashboard.endpoints import dashboard_router
 from reporting.dashboard.endpoints import static as dashboard_static
 from reporting.dependencies import Reads
 from reporting.kpis.endpoints import kpis_router
+from reporting.outcomes.endpoints import outcomes_router
 from reporting.programs.endpoints import programs_router
 from reporting.projections.consumers import projection_consumers
 from reporting.projections.generations import FIRST, Generations
@@ -87,6 +88,7 @@ def build_app(given: ServiceSettings | None = None, *, clock: Clock = utc_now) -
         routers=[
             programs_router(reads),
             kpis_router(reads),
+            outcomes_router(reads),
             breakdowns_router(reads),
             dashboard_router(
                 reads,

@@ -18,7 +18,13 @@ from reporting.projections.readmodel import APPLIED_BATCH, NAMES, ReadModels
 
 # Which batch claimed an effect marker or last changed a counter says how events were grouped
 # into batches, not what they counted.
-_BOOKKEEPING = {"effects": {"by": 0}, "rollups": {APPLIED_BATCH: 0}, "totals": {APPLIED_BATCH: 0}}
+_BOOKKEEPING = {
+    "effects": {"by": 0},
+    "rollups": {APPLIED_BATCH: 0},
+    "totals": {APPLIED_BATCH: 0},
+    "directory": {APPLIED_BATCH: 0},
+    "tallies": {APPLIED_BATCH: 0},
+}
 
 
 async def contents(models: ReadModels) -> dict[str, list[dict[str, Any]]]:

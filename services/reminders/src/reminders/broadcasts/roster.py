@@ -119,6 +119,13 @@ class Roster:
         doc = await self.programs.find_one({"_id": program_id})
         return bool(doc and doc.get("closed"))
 
+    async def group_members(self, group_id: str) -> list[str]:
+        """A peer group's members as last known; none once it is dissolved."""
+        doc = await self.groups.find_one({"_id": group_id})
+        if not doc or doc.get("dissolved"):
+            return []
+        return [str(member) for member in doc.get("member_ids") or []]
+
     async def of_program(self, program_id: str, now: datetime) -> ProgramRoster:
         """The program's participants as of ``now`` (whose month "this month" is)."""
         active: set[str] = set()

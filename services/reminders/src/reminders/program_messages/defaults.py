@@ -57,6 +57,11 @@ DEFAULTS: dict[K, Wording] = {
         "You are enrolled. You will be matched with peers at a similar stage, meet for "
         "peer-coaching conversations and commit to action steps your peers hold you to.",
     ),
+    K.SURVEY_NUDGE: Wording(
+        "A few minutes for {{ survey_name }}?",
+        "You have not answered {{ survey_name }} yet. It takes a few minutes and stays open "
+        "until {{ closing_time }}.",
+    ),
     K.WELCOME_BACK: Wording(
         "Welcome back to your peer program",
         "Your participation is active again, and so are your reminders. See what your group "

@@ -50,6 +50,16 @@ PEER_NAMES = Variable(
     "peer_names", "The other members of the group, comma-separated.", "Kim Demo, Lee Placeholder"
 )
 CADENCE_DAYS = Variable("cadence_days", "Days between the group's sessions.", 14)
+SURVEY_NAME = Variable(
+    "survey_name",
+    "Which survey: the pre-program survey, the post-program survey or the group pulse.",
+    "the post-program survey",
+)
+CLOSING_TIME = Variable(
+    "closing_time",
+    "When the survey stops taking answers, in the recipient's time zone.",
+    "Fri 13 Mar 2026, 18:00 CET",
+)
 
 COMMON = (PARTICIPANT_NAME, PROGRAM_NAME)
 
@@ -65,6 +75,7 @@ VARIABLES: dict[Kind, tuple[Variable, ...]] = {
     ReminderKind.RECORD_ACTION_STEPS: COMMON,
     ReminderKind.WELCOME: COMMON,
     ReminderKind.WELCOME_BACK: COMMON,
+    ReminderKind.SURVEY_NUDGE: (*COMMON, SURVEY_NAME, CLOSING_TIME),
     NoticeKind.BROADCAST: COMMON,
 }
 """What each kind's subject and body may name. The digest is not editable: it is made of the
@@ -93,6 +104,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "peer_ids": ["emp_sample_1", "emp_sample_2"],
     "group_name": "Roundtable 3",
     "cadence_days": 14,
+    "survey_kind": "post_program",
+    "closes_at": "2026-03-13T17:00:00+00:00",
 }
 """The made-up reminder a preview renders: the same fields a real one's plan stores, with
 nobody's data in them (the ids are not employees')."""
@@ -123,5 +136,18 @@ def values(
             names.get(p, "a peer") for p in context.get("peer_ids", [])
         ),
         CADENCE_DAYS.name: lambda: int(context.get("cadence_days") or 0),
+        SURVEY_NAME.name: lambda: survey_name(context.get("survey_kind")),
+        CLOSING_TIME.name: lambda: when(context.get("closes_at")),
     }
     return {variable.name: everything[variable.name]() for variable in VARIABLES[kind]}
+
+
+SURVEY_NAMES = {
+    "pre_program": "the pre-program survey",
+    "post_program": "the post-program survey",
+    "pulse": "your group's pulse survey",
+}
+
+
+def survey_name(survey_kind: object) -> str:
+    return SURVEY_NAMES.get(str(survey_kind), "a survey")

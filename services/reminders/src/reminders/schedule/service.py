@@ -58,6 +58,11 @@ class ScheduleService:
         self.nudge = nudge
         """Wakes the worker when something is due now."""
 
+    async def store(self, plans: list[Plan]) -> None:
+        """Store plans of another concept (survey nudges) with the schedule's own rules: what is
+        no longer worth sending is dropped, what a paused participant would get is held."""
+        await self._store(plans)
+
     async def _store(self, plans: list[Plan]) -> None:
         now = self.clock()
         worth = domain.fresh(plans, now, self.stale_after)

@@ -27,6 +27,11 @@ from reporting.projections.domain import (
     session_stages,
 )
 from reporting.projections.lease import NotTheWriter
+from reporting.projections.outcomes import (
+    OUTCOME_HANDLERS,
+    load_for_outcomes,
+    participant_retention,
+)
 from reporting.projections.readmodel import ReadModels, person_id
 from roundtable_shared.events.catalogue import enrollment as en
 from roundtable_shared.events.catalogue import reminders as rm
@@ -190,6 +195,7 @@ def participant_enrolled(b: Batch, envelope: Envelope, data: en.ParticipantEnrol
         counts,
     )
     person_changed(b, pid)
+    participant_retention(b, pid)
 
 
 def participant_updated(b: Batch, envelope: Envelope, data: en.ParticipantUpdated) -> None:
@@ -485,7 +491,6 @@ HANDLER_TABLES: Mapping[str, Mapping[type[EventData], Handler]] = {
         en.ProgramCreated: program_snapshot,
         en.ProgramUpdated: program_snapshot,
         en.ProgramOpened: _status("open"),
-        en.ProgramStarted: _status("running"),
         en.ProgramClosed: program_closed,
         en.ParticipantEnrolled: participant_enrolled,
         en.ParticipantUpdated: participant_updated,
@@ -495,6 +500,7 @@ HANDLER_TABLES: Mapping[str, Mapping[type[EventData], Handler]] = {
         en.GroupChanged: group_changed,
         en.GroupDissolved: group_dissolved,
         en.EmployeeErased: employee_erased,
+        **OUTCOME_HANDLERS,  # program.started, the directory's counts, surveys
     },
     "sessions": {
         se.SessionScheduled: session_scheduled,
@@ -538,13 +544,14 @@ async def _load_for(b: Batch, events: Sequence[tuple[Envelope, EventData]]) -> N
         if (
             program_id
             and getattr(d, "employee_id", None)
-            and not isinstance(d, se.FeedbackSubmitted)
+            and not isinstance(d, se.FeedbackSubmitted | en.SurveyAnswered)
         ):
             people.add(person_id(program_id, d.employee_id))
         if isinstance(d, en._ParticipantEvent | en.EmployeeErased):
             erased.add(d.employee_id)
     for name, wanted in ids.items():
         await b.load(name, wanted)
+    await load_for_outcomes(b, events)
     await b.load("erased", erased)
     # The people a corrected session had before: their session lists change too.
     for session in b.docs("sessions"):

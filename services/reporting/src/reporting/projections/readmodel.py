@@ -10,6 +10,11 @@
 - ``programs``, ``persons``, ``groups``, ``actions``, ``sessions``, ``erased``: copies of what
   the counters need to know across events. A copy also records what it contributes to the
   counters (``counted``), so a change of state moves its counts (see ``projections.batch``);
+- ``surveys``, ``responses``, ``tallies``: a program's surveys (questions outlined, how many
+  asked, when closed), each response's latest numbers (never who gave them), and each survey's
+  counts of each number given (``projections.outcomes``);
+- ``employees``, ``directory``: each employee's id and employment status only, and the company's
+  counters built from them (employees, terminations by day) for retention against the company;
 - ``journal``: one document, the last batch applied, so a crash half-way leaves a batch to
   finish, not counters short (see ``projections.batch``).
 """
@@ -33,6 +38,11 @@ NAMES = (
     "actions",
     "sessions",
     "erased",
+    "surveys",
+    "responses",
+    "tallies",
+    "employees",
+    "directory",
     "journal",
 )
 BUCKETS = ("due", "met")
@@ -114,4 +124,6 @@ def generation_indexes(g: str) -> list[Indexes]:
             f"{g}_persons",
             [IndexModel([("program_id", ASCENDING)]), IndexModel([("employee_id", ASCENDING)])],
         ),
+        Indexes(f"{g}_surveys", [IndexModel([("program_id", ASCENDING)])]),
+        Indexes(f"{g}_responses", [IndexModel([("survey_id", ASCENDING)])]),
     ]

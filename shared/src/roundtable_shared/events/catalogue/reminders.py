@@ -38,6 +38,8 @@ class ReminderKind(StrEnum):
     """A paused participant resumed: their reminders are active again."""
     PARTNER_THANKS = "partner_thanks"
     """The accountability partner of a completed action step is thanked."""
+    SURVEY_NUDGE = "survey_nudge"
+    """A participant asked by an open survey has not answered it yet."""
 
 
 class Channel(StrEnum):
@@ -82,6 +84,7 @@ class _ReminderEvent(EventData):
             ReminderKind.ACTION_OVERDUE_OWNER: self.action_id,
             ReminderKind.WELCOME_BACK: self.program_id,
             ReminderKind.PARTNER_THANKS: self.action_id,
+            ReminderKind.SURVEY_NUDGE: self.program_id,  # the survey itself is enrollment's
         }[self.kind]
         if target is None:
             raise ValueError(f"a {self.kind} reminder needs its session, action or group id")
