@@ -173,7 +173,7 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
         "matching into peer pairs and roundtables.",
         routers=[
             directory_router(services.directory, settings.hr_webhook_secrets),
-            scim_router(services.scim_users),
+            scim_router(services.scim_users, services.connections),
             connections_router(services.connections),
             programs_router(services.programs),
             questions_router(services.programs),
@@ -188,8 +188,6 @@ def build_app(settings: ServiceSettings | None = None, *, clock: Clock = utc_now
             HR_BATCH_PATH: HR_BATCH_MAX_BYTES,
         },
     )
-    # Read there by the SCIM routes (which authenticate each request against it).
-    app.state.scim_connections = services.connections
     _document_raw_bodies(app)
     return app
 

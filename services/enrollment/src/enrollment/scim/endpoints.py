@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -89,29 +89,31 @@ def _as_error(exc: Exception) -> Response:
     raise exc
 
 
-class ScimRoute(APIRoute):
-    """Turns whatever a SCIM route raises into the SCIM error schema, and counts the request
+def _scim_route(connections: ConnectionService) -> type[APIRoute]:
+    """Routes that turn whatever they raise into the SCIM error schema, and count each request
     against the connection that made it (its last sync and error counts)."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+    class ScimRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
 
-        async def scim_handler(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except (SCIMException, Problem, ValidationError, RequestValidationError) as exc:
-                response = _as_error(exc)
-            connection = getattr(request.state, "scim_connection", None)
-            if connection is not None:
-                connections: ConnectionService = request.app.state.scim_connections
-                await connections.record(
-                    connection,
-                    ok=response.status_code < 400,
-                    wrote=request.method in _WRITES,
-                )
-            return response
+            async def scim_handler(request: Request) -> Response:
+                try:
+                    response = await handler(request)
+                except (SCIMException, Problem, ValidationError, RequestValidationError) as exc:
+                    response = _as_error(exc)
+                connection = getattr(request.state, "scim_connection", None)
+                if connection is not None:
+                    await connections.record(
+                        connection,
+                        ok=response.status_code < 400,
+                        wrote=request.method in _WRITES,
+                    )
+                return response
 
-        return scim_handler
+            return scim_handler
+
+    return ScimRoute
 
 
 def _expected_version(if_match: str | None) -> int | None:
@@ -194,23 +196,23 @@ _SCIM_USER_ANSWER: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def scim_connection(request: Request) -> str:
-    """The IdP connection whose bearer token the request carries (a SCIM 401 otherwise)."""
-    connections: ConnectionService = request.app.state.scim_connections
-    try:
-        token = bearer_token(request.headers.get("Authorization"))
-        connection_id = await connections.authenticate(token)
-    except Problem as exc:
-        raise SCIMUnauthorized(detail=exc.detail) from exc
-    request.state.scim_connection = connection_id
-    return connection_id
+def _authenticator(connections: ConnectionService) -> Callable[[Request], Awaitable[str]]:
+    async def scim_connection(request: Request) -> str:
+        """The IdP connection whose bearer token the request carries (a SCIM 401 otherwise)."""
+        try:
+            token = bearer_token(request.headers.get("Authorization"))
+            connection_id = await connections.authenticate(token)
+        except Problem as exc:
+            raise SCIMUnauthorized(detail=exc.detail) from exc
+        request.state.scim_connection = connection_id
+        return connection_id
+
+    return scim_connection
 
 
-Connection = Annotated[str, Depends(scim_connection)]
-
-
-def scim_router(users: ScimUserService) -> APIRouter:
-    router = APIRouter(prefix=SCIM_PREFIX, tags=["scim"], route_class=ScimRoute)
+def scim_router(users: ScimUserService, connections: ConnectionService) -> APIRouter:
+    router = APIRouter(prefix=SCIM_PREFIX, tags=["scim"], route_class=_scim_route(connections))
+    authenticated = Depends(_authenticator(connections))
 
     @router.get(
         "/ServiceProviderConfig",
@@ -272,7 +274,7 @@ def scim_router(users: ScimUserService) -> APIRouter:
     )
     async def list_users(
         request: Request,
-        _connection: Connection,
+        _connection: str = authenticated,
         filter: Annotated[
             str | None, Query(max_length=2000, examples=['userName eq "ada@example.com"'])
         ] = None,
@@ -306,7 +308,7 @@ def scim_router(users: ScimUserService) -> APIRouter:
         openapi_extra=_SCIM_BODY,
         responses={201: _SCIM_USER_ANSWER[200], "4XX": _SCIM_USER_ANSWER["4XX"]},
     )
-    async def create_user(request: Request, connection_id: Connection) -> Response:
+    async def create_user(request: Request, connection_id: str = authenticated) -> Response:
         user = parse_user(await _json_body(request), Context.RESOURCE_CREATION_REQUEST)
         employee, version = await users.create(user, connection_id)
         return _user_response(employee, version, request, 201)
@@ -320,7 +322,7 @@ def scim_router(users: ScimUserService) -> APIRouter:
     async def get_user(
         user_id: str,
         request: Request,
-        _connection: Connection,
+        _connection: str = authenticated,
         attributes: Annotated[str | None, Query(max_length=2000)] = None,
         excluded_attributes: Annotated[
             str | None, Query(alias="excludedAttributes", max_length=2000)
@@ -338,7 +340,9 @@ def scim_router(users: ScimUserService) -> APIRouter:
         openapi_extra=_SCIM_BODY,
         responses=_SCIM_USER_ANSWER,
     )
-    async def replace_user(user_id: str, request: Request, connection_id: Connection) -> Response:
+    async def replace_user(
+        user_id: str, request: Request, connection_id: str = authenticated
+    ) -> Response:
         if_match = _expected_version(request.headers.get("If-Match"))
         user = parse_user(await _json_body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
         employee, version = await users.replace(user_id, user, connection_id, if_match)
@@ -371,7 +375,9 @@ def scim_router(users: ScimUserService) -> APIRouter:
         },
         responses=_SCIM_USER_ANSWER,
     )
-    async def patch_user(user_id: str, request: Request, connection_id: Connection) -> Response:
+    async def patch_user(
+        user_id: str, request: Request, connection_id: str = authenticated
+    ) -> Response:
         if_match = _expected_version(request.headers.get("If-Match"))
         patch = parse_patch(await _json_body(request))
         employee, version = await users.patch(user_id, patch, connection_id, if_match)
@@ -384,7 +390,9 @@ def scim_router(users: ScimUserService) -> APIRouter:
         response_class=Response,
         responses={"4XX": _SCIM_USER_ANSWER["4XX"]},
     )
-    async def delete_user(user_id: str, request: Request, connection_id: Connection) -> Response:
+    async def delete_user(
+        user_id: str, request: Request, connection_id: str = authenticated
+    ) -> Response:
         if_match = _expected_version(request.headers.get("If-Match"))
         await users.delete(user_id, connection_id, if_match)
         return Response(status_code=204)
@@ -394,7 +402,7 @@ def scim_router(users: ScimUserService) -> APIRouter:
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         include_in_schema=False,
     )
-    async def groups(rest: str, _connection: Connection) -> Response:
+    async def groups(rest: str, _connection: str = authenticated) -> Response:
         # Eligibility reads department, level and location; IdP groups are not kept (see the
         # SCIM page of the docs): say so in SCIM's words rather than with a bare 404 page.
         raise NotFoundException(detail="this service provider has no Groups; provision Users only")
