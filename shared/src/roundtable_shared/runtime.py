@@ -30,6 +30,8 @@ from roundtable_shared.storage.mongo import Database, Document, Indexes, apply_i
 
 log = structlog.get_logger(__name__)
 
+CANCEL_REPEAT_SECONDS = 0.5
+
 
 class ServiceRuntime:
     def __init__(
@@ -130,9 +132,7 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         for task in self._background_tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _cancelled(task)
         for runner in self._consumers:
             await runner.stop()
         if self._relay_task:
@@ -158,3 +158,14 @@ class ServiceRuntime:
             return bool(self.broker.connection.is_connected)
         except Exception:
             return False
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel a background loop and wait for it to end. The cancel is repeated: a loop that
+    retries after ``except Exception`` can lose one when a driver call it was in turns the
+    cancellation into an error of its own, and would then run (and stop waiting) forever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_REPEAT_SECONDS)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
