@@ -81,6 +81,34 @@ class EventConsumer:
         return self.backoff_seconds[min(delivered, len(self.backoff_seconds)) - 1]
 
 
+def joined_handlers(
+    handlers: Mapping[str, EventHandler],
+    extra: Mapping[str, EventHandler],
+    *,
+    new_types: bool = True,
+) -> dict[str, EventHandler]:
+    """One consumer's handlers with another concept's beside them (same durable, same NATS
+    permissions). Where both take a type, ``handlers``' runs first, then ``extra``'s: each is
+    idempotent, so a redelivery after the second failed runs the first again harmlessly.
+    ``new_types=False`` keeps to the types ``handlers`` already takes."""
+    joined = dict(handlers)
+    for event_type, handler in extra.items():
+        first = handlers.get(event_type)
+        if first is not None:
+            joined[event_type] = _one_after_another(first, handler)
+        elif new_types:
+            joined[event_type] = handler
+    return joined
+
+
+def _one_after_another(first: EventHandler, then: EventHandler) -> EventHandler:
+    async def handle(envelope: Envelope, data: EventData) -> None:
+        await first(envelope, data)
+        await then(envelope, data)
+
+    return handle
+
+
 @dataclass
 class _Delivery:
     """One message of a batch on its way through the runner."""

@@ -4,11 +4,10 @@ consumers: each of these events also goes to the roster after the schedule's own
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from reminders.broadcasts.roster import Roster
-from roundtable_shared.events.envelope import Envelope, EventData
-from roundtable_shared.messaging.consumer import EventConsumer, EventHandler
+from roundtable_shared.messaging.consumer import EventConsumer, EventHandler, joined_handlers
 
 E = "roundtable.enrollment."
 S = "roundtable.sessions."
@@ -36,26 +35,8 @@ def with_roster(consumers: Iterable[EventConsumer], roster: Roster) -> list[Even
     also kept in it. Both handlers are repeatable, so a redelivery after either failed is safe."""
     extra = roster_handlers(roster)
     return [
-        dataclasses.replace(consumer, handlers=_joined(consumer.handlers, extra))
+        dataclasses.replace(
+            consumer, handlers=joined_handlers(consumer.handlers, extra, new_types=False)
+        )
         for consumer in consumers
     ]
-
-
-def _joined(
-    handlers: Mapping[str, EventHandler], extra: Mapping[str, EventHandler]
-) -> dict[str, EventHandler]:
-    joined = dict(handlers)
-    for subject, handler in extra.items():
-        first = handlers.get(subject)
-        if first is None:
-            continue  # another consumer's subject
-        joined[subject] = _both(first, handler)
-    return joined
-
-
-def _both(first: EventHandler, then: EventHandler) -> EventHandler:
-    async def handle(envelope: Envelope, data: EventData) -> None:
-        await first(envelope, data)
-        await then(envelope, data)
-
-    return handle

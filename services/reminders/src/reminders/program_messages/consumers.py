@@ -4,7 +4,7 @@ taken by the reminders service's enrollment consumer (after its own handler of e
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from reminders.program_messages.cloning import MessageCloning
 from roundtable_shared.events.catalogue.enrollment import (
@@ -13,7 +13,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ProgramTemplateSaved,
 )
 from roundtable_shared.events.envelope import Envelope, EventData
-from roundtable_shared.messaging.consumer import EventConsumer, EventHandler
+from roundtable_shared.messaging.consumer import EventConsumer, EventHandler, joined_handlers
 
 
 def cloning_handlers(cloning: MessageCloning) -> dict[str, EventHandler]:
@@ -44,26 +44,8 @@ def with_cloning(
     redelivery after either failed is safe."""
     extra = cloning_handlers(cloning)
     return [
-        dataclasses.replace(consumer, handlers=_joined(consumer.handlers, extra))
+        dataclasses.replace(consumer, handlers=joined_handlers(consumer.handlers, extra))
         if consumer.source_service == "enrollment"
         else consumer
         for consumer in consumers
     ]
-
-
-def _joined(
-    handlers: Mapping[str, EventHandler], extra: Mapping[str, EventHandler]
-) -> dict[str, EventHandler]:
-    joined = dict(handlers)
-    for event_type, handler in extra.items():
-        first = joined.get(event_type)
-        joined[event_type] = handler if first is None else _both(first, handler)
-    return joined
-
-
-def _both(first: EventHandler, then: EventHandler) -> EventHandler:
-    async def handle(envelope: Envelope, data: EventData) -> None:
-        await first(envelope, data)
-        await then(envelope, data)
-
-    return handle

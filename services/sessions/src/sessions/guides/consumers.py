@@ -14,7 +14,7 @@ from roundtable_shared.events.catalogue.enrollment import (
     ProgramUpdated,
 )
 from roundtable_shared.events.envelope import Envelope, EventData
-from roundtable_shared.messaging.consumer import EventHandler
+from roundtable_shared.messaging.consumer import EventHandler, joined_handlers
 from sessions.guides.cloning import GuideCloning
 from sessions.guides.service import GuideService
 
@@ -53,16 +53,4 @@ def handlers(
         ProgramTemplateSaved.event_type: template_saved,
         ProgramTemplateDeleted.event_type: template_deleted,
     }
-    merged = dict(others)
-    for event_type, handler in ours.items():
-        first = merged.get(event_type)
-        merged[event_type] = handler if first is None else _both(first, handler)
-    return merged
-
-
-def _both(first: EventHandler, second: EventHandler) -> EventHandler:
-    async def handle(envelope: Envelope, data: EventData) -> None:
-        await first(envelope, data)
-        await second(envelope, data)
-
-    return handle
+    return joined_handlers(others, ours)
